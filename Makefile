@@ -1,0 +1,38 @@
+# vpipe — the two commands a new user runs:
+#   make demo   install, then render the quickstart example (the main job)
+#   make test   install, then run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-slow test-all lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip "setuptools<81" wheel
+	# torch first and pinned: resemblyzer needs it, and an unpinned torch pulls GBs of CUDA wheels
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/vpipe sample examples/quickstart
+	$(BIN)/vpipe run examples/quickstart/recipe.yaml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" -q
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow -q
+
+test-all: test test-slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check vpipe tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .vpipe examples/quickstart/.vpipe examples/quickstart/out

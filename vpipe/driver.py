@@ -1,0 +1,138 @@
+"""The compiler driver: recipe file → typed recipe → IR → pass pipeline → final graph.
+
+Passes may ask for shared facts about the source (the aligned words, the recognised
+transcript). The driver answers through `SharedEvaluator`, which runs exactly the ops the
+runtime would run, through the same content-addressed cache, so `vpipe run` after
+`vpipe build` finds that analysis already done.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
+from vpipe.frontend.load import load_recipe
+from vpipe.frontend.lower import lower
+from vpipe.frontend.recipe import Recipe
+from vpipe.ir.graph import Graph
+from vpipe.ir.types import Scope
+from vpipe.passes.base import PassContext, UnknownPass
+from vpipe.passes.instruments import DumpIR, Instrument, PrintAfter, RecordChanges, TimePasses
+from vpipe.passes.manager import PassManager
+from vpipe.passes.pipelines import pipeline
+from vpipe.passes.select_kernels import choose
+from vpipe.runtime.cache import Cache
+from vpipe.runtime.context import Target
+from vpipe.runtime.executor import Executor
+
+
+@dataclass
+class BuildOptions:
+    pipeline: str = "default"
+    disabled: frozenset[str] = frozenset()
+    print_after: frozenset[str] = frozenset()
+    print_after_all: bool = False
+    print_after_change: bool = False
+    dump_ir: Path | None = None
+    time_passes: bool = False
+    analyze: bool = True  # evaluate shared analysis (alignment, ...) during the build
+    cache_dir: Path | None = None
+    stream: TextIO = field(default_factory=lambda: sys.stdout)
+
+
+@dataclass
+class BuildResult:
+    recipe: Recipe
+    input_graph: Graph
+    graph: Graph
+    diagnostics: list[Diagnostic]
+    facts: dict[str, Any]
+    changed: list[str]
+    disabled: list[str]
+    timings: list[tuple[str, float]]
+
+
+def build_dir(recipe: Recipe) -> Path:
+    return recipe.dir / ".vpipe" / recipe.file.stem
+
+
+def cache_dir(recipe: Recipe, override: Path | None = None) -> Path:
+    if override is not None:
+        return override
+    env = os.environ.get("VPIPE_CACHE_DIR")
+    return Path(env) if env else recipe.dir / ".vpipe" / "cache"
+
+
+def target_of(recipe: Recipe) -> Target:
+    t = recipe.target
+    return Target(device=t.device, precision=t.precision, vram_gb=t.vram_gb)
+
+
+class SharedEvaluator:
+    """Evaluates a shared value at compile time (None when a kernel for it is missing)."""
+
+    def __init__(self, cache: Cache | None, target: Target, work_root: Path | None) -> None:
+        self.cache, self.target, self.work_root = cache, target, work_root
+        self.memo: dict[str, Any] = {}
+
+    def __call__(self, graph: Graph, value: str) -> Any:
+        if value in self.memo:
+            return self.memo[value]
+        ops = graph.upstream({value})
+        chosen = []
+        for op in ops:
+            if op.kind == "rows.row":
+                return None  # depends on a row: not a compile-time fact
+            info, _ = choose(op, self.target.device)
+            if info is None:
+                return None
+            chosen.append(replace(op.with_scope(Scope.SHARED), kernel=info.id))
+        executor = Executor(Graph(graph.name, tuple(chosen)), self.cache, self.target, self.work_root)
+        state = executor.run_shared()
+        self.memo[value] = state.values[value]
+        return self.memo[value]
+
+
+def compile_recipe(path: str | Path, options: BuildOptions | None = None) -> BuildResult:
+    options = options or BuildOptions()
+    recipe, diagnostics = load_recipe(path)
+    graph = lower(recipe)
+    try:
+        passes = pipeline(options.pipeline)
+    except UnknownPass as exc:
+        raise DiagnosticError(
+            Diagnostic("VP113", f"unknown pass or pipeline '{exc.args[0]}'", None,
+                       help="`vpipe passes` lists the passes and pipelines")
+        ) from None
+    unknown = [n for n in options.disabled | options.print_after if n not in {p.name for p in passes}]
+    if unknown:
+        raise DiagnosticError(
+            Diagnostic("VP113", f"no pass named '{unknown[0]}' in pipeline '{options.pipeline}'", None,
+                       help="`vpipe passes` lists the passes and pipelines")
+        )
+    record = RecordChanges()
+    timer = TimePasses(options.stream)
+    instruments: list[Instrument] = [record, timer]
+    if options.print_after_all or options.print_after_change:
+        instruments.append(PrintAfter(options.stream, None, only_changed=options.print_after_change))
+    elif options.print_after:
+        instruments.append(PrintAfter(options.stream, options.print_after))
+    if options.dump_ir is not None:
+        instruments.append(DumpIR(options.dump_ir))
+    if not options.time_passes:
+        instruments.remove(timer)
+    evaluator = None
+    if options.analyze:
+        evaluator = SharedEvaluator(
+            Cache(cache_dir(recipe, options.cache_dir)), target_of(recipe), build_dir(recipe) / "work"
+        )
+    ctx = PassContext(evaluator=evaluator, target=recipe.target, spans=recipe.smap.value)
+    manager = PassManager(passes, instruments, options.disabled)
+    final = manager.run(graph, ctx)
+    diagnostics = diagnostics + list(ctx.diagnostics.items)
+    return BuildResult(recipe, graph, final, diagnostics, ctx.facts, record.changed, record.disabled,
+                       timer.timings if options.time_passes else [])

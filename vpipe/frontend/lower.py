@@ -1,0 +1,143 @@
+"""Lower a typed recipe to the IR.
+
+Lowering is deliberately naive: it writes the program as "for every row, do everything",
+so every op starts `per_row`. Deciding what can run once is the job of the
+`hoist-shared` pass (loop-invariant code motion), not of the frontend.
+"""
+
+from __future__ import annotations
+
+from vpipe.frontend.recipe import Recipe
+from vpipe.ir.graph import Graph, GraphBuilder, Loc
+from vpipe.ir.hashing import file_sha256
+from vpipe.ir.types import Type
+from vpipe.text import words_of
+
+
+def _loc(recipe: Recipe, pointer: str) -> Loc:
+    span = recipe.smap.value(pointer)
+    return Loc(span.file, span.line, span.col, pointer)
+
+
+def lipsync_backend(recipe: Recipe) -> str:
+    model = recipe.lipsync.model
+    if model == "auto":
+        return "retrieve" if recipe.source.kind == "video" else "warp"
+    return model
+
+
+def lower(recipe: Recipe) -> Graph:
+    b = GraphBuilder(_graph_name(recipe))
+    src = recipe.source
+    lexicon = b.add("speech.lexicon", [], Type("Lexicon"), "lexicon",
+                    {"entries": recipe.voice.lexicon.to_json(),
+                     **({"file": str(recipe.voice.lexicon_file)} if recipe.voice.lexicon_file else {})},
+                    _loc(recipe, "/voice/lexicon" if recipe.voice.lexicon.entries else "/voice"))
+    row = b.add("rows.row", [], Type("Row"), "row", {"file": recipe.rows.file, "columns": list(recipe.rows.columns)},
+                _loc(recipe, "/rows"))
+    synth_lexicon = lexicon  # what the synthesizer reads: the recipe's, plus the row's own entries
+    if recipe.voice.lexicon_column:
+        synth_lexicon = b.add("speech.row_lexicon", [lexicon, row], Type("Lexicon"), "row_lexicon",
+                        {"column": recipe.voice.lexicon_column}, _loc(recipe, "/voice/lexicon_column"))
+    script = b.add("template.render", [row], Type("Script"), "script",
+                   {"template": recipe.template.source, "slots": sorted(recipe.template.slots)},
+                   _loc(recipe, "/template"))
+    voice_attrs = {"engine": recipe.voice.engine, "voice": recipe.voice.voice, "speed": recipe.voice.speed}
+    write_attrs = {
+        "path": recipe.output.path_template,
+        "root": str(recipe.output.root),
+        "codec": recipe.output.codec,
+        "crf": recipe.output.crf,
+        "preset": recipe.output.preset,
+        "audio_bitrate_kbps": recipe.output.audio_bitrate_kbps,
+    }
+    backend = lipsync_backend(recipe)
+
+    if src.kind == "image":
+        w, h = src.image_size or (None, None)
+        image = b.add("media.open_image", [], Type.of("Image", w=w, h=h), "image",
+                      {"path": str(src.path), "sha256": file_sha256(str(src.path))}, _loc(recipe, "/source/image"))
+        landmarks = b.add("face.track_image", [image], Type("Landmarks"), "landmarks",
+                          {"select": src.face.select, "index": src.face.index}, _loc(recipe, "/source"))
+        speech = b.add("speech.synthesize", [script, synth_lexicon], Type("Speech"), "speech",
+                       {**voice_attrs, "whole": True}, _loc(recipe, "/voice"))
+        track = b.add("audio.narrate", [speech], Type("Track"), "track", {}, _loc(recipe, "/voice"))
+        frames = b.add("lipsync.animate", [image, landmarks, track], Type("Frames"), "frames",
+                       {"backend": backend, "fps": 25.0, "quality": recipe.lipsync.quality}, _loc(recipe, "/lipsync"))
+        b.add("media.write", [frames, track, row], Type("File"), "file", {**write_attrs, "synthetic": True},
+              _loc(recipe, "/output"))
+        return b.build()
+
+    media = src.media
+    video = b.add(
+        "media.open", [],
+        Type.of("Video", fps=media.fps if media else None, w=media.width if media else None,
+                h=media.height if media else None, frames=media.frames if media else None,
+                vfr=media.vfr if media else None),
+        "video", {"kind": "video", "path": str(src.path), "sha256": file_sha256(str(src.path))},
+        _loc(recipe, "/source/video"),
+    )
+    if src.audio is not None:
+        audio = b.add("media.load_audio", [], Type("Audio"), "audio",
+                      {"path": str(src.audio), "sha256": file_sha256(str(src.audio))}, _loc(recipe, "/source/audio"))
+    else:
+        audio = b.add("media.audio", [video],
+                      Type.of("Audio", sr=media.audio_rate if media else None, ch=media.audio_channels if media else None),
+                      "audio", {}, _loc(recipe, "/source/video"))
+    if src.transcript:
+        transcript = b.add("text.const", [], Type("Text"), "transcript", {"text": src.transcript},
+                           _loc(recipe, "/source/transcript"))
+    else:
+        transcript = b.add("speech.recognize", [audio], Type("Text"), "transcript", {"engine": "pocketsphinx"},
+                           _loc(recipe, "/source"))
+    alignment = b.add("speech.align", [audio, transcript, lexicon], Type("Alignment"), "alignment",
+                      {"engine": "pocketsphinx"}, _loc(recipe, "/source"))
+    slots = {
+        s.name: {"say": s.say, "words": words_of(s.say), **({"occurrence": s.occurrence} if s.occurrence else {})}
+        for s in recipe.slots
+    }
+    spans = b.add("slots.locate", [alignment], Type("Spans"), "spans", {"slots": slots}, _loc(recipe, "/slots"))
+    profile = b.add("speech.profile", [audio, alignment], Type("Profile"), "profile", {}, _loc(recipe, "/voice"))
+    speech = b.add("speech.synthesize", [script, synth_lexicon], Type("Speech"), "speech", voice_attrs,
+                   _loc(recipe, "/voice"))
+    slot_audio = b.add("speech.fit", [speech, spans], Type("SlotAudio"), "slot_audio",
+                       {"policy": recipe.voice.duration, "max_stretch": recipe.voice.max_stretch},
+                       _loc(recipe, "/voice"))
+    if recipe.voice.match_speaker:
+        slot_audio = b.add("speech.match_voice", [slot_audio, profile], Type("SlotAudio"), "matched", {},
+                           _loc(recipe, "/voice/match_speaker"))
+    track = b.add("audio.splice", [audio, slot_audio, spans], Type("Track"), "track", {}, _loc(recipe, "/slots"))
+    if backend == "none":
+        frames = b.add("lipsync.passthrough", [video, track], Type("Frames"), "frames", {}, _loc(recipe, "/lipsync"))
+    else:
+        landmarks = b.add("face.track", [video], Type("Landmarks"), "landmarks",
+                          {"select": src.face.select, "index": src.face.index, "max_yaw_deg": src.face.max_yaw_deg},
+                          _loc(recipe, "/source"))
+        inventory = b.add("face.inventory", [video, landmarks, alignment], Type("Inventory"), "inventory", {},
+                          _loc(recipe, "/source"))
+        ls_attrs: dict[str, object] = {"backend": backend, "margin_ms": recipe.lipsync.margin_ms,
+                                       "quality": recipe.lipsync.quality}
+        if recipe.lipsync.weights is not None:
+            ls_attrs["weights"] = str(recipe.lipsync.weights)
+        frames = b.add("lipsync.apply", [video, landmarks, inventory, track, spans], Type("Frames"), "frames",
+                       ls_attrs, _loc(recipe, "/lipsync"))
+    file = b.add("media.write", [frames, track, row], Type("File"), "file", write_attrs, _loc(recipe, "/output"))
+    thresholds = {
+        "min_speaker_similarity": recipe.qc.min_speaker_similarity,
+        "max_loudness_delta_db": recipe.qc.max_loudness_delta_db,
+        "min_sync_ratio": recipe.qc.min_sync_ratio,
+        "min_untouched_psnr_db": recipe.qc.min_untouched_psnr_db,
+        "max_seam_ratio": recipe.qc.max_seam_ratio,
+        "fail_rows": recipe.qc.fail_rows,
+    }
+    b.add("qc.measure", [file, track, frames, profile], Type("Report"), "report", {"thresholds": thresholds},
+          _loc(recipe, "/qc" if "qc" in _top_keys(recipe) else "/output"))
+    return b.build()
+
+
+def _top_keys(recipe: Recipe) -> set[str]:
+    return {p.split("/")[1] for p in recipe.smap.values if p.count("/") >= 1 and p}
+
+
+def _graph_name(recipe: Recipe) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in recipe.name) or "recipe"

@@ -1,0 +1,132 @@
+"""Kernel plug-ins, registered by (op kind, backend, device).
+
+A kernel implements one op spec. It never imports the compiler: it sees the op (kind,
+attributes) and its input values, and returns the result value.
+
+    @kernel("speech.align", backend="pocketsphinx", device="cpu")
+    class PocketsphinxAlign(Kernel):
+        def run(self, op, inputs, rt): ...
+
+Built-in kernel modules are listed in `BUILTIN_MODULES`; other packages add theirs
+through the `vpipe.kernels` entry-point group.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Any, ClassVar, TypeVar
+
+from vpipe.ir.graph import Estimate, Op
+
+BUILTIN_MODULES = (
+    "vpipe.kernels.builtin",
+)
+
+
+class Kernel:
+    """Base class of kernels. Subclasses set nothing by hand: `@kernel` fills the ClassVars."""
+
+    kind: ClassVar[str]
+    backend: ClassVar[str]
+    device: ClassVar[str]
+    version: ClassVar[str] = "1"
+    cache: ClassVar[bool] = True  # store results in the content-addressed cache
+    # Cheap ops whose *value* is hashed for the cache key (instead of the op chain), so that
+    # rows with equal content downstream share keys: two rows saying the same text share TTS.
+    value_keyed: ClassVar[bool] = False
+    priority: ClassVar[int] = 0  # among kernels of one op and device, higher wins
+
+    def available(self) -> str | None:
+        """None when usable here, else why not (a missing package, no GPU, no weights)."""
+        return None
+
+    def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
+        return Estimate()
+
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> Any:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class KernelInfo:
+    kind: str
+    backend: str
+    device: str
+    version: str
+    cls: type[Kernel]
+
+    @property
+    def id(self) -> str:
+        return f"{self.backend}@{self.device}"
+
+
+_KERNELS: dict[str, list[KernelInfo]] = {}
+K = TypeVar("K", bound=type[Kernel])
+
+
+def kernel(kind: str, backend: str, device: str = "cpu", version: str = "1") -> Callable[[K], K]:
+    def register(cls: K) -> K:
+        cls.kind, cls.backend, cls.device, cls.version = kind, backend, device, version
+        infos = _KERNELS.setdefault(kind, [])
+        if any(i.backend == backend and i.device == device for i in infos):
+            raise ValueError(f"kernel {kind} {backend}@{device} registered twice")
+        infos.append(KernelInfo(kind, backend, device, version, cls))
+        return cls
+
+    return register
+
+
+@cache
+def load_plugins() -> tuple[str, ...]:
+    """Import built-in and third-party kernel modules once; returns plug-in load problems."""
+    problems: list[str] = []
+    for name in BUILTIN_MODULES:
+        importlib.import_module(name)
+    for ep in entry_points(group="vpipe.kernels"):
+        try:
+            ep.load()
+        except Exception as exc:  # a broken third-party plug-in must not break vpipe
+            problems.append(f"{ep.name}: {exc}")
+    return tuple(problems)
+
+
+def candidates(kind: str) -> list[KernelInfo]:
+    load_plugins()
+    return list(_KERNELS.get(kind, []))
+
+
+def all_kernels() -> list[KernelInfo]:
+    load_plugins()
+    return [k for infos in _KERNELS.values() for k in infos]
+
+
+_instances: dict[tuple[str, str], Kernel] = {}
+_availability: dict[tuple[str, str], str | None] = {}
+
+
+def instance(info: KernelInfo) -> Kernel:
+    key = (info.kind, info.id)
+    if key not in _instances:
+        _instances[key] = info.cls()
+    return _instances[key]
+
+
+def availability(info: KernelInfo) -> str | None:
+    key = (info.kind, info.id)
+    if key not in _availability:
+        try:
+            _availability[key] = instance(info).available()
+        except Exception as exc:
+            _availability[key] = f"{type(exc).__name__}: {exc}"
+    return _availability[key]
+
+
+def find(kind: str, kernel_id: str) -> KernelInfo | None:
+    for info in candidates(kind):
+        if info.id == kernel_id:
+            return info
+    return None

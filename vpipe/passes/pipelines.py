@@ -1,0 +1,38 @@
+"""Named pipelines. `vpipe build --pipeline NAME` picks one; a comma-separated list of
+pass names (with options in braces) is a pipeline too."""
+
+from __future__ import annotations
+
+from vpipe.passes.base import Pass, UnknownPass, create
+
+PIPELINES: dict[str, tuple[str, ...]] = {
+    # What `vpipe build` and `vpipe run` use.
+    "default": ("resolve-slots", "hoist-shared", "segment-lipsync", "select-kernels"),
+    # No optimization: every op runs per row (the cache still avoids recomputation).
+    "O0": ("resolve-slots", "segment-lipsync", "select-kernels"),
+}
+
+
+def pipeline(spec: str) -> list[Pass]:
+    names = PIPELINES.get(spec)
+    if names is None:
+        names = tuple(_split(spec))
+    if not names:
+        raise UnknownPass(spec)
+    return [create(n) for n in names]
+
+
+def _split(spec: str) -> list[str]:
+    """Split on commas that are not inside {options}."""
+    parts, depth, current = [], 0, ""
+    for ch in spec:
+        depth += ch == "{"
+        depth -= ch == "}"
+        if ch == "," and depth == 0:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += ch
+    if current.strip():
+        parts.append(current.strip())
+    return parts

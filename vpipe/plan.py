@@ -1,0 +1,142 @@
+"""The plan `vpipe build` shows and writes: what will run, once or per row, with which
+kernels, what it will change, and what it should cost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vpipe.diagnostics.diagnostic import Severity, display_path
+from vpipe.driver import BuildResult, build_dir
+from vpipe.ir.printer import print_graph
+from vpipe.ir.types import Scope
+from vpipe.text import tokenize
+
+
+def plan_summary(build: BuildResult) -> dict[str, Any]:
+    recipe, graph, facts = build.recipe, build.graph, build.facts
+    src = recipe.source
+    source: dict[str, Any] = {"kind": src.kind, "path": display_path(src.path)}
+    if src.media:
+        m = src.media
+        source.update(width=m.width, height=m.height, fps=m.fps, frames=m.frames, duration=m.duration,
+                      variable_frame_rate=m.vfr, audio=bool(m.has_audio),
+                      audio_rate=m.audio_rate, audio_channels=m.audio_channels)
+    if src.image_size:
+        source.update(width=src.image_size[0], height=src.image_size[1])
+    shared = [op for op in graph if op.scope is Scope.SHARED]
+    per_row = [op for op in graph if op.scope is Scope.PER_ROW]
+    rows = recipe.rows.rows
+    bad_rows = [r.index for r in rows if any(d.is_error for d in r.problems)]
+
+    def total(ops: list[Any], attr: str) -> float:
+        return sum(getattr(op.estimate, attr) for op in ops if op.estimate is not None)
+
+    shared_s, row_s = total(shared, "seconds"), total(per_row, "seconds")
+    peak_ram = max((op.estimate.ram_mb for op in graph if op.estimate), default=0.0)
+    peak_vram = max((op.estimate.vram_mb for op in graph if op.estimate), default=0.0)
+    transcript = facts.get("transcript") or src.transcript
+    slots = []
+    for name, slot in (facts.get("slots") or {}).items():
+        entry = {"name": name, "say": slot["say"]}
+        if "word_index" in slot:
+            entry["word_index"] = slot["word_index"]
+        if "start" in slot:
+            entry.update(start=slot["start"], end=slot["end"])
+            if src.media:
+                entry.update(first_frame=int(slot["start"] * src.media.fps), last_frame=int(slot["end"] * src.media.fps))
+        slots.append(entry)
+    return {
+        "recipe": display_path(recipe.file),
+        "name": recipe.name,
+        "source": source,
+        "transcript": transcript,
+        "transcript_recognised": src.kind == "video" and not src.transcript,
+        "slots": slots,
+        "rows": {"total": len(rows), "with_errors": bad_rows, "file": recipe.rows.file},
+        "frames": {"changed_per_row": facts.get("frames_changed"), "total": facts.get("frames_total")},
+        "passes": {"changed": build.changed, "disabled": build.disabled, "hoisted": facts.get("hoisted", 0)},
+        "ops": {"shared": len(shared), "per_row": len(per_row)},
+        "kernels": {f"%{op.results[0].name} = {op.kind}": op.kernel for op in graph},
+        "missing_kernels": facts.get("missing_kernels", []),
+        "estimate": {
+            "shared_seconds": round(shared_s, 3),
+            "per_row_seconds": round(row_s, 3),
+            "total_seconds": round(shared_s + row_s * (len(rows) - len(bad_rows)), 3),
+            "peak_ram_mb": round(peak_ram, 1),
+            "peak_vram_mb": round(peak_vram, 1),
+        },
+        "target": {"device": recipe.target.device, "precision": recipe.target.precision,
+                   "preset": recipe.target.preset},
+        "remarks": [d.to_json() for d in build.diagnostics if d.severity is not Severity.ERROR],
+    }
+
+
+def highlight_transcript(transcript: str, slots: list[dict[str, Any]]) -> str:
+    """'… asking for [help] when …' — slot words in brackets."""
+    marked: dict[int, int] = {}
+    for s in slots:
+        if "word_index" in s:
+            for k in range(len(s["say"].split())):
+                marked[s["word_index"] + k] = 1
+    out, pos = [], 0
+    for i, tok in enumerate(tokenize(transcript)):
+        out.append(transcript[pos : tok.start])
+        word = transcript[tok.start : tok.end]
+        out.append(f"[{word}]" if i in marked else word)
+        pos = tok.end
+    out.append(transcript[pos:])
+    return "".join(out)
+
+
+def render_plan(plan: dict[str, Any]) -> str:
+    src = plan["source"]
+    lines = [f"plan for {plan['recipe']} ({plan['name']})"]
+    if src["kind"] == "video" and "width" in src:
+        vfr = " (variable)" if src.get("variable_frame_rate") else ""
+        audio = f", audio {src['audio_rate'] / 1000:g} kHz × {src['audio_channels']}" if src.get("audio") else ", no audio"
+        lines.append(f"  source      {src['path']}: {src['width']}×{src['height']}, {src['fps']:g} fps{vfr}, "
+                     f"{src['duration']:.2f} s, {src['frames']} frames{audio}")
+    elif "width" in src:
+        lines.append(f"  source      {src['path']}: still image {src['width']}×{src['height']}")
+    if plan.get("transcript"):
+        how = "recognised — confirm it, or set source.transcript" if plan["transcript_recognised"] else "given"
+        lines.append(f"  transcript  {highlight_transcript(plan['transcript'], plan['slots'])}  ({how})")
+    for s in plan["slots"]:
+        when = f"{s['start']:.2f}–{s['end']:.2f} s" if "start" in s else "time resolved at run time"
+        frames = f", frames {s['first_frame']}–{s['last_frame']}" if "first_frame" in s else ""
+        lines.append(f"  slot        {s['name']} ← “{s['say']}”  {when}{frames}")
+    r = plan["rows"]
+    bad = f", {len(r['with_errors'])} with errors (rows {', '.join(map(str, r['with_errors'][:10]))})" if r["with_errors"] else ""
+    lines.append(f"  rows        {r['total']} from {r['file']}{bad}")
+    f = plan["frames"]
+    if f.get("changed_per_row") is not None and f.get("total"):
+        pct = 100 * f["changed_per_row"] / f["total"]
+        lines.append(f"  frames      {f['changed_per_row']} of {f['total']} re-animated per row ({pct:.1f} %); the rest pass through")
+    p = plan["passes"]
+    lines.append(f"  passes      changed the graph: {', '.join(p['changed']) or 'none'}"
+                 + (f"; disabled: {', '.join(p['disabled'])}" if p["disabled"] else ""))
+    lines.append(f"  ops         {plan['ops']['shared']} shared (once), {plan['ops']['per_row']} per row"
+                 + (f"; {p['hoisted']} hoisted out of the row loop" if p["hoisted"] else ""))
+    lines.append("  kernels")
+    for op, kern in plan["kernels"].items():
+        lines.append(f"    {op:<42} {kern or 'NONE — see warnings'}")
+    e = plan["estimate"]
+    lines.append(f"  estimate    shared {e['shared_seconds']:.2f} s + {e['per_row_seconds']:.2f} s per row "
+                 f"= {e['total_seconds']:.1f} s for {r['total'] - len(r['with_errors'])} rows on {plan['target']['device']}; "
+                 f"peak RAM {e['peak_ram_mb']:.0f} MB, VRAM {e['peak_vram_mb']:.0f} MB")
+    return "\n".join(lines)
+
+
+def write_build(build: BuildResult, plan: dict[str, Any], text: str) -> Path:
+    import json
+
+    from vpipe.runtime.atomic import atomic_write_text
+
+    out = build_dir(build.recipe)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "input.ir", print_graph(build.input_graph))
+    atomic_write_text(out / "final.ir", print_graph(build.graph, hashes=True))
+    atomic_write_text(out / "plan.json", json.dumps(plan, indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(out / "plan.txt", text + "\n")
+    return out

@@ -1,0 +1,256 @@
+"""Execute a compiled graph: shared ops once, per-row ops for every row.
+
+Every op execution is keyed by its content hash (kind, attributes, kernel version and
+the operands' keys); cheap value-keyed ops (the row, the rendered script) hash their
+value instead, so equal content shares work across rows and across runs. A row is
+"up to date" when its output's key is cached and the file on disk still matches.
+
+One row's failure never stops the others: it becomes that row's diagnostics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vpipe.data.codec import CodecError, encode
+from vpipe.data.rowdata import RowValue
+from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Span
+from vpipe.ir.graph import Graph, Op
+from vpipe.ir.hashing import digest, op_key
+from vpipe.ir.types import Scope
+from vpipe.kernels import registry
+from vpipe.runtime.cache import Cache
+from vpipe.runtime.context import RunContext, Target
+
+
+def value_hash(value: Any) -> str:
+    try:
+        text, arrays = encode(value)
+    except CodecError:
+        return digest(repr(value))
+    h = hashlib.sha256(text.encode("utf-8"))
+    for name, array in sorted(arrays.items()):
+        h.update(f"{name}:{array.dtype}:{array.shape}".encode())
+        h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()
+
+
+@dataclass
+class SharedState:
+    values: dict[str, Any]
+    keys: dict[str, str]
+    timings: dict[str, float] = field(default_factory=dict)
+    cached: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RowOutcome:
+    index: int
+    id: str
+    status: str  # "ok" | "failed" | "up-to-date"
+    output: str | None = None
+    key: str | None = None
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    cached: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    report: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"row": self.index, "id": self.id, "status": self.status}
+        if self.output:
+            out["output"] = self.output
+        if self.key:
+            out["key"] = self.key
+        out["seconds"] = round(self.seconds, 4)
+        out["timings"] = {k: round(v, 4) for k, v in self.timings.items()}
+        if self.cached:
+            out["cached"] = self.cached
+        out["diagnostics"] = [d.to_json() for d in self.diagnostics]
+        if self.report is not None:
+            out["qc"] = self.report
+        return out
+
+
+class MissingKernel(Exception):
+    pass
+
+
+class Executor:
+    def __init__(self, graph: Graph, cache: Cache | None, target: Target | None = None,
+                 work_root: Path | None = None, log_dir: Path | None = None) -> None:
+        self.graph = graph
+        self.cache = cache
+        self.target = target or Target()
+        self.work_root = work_root
+        self.log_dir = log_dir
+        self.kernels: dict[int, registry.Kernel] = {}
+        self.versions: dict[int, str] = {}
+        missing = []
+        for i, op in enumerate(graph.ops):
+            info = registry.find(op.kind, op.kernel) if op.kernel else None
+            if info is None:
+                missing.append(f"{op.kind} ({op.kernel or 'no kernel selected'})")
+                continue
+            self.kernels[i] = registry.instance(info)
+            self.versions[i] = info.version
+        if missing:
+            raise MissingKernel(", ".join(missing))
+        self.shared_ops = [(i, op) for i, op in enumerate(graph.ops) if op.scope is Scope.SHARED]
+        self.row_ops = [(i, op) for i, op in enumerate(graph.ops) if op.scope is Scope.PER_ROW]
+
+    # --- one op -----------------------------------------------------------------------------
+    def _execute(self, i: int, op: Op, values: dict[str, Any], keys: dict[str, str], rt: RunContext,
+                 timings: dict[str, float], cached: list[str]) -> None:
+        kern = self.kernels[i]
+        inputs = [values[o] for o in op.operands]
+        name = op.results[0].name
+        start = time.perf_counter()
+        if kern.value_keyed:
+            value = kern.run(op, inputs, rt)
+            key = digest(op.kind, value_hash(value))
+        else:
+            key = op_key(op, [keys[o] for o in op.operands], self.versions[i])
+            value = Cache.MISS  # type: ignore[attr-defined]
+            if kern.cache and self.cache is not None:
+                value = self.cache.get(key)
+                if value is not Cache.MISS:  # type: ignore[attr-defined]
+                    cached.append(name)
+            if value is Cache.MISS:  # type: ignore[attr-defined]
+                value = kern.run(op, inputs, rt)
+                if kern.cache and self.cache is not None:
+                    self.cache.put(key, value)
+        timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+        values[name] = value
+        keys[name] = key
+
+    # --- shared -------------------------------------------------------------------------------
+    def run_shared(self) -> SharedState:
+        values: dict[str, Any] = {}
+        keys: dict[str, str] = {}
+        timings: dict[str, float] = {}
+        cached: list[str] = []
+        with self._scratch("shared") as work:
+            rt = RunContext(work, None, self.target)
+            for i, op in self.shared_ops:
+                self._execute(i, op, values, keys, rt, timings, cached)
+        return SharedState(values, keys, timings, cached)
+
+    # --- rows ---------------------------------------------------------------------------------
+    def plan_keys(self, shared: SharedState, row: RowValue) -> dict[str, str] | None:
+        """Keys of all of a row's values, running only the cheap value-keyed ops; None when
+        one of those fails (the row will fail when it runs)."""
+        values, keys = dict(shared.values), dict(shared.keys)
+        with self._scratch(f"plan-{row.index}") as work:
+            rt = RunContext(work, row, self.target)
+            for i, op in self.row_ops:
+                if self.kernels[i].value_keyed:
+                    try:
+                        self._execute(i, op, values, keys, rt, {}, [])
+                    except DiagnosticError:
+                        return None
+                else:
+                    keys[op.results[0].name] = op_key(op, [keys[o] for o in op.operands], self.versions[i])
+        return keys
+
+    def _key_of(self, keys: dict[str, str] | None, kind_prefix: str) -> str | None:
+        if keys is None:
+            return None
+        for _, op in self.row_ops:
+            if op.kind.startswith(kind_prefix):
+                return keys[op.results[0].name]
+        return None
+
+    def is_up_to_date(self, shared: SharedState, row: RowValue) -> tuple[dict[str, str] | None, Any]:
+        """(the row's keys, the cached output if the file on disk still matches it)."""
+        keys = self.plan_keys(shared, row)
+        key = self._key_of(keys, "media.write")
+        if key is None or self.cache is None:
+            return keys, None
+        value = self.cache.get(key)
+        if value is Cache.MISS:  # type: ignore[attr-defined]
+            return key, None
+        check = getattr(value, "still_valid", None)
+        return keys, (value if check is not None and check() else None)
+
+    def run_row(self, shared: SharedState, row: RowValue, force: bool = False) -> RowOutcome:
+        start = time.perf_counter()
+        outcome = RowOutcome(row.index, row.id, "ok")
+        if not force:
+            keys, done = self.is_up_to_date(shared, row)
+            if done is not None:
+                outcome.status, outcome.key = "up-to-date", self._key_of(keys, "media.write")
+                outcome.output = str(getattr(done, "path", ""))
+                report_key = self._key_of(keys, "qc.")
+                if report_key and self.cache is not None:
+                    report = self.cache.get(report_key)
+                    if report is not Cache.MISS:  # type: ignore[attr-defined]
+                        outcome.report = getattr(report, "to_json", lambda: None)()
+                outcome.seconds = time.perf_counter() - start
+                return outcome
+        values, keys = dict(shared.values), dict(shared.keys)
+        with self._scratch(f"row-{row.index}") as work:
+            rt = RunContext(work, row, self.target)
+            try:
+                for i, op in self.row_ops:
+                    self._execute(i, op, values, keys, rt, outcome.timings, outcome.cached)
+                    if op.kind == "media.write":
+                        outcome.output = str(getattr(values[op.results[0].name], "path", ""))
+                        outcome.key = keys[op.results[0].name]
+                    if op.kind.startswith("qc."):
+                        report = values[op.results[0].name]
+                        outcome.report = report.to_json()
+                        if report.failed and report.fail_rows:
+                            outcome.status = "failed"
+            except DiagnosticError as exc:
+                outcome.status = "failed"
+                outcome.diagnostics.extend(exc.diagnostics)
+            except Exception as exc:  # a kernel bug: report it, keep the traceback out of the console
+                outcome.status = "failed"
+                outcome.diagnostics.append(self._internal_error(exc, row, op))
+            outcome.diagnostics[:0] = rt.diagnostics
+        outcome.seconds = time.perf_counter() - start
+        return outcome
+
+    def _internal_error(self, exc: Exception, row: RowValue, op: Op) -> Diagnostic:
+        log_note = ()
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            log = self.log_dir / f"row-{row.index}.log"
+            log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+            log_note = (f"traceback written to {log}",)
+        return Diagnostic(
+            "VP399",
+            f"row {row.index}: internal error in {op.kind} ({op.kernel}): {type(exc).__name__}: {exc}",
+            Span(row.file, row.line, 1, row.line, 2),
+            notes=log_note,
+            help="this is a vpipe bug; please report it with the log",
+        )
+
+    # --- scratch space ------------------------------------------------------------------------
+    class _Scratch:
+        def __init__(self, root: Path | None, name: str) -> None:
+            self.root, self.name, self.path = root, name, None
+
+        def __enter__(self) -> Path:
+            if self.root is not None:
+                self.root.mkdir(parents=True, exist_ok=True)
+            self.path = Path(tempfile.mkdtemp(prefix=f"{self.name}-", dir=self.root))
+            return self.path
+
+        def __exit__(self, *exc: object) -> None:
+            if self.path is not None:
+                shutil.rmtree(self.path, ignore_errors=True)
+
+    def _scratch(self, name: str) -> Executor._Scratch:
+        return Executor._Scratch(self.work_root, name)
+

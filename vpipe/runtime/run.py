@@ -1,0 +1,212 @@
+"""`vpipe run`: execute a compiled build over the selected rows, write the manifest.
+
+Rows run in this process, or in a pool of worker processes (`--jobs N`). Workers get the
+final IR as text (re-parsed: the printer/parser round trip is exact) and the shared
+values, so shared analysis is done once, in the parent.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import statistics
+import time
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Protocol
+
+from vpipe import __version__
+from vpipe.data.rowdata import RowValue
+from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
+from vpipe.driver import BuildResult, build_dir, cache_dir, target_of
+from vpipe.frontend.rows import Row
+from vpipe.ir.hashing import graph_hashes
+from vpipe.ir.parser import parse_graph
+from vpipe.ir.printer import print_graph
+from vpipe.runtime.cache import Cache
+from vpipe.runtime.context import Target
+from vpipe.runtime.executor import Executor, MissingKernel, RowOutcome, SharedState
+
+
+@dataclass
+class RunOptions:
+    rows: str | None = None  # "1:10" (1-based, inclusive)
+    only: tuple[str, ...] = ()
+    jobs: int = 1
+    force: bool = False
+    cache_dir: Path | None = None
+
+
+@dataclass
+class RunSummary:
+    outcomes: list[RowOutcome] = field(default_factory=list)
+    shared_seconds: float = 0.0
+    total_seconds: float = 0.0
+    manifest: Path | None = None
+    shared_cached: list[str] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def failed(self) -> int:
+        return self.count("failed")
+
+    def median_row_seconds(self) -> float:
+        times = [o.seconds for o in self.outcomes if o.status == "ok"]
+        return statistics.median(times) if times else 0.0
+
+
+def select_rows(rows: tuple[Row, ...], spec: str | None, only: tuple[str, ...]) -> list[Row]:
+    chosen = list(rows)
+    if spec:
+        start_s, _, end_s = spec.partition(":")
+        try:
+            start = int(start_s) if start_s else 1
+            end = int(end_s) if end_s else (start if ":" not in spec else len(rows))
+        except ValueError:
+            raise DiagnosticError(Diagnostic("VP014", f"--rows '{spec}' must look like 3, 1:10, :5 or 4:", None)) from None
+        chosen = [r for r in chosen if start <= r.index <= end]
+    if only:
+        wanted = set(only)
+        unknown = wanted - {r.id for r in rows}
+        if unknown:
+            raise DiagnosticError(Diagnostic("VP014", f"--only: no row has id {', '.join(sorted(unknown))}", None))
+        chosen = [r for r in chosen if r.id in wanted]
+    return chosen
+
+
+def row_value(row: Row) -> RowValue:
+    return RowValue(row.index, row.id, dict(row.values), row.span.file, row.span.line)
+
+
+class Manifest:
+    """JSON Lines: a `run` header, one `row` line per row as it finishes, a `summary`.
+    Written as `manifest.jsonl.partial` and renamed when the run completes."""
+
+    def __init__(self, path: Path, header: dict[str, Any]) -> None:
+        self.path = path
+        self.partial = path.with_name(path.name + ".partial")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = open(self.partial, "w", encoding="utf-8")
+        self.write({"type": "run", **header})
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._f.flush()
+
+    def close(self, summary: dict[str, Any]) -> None:
+        self.write({"type": "summary", **summary})
+        self._f.close()
+        self.partial.replace(self.path)
+
+
+# --- worker processes ---------------------------------------------------------------------------
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(ir_text: str, cache_root: str | None, target: Target, work_root: str, log_dir: str,
+                 shared: SharedState) -> None:
+    graph = parse_graph(ir_text)
+    cache = Cache(Path(cache_root)) if cache_root else None
+    _WORKER["executor"] = Executor(graph, cache, target, Path(work_root), Path(log_dir))
+    _WORKER["shared"] = shared
+
+
+def _run_in_worker(row: RowValue, force: bool) -> RowOutcome:
+    executor: Executor = _WORKER["executor"]
+    return executor.run_row(_WORKER["shared"], row, force)
+
+
+# --- the run --------------------------------------------------------------------------------------
+class ProgressSink(Protocol):
+    def shared(self, what: str) -> None: ...
+
+    def set_total(self, total: int) -> None: ...
+
+    def row(self, outcome: RowOutcome) -> None: ...
+
+
+def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | None = None) -> RunSummary:
+    recipe, graph = build.recipe, build.graph
+    start = time.perf_counter()
+    cache = Cache(cache_dir(recipe, options.cache_dir))
+    target = target_of(recipe)
+    bdir = build_dir(recipe)
+    try:
+        executor = Executor(graph, cache, target, bdir / "work", bdir / "logs")
+    except MissingKernel as exc:
+        raise DiagnosticError(
+            Diagnostic("VP111", f"cannot run: no usable kernel for {exc}", None, help="run `vpipe doctor`")
+        ) from None
+    rows = select_rows(recipe.rows.rows, options.rows, options.only)
+    manifest = Manifest(
+        recipe.output.root / "manifest.jsonl",
+        {
+            "vpipe": __version__,
+            "recipe": str(recipe.file),
+            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "graph": graph_hashes(graph).get(graph.ops[-1].results[0].name, "") if graph.ops else "",
+            "rows": len(rows),
+        },
+    )
+    summary = RunSummary(manifest=manifest.path)
+    try:
+        if progress:
+            progress.shared("analysing the source")
+        shared_start = time.perf_counter()
+        shared = executor.run_shared()
+        summary.shared_seconds = time.perf_counter() - shared_start
+        summary.shared_cached = shared.cached
+        manifest.write({"type": "shared", "seconds": round(summary.shared_seconds, 4),
+                        "timings": {k: round(v, 4) for k, v in shared.timings.items()}, "cached": shared.cached})
+        if progress:
+            progress.set_total(len(rows))
+        for outcome in _execute_rows(executor, shared, rows, options, graph_text=print_graph(graph),
+                                     cache_root=cache.root, target=target, bdir=bdir):
+            summary.outcomes.append(outcome)
+            manifest.write({"type": "row", **outcome.to_json()})
+            if progress:
+                progress.row(outcome)
+    finally:
+        summary.total_seconds = time.perf_counter() - start
+        manifest.close({
+            "ok": summary.count("ok"), "failed": summary.failed, "up_to_date": summary.count("up-to-date"),
+            "seconds": round(summary.total_seconds, 3), "shared_seconds": round(summary.shared_seconds, 3),
+        })
+    return summary
+
+
+def _execute_rows(executor: Executor, shared: SharedState, rows: list[Row], options: RunOptions, *,
+                  graph_text: str, cache_root: Path, target: Target, bdir: Path) -> Iterable[RowOutcome]:
+    runnable: list[RowValue] = []
+    for row in rows:
+        errors = [d for d in row.problems if d.is_error]
+        if errors:  # found by the frontend: the row fails without running
+            yield RowOutcome(row.index, row.id, "failed", diagnostics=list(row.problems))
+        else:
+            runnable.append(row_value(row))
+    if options.jobs <= 1 or len(runnable) <= 1:
+        for rv in runnable:
+            yield executor.run_row(shared, rv, options.force)
+        return
+    ctx = multiprocessing.get_context("spawn")  # fork is unsafe with threaded ONNX/torch runtimes
+    with ProcessPoolExecutor(
+        max_workers=options.jobs, mp_context=ctx, initializer=_init_worker,
+        initargs=(graph_text, str(cache_root), target, str(bdir / "work"), str(bdir / "logs"), shared),
+    ) as pool:
+        futures = {pool.submit(_run_in_worker, rv, options.force): rv for rv in runnable}
+        results: dict[int, RowOutcome] = {}
+        for future in as_completed(futures):
+            rv = futures[future]
+            try:
+                results[rv.index] = future.result()
+            except Exception as exc:  # the worker died (out of memory, a crash in native code)
+                results[rv.index] = RowOutcome(
+                    rv.index, rv.id, "failed",
+                    diagnostics=[Diagnostic("VP399", f"row {rv.index}: worker process failed: {exc}", None)],
+                )
+            yield results[rv.index]

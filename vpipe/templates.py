@@ -1,0 +1,202 @@
+"""Script and path templates: Jinja2 in a sandbox, with strict undefined variables.
+
+Row values are *data*: they are passed as variables and never compiled as templates,
+so a CSV cell holding `{{ 7 * 7 }}` is spoken literally. Slot variables are tracked
+through rendering (the TTS needs to know which characters of the sentence are the
+variable) by wrapping each slot expression's final value in invisible markers.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
+from jinja2.visitor import NodeTransformer
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+# Private-use code points: they never occur in real text, and row values are scrubbed of
+# them, so they can delimit slot values in the rendered script unambiguously.
+_OPEN, _SEP, _CLOSE = "\ue000", "\ue001", "\ue002"
+_MARKERS = re.compile(f"[{_OPEN}{_SEP}{_CLOSE}]")
+_MARKED = re.compile(f"{_OPEN}([^{_SEP}]*){_SEP}([^{_CLOSE}]*){_CLOSE}")
+
+MAX_RENDERED_CHARS = 20_000  # a script is a few sentences; bigger output is a template bug
+
+
+class TemplateRenderError(Exception):
+    """Rendering failed for a reason the user can fix; `kind` picks the diagnostic."""
+
+    def __init__(self, kind: str, message: str, variable: str | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind  # "undefined" | "security" | "error"
+        self.variable = variable
+
+
+def _is_blank(value: Any) -> bool:
+    return isinstance(value, Undefined) or value is None or (isinstance(value, str) and not value.strip())
+
+
+def filter_default(value: Any, fallback: Any = "", boolean: bool = True) -> Any:
+    """Like merge tags: an absent *or empty* value falls back (Jinja's own only handles absent)."""
+    if _is_blank(value) or (boolean and not value and value != 0):
+        return fallback
+    return value
+
+
+def filter_slug(value: Any, separator: str = "-") -> str:
+    """ASCII, lower-case, safe in file names: 'Zoë Dupont' → 'zoe-dupont'."""
+    text = unicodedata.normalize("NFKD", str(value))
+    text = text.encode("ascii", "ignore").decode("ascii").lower()
+    text = re.sub(r"[^a-z0-9]+", separator, text).strip(separator)
+    return text or "row"
+
+
+def filter_first_word(value: Any) -> str:
+    parts = str(value).split()
+    return parts[0] if parts else ""
+
+
+def filter_possessive(value: Any) -> str:
+    text = str(value)
+    return text + "'" if text.endswith(("s", "S")) else text + "'s"
+
+
+def filter_name_title(value: Any) -> str:
+    """Title case that respects names: 'mary-jane o'neil' → 'Mary-Jane O'Neil', and keeps
+    already mixed-case values ('McDonald', 'DeShawn') as written."""
+    text = str(value)
+    if text != text.lower() and text != text.upper():
+        return text
+    return re.sub(r"[^\W\d_]+('[^\W\d_]+)?", lambda m: m.group(0)[:1].upper() + m.group(0)[1:].lower(), text)
+
+
+class _Environment(ImmutableSandboxedEnvironment):
+    # Cap arithmetic on strings/lists so `'x' * 10**9` cannot exhaust memory.
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*" and isinstance(left, (str, list)) and isinstance(right, int) and len(left) * right > MAX_RENDERED_CHARS:
+            raise SecurityError("the result of '*' is too large")
+        if operator == "*" and isinstance(right, (str, list)) and isinstance(left, int) and len(right) * left > MAX_RENDERED_CHARS:
+            raise SecurityError("the result of '*' is too large")
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
+            raise SecurityError("exponent too large")
+        return super().call_binop(context, operator, left, right)
+
+
+def make_environment() -> _Environment:
+    env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+    env.filters.update(
+        default=filter_default,
+        d=filter_default,
+        fallback=filter_default,
+        slug=filter_slug,
+        first_word=filter_first_word,
+        possessive=filter_possessive,
+        title=filter_name_title,
+    )
+    env.filters["_vpipe_mark"] = lambda value, name: f"{_OPEN}{name}{_SEP}{value}{_CLOSE}"
+    return env
+
+
+def scrub(value: Any) -> Any:
+    """Remove our marker code points from a row value (they must never come from data)."""
+    if isinstance(value, str):
+        return _MARKERS.sub("", value)
+    return value
+
+
+@dataclass(frozen=True)
+class SlotSpan:
+    name: str
+    start: int  # character offsets in the rendered text
+    end: int
+
+    def text(self, rendered: str) -> str:
+        return rendered[self.start : self.end]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    spans: tuple[SlotSpan, ...]
+
+
+class _MarkSlots(NodeTransformer):
+    """Wrap every `{{ expr }}` that reads a slot variable in `_vpipe_mark(name)`, applied
+    after the user's own filters, so its final value is what gets marked."""
+
+    def __init__(self, slots: frozenset[str]) -> None:
+        self.slots = slots
+
+    def visit_Output(self, node: nodes.Output) -> nodes.Output:
+        new_items = []
+        for item in node.nodes:
+            if isinstance(item, nodes.TemplateData):
+                new_items.append(item)
+                continue
+            found = [item] if isinstance(item, nodes.Name) else list(item.find_all(nodes.Name))
+            names = {n.name for n in found if n.ctx == "load"} & self.slots
+            if len(names) == 1:
+                (name,) = names
+                item = nodes.Filter(item, "_vpipe_mark", [nodes.Const(name)], [], None, None, lineno=item.lineno)
+            new_items.append(self.generic_visit(item))
+        node.nodes = new_items
+        return node
+
+
+class TemplateProgram:
+    """A compiled template plus what we know about it statically."""
+
+    def __init__(self, source: str, slots: frozenset[str] = frozenset()) -> None:
+        """Raises jinja2.TemplateSyntaxError on bad syntax (callers turn it into VP030)."""
+        self.source = source
+        self.env = make_environment()
+        ast = self.env.parse(source)
+        self.variables: frozenset[str] = frozenset(meta.find_undeclared_variables(ast))
+        self.slots = slots & self.variables
+        marked = _MarkSlots(self.slots).visit(ast) if self.slots else ast
+        self._template = self.env.from_string(marked)
+
+    def render(self, values: Mapping[str, Any]) -> Rendered:
+        clean = {k: scrub(v) for k, v in values.items()}
+        try:
+            raw = self._template.render(clean)
+        except UndefinedError as exc:
+            match = re.search(r"'([^']+)' is undefined", str(exc))
+            raise TemplateRenderError("undefined", str(exc), match.group(1) if match else None) from None
+        except SecurityError as exc:
+            raise TemplateRenderError("security", f"unsafe template operation: {exc}") from None
+        except Exception as exc:  # a filter or expression failed on this row's data
+            raise TemplateRenderError("error", f"{type(exc).__name__}: {exc}") from None
+        if len(raw) > MAX_RENDERED_CHARS:
+            raise TemplateRenderError("error", f"rendered text is longer than {MAX_RENDERED_CHARS} characters")
+        return _unmark(raw)
+
+
+def _unmark(raw: str) -> Rendered:
+    out: list[str] = []
+    spans: list[SlotSpan] = []
+    pos = 0
+    length = 0
+    for m in _MARKED.finditer(raw):
+        before = raw[pos : m.start()]
+        out.append(before)
+        length += len(before)
+        value = m.group(2)
+        spans.append(SlotSpan(m.group(1), length, length + len(value)))
+        out.append(value)
+        length += len(value)
+        pos = m.end()
+    out.append(raw[pos:])
+    return Rendered(_MARKERS.sub("", "".join(out)), tuple(spans))
+
+
+def syntax_error_position(exc: TemplateSyntaxError) -> int:
+    """1-based line inside the template where Jinja found the problem."""
+    return int(exc.lineno or 1)
