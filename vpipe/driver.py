@@ -78,6 +78,7 @@ class SharedEvaluator:
     def __init__(self, cache: Cache | None, target: Target, work_root: Path | None) -> None:
         self.cache, self.target, self.work_root = cache, target, work_root
         self.memo: dict[str, Any] = {}
+        self.diagnostics: list[Diagnostic] = []  # warnings the analysis raised
 
     def __call__(self, graph: Graph, value: str) -> Any:
         if value in self.memo:
@@ -93,6 +94,7 @@ class SharedEvaluator:
             chosen.append(replace(op.with_scope(Scope.SHARED), kernel=info.id))
         executor = Executor(Graph(graph.name, tuple(chosen)), self.cache, self.target, self.work_root)
         state = executor.run_shared()
+        self.diagnostics.extend(d for d in state.diagnostics if d not in self.diagnostics)
         self.memo[value] = state.values[value]
         return self.memo[value]
 
@@ -133,6 +135,6 @@ def compile_recipe(path: str | Path, options: BuildOptions | None = None) -> Bui
     ctx = PassContext(evaluator=evaluator, target=recipe.target, spans=recipe.smap.value)
     manager = PassManager(passes, instruments, options.disabled)
     final = manager.run(graph, ctx)
-    diagnostics = diagnostics + list(ctx.diagnostics.items)
+    diagnostics = diagnostics + list(ctx.diagnostics.items) + (evaluator.diagnostics if evaluator else [])
     return BuildResult(recipe, graph, final, diagnostics, ctx.facts, record.changed, record.disabled,
                        timer.timings if options.time_passes else [])

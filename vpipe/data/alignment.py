@@ -31,6 +31,7 @@ class Alignment:
     word_phones: tuple[tuple[int, int], ...]  # phones[a:b] belong to words[i]
     duration: float
     engine: str = ""
+    scores: tuple[float, ...] = ()  # per-word confidence (see vpipe.speech.align); empty if not measured
 
     def phones_of(self, first_word: int, count: int = 1) -> tuple[Segment, ...]:
         a = self.word_phones[first_word][0]

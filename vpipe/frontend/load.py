@@ -32,11 +32,12 @@ from vpipe.frontend.schema import validate
 from vpipe.templates import TemplateProgram, TemplateRenderError
 from vpipe.frontend.yamlmap import SourceMap, load_yaml
 from vpipe.lexicon import Lexicon, LexiconError, parse_mapping, parse_row_column
+from vpipe.speech.voices import UnknownVoice, resolve_piper
+from vpipe.outputs import OUTPUT_EXTENSIONS, confine, output_root
 from vpipe.probe import MediaInfo, ProbeError, probe_image, probe_video
 from vpipe.text import words_of
 
 BUILTIN_VARIABLES = frozenset({"row_index", "row_id"})
-OUTPUT_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm")
 
 
 def _template_span(smap: SourceMap, pointer: str, template_line: int = 1) -> Span:
@@ -91,13 +92,6 @@ def _probe_source(bag: DiagnosticBag, kind: str, path: Path, audio: Path | None,
     if media.frames < 2:
         bag.error("VP021", f"source video '{path.name}' has {media.frames} frame(s)", smap.value(pointer))
     return media, None
-
-
-def output_root(path_template: str) -> str:
-    """'out/{{ row_id }}.mp4' → 'out': the static directory part before any expression."""
-    static = path_template.split("{", 1)[0]
-    parent = str(PurePosixPath(static + "x").parent)  # "x" keeps a trailing '/' meaningful
-    return "." if parent in ("", ".") else parent
 
 
 def load_recipe(path: str | Path) -> tuple[Recipe, list[Diagnostic]]:
@@ -156,6 +150,11 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
     # --- voice / lexicon ------------------------------------------------------------------
     v = data.get("voice", {})
     lexicon, lexicon_file = _lexicon(bag, base, v.get("lexicon"), smap)
+    if v.get("engine", "piper") == "piper" and "voice" in v:
+        try:
+            resolve_piper(v["voice"], base)
+        except UnknownVoice as exc:
+            bag.error("VP051", str(exc), smap.value("/voice/voice"), help="`vpipe models --task tts` lists the voices")
     voice = VoiceSpec(
         engine=v.get("engine", "piper"),
         voice=v.get("voice", "en_US-joe-medium" if v.get("engine", "piper") == "piper" else "en-us"),
@@ -419,7 +418,7 @@ def check_rows(recipe: Recipe) -> tuple[tuple[rows_io.Row, ...], list[Diagnostic
             _add_render_problem(exc, row, recipe.rows, tspan, "template", problems, template_level)
         try:
             rel = recipe.output_program.render(values).text
-            target = _confined_output(recipe, rel)
+            target = confine(rel, recipe.dir, recipe.output.root)
             if target is None:
                 problems.append(
                     Diagnostic("VP036", f"row {row.index}: output path '{rel}' leaves the output directory "
@@ -465,26 +464,6 @@ def _add_render_problem(exc: TemplateRenderError, row: rows_io.Row, rowset: rows
 
 def row_variables(row: rows_io.Row) -> dict[str, Any]:
     return {**row.values, "row_index": row.index, "row_id": row.id}
-
-
-def _confined_output(recipe: Recipe, rendered: str) -> Path | None:
-    """The absolute output path, or None if it would leave the output directory."""
-    if "\x00" in rendered or not rendered.strip():
-        return None
-    candidate = Path(rendered)
-    full = (candidate if candidate.is_absolute() else recipe.dir / candidate).resolve()
-    root = recipe.output.root
-    if full == root or root not in full.parents:
-        return None
-    return full
-
-
-def output_path(recipe: Recipe, row: rows_io.Row) -> Path:
-    """The confined output path of a row that passed check_rows."""
-    target = _confined_output(recipe, recipe.output_program.render(row_variables(row)).text)
-    if target is None:
-        raise DiagnosticError(Diagnostic("VP036", f"row {row.index}: output path leaves the output directory", row.span))
-    return target
 
 
 def errors_only(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -11,6 +11,7 @@ from vpipe.frontend.recipe import Recipe
 from vpipe.ir.graph import Graph, GraphBuilder, Loc
 from vpipe.ir.hashing import file_sha256
 from vpipe.ir.types import Type
+from vpipe.speech.voices import UnknownVoice, resolve_piper
 from vpipe.text import words_of
 
 
@@ -42,10 +43,11 @@ def lower(recipe: Recipe) -> Graph:
     script = b.add("template.render", [row], Type("Script"), "script",
                    {"template": recipe.template.source, "slots": sorted(recipe.template.slots)},
                    _loc(recipe, "/template"))
-    voice_attrs = {"engine": recipe.voice.engine, "voice": recipe.voice.voice, "speed": recipe.voice.speed}
+    voice_attrs = _voice_attrs(recipe)
     write_attrs = {
         "path": recipe.output.path_template,
         "root": str(recipe.output.root),
+        "base": str(recipe.dir),
         "codec": recipe.output.codec,
         "crf": recipe.output.crf,
         "preset": recipe.output.preset,
@@ -59,8 +61,8 @@ def lower(recipe: Recipe) -> Graph:
                       {"path": str(src.path), "sha256": file_sha256(str(src.path))}, _loc(recipe, "/source/image"))
         landmarks = b.add("face.track_image", [image], Type("Landmarks"), "landmarks",
                           {"select": src.face.select, "index": src.face.index}, _loc(recipe, "/source"))
-        speech = b.add("speech.synthesize", [script, synth_lexicon], Type("Speech"), "speech",
-                       {**voice_attrs, "whole": True}, _loc(recipe, "/voice"))
+        speech = b.add("speech.narrate", [script, synth_lexicon], Type("Speech"), "speech", voice_attrs,
+                       _loc(recipe, "/voice"))
         track = b.add("audio.narrate", [speech], Type("Track"), "track", {}, _loc(recipe, "/voice"))
         frames = b.add("lipsync.animate", [image, landmarks, track], Type("Frames"), "frames",
                        {"backend": backend, "fps": 25.0, "quality": recipe.lipsync.quality}, _loc(recipe, "/lipsync"))
@@ -98,7 +100,8 @@ def lower(recipe: Recipe) -> Graph:
     }
     spans = b.add("slots.locate", [alignment], Type("Spans"), "spans", {"slots": slots}, _loc(recipe, "/slots"))
     profile = b.add("speech.profile", [audio, alignment], Type("Profile"), "profile", {}, _loc(recipe, "/voice"))
-    speech = b.add("speech.synthesize", [script, synth_lexicon], Type("Speech"), "speech", voice_attrs,
+    speech = b.add("speech.synthesize", [script, synth_lexicon, spans], Type("Speech"), "speech",
+                   {**voice_attrs, "policy": recipe.voice.duration, "max_stretch": recipe.voice.max_stretch},
                    _loc(recipe, "/voice"))
     slot_audio = b.add("speech.fit", [speech, spans], Type("SlotAudio"), "slot_audio",
                        {"policy": recipe.voice.duration, "max_stretch": recipe.voice.max_stretch},
@@ -133,6 +136,20 @@ def lower(recipe: Recipe) -> Graph:
     b.add("qc.measure", [file, track, frames, profile], Type("Report"), "report", {"thresholds": thresholds},
           _loc(recipe, "/qc" if "qc" in _top_keys(recipe) else "/output"))
     return b.build()
+
+
+def _voice_attrs(recipe: Recipe) -> dict[str, object]:
+    """Engine, voice and the hash of the voice's weights: a new voice model must not hit
+    cached audio of the old one."""
+    attrs: dict[str, object] = {"engine": recipe.voice.engine, "voice": recipe.voice.voice, "speed": recipe.voice.speed}
+    if recipe.voice.engine == "piper":
+        try:
+            files = resolve_piper(recipe.voice.voice, recipe.dir)
+        except UnknownVoice:
+            return attrs  # the frontend reported it
+        attrs["voice"] = files.name if files.name == recipe.voice.voice else str(files.model)
+        attrs["voice_sha256"] = file_sha256(str(files.model))
+    return attrs
 
 
 def _top_keys(recipe: Recipe) -> set[str]:

@@ -89,9 +89,17 @@ define(OpSpec(
     attrs={"column": STR}, required=("column",),
 ))
 define(OpSpec(
-    "speech.synthesize", "Synthesize the script sentences that hold slots, with phone timings.",
+    "speech.synthesize", "Synthesize the sentences that hold slots, steering each slot word towards the "
+    "recorded word's duration with the synthesizer's own length control.",
+    operands=(("script", "Script"), ("lexicon", "Lexicon"), ("spans", "Spans")), results=("Speech",),
+    attrs={"engine": STR, "voice": STR, "voice_sha256": STR, "speed": NUM,
+           "policy": {"enum": ["auto", "fit", "elastic"]}, "max_stretch": NUM},
+    required=("engine", "voice"),
+))
+define(OpSpec(
+    "speech.narrate", "Synthesize the whole script (a still-image source has no recording to keep).",
     operands=(("script", "Script"), ("lexicon", "Lexicon")), results=("Speech",),
-    attrs={"engine": STR, "voice": STR, "speed": NUM, "whole": BOOL}, required=("engine", "voice"),
+    attrs={"engine": STR, "voice": STR, "voice_sha256": STR, "speed": NUM}, required=("engine", "voice"),
 ))
 define(OpSpec(
     "speech.fit", "Cut each slot's words out of the synthesized sentence and fit their duration.",
@@ -131,9 +139,9 @@ define(OpSpec(
 define(OpSpec(
     "media.write", "Encode the changed frames, mux with the new audio, write the row's file atomically.",
     operands=(("frames", "Frames"), ("track", "Track"), ("row", "Row")), results=("File",),
-    attrs={"path": STR, "root": STR, "codec": STR, "crf": INT, "preset": STR, "audio_bitrate_kbps": INT,
-           "synthetic": BOOL},
-    required=("path", "root"), pure=False,
+    attrs={"path": STR, "root": STR, "base": STR, "codec": STR, "crf": INT, "preset": STR,
+           "audio_bitrate_kbps": INT, "synthetic": BOOL},
+    required=("path", "root", "base"), pure=False,
 ))
 define(OpSpec(
     "qc.measure", "Measure the output: words heard, loudness, speaker similarity, sync, untouched PSNR, seams.",

@@ -55,6 +55,11 @@ class Estimate:
     ram_mb: float = 0.0
     vram_mb: float = 0.0
 
+    def __post_init__(self) -> None:  # estimates are rough: a fixed precision prints and parses exactly
+        object.__setattr__(self, "seconds", round(float(self.seconds), 4))
+        object.__setattr__(self, "ram_mb", round(float(self.ram_mb), 1))
+        object.__setattr__(self, "vram_mb", round(float(self.vram_mb), 1))
+
     def items(self) -> list[tuple[str, float]]:
         return [("t", self.seconds), ("ram_mb", self.ram_mb), ("vram_mb", self.vram_mb)]
 

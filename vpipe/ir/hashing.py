@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from typing import Any
 
 from vpipe.ir.graph import Graph, Op, thaw
@@ -41,9 +42,18 @@ def graph_hashes(graph: Graph, kernel_versions: dict[str, str] | None = None) ->
     return out
 
 
+_FILE_HASHES: dict[tuple[str, int, int], str] = {}
+
+
 def file_sha256(path: str, chunk: int = 1 << 20) -> str:
+    """sha256 of a file's content, memoised per process by (path, size, mtime)."""
+    st = os.stat(path)
+    memo_key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    if memo_key in _FILE_HASHES:
+        return _FILE_HASHES[memo_key]
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):
             h.update(block)
-    return h.hexdigest()
+    _FILE_HASHES[memo_key] = h.hexdigest()
+    return _FILE_HASHES[memo_key]

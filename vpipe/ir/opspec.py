@@ -42,6 +42,7 @@ _REGISTRY: dict[str, OpSpec] = {}
 
 
 def define(spec: OpSpec) -> OpSpec:
+    _ensure_dialect()
     if spec.kind in _REGISTRY:
         raise ValueError(f"op {spec.kind} defined twice")
     _REGISTRY[spec.kind] = spec
@@ -58,6 +59,12 @@ def all_specs() -> list[OpSpec]:
     return sorted(_REGISTRY.values(), key=lambda s: s.kind)
 
 
+_dialect_loaded = False
+
+
 def _ensure_dialect() -> None:
-    if not _REGISTRY:
+    """Load vpipe's own op set once, whatever else (plug-ins, tests) defined ops first."""
+    global _dialect_loaded
+    if not _dialect_loaded:
+        _dialect_loaded = True
         import vpipe.ir.dialect  # noqa: F401  (defines the op set on import)

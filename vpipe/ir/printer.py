@@ -18,7 +18,7 @@ from vpipe.ir.hashing import graph_hashes
 
 
 def _num(x: float) -> str:
-    return f"{x:.4g}"
+    return repr(int(x)) if float(x).is_integer() else repr(float(x))
 
 
 def print_op(op: Op, value_hash: str | None = None) -> str:

@@ -24,6 +24,16 @@ from vpipe.ir.graph import Estimate, Op
 
 BUILTIN_MODULES = (
     "vpipe.kernels.builtin",
+    "vpipe.kernels.media",
+    "vpipe.kernels.pocketsphinx",
+    "vpipe.kernels.slots",
+    "vpipe.kernels.tts",
+    "vpipe.kernels.fit",
+    "vpipe.kernels.splice",
+    "vpipe.kernels.voice",
+    "vpipe.kernels.qc",
+    "vpipe.kernels.face",
+    "vpipe.kernels.lipsync_retrieve",
 )
 
 

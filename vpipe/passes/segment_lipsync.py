@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from vpipe.ir.graph import Graph, Op
+from vpipe.lipsync.timeline import merge_windows
 from vpipe.passes.base import PassContext, register
 
 
@@ -49,13 +50,3 @@ class SegmentLipsync:
                 ctx.facts["frames_total"] = video.param("frames")
         return graph.replace_ops(updates)
 
-
-def merge_windows(times: list[tuple[float, float]], margin: float, duration: float | None) -> list[tuple[float, float]]:
-    grown = sorted((max(0.0, a - margin), b + margin if duration is None else min(duration, b + margin)) for a, b in times)
-    merged: list[tuple[float, float]] = []
-    for a, b in grown:
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-        else:
-            merged.append((a, b))
-    return merged

@@ -31,6 +31,7 @@ class RunContext:
     target: Target = field(default_factory=Target)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     artifacts: dict[str, Any] = field(default_factory=dict)  # measurements kernels report (QC, remarks)
+    op_span: Span | None = None  # recipe location of the op running now (set by the executor)
 
     def resource(self, key: str, factory: Callable[[], T]) -> T:
         """Load once per process: `rt.resource("piper:joe", lambda: load_voice(...))`."""
@@ -40,7 +41,9 @@ class RunContext:
         return value
 
     def warn(self, code: str, message: str, help: str | None = None) -> None:
-        span = Span(self.row.file, self.row.line, 1, self.row.line, 2) if self.row else None
+        """A warning about this row (at its line in the rows file), or about shared work
+        (at the recipe line of the op that found it)."""
+        span = self.row_span() or self.op_span
         self.diagnostics.append(Diagnostic(code, message, span, Severity.WARNING, help=help))
 
     def row_span(self) -> Span | None:

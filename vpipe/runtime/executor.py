@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +50,7 @@ class SharedState:
     keys: dict[str, str]
     timings: dict[str, float] = field(default_factory=dict)
     cached: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
 @dataclass
@@ -85,6 +86,12 @@ class MissingKernel(Exception):
     pass
 
 
+def _op_span(op: Op) -> Span | None:
+    if op.loc is None:
+        return None
+    return Span(op.loc.file, op.loc.line, op.loc.col, op.loc.line, op.loc.col + 1, op.loc.pointer)
+
+
 class Executor:
     def __init__(self, graph: Graph, cache: Cache | None, target: Target | None = None,
                  work_root: Path | None = None, log_dir: Path | None = None) -> None:
@@ -114,6 +121,7 @@ class Executor:
         kern = self.kernels[i]
         inputs = [values[o] for o in op.operands]
         name = op.results[0].name
+        rt.op_span = _op_span(op)
         start = time.perf_counter()
         if kern.value_keyed:
             value = kern.run(op, inputs, rt)
@@ -141,9 +149,12 @@ class Executor:
         cached: list[str] = []
         with self._scratch("shared") as work:
             rt = RunContext(work, None, self.target)
-            for i, op in self.shared_ops:
-                self._execute(i, op, values, keys, rt, timings, cached)
-        return SharedState(values, keys, timings, cached)
+            try:
+                for i, op in self.shared_ops:
+                    self._execute(i, op, values, keys, rt, timings, cached)
+            except DiagnosticError as exc:  # point shared failures at the recipe line of the op
+                raise DiagnosticError([replace(d, span=d.span or rt.op_span) for d in exc.diagnostics]) from None
+        return SharedState(values, keys, timings, cached, rt.diagnostics)
 
     # --- rows ---------------------------------------------------------------------------------
     def plan_keys(self, shared: SharedState, row: RowValue) -> dict[str, str] | None:

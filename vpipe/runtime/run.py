@@ -47,6 +47,7 @@ class RunSummary:
     total_seconds: float = 0.0
     manifest: Path | None = None
     shared_cached: list[str] = field(default_factory=list)
+    shared_diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -161,8 +162,10 @@ def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | 
         shared = executor.run_shared()
         summary.shared_seconds = time.perf_counter() - shared_start
         summary.shared_cached = shared.cached
+        summary.shared_diagnostics = shared.diagnostics
         manifest.write({"type": "shared", "seconds": round(summary.shared_seconds, 4),
-                        "timings": {k: round(v, 4) for k, v in shared.timings.items()}, "cached": shared.cached})
+                        "timings": {k: round(v, 4) for k, v in shared.timings.items()}, "cached": shared.cached,
+                        "diagnostics": [d.to_json() for d in shared.diagnostics]})
         if progress:
             progress.set_total(len(rows))
         for outcome in _execute_rows(executor, shared, rows, options, graph_text=print_graph(graph),

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vpipe.data.alignment import Alignment, Segment
+from vpipe.data.audio import Audio
+from vpipe.data.codec import CodecError, decode, encode
+from vpipe.runtime.atomic import atomic_path, atomic_write_text
+from vpipe.runtime.cache import Cache
+
+
+def sample_alignment() -> Alignment:
+    return Alignment("hi there", (Segment("hi", 0.0, 0.2), Segment("there", 0.2, 0.5)),
+                     (Segment("HH", 0, 0.1), Segment("AY", 0.1, 0.2)), ((0, 1), (1, 2)), 0.5, "x", (1.0, -2.0))
+
+
+def test_codec_round_trips_values_with_arrays() -> None:
+    audio = Audio(np.random.default_rng(0).standard_normal((100, 2)).astype(np.float32), 16000, 0.25)
+    for value in (sample_alignment(), audio, {"a": (1, 2), "b": [Path("x")]}, None, 3.5):
+        text, arrays = encode(value)
+        back = decode(text, _npz(arrays))
+        if isinstance(value, Audio):
+            assert np.array_equal(back.samples, value.samples) and back.rate == value.rate
+        else:
+            assert back == value
+
+
+def _npz(arrays: dict[str, np.ndarray]) -> bytes | None:
+    import io
+
+    if not arrays:
+        return None
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
+def test_codec_refuses_unregistered_types_and_names() -> None:
+    class Foreign:
+        pass
+
+    with pytest.raises(CodecError):
+        encode(Foreign())
+    with pytest.raises(CodecError):  # a tampered entry cannot name an arbitrary class
+        decode('{"__type__": "os.system", "fields": {}}', None)
+
+
+def test_cache_put_get_and_corruption(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    key = "ab" * 32
+    assert cache.get(key) is Cache.MISS
+    assert cache.put(key, sample_alignment())
+    assert cache.get(key) == sample_alignment()
+    (tmp_path / key[:2] / key / "value.json").write_text("{not json")
+    assert cache.get(key) is Cache.MISS  # corrupt entries are misses, and removed
+    assert not (tmp_path / key[:2] / key).exists()
+    assert not cache.put("cd" * 32, object())  # not encodable: not stored, no error
+
+
+def test_atomic_write_leaves_no_partial_file(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "video.mp4"
+    atomic_write_text(target, "first")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("half written")
+        raise RuntimeError("encoder crashed")
+    assert target.read_text() == "first"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["video.mp4"]

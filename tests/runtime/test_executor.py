@@ -1,0 +1,100 @@
+"""Executor: shared ops run once, rows are isolated, results are cached by content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from vpipe.data.rowdata import RowValue
+from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
+from vpipe.ir.graph import Op
+from vpipe.ir.opspec import OpSpec, define
+from vpipe.ir.parser import parse_graph
+from vpipe.kernels.registry import Kernel, kernel
+from vpipe.runtime.cache import Cache
+from vpipe.runtime.executor import Executor
+
+CALLS: dict[str, int] = {}
+
+define(OpSpec("test.expensive", "counts its calls", operands=(), results=("Text",), attrs={"n": {"type": "integer"}}))
+define(OpSpec("test.per_row", "uses the row", operands=(("base", "Text"), ("script", "Script")), results=("Text",)))
+
+
+@kernel("test.expensive", backend="test")
+class Expensive(Kernel):
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> str:
+        CALLS["expensive"] = CALLS.get("expensive", 0) + 1
+        return f"base{op.attr('n')}"
+
+
+@kernel("test.per_row", backend="test")
+class PerRow(Kernel):
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> str:
+        base, script = inputs
+        CALLS["per_row"] = CALLS.get("per_row", 0) + 1
+        if "boom" in script.text:
+            raise DiagnosticError(Diagnostic("VP307", f"row {rt.row.index}: cannot say boom", rt.row_span()))
+        if "bug" in script.text:
+            raise ZeroDivisionError("a kernel bug")
+        return f"{base}:{script.text}"
+
+
+GRAPH = """
+graph @g {
+  %base = test.expensive() {"n": 1} : Text shared kernel(test@cpu)
+  %row = rows.row() {"file": "rows.csv"} : Row per_row kernel(builtin@cpu)
+  %script = template.render(%row) {"slots": [], "template": "hi {{ name }}"} : Script per_row kernel(builtin@cpu)
+  %out = test.per_row(%base, %script) : Text per_row kernel(test@cpu)
+}
+"""
+
+
+def rows(*names: str) -> list[RowValue]:
+    return [RowValue(i, str(i), {"name": n}, "rows.csv", i + 1) for i, n in enumerate(names, start=1)]
+
+
+def test_shared_once_rows_isolated(tmp_path: Path) -> None:
+    CALLS.clear()
+    ex = Executor(parse_graph(GRAPH), Cache(tmp_path / "cache"), work_root=tmp_path / "work", log_dir=tmp_path / "logs")
+    shared = ex.run_shared()
+    outcomes = [ex.run_row(shared, r) for r in rows("ana", "boom", "bug", "ben")]
+    assert CALLS["expensive"] == 1
+    assert [o.status for o in outcomes] == ["ok", "failed", "failed", "ok"]
+    assert outcomes[1].diagnostics[0].code == "VP307"
+    bug = outcomes[2].diagnostics[0]
+    assert bug.code == "VP399" and "ZeroDivisionError" in bug.message
+    assert "Traceback" not in bug.message
+    log = Path(bug.notes[0].split("written to ")[1])
+    assert "Traceback" in log.read_text()  # the traceback is kept, in the log only
+    assert outcomes[0].timings and "out" in outcomes[0].timings
+
+
+def test_cache_reuses_results_across_runs(tmp_path: Path) -> None:
+    cache_dir = tmp_path / "cache"
+    CALLS.clear()
+    ex = Executor(parse_graph(GRAPH), Cache(cache_dir), work_root=tmp_path / "w")
+    shared = ex.run_shared()
+    first = [ex.run_row(shared, r) for r in rows("ana", "ben")]
+    again = Executor(parse_graph(GRAPH), Cache(cache_dir), work_root=tmp_path / "w")
+    shared2 = again.run_shared()
+    second = [again.run_row(shared2, r) for r in rows("ana", "ben")]
+    assert CALLS == {"expensive": 1, "per_row": 2}  # nothing recomputed the second time
+    assert shared2.cached == ["base"]
+    assert all(o.cached == ["out"] for o in second) and not any(o.cached for o in first)
+
+
+def test_equal_content_shares_work_across_rows(tmp_path: Path) -> None:
+    CALLS.clear()
+    ex = Executor(parse_graph(GRAPH), Cache(tmp_path / "c"), work_root=tmp_path / "w")
+    shared = ex.run_shared()
+    outcomes = [ex.run_row(shared, r) for r in rows("ana", "ana", "ana")]
+    assert CALLS["per_row"] == 1  # rows 2 and 3 render the same script: keyed by content
+    assert [o.cached for o in outcomes] == [[], ["out"], ["out"]]
+
+
+def test_changed_attribute_changes_the_key(tmp_path: Path) -> None:
+    CALLS.clear()
+    cache = Cache(tmp_path / "c")
+    Executor(parse_graph(GRAPH), cache, work_root=tmp_path / "w").run_shared()
+    Executor(parse_graph(GRAPH.replace('"n": 1', '"n": 2')), cache, work_root=tmp_path / "w").run_shared()
+    assert CALLS["expensive"] == 2

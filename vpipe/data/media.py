@@ -1,0 +1,149 @@
+"""Run-time values around media: the opened source, the row's audio track with its timeline
+edits, the frames to write, and the written file."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vpipe.data.alignment import Segment
+from vpipe.data.audio import Audio
+from vpipe.data.codec import cacheable
+
+
+@cacheable("VideoSource")
+@dataclass(frozen=True)
+class VideoSource:
+    path: Path
+    sha256: str
+    width: int
+    height: int
+    times: np.ndarray  # float64 presentation time of every frame, seconds
+    time_base: tuple[int, int]
+    duration: float
+    has_audio: bool
+
+    @property
+    def frames(self) -> int:
+        return int(self.times.shape[0])
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.duration if self.duration > 0 else 25.0
+
+    def frame_at(self, t: float) -> int:
+        i = int(np.searchsorted(self.times, t + 1e-9, side="right")) - 1
+        return min(max(i, 0), self.frames - 1)
+
+
+@cacheable("ImageSource")
+@dataclass(frozen=True)
+class ImageSource:
+    path: Path
+    sha256: str
+    width: int
+    height: int
+
+
+@cacheable("TimelineEdit")
+@dataclass(frozen=True)
+class TimelineEdit:
+    """Source time [source_start, source_end) is played as output time [output_start, output_end)."""
+
+    slot: str
+    source_start: float
+    source_end: float
+    output_start: float
+    output_end: float
+    said: str = ""  # the new words (as spoken)
+    replaced: str = ""  # the recorded words they replace
+    phones: tuple[Segment, ...] = ()  # the new words' phones, times relative to output_start
+
+    @property
+    def shift(self) -> float:
+        """How much later everything after this edit plays."""
+        return (self.output_end - self.output_start) - (self.source_end - self.source_start)
+
+
+@cacheable("Track")
+@dataclass(frozen=True)
+class Track:
+    audio: Audio
+    edits: tuple[TimelineEdit, ...]  # in time order; empty for a pure narration
+
+    @property
+    def retimed(self) -> bool:
+        return any(abs(e.shift) > 1e-6 for e in self.edits)
+
+    def to_output(self, t: float) -> float:
+        """Output time of source time t (inside an edit: linear within it)."""
+        shift = 0.0
+        for e in self.edits:
+            if t < e.source_start:
+                break
+            if t < e.source_end:
+                frac = (t - e.source_start) / max(e.source_end - e.source_start, 1e-9)
+                return e.output_start + frac * (e.output_end - e.output_start)
+            shift += e.shift
+        return t + shift
+
+    def to_source(self, t: float) -> float:
+        """Source time shown at output time t (inverse of to_output)."""
+        shift = 0.0
+        for e in self.edits:
+            if t < e.output_start:
+                break
+            if t < e.output_end:
+                frac = (t - e.output_start) / max(e.output_end - e.output_start, 1e-9)
+                return e.source_start + frac * (e.source_end - e.source_start)
+            shift += e.shift
+        return t - shift
+
+
+@cacheable("Frames")
+@dataclass(frozen=True)
+class Frames:
+    """What to write: for each output frame, its time and where its pixels come from."""
+
+    source: Path  # the source video (or image) the untouched frames come from
+    times: np.ndarray  # float64 output presentation times
+    source_index: np.ndarray  # int64 source frame whose pixels (or head pose) the frame uses
+    rendered: dict[int, np.ndarray]  # output frame index → re-rendered BGR image
+    time_base: tuple[int, int]
+    width: int
+    height: int
+    still: bool = False  # the source is a single image
+    report: dict[str, object] | None = None  # what the renderer did (windows, faces lost, ...)
+
+    @property
+    def is_passthrough(self) -> bool:
+        """The source's own frames at their own times: the video stream can be copied."""
+        return not self.rendered and not self.still and bool(self.report and self.report.get("identity_timeline"))
+
+
+@cacheable("OutputFile")
+@dataclass(frozen=True)
+class OutputFile:
+    path: Path
+    sha256: str
+    size: int
+
+    def still_valid(self) -> bool:
+        """The file on disk is still the one this value describes (resume / up-to-date check)."""
+        try:
+            if self.path.stat().st_size != self.size:
+                return False
+            return file_digest(self.path) == self.sha256
+        except OSError:
+            return False
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()

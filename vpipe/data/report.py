@@ -1,0 +1,23 @@
+"""Quality measurements of one output, with the thresholds they were judged against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from vpipe.data.codec import cacheable
+
+
+@cacheable("QcReport")
+@dataclass(frozen=True)
+class QcReport:
+    metrics: dict[str, float]  # e.g. "skill.loudness_delta_db": 0.8
+    failures: tuple[str, ...]  # human sentences, one per missed threshold
+    fail_rows: bool  # whether a missed threshold fails the row
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"metrics": {k: round(v, 4) for k, v in sorted(self.metrics.items())}, "failures": list(self.failures)}

@@ -1,0 +1,50 @@
+"""lipsync.apply with the weight-free backends: retrieve (any source mouth, DP-chosen) and
+retime (the frame's own neighbours within ±3 frames)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vpipe.data.media import Frames
+from vpipe.ir.graph import Estimate, Op
+from vpipe.kernels.face import face_lost_in_window
+from vpipe.kernels.registry import Kernel, kernel
+from vpipe.lipsync.retrieve import retrieve
+from vpipe.lipsync.timeline import slot_windows
+
+
+def _windows(op: Op, video: Any, track: Any) -> list[tuple[float, float]]:
+    margin = float(op.attr("margin_ms", 120.0)) / 1000.0
+    computed = slot_windows(track, margin, video.duration)
+    given = op.attr("windows")
+    if given and len(given) == len(computed):  # segment-lipsync's windows (same slots, source time)
+        return [(float(a), float(b)) for a, b in given]
+    return computed
+
+
+class _WeightFree(Kernel):
+    max_offset: int | None = None
+    cache = False  # frames are large and cheap to re-render; the written file is what is kept
+
+    def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
+        windows = op.attr("windows") or [[0.0, 0.8]]
+        seconds = sum(b - a for a, b in windows)
+        return Estimate(seconds=0.3 + seconds * 30 * 0.015, ram_mb=150)
+
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> Frames:
+        video, landmarks, inventory, track, _spans = inputs
+        frames = retrieve(video, landmarks, inventory, track, _windows(op, video, track), self.max_offset,
+                          poisson=op.attr("quality") == "best")
+        face_lost_in_window(rt, frames.report or {})
+        return frames
+
+
+@kernel("lipsync.apply", backend="retrieve")
+class Retrieve(_WeightFree):
+    version = "1"
+
+
+@kernel("lipsync.apply", backend="retime")
+class Retime(_WeightFree):
+    version = "1"
+    max_offset = 3

@@ -1,0 +1,156 @@
+"""Media kernels (PyAV): open sources, decode audio, write the row's video atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vpipe import __version__
+from vpipe.data.audio import Audio
+from vpipe.data.media import Frames, ImageSource, OutputFile, Track, VideoSource, file_digest
+from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
+from vpipe.ir.graph import Estimate, Op
+from vpipe.kernels.registry import Kernel, kernel
+from vpipe.lipsync.timeline import output_timeline, slot_windows
+from vpipe.media.decode import DecodeError, frame_timing, iter_frames, read_audio
+from vpipe.media.write import VideoSettings, WriteError, encode, remux
+from vpipe.outputs import confine
+from vpipe.probe import ProbeError, probe_image, probe_video
+from vpipe.templates import TemplateProgram
+
+
+def _fail(code: str, message: str, rt: Any, help: str | None = None) -> DiagnosticError:
+    return DiagnosticError(Diagnostic(code, message, rt.row_span(), help=help))
+
+
+@kernel("media.open", backend="pyav")
+class OpenVideo(Kernel):
+    cache = False  # cheap, and its value names a file that must exist now
+
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> VideoSource:
+        path = Path(op.attr("path"))
+        try:
+            info = probe_video(path)
+            timing = frame_timing(path)
+        except (ProbeError, DecodeError) as exc:
+            raise _fail("VP021", f"source video {path.name}: {exc}", rt) from None
+        return VideoSource(path, str(op.attr("sha256", "")), info.width, info.height, timing.times,
+                           timing.time_base, info.duration, info.has_audio)
+
+
+@kernel("media.open_image", backend="opencv")
+class OpenImage(Kernel):
+    cache = False
+
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> ImageSource:
+        path = Path(op.attr("path"))
+        try:
+            w, h = probe_image(path)
+        except ProbeError as exc:
+            raise _fail("VP021", f"source image {path.name} {exc}", rt) from None
+        return ImageSource(path, str(op.attr("sha256", "")), w, h)
+
+
+@kernel("media.audio", backend="pyav")
+class SourceAudio(Kernel):
+    def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
+        return Estimate(seconds=0.02, ram_mb=20)
+
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> Audio:
+        (video,) = inputs
+        if not video.has_audio:
+            raise _fail("VP303", f"source video {video.path.name} has no audio track", rt,
+                        help="set source.audio to the speech to use")
+        try:
+            return read_audio(video.path)
+        except DecodeError as exc:
+            raise _fail("VP301", str(exc), rt) from None
+
+
+@kernel("media.load_audio", backend="pyav")
+class ExternalAudio(Kernel):
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> Audio:
+        try:
+            return read_audio(Path(op.attr("path")))
+        except DecodeError as exc:
+            raise _fail("VP301", str(exc), rt) from None
+
+
+@kernel("lipsync.passthrough", backend="builtin")
+class Passthrough(Kernel):
+    """Lip-sync disabled: every output frame is a source frame; an elastic slot repeats or
+    skips source frames inside its window so picture and sound stay in step after it."""
+
+    cache = False
+
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> Frames:
+        video, track = inputs
+        return retimed_frames(video, track)
+
+
+def retimed_frames(video: VideoSource, track: Track) -> Frames:
+    timeline = output_timeline(video, track, slot_windows(track, 0.0, video.duration))
+    return Frames(video.path, timeline.times, timeline.pose_frame, {}, video.time_base, video.width, video.height,
+                  report={"identity_timeline": timeline.identity})
+
+
+@kernel("media.write", backend="pyav")
+class WriteVideo(Kernel):
+    cache = True  # the value records path + hash: a later run skips rows whose file is intact
+
+    def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
+        return Estimate(seconds=0.6, ram_mb=150)
+
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> OutputFile:
+        frames, track, row = inputs
+        rendered = TemplateProgram(str(op.attr("path"))).render(row.variables()).text
+        target = confine(rendered, Path(op.attr("base")), Path(op.attr("root")))
+        if target is None:
+            raise _fail("VP302", f"row {row.index}: output path '{rendered}' leaves the output directory", rt)
+        settings = VideoSettings(
+            codec=str(op.attr("codec", "h264")), crf=int(op.attr("crf", 18)), preset=str(op.attr("preset", "veryfast")),
+            audio_bitrate_kbps=int(op.attr("audio_bitrate_kbps", 192)),
+            metadata=_metadata(bool(op.attr("synthetic", False)), row.id),
+        )
+        try:
+            if frames.is_passthrough and not track.retimed:
+                remux(frames.source, track.audio, target, settings)
+            else:
+                encode(lambda: _frame_stream(frames), (frames.width, frames.height), Fraction(*frames.time_base),
+                       track.audio, target, settings)
+        except (WriteError, DecodeError) as exc:
+            raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
+        return OutputFile(target, file_digest(target), target.stat().st_size)
+
+
+def _metadata(synthetic: bool, row_id: str) -> tuple[tuple[str, str], ...]:
+    what = "synthetic presenter (generated image animation and speech)" if synthetic \
+        else "personalized: synthetic speech and mouth movement in the replaced words"
+    return (("comment", f"vpipe {__version__}: {what}"), ("description", f"vpipe row {row_id}; {what}"))
+
+
+def _frame_stream(frames: Frames) -> Iterator[tuple[float, np.ndarray]]:
+    """Output frames in order: re-rendered ones as given, others decoded from the source."""
+    if frames.still:
+        import cv2
+
+        base = cv2.imread(str(frames.source), cv2.IMREAD_COLOR)
+        for i, t in enumerate(frames.times):
+            yield float(t), frames.rendered.get(i, base)
+        return
+    needed = frames.source_index
+    decoder = iter_frames(frames.source)
+    current_index, current = -1, None
+    for i, t in enumerate(frames.times):
+        if i in frames.rendered:
+            yield float(t), frames.rendered[i]
+            continue
+        want = int(needed[i])
+        while current_index < want:
+            current_index, _, current = next(decoder)
+        assert current is not None
+        yield float(t), current

@@ -1,0 +1,89 @@
+"""qc.measure: measure every output against the recipe's thresholds (and the source's own
+natural values). The visual measures join in vpipe.qc.visual once lip-sync renders frames."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vpipe.data.media import Frames, OutputFile, Track
+from vpipe.data.report import QcReport
+from vpipe.ir.graph import Estimate, Op, thaw
+from vpipe.kernels.registry import Kernel, kernel
+from vpipe.media.decode import read_audio
+from vpipe.qc import audio as qa
+
+
+def _speaker_embedding(path: Path, rt: Any) -> np.ndarray:
+    from vpipe.speech.similarity import embed
+
+    def load() -> np.ndarray:
+        a = read_audio(path)
+        return embed(a.mono(), a.rate)
+
+    return rt.resource(f"speaker-embedding:{path}", load)
+
+
+def audio_metrics(file: OutputFile, track: Track, source: Path, thresholds: dict[str, Any], rt: Any,
+                  metrics: dict[str, float], failures: list[str]) -> None:
+    from vpipe.speech.tts import phonemize
+
+    out = read_audio(file.path)
+    mono = out.mono()
+    src = rt.resource(f"source-audio:{source}", lambda: read_audio(source))
+    source_jump = qa.max_jump(src.samples)
+    speaker = _speaker_embedding(source, rt)
+    for e in track.edits:
+        check = qa.heard(mono, out.rate, e, phonemize)
+        metrics[f"{e.slot}.heard_new"] = check.new_confidence
+        metrics[f"{e.slot}.heard_old"] = check.old_confidence
+        if not check.new_wins:
+            failures.append(f"slot '{e.slot}': the output sounds more like '{e.replaced}' than '{e.said}'")
+        delta = qa.loudness_delta(mono, out.rate, e)
+        metrics[f"{e.slot}.loudness_delta_db"] = delta
+        limit = float(thresholds.get("max_loudness_delta_db", 2.0))
+        if math.isfinite(delta) and abs(delta) > limit:
+            failures.append(f"slot '{e.slot}': {delta:+.1f} dB louder than the speech around it (limit ±{limit:g} dB)")
+        jump = qa.join_jump(track.audio.samples, track.audio.rate, e)
+        metrics[f"{e.slot}.join_jump_ratio"] = jump / max(source_jump, 1e-9)
+        if jump >= source_jump:
+            failures.append(f"slot '{e.slot}': a click at a join (jump {jump:.3f} ≥ the source's largest {source_jump:.3f})")
+        sim = qa.similarity_around(mono, out.rate, e, speaker)
+        natural = qa.similarity_around(src.mono(), src.rate, _source_window(e), speaker)
+        metrics[f"{e.slot}.speaker_similarity"] = sim
+        metrics[f"{e.slot}.speaker_similarity_source"] = natural
+        limit = float(thresholds.get("min_speaker_similarity", 0.7))
+        if sim < limit:
+            failures.append(f"slot '{e.slot}': speaker similarity {sim:.2f} < {limit:g} (the source itself: {natural:.2f})")
+
+
+def _source_window(e: Any) -> Any:
+    from vpipe.data.media import TimelineEdit
+
+    return TimelineEdit(e.slot, e.source_start, e.source_end, e.source_start, e.source_end, e.said, e.replaced)
+
+
+@kernel("qc.measure", backend="weightfree")
+class Measure(Kernel):
+    version = "1"
+
+    def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
+        return Estimate(seconds=0.4, ram_mb=400)
+
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> QcReport:
+        file, track, frames, _profile = inputs
+        thresholds = thaw(op.attr("thresholds", {}))
+        metrics: dict[str, float] = {}
+        failures: list[str] = []
+        assert isinstance(frames, Frames)
+        audio_metrics(file, track, frames.source, thresholds, rt, metrics, failures)
+        if frames.rendered:  # the mouth was re-rendered: measure sync, untouched frames and seams
+            from vpipe.qc.visual import visual_metrics
+
+            visual_metrics(file, track, frames, thresholds, rt, metrics, failures)
+        for f in failures:
+            rt.warn("VP310", f)
+        return QcReport(metrics, tuple(failures), bool(thresholds.get("fail_rows", False)))

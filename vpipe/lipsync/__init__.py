@@ -1,0 +1,1 @@
+"""Lip-sync algorithms: visemes, mouth inventory, retrieval by dynamic programming, compositing."""

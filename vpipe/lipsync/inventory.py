@@ -1,0 +1,105 @@
+"""The mouth inventory: the recording as a library of the speaker's own mouth shapes.
+
+For every source frame with a usable face: the viseme being spoken (from the aligned
+phones), the measured aperture, the lip shape in a head-normalised frame (so shapes from
+different head poses compare), the head pose, the mouth's brightness, and a crop of the
+lower face. Built once per source (shared); every row's lip-sync draws from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vpipe.data.alignment import Alignment
+from vpipe.data.codec import cacheable
+from vpipe.data.face import FaceTrack
+from vpipe.face import landmarks as L
+from vpipe.lipsync.geometry import lower_face_box, similarity_transform
+from vpipe.lipsync.visemes import INDEX, VISEMES, frame_visemes
+
+LIP_LEAD = 0.04  # the lips lead the sound by ~40 ms
+
+
+@cacheable("MouthInventory")
+@dataclass(frozen=True)
+class MouthInventory:
+    frames: np.ndarray  # (M,) int64 source frame index of each entry
+    visemes: np.ndarray  # (M,) int16 viseme index (vpipe.lipsync.visemes.INDEX)
+    aperture: np.ndarray  # (M,) float32 measured mouth aperture
+    shape: np.ndarray  # (M, 80) float32 lip contour (40 points) in the canonical head frame
+    pose: np.ndarray  # (M, 3) float32 yaw, pitch, roll (degrees)
+    luma: np.ndarray  # (M,) float32 mean brightness of the mouth region
+    crops: np.ndarray  # (M, H, W, 3) uint8 lower-face crops, all the same size
+    crop_origin: np.ndarray  # (M, 2) int32 top-left (x, y) of each crop in its frame
+    aperture_fit: tuple[float, float]  # measured ≈ a · viseme aperture + b on this speaker
+    scale: float  # median inter-ocular distance (pixels), the unit of shape distances
+
+    @property
+    def size(self) -> int:
+        return int(self.frames.shape[0])
+
+    def entry_of(self, frame: int) -> int | None:
+        hits = np.nonzero(self.frames == frame)[0]
+        return int(hits[0]) if len(hits) else None
+
+
+def canonical_shapes(track: FaceTrack, reference: np.ndarray) -> np.ndarray:
+    """Lip contours mapped by each frame's rigid-point similarity onto `reference` (N, 80)."""
+    out = np.full((track.frames, len(L.LIPS) * 2), np.nan, np.float32)
+    rigid = list(L.RIGID)
+    for i in np.nonzero(track.present)[0]:
+        m = similarity_transform(track.landmarks[i, rigid, :2], reference)
+        lips = track.landmarks[i, list(L.LIPS), :2]
+        out[i] = (lips @ m[:, :2].T + m[:, 2]).reshape(-1)
+    return out
+
+
+def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> MouthInventory:
+    from vpipe.media.decode import iter_frames
+
+    usable = np.nonzero(track.usable)[0]
+    if len(usable) == 0:
+        raise ValueError("no frame of the source has a usable face")
+    lm = track.landmarks
+    reference = np.nanmedian(lm[usable][:, list(L.RIGID), :2], axis=0)
+    shapes = canonical_shapes(track, reference)
+    aperture = np.asarray(L.mouth_aperture(lm), np.float32)
+    visemes = frame_visemes(alignment.phones, track.times, offset=LIP_LEAD)
+    scale = float(np.nanmedian(L.inter_ocular(lm[usable])))
+    # One crop size for all entries: the largest lower-face box, so crops stack.
+    boxes = np.array([lower_face_box(lm[i], scale) for i in usable])
+    w = int(np.ceil((boxes[:, 2] - boxes[:, 0]).max()))
+    h = int(np.ceil((boxes[:, 3] - boxes[:, 1]).max()))
+    crops = np.zeros((len(usable), h, w, 3), np.uint8)
+    origin = np.zeros((len(usable), 2), np.int32)
+    luma = np.zeros(len(usable), np.float32)
+    index_of = {int(f): k for k, f in enumerate(usable)}
+    for i, _, image in iter_frames(video, 0, int(usable.max()) + 1):
+        k = index_of.get(i)
+        if k is None:
+            continue
+        cx = (boxes[k, 0] + boxes[k, 2]) / 2
+        cy = (boxes[k, 1] + boxes[k, 3]) / 2
+        x0 = int(np.clip(round(cx - w / 2), 0, max(0, image.shape[1] - w)))
+        y0 = int(np.clip(round(cy - h / 2), 0, max(0, image.shape[0] - h)))
+        crop = image[y0 : y0 + h, x0 : x0 + w]
+        crops[k, : crop.shape[0], : crop.shape[1]] = crop
+        origin[k] = (x0, y0)
+        mouth = lm[i, list(L.OUTER_LIPS), :2]
+        mx0, my0 = np.floor(mouth.min(axis=0)).astype(int)
+        mx1, my1 = np.ceil(mouth.max(axis=0)).astype(int)
+        region = image[max(my0, 0) : my1, max(mx0, 0) : mx1]
+        luma[k] = float(region.mean()) if region.size else 0.0
+    vis_idx = np.array([INDEX[visemes[i]] for i in usable], np.int16)
+    predicted = np.array([VISEMES[visemes[i]].aperture for i in usable])
+    measured = aperture[usable].astype(np.float64)
+    fit = np.polyfit(predicted, measured, 1) if np.ptp(predicted) > 0 else np.array([0.4, 0.0])
+    a, b = float(max(fit[0], 0.05)), float(fit[1])
+    return MouthInventory(
+        frames=usable.astype(np.int64), visemes=vis_idx, aperture=measured.astype(np.float32),
+        shape=shapes[usable], pose=track.pose[usable].astype(np.float32), luma=luma, crops=crops,
+        crop_origin=origin, aperture_fit=(a, b), scale=scale,
+    )

@@ -1,0 +1,105 @@
+"""Choose a source mouth for every frame of a slot window, by dynamic programming.
+
+Per frame, each inventory entry costs how far its viseme, aperture, head pose and
+brightness are from what the frame needs; between frames, continuing a source run
+(frame j → j+1) is free, holding costs a little, and jumping costs the lip-shape
+distance plus a constant. Viterbi finds the cheapest sequence for the whole window at
+once (greedy choice per frame would jitter). At the window's edges, where the recording's
+own audio plays, the frame's own mouth is the target, so the seams are the source itself.
+`max_offset` restricts candidates to ±n frames of the frame itself: the `retime` backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vpipe.lipsync.inventory import MouthInventory
+from vpipe.lipsync.visemes import NAMES, VISEMES, distance_matrix
+
+INF = 1e9
+
+
+@dataclass(frozen=True)
+class FrameTarget:
+    pose_frame: int  # the source frame whose head (and all pixels outside the mouth) is shown
+    viseme: int  # index into vpipe.lipsync.visemes.NAMES
+    aperture: float  # target aperture, in this speaker's measured units
+    in_slot: bool  # the new words play here (else the source's own audio does)
+
+
+@dataclass(frozen=True)
+class Weights:
+    viseme: float = 1.0
+    aperture: float = 1.5
+    pose: float = 0.25
+    luma: float = 0.15
+    keep_original_outside_slot: float = 0.8  # extra cost of a foreign mouth while the source's audio plays
+    hold: float = 0.06
+    jump: float = 0.25
+    shape: float = 2.5
+
+
+def match_costs(inv: MouthInventory, targets: list[FrameTarget], w: Weights, max_offset: int | None) -> np.ndarray:
+    vis_dist = distance_matrix()
+    a, b = inv.aperture_fit
+    span = max(a * max(v.aperture for v in VISEMES.values()), 1e-3)
+    k, m = len(targets), inv.size
+    costs = np.zeros((k, m), np.float64)
+    entry_of_frame = {int(f): e for e, f in enumerate(inv.frames)}
+    for t, tgt in enumerate(targets):
+        c = w.viseme * vis_dist[tgt.viseme, inv.visemes.astype(int)]
+        c = c + w.aperture * np.abs(inv.aperture - tgt.aperture) / span
+        own = entry_of_frame.get(tgt.pose_frame)
+        if own is not None:
+            c = c + w.pose * np.linalg.norm(inv.pose - inv.pose[own], axis=1) / 10.0
+            c = c + w.luma * np.abs(inv.luma - inv.luma[own]) / 30.0
+        if not tgt.in_slot:
+            c = c + w.keep_original_outside_slot
+            if own is not None:
+                c[own] = 0.0
+        if max_offset is not None:
+            c = np.where(np.abs(inv.frames - tgt.pose_frame) > max_offset, INF, c)
+        costs[t] = c
+    return costs
+
+
+def transition_costs(inv: MouthInventory, w: Weights) -> np.ndarray:
+    shape = inv.shape / max(inv.scale, 1e-6)
+    sq = (shape**2).sum(axis=1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * shape @ shape.T, 0.0)
+    dist = np.sqrt(d2 / (shape.shape[1] // 2))  # RMS point distance, in inter-ocular units
+    trans = w.jump + w.shape * dist
+    np.fill_diagonal(trans, w.hold)
+    succ = inv.frames[None, :] == inv.frames[:, None] + 1
+    trans[succ] = 0.0
+    return trans
+
+
+def viterbi(costs: np.ndarray, trans: np.ndarray) -> np.ndarray:
+    k, m = costs.shape
+    score = costs[0].copy()
+    back = np.zeros((k, m), np.int64)
+    for t in range(1, k):
+        total = score[:, None] + trans  # (prev, next)
+        back[t] = np.argmin(total, axis=0)
+        score = total[back[t], np.arange(m)] + costs[t]
+    path = np.zeros(k, np.int64)
+    path[-1] = int(np.argmin(score))
+    for t in range(k - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return path
+
+
+def choose_mouths(inv: MouthInventory, targets: list[FrameTarget], weights: Weights | None = None,
+                  max_offset: int | None = None) -> np.ndarray:
+    """Inventory entry for each target frame."""
+    if not targets:
+        return np.zeros(0, np.int64)
+    w = weights or Weights()
+    return viterbi(match_costs(inv, targets, w, max_offset), transition_costs(inv, w))
+
+
+def viseme_index(name: str) -> int:
+    return NAMES.index(name)

@@ -1,0 +1,66 @@
+"""The output frame timeline of a row.
+
+With every slot fitted to its recorded word, the output shows the source's frames at the
+source's own times (variable frame rate included). An elastic slot changes the length of
+its window: frames outside every window keep their timestamps (shifted by the slots
+before them), and inside a stretched window new frame times are laid at the window's own
+frame rate, each showing the head pose of the source moment it maps to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from vpipe.data.media import Track, VideoSource
+
+
+@dataclass(frozen=True)
+class Timeline:
+    times: np.ndarray  # float64 output times
+    pose_frame: np.ndarray  # int64 source frame shown (or used as the head) at each output frame
+    identity: bool  # the source's own frames at their own times
+
+
+def output_timeline(video: VideoSource, track: Track, windows: list[tuple[float, float]]) -> Timeline:
+    if not track.retimed:
+        return Timeline(video.times.copy(), np.arange(video.frames, dtype=np.int64), True)
+    stretched = [(a, b) for a, b in windows if _shift_inside(track, a, b)]
+    times: list[float] = []
+    frames: list[int] = []
+    for i, t in enumerate(video.times):
+        if not any(a <= t < b for a, b in stretched):
+            times.append(track.to_output(float(t)))
+            frames.append(i)
+    for a, b in stretched:
+        inside = video.times[(video.times >= a) & (video.times < b)]
+        step = float(np.median(np.diff(inside))) if len(inside) > 1 else 1.0 / max(video.fps, 1.0)
+        start, end = track.to_output(a), track.to_output(b)
+        first = float(inside[0]) - a if len(inside) else 0.0  # keep the window's phase
+        for t in np.arange(start + first, end - 1e-9, step):
+            times.append(float(t))
+            frames.append(video.frame_at(track.to_source(float(t))))
+    order = np.argsort(times, kind="stable")
+    return Timeline(np.asarray(times)[order], np.asarray(frames, np.int64)[order], False)
+
+
+def _shift_inside(track: Track, a: float, b: float) -> bool:
+    return any(abs(e.shift) > 1e-6 and e.source_start < b and e.source_end > a for e in track.edits)
+
+
+def merge_windows(times: list[tuple[float, float]], margin: float, duration: float | None) -> list[tuple[float, float]]:
+    """Grow each (start, end) by `margin` on both sides (within [0, duration]) and merge overlaps."""
+    grown = sorted((max(0.0, a - margin), b + margin if duration is None else min(duration, b + margin)) for a, b in times)
+    merged: list[tuple[float, float]] = []
+    for a, b in grown:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def slot_windows(track: Track, margin: float, duration: float) -> list[tuple[float, float]]:
+    """Source-time windows of the slots plus the coarticulation margin (merged)."""
+    return merge_windows([(e.source_start, e.source_end) for e in track.edits], margin, duration)

@@ -1,0 +1,173 @@
+"""Write output videos with PyAV, atomically.
+
+- `remux`: copy the source video packets untouched and encode the new audio track (the
+  audio-only personalization: not a single video pixel changes).
+- `encode`: decode the source, substitute re-rendered frames, re-encode with the source's
+  own per-frame timestamps, so variable-frame-rate sources keep their timing exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from vpipe.data.audio import Audio
+from vpipe.runtime.atomic import atomic_path
+
+VIDEO_CODECS = {"h264": "libx264", "hevc": "libx265", "av1": "libsvtav1", "vp9": "libvpx-vp9"}
+
+
+class WriteError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    codec: str = "h264"
+    crf: int = 18
+    preset: str = "veryfast"
+    audio_bitrate_kbps: int = 192
+    metadata: tuple[tuple[str, str], ...] = ()
+
+
+def _container_options(target: Path) -> dict[str, str]:
+    if target.suffix.lower() in (".mp4", ".mov"):
+        return {"movflags": "+faststart"}  # index first: players start before the download ends
+    return {}
+
+
+def _audio_codec(target: Path) -> tuple[str, int | None]:
+    if target.suffix.lower() == ".webm":
+        return "libopus", 48000  # WebM carries Opus; Opus runs at 48 kHz
+    return "aac", None
+
+
+def _add_audio_stream(output, audio: Audio, target: Path, bitrate_kbps: int):  # type: ignore[no-untyped-def]
+    codec, fixed_rate = _audio_codec(target)
+    rate = fixed_rate or audio.rate
+    stream = output.add_stream(codec, rate=rate)
+    stream.layout = "mono" if audio.channels == 1 else "stereo"
+    stream.bit_rate = bitrate_kbps * 1000
+    return stream, rate
+
+
+def _encode_audio(output, stream, audio: Audio, rate: int) -> None:  # type: ignore[no-untyped-def]
+    import av
+
+    layout = "mono" if audio.channels == 1 else "stereo"
+    pcm = np.clip(audio.samples[:, :2], -1.0, 1.0).T.astype(np.float32)  # planar (ch, n)
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate) if rate != audio.rate else None
+    block = 4096
+    pts = 0
+    for start in range(0, pcm.shape[1], block):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, start : start + block]), format="fltp",
+                                           layout=layout)
+        frame.sample_rate = audio.rate
+        frame.pts = start
+        frame.time_base = Fraction(1, audio.rate)
+        frames = resampler.resample(frame) if resampler else [frame]
+        for f in frames:
+            if resampler:
+                f.pts, pts = pts, pts + f.samples
+            for packet in stream.encode(f):
+                output.mux(packet)
+    if resampler:
+        for f in resampler.resample(None):
+            f.pts, pts = pts, pts + f.samples
+            for packet in stream.encode(f):
+                output.mux(packet)
+    for packet in stream.encode(None):
+        output.mux(packet)
+
+
+def _set_metadata(output, settings: VideoSettings) -> None:  # type: ignore[no-untyped-def]
+    for key, value in settings.metadata:
+        output.metadata[key] = value
+
+
+def remux(source: Path, audio: Audio, target: Path, settings: VideoSettings) -> None:
+    """The source's video stream copied packet for packet, with `audio` as the sound."""
+    import av
+
+    with atomic_path(target) as tmp:
+        try:
+            with av.open(str(source)) as src, av.open(str(tmp), "w", options=_container_options(target)) as out:
+                in_video = src.streams.video[0]
+                out_video = out.add_stream_from_template(in_video)
+                audio_stream, rate = _add_audio_stream(out, audio, target, settings.audio_bitrate_kbps)
+                _set_metadata(out, settings)
+                for packet in src.demux(in_video):
+                    if packet.dts is None:
+                        continue
+                    packet.stream = out_video
+                    out.mux(packet)
+                _encode_audio(out, audio_stream, audio, rate)
+        except av.error.FFmpegError as exc:
+            raise WriteError(f"cannot write {target.name}: {exc.strerror}") from None
+
+
+FrameSource = Callable[[], Iterator[tuple[float, np.ndarray]]]
+
+
+def encode(frames: FrameSource, size: tuple[int, int], time_base: Fraction, audio: Audio, target: Path,
+           settings: VideoSettings, pix_fmt: str = "yuv420p") -> int:
+    """Encode (seconds, BGR image) frames at exactly those times; returns the frame count."""
+    import av
+    import cv2
+
+    w, h = size
+    codec = VIDEO_CODECS[settings.codec]
+    with atomic_path(target) as tmp:
+        try:
+            with av.open(str(tmp), "w", options=_container_options(target)) as out:
+                vs = out.add_stream(codec)
+                vs.width, vs.height, vs.pix_fmt = w, h, pix_fmt
+                vs.time_base = time_base
+                vs.codec_context.time_base = time_base
+                vs.options = _codec_options(settings)
+                audio_stream, rate = _add_audio_stream(out, audio, target, settings.audio_bitrate_kbps)
+                _set_metadata(out, settings)
+                count = 0
+                last_pts = -1
+                for seconds, image in frames():
+                    pts = int(round(seconds / time_base))
+                    if pts <= last_pts:  # rounding of very close times: keep timestamps strictly increasing
+                        pts = last_pts + 1
+                    last_pts = pts
+                    i420 = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
+                    frame = av.VideoFrame(w, h, "yuv420p")
+                    _fill_yuv420(frame, i420, w, h)
+                    frame.pts = pts
+                    frame.time_base = time_base
+                    for packet in vs.encode(frame):
+                        out.mux(packet)
+                    count += 1
+                for packet in vs.encode(None):
+                    out.mux(packet)
+                _encode_audio(out, audio_stream, audio, rate)
+        except av.error.FFmpegError as exc:
+            raise WriteError(f"cannot encode {target.name}: {exc.strerror}") from None
+    return count
+
+
+def _codec_options(settings: VideoSettings) -> dict[str, str]:
+    if settings.codec in ("h264", "hevc"):
+        return {"crf": str(settings.crf), "preset": settings.preset}
+    if settings.codec == "av1":
+        return {"crf": str(settings.crf), "preset": "8"}
+    return {"crf": str(settings.crf), "b": "0", "deadline": "good", "cpu-used": "4"}
+
+
+def _fill_yuv420(frame, i420: np.ndarray, w: int, h: int) -> None:  # type: ignore[no-untyped-def]
+    """Copy an I420 buffer into the frame's planes, respecting each plane's line stride."""
+    y = i420[:h]
+    u = i420[h : h + h // 4].reshape(h // 2, w // 2)
+    v = i420[h + h // 4 :].reshape(h // 2, w // 2)
+    for plane, data in zip(frame.planes, (y, u, v)):
+        rows, cols = data.shape
+        view = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        view[:rows, :cols] = data

@@ -1,0 +1,30 @@
+"""Output paths: rendered per row, always confined to the output directory.
+
+The frontend checks every row's path before anything runs; the writer checks again at
+write time, so a path can never leave the output directory whatever a row contains.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+OUTPUT_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm")
+
+
+def output_root(path_template: str) -> str:
+    """'out/{{ row_id }}.mp4' → 'out': the static directory part before any expression."""
+    static = path_template.split("{", 1)[0]
+    parent = str(PurePosixPath(static + "x").parent)  # "x" keeps a trailing '/' meaningful
+    return "." if parent in ("", ".") else parent
+
+
+def confine(rendered: str, base: Path, root: Path) -> Path | None:
+    """The absolute path of `rendered` (relative to `base`), or None if it leaves `root`."""
+    if "\x00" in rendered or not rendered.strip():
+        return None
+    candidate = Path(rendered)
+    full = (candidate if candidate.is_absolute() else base / candidate).resolve()
+    root = root.resolve()
+    if full == root or root not in full.parents:
+        return None
+    return full

@@ -1,0 +1,1 @@
+"""Quality measurement of outputs (audio and video)."""

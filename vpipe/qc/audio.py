@@ -1,0 +1,86 @@
+"""Audio quality of a personalized output, weight-free except the bundled speaker encoder.
+
+- heard: the slot window of the output is force-aligned against the new words and against
+  the recorded words; the new words must fit the audio better (per-frame confidence
+  against a free phone loop, the same measure the aligner's confidence uses);
+- loudness: the slot's speech loudness against the speech within 1 s around it;
+- clicks: the largest sample-to-sample jump at the splice joins against the largest jump
+  anywhere in the source's own audio;
+- speaker similarity: resemblyzer embedding of the output around the slot against the
+  source speaker, next to the same measure on the untouched source (a natural baseline).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from vpipe.data.media import TimelineEdit
+from vpipe.lexicon import Lexicon
+from vpipe.speech.align import AlignmentFailed, align
+from vpipe.speech.loudness import speech_loudness
+
+JOIN_WINDOW = 0.005
+CONTEXT = 1.0
+SIMILARITY_CONTEXT = 0.75
+
+
+@dataclass(frozen=True)
+class HeardCheck:
+    new_confidence: float
+    old_confidence: float
+
+    @property
+    def new_wins(self) -> bool:
+        return self.new_confidence > self.old_confidence
+
+
+def _window(mono: np.ndarray, rate: int, a: float, b: float) -> np.ndarray:
+    return mono[max(0, int(a * rate)) : min(len(mono), int(b * rate))]
+
+
+def heard(mono: np.ndarray, rate: int, edit: TimelineEdit, phonemize: Callable[[list[str]], list[str]],
+          lexicon: Lexicon | None = None, margin: float = 0.05) -> HeardCheck:
+    window = _window(mono, rate, edit.output_start - margin, edit.output_end + margin)
+
+    def confidence(text: str) -> float:
+        try:
+            al = align(window, rate, text, lexicon or Lexicon(), phonemize)
+        except AlignmentFailed:
+            return -math.inf
+        finite = [s for s in al.scores if math.isfinite(s)]
+        return float(np.mean(finite)) if finite else -math.inf
+
+    return HeardCheck(confidence(edit.said), confidence(edit.replaced))
+
+
+def loudness_delta(mono: np.ndarray, rate: int, edit: TimelineEdit) -> float:
+    slot = _window(mono, rate, edit.output_start, edit.output_end)
+    around = np.concatenate([_window(mono, rate, edit.output_start - CONTEXT, edit.output_start),
+                             _window(mono, rate, edit.output_end, edit.output_end + CONTEXT)])
+    a, b = speech_loudness(slot, rate), speech_loudness(around, rate)
+    return a - b if math.isfinite(a) and math.isfinite(b) else math.nan
+
+
+def join_jump(samples: np.ndarray, rate: int, edit: TimelineEdit) -> float:
+    """Largest |x[n+1] - x[n]| within ±5 ms of either join of the edit (all channels)."""
+    worst = 0.0
+    for t in (edit.output_start, edit.output_end):
+        seg = samples[max(0, int((t - JOIN_WINDOW) * rate)) : int((t + JOIN_WINDOW) * rate)]
+        if len(seg) > 1:
+            worst = max(worst, float(np.abs(np.diff(seg, axis=0)).max()))
+    return worst
+
+
+def max_jump(samples: np.ndarray) -> float:
+    return float(np.abs(np.diff(samples, axis=0)).max()) if len(samples) > 1 else 0.0
+
+
+def similarity_around(mono: np.ndarray, rate: int, edit: TimelineEdit, speaker: np.ndarray) -> float:
+    from vpipe.speech.similarity import embed
+
+    window = _window(mono, rate, edit.output_start - SIMILARITY_CONTEXT, edit.output_end + SIMILARITY_CONTEXT)
+    return float(np.dot(embed(window, rate), speaker))

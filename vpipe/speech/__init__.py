@@ -1,0 +1,1 @@
+"""Speech: text preparation, synthesis, alignment, voice matching."""

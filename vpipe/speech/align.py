@@ -1,0 +1,199 @@
+"""Forced alignment and recognition with pocketsphinx (en-us model bundled in its wheel).
+
+Every transcript word gets exactly one aligner entry, so `Alignment.words[i]` is the i-th
+word of `vpipe.text.words_of(transcript)`: dictionary words as they are; lexicon words
+with their given phones (or the phones of their respelling); words with digits with the
+phones of their spoken form ("2020" → "twenty twenty"); anything else (names) with
+espeak-ng's phones mapped to ARPAbet — the same phones the synthesizer speaks.
+
+Alignment is two passes (words, then phones and states). A per-word confidence compares
+each word's acoustic score with an unconstrained phone loop over the same frames: the
+research notes measured correct words at −29…+26 and wrong words at −30…−90 per frame.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from vpipe.data.alignment import Alignment, Segment
+from vpipe.lexicon import Lexicon
+from vpipe.speech.g2p import G2PError, ipa_to_arpabet
+from vpipe.text import words_of
+
+RATE = 16000
+FRAME = 0.01  # pocketsphinx frames are 10 ms
+LOW_CONFIDENCE = -35.0
+_ALT = re.compile(r"\(\d+\)$")
+
+
+class AlignmentFailed(Exception):
+    pass
+
+
+def to_pcm16(mono: np.ndarray, rate: int) -> bytes:
+    from scipy.signal import resample_poly
+
+    if rate != RATE:
+        ratio = Fraction(RATE, rate)
+        mono = resample_poly(mono.astype(np.float64), ratio.numerator, ratio.denominator)
+    return np.clip(mono * 32767.0, -32768, 32767).astype("<i2").tobytes()
+
+
+def _decoder(**config: object):  # type: ignore[no-untyped-def]
+    from pocketsphinx import Decoder
+
+    return Decoder(loglevel="FATAL", **config)
+
+
+Phonemizer = Callable[[list[str]], list[str]]  # words → espeak IPA (one string per word)
+
+
+@dataclass(frozen=True)
+class Pronounced:
+    word: str
+    key: str  # the dictionary entry the aligner uses for it
+    phones: str | None  # phones to add when `key` is not in the dictionary
+
+
+def pronunciations(words: list[str], lexicon: Lexicon, lookup: Callable[[str], str | None],
+                   phonemize: Phonemizer) -> list[Pronounced]:
+    out: list[Pronounced | None] = [None] * len(words)
+    need_g2p: dict[int, list[str]] = {}  # word index → words to phonemize (their phones concatenate)
+    for i, w in enumerate(words):
+        entry = lexicon.lookup(w)
+        if entry is not None and entry.phones:
+            out[i] = Pronounced(w, f"{_safe(w)}_lex", " ".join(entry.phones))
+            continue
+        spoken = [entry.respelling] if entry is not None and entry.respelling else [w]
+        if any(c.isdigit() for c in w):
+            from vpipe.speech.verbalize import verbalize
+
+            spoken = words_of(verbalize(w).text)
+        parts = [p for s in spoken for p in words_of(s)]
+        if len(parts) == 1 and parts[0] == w and lookup(w) is not None:
+            out[i] = Pronounced(w, w, None)
+            continue
+        known = [lookup(p) for p in parts]
+        if all(k is not None for k in known):
+            out[i] = Pronounced(w, f"{_safe(w)}_x", " ".join(k for k in known if k))
+        else:
+            need_g2p[i] = parts
+    if need_g2p:
+        flat = sorted({p for parts in need_g2p.values() for p in parts})
+        ipa = dict(zip(flat, phonemize(flat)))
+        for i, parts in need_g2p.items():
+            phones: list[str] = []
+            for p in parts:
+                dict_phones = lookup(p)
+                if dict_phones is not None:
+                    phones.extend(dict_phones.split())
+                else:
+                    try:
+                        phones.extend(ipa_to_arpabet(ipa[p], p))
+                    except G2PError as exc:
+                        raise AlignmentFailed(f"cannot pronounce '{words[i]}': {exc}") from None
+            if not phones:
+                raise AlignmentFailed(f"cannot pronounce '{words[i]}'")
+            out[i] = Pronounced(words[i], f"{_safe(words[i])}_g2p", " ".join(phones))
+    return [p for p in out if p is not None]
+
+
+def _safe(word: str) -> str:
+    """A dictionary key that cannot collide with a real entry (and has no spaces)."""
+    return re.sub(r"\s+", "_", word)
+
+
+def align(mono: np.ndarray, rate: int, transcript: str, lexicon: Lexicon, phonemize: Phonemizer,
+          with_confidence: bool = True) -> Alignment:
+    words = words_of(transcript)
+    if not words:
+        raise AlignmentFailed("the transcript has no words")
+    pcm = to_pcm16(mono, rate)
+    dec = _decoder(lm=None, bestpath=False)
+    pron = pronunciations(words, lexicon, dec.lookup_word, phonemize)
+    added: set[str] = set()
+    for p in pron:
+        if p.phones is not None and p.key not in added:
+            try:
+                dec.add_word(p.key, p.phones, False)
+            except RuntimeError as exc:
+                raise AlignmentFailed(f"cannot add '{p.word}' ({p.phones}) to the dictionary: {exc}") from None
+            added.add(p.key)
+    try:
+        dec.set_align_text(" ".join(p.key for p in pron))
+    except RuntimeError as exc:
+        raise AlignmentFailed(f"cannot set up the alignment: {exc}") from None
+    dec.start_utt()
+    dec.process_raw(pcm, full_utt=True)
+    dec.end_utt()
+    if dec.hyp() is None:
+        raise AlignmentFailed("the transcript does not match the speech (the aligner found no path)")
+    dec.set_alignment()
+    dec.start_utt()
+    dec.process_raw(pcm, full_utt=True)
+    dec.end_utt()
+    result = dec.get_alignment()
+    word_segs: list[Segment] = []
+    phones: list[Segment] = []
+    ranges: list[tuple[int, int]] = []
+    raw_scores: list[tuple[int, int, int]] = []  # (start frame, frames, score) per word
+    for entry in result:
+        name = _ALT.sub("", entry.name)
+        start, end = entry.start * FRAME, (entry.start + entry.duration) * FRAME
+        if name in ("<sil>", "<s>", "</s>") or name.startswith("["):
+            phones.append(Segment("SIL", start, end))
+            continue
+        first = len(phones)
+        for ph in entry:
+            phones.append(Segment(ph.name, ph.start * FRAME, (ph.start + ph.duration) * FRAME))
+        ranges.append((first, len(phones)))
+        word_segs.append(Segment(words[len(word_segs)] if len(word_segs) < len(words) else name, start, end))
+        raw_scores.append((entry.start, entry.duration, entry.score))
+    if len(word_segs) != len(words):
+        raise AlignmentFailed(f"the aligner returned {len(word_segs)} words for {len(words)} transcript words")
+    scores: tuple[float, ...] = ()
+    if with_confidence:
+        scores = tuple(_confidence(pcm, raw_scores))
+    duration = len(pcm) / 2 / RATE
+    return Alignment(transcript, tuple(word_segs), tuple(phones), tuple(ranges), duration, "pocketsphinx", scores)
+
+
+def _confidence(pcm: bytes, words: list[tuple[int, int, int]]) -> list[float]:
+    """Per-frame score of each word minus that of a free phone loop over the same frames."""
+    from pocketsphinx import get_model_path
+
+    loop = _decoder(allphone=get_model_path("en-us/en-us-phone.lm.bin"), lm=None, bestpath=False, lw=0.5)
+    loop.start_utt()
+    loop.process_raw(pcm, full_utt=True)
+    loop.end_utt()
+    frames = max((s + n for s, n, _ in words), default=0) + 1
+    per_frame = np.zeros(frames + 1)
+    for seg in loop.seg() or []:
+        n = seg.end_frame - seg.start_frame + 1
+        if n <= 0 or seg.start_frame >= len(per_frame):
+            continue
+        score = loop.logmath.log(seg.ascore) if seg.ascore > 0 else -1e6
+        per_frame[seg.start_frame : seg.start_frame + n] = score / n
+    out = []
+    for start, n, score in words:
+        reference = per_frame[start : start + n].sum()
+        out.append(round(float((score - reference) / max(n, 1)), 2) if math.isfinite(reference) else float("nan"))
+    return out
+
+
+def recognize(mono: np.ndarray, rate: int) -> str:
+    """Best guess of what is said, with the bundled en-us language model (~0.3 s per second)."""
+    dec = _decoder()
+    dec.start_utt()
+    dec.process_raw(to_pcm16(mono, rate), full_utt=True)
+    dec.end_utt()
+    hyp = dec.hyp()
+    if hyp is None or not hyp.hypstr.strip():
+        raise AlignmentFailed("no speech was recognised")
+    return " ".join(w for w in hyp.hypstr.split() if not w.startswith(("<", "[")))

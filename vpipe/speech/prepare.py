@@ -1,0 +1,105 @@
+"""Turn a row's rendered script into the text a synthesizer speaks.
+
+Only the sentences that hold a slot are spoken (the slot needs its sentence around it
+for natural prosody; the rest of the script is never heard). Each piece is verbalized
+("$25" → "twenty-five dollars"), lexicon words are respelled or given as IPA phoneme
+blocks, and the characters of every slot are tracked through all of it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from vpipe.lexicon import Lexicon
+from vpipe.speech.g2p import arpabet_to_ipa
+from vpipe.speech.speakable import check_speakable, describe
+from vpipe.speech.verbalize import verbalize
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+
+
+class Unspeakable(ValueError):
+    def __init__(self, slot: str | None, message: str) -> None:
+        super().__init__(message)
+        self.slot = slot
+
+
+@dataclass(frozen=True)
+class SlotText:
+    name: str
+    start: int  # character offsets in PreparedText.text
+    end: int
+    value: str  # the value as the row wrote it
+
+
+@dataclass(frozen=True)
+class PreparedText:
+    text: str  # may contain [[ ipa ]] blocks for lexicon entries given as phones
+    slots: tuple[SlotText, ...]
+    ipa: dict[str, str] = field(default_factory=dict)  # block text → IPA, for word timing
+
+
+def _context(text: str, spans: Sequence[tuple[str, int, int]]) -> tuple[int, int]:
+    """First..last sentence that contains a slot."""
+    bounds = [0] + [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
+    sentences = list(zip(bounds[:-1], bounds[1:]))
+    first = min(s for s, e in sentences if any(a < e and b > s for _, a, b in spans))
+    last = max(e for s, e in sentences if any(a < e and b > s for _, a, b in spans))
+    return first, last
+
+
+def _apply_lexicon(text: str, lexicon: Lexicon, supports_ipa: bool, ipa: dict[str, str]) -> str:
+    def replace(m: re.Match[str]) -> str:
+        entry = lexicon.lookup(m.group(0))
+        if entry is None:
+            return m.group(0)
+        if entry.respelling is not None:
+            return entry.respelling
+        if entry.phones is not None and supports_ipa:
+            block = f"[[ {arpabet_to_ipa(entry.phones)} ]]"
+            ipa[block] = arpabet_to_ipa(entry.phones)
+            return block
+        return m.group(0)
+
+    if not lexicon.entries:
+        return text
+    return _WORD.sub(replace, text)
+
+
+def prepare(text: str, spans: Sequence[tuple[str, int, int]], lexicon: Lexicon, supports_ipa: bool = True,
+            language: str = "en") -> PreparedText:
+    """`spans` are (slot name, start, end) character spans of the slots in `text`."""
+    if not spans:
+        raise ValueError("nothing to synthesize: the script has no slot")
+    start, end = _context(text, spans)
+    pieces: list[tuple[str, str | None]] = []
+    cursor = start
+    for name, a, b in sorted(spans, key=lambda s: s[1]):
+        pieces.append((text[cursor:a], None))
+        pieces.append((text[a:b], name))
+        cursor = b
+    pieces.append((text[cursor:end], None))
+    out: list[str] = []
+    slots: list[SlotText] = []
+    ipa: dict[str, str] = {}
+    length = 0
+    cursor = start
+    for piece, name in pieces:
+        # neighbouring text is context only ("in {{ year }}" reads 1999 as a year)
+        spoken = verbalize(piece, before=text[max(0, cursor - 40) : cursor],
+                           after=text[cursor + len(piece) : cursor + len(piece) + 40]).text
+        cursor += len(piece)
+        problems = check_speakable(spoken, language)
+        if problems and (name is not None or any(c.isalnum() for c in spoken)):
+            raise Unspeakable(name, describe(problems))
+        spoken = _apply_lexicon(spoken, lexicon, supports_ipa, ipa)
+        if name is not None:
+            lead = len(spoken) - len(spoken.lstrip())
+            core = spoken.strip()
+            slots.append(SlotText(name, length + lead, length + lead + len(core), piece.strip()))
+        out.append(spoken)
+        length += len(spoken)
+    return PreparedText("".join(out), tuple(slots), ipa)
