@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, meta, nodes
-from jinja2.visitor import NodeTransformer
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.visitor import NodeTransformer
 
 # Private-use code points: they never occur in real text, and row values are scrubbed of
 # them, so they can delimit slot values in the rendered script unambiguously.

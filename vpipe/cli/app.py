@@ -4,6 +4,7 @@ commands in `vpipe.cli.info`."""
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,6 +13,11 @@ import typer
 from vpipe import __version__
 from vpipe.cli.output import EXIT_INPUT, EXIT_OK, EXIT_ROWS_FAILED, Format, emit, fail
 from vpipe.diagnostics.diagnostic import DiagnosticError, Severity
+
+# Third-party imports (pyworld, resemblyzer) warn about their own use of pkg_resources; that is
+# not the user's business. vpipe's own problems are diagnostics, never Python warnings.
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 app = typer.Typer(
     name="vpipe",
@@ -22,7 +28,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-RecipeArg = Annotated[Path, typer.Argument(help="The recipe YAML file.", show_default=False)]
+RecipeArg = Annotated[Path, typer.Argument(help="The recipe YAML file.", show_default=False, metavar="RECIPE")]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Diagnostics as text or JSON.")]
 
 
@@ -136,7 +142,8 @@ def run(
     recipe: RecipeArg,
     rows: Annotated[Optional[str], typer.Option("--rows", help="Rows to render: 3, 1:10, :5 or 4: (1-based).")] = None,
     only: Annotated[list[str], typer.Option("--only", help="Render only the row with this id (repeatable).")] = [],  # noqa: B006
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Rows rendered in parallel processes.")] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0,
+                                      help="Rows rendered in parallel processes (0: target.workers).")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Re-render rows whose output is up to date.")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
     pipeline: PipelineOpt = "default",

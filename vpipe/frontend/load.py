@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateSyntaxError
@@ -29,12 +29,12 @@ from vpipe.frontend.recipe import (
     VoiceSpec,
 )
 from vpipe.frontend.schema import validate
-from vpipe.templates import TemplateProgram, TemplateRenderError
 from vpipe.frontend.yamlmap import SourceMap, load_yaml
 from vpipe.lexicon import Lexicon, LexiconError, parse_mapping, parse_row_column
-from vpipe.speech.voices import UnknownVoice, resolve_piper
 from vpipe.outputs import OUTPUT_EXTENSIONS, confine, output_root
 from vpipe.probe import MediaInfo, ProbeError, probe_image, probe_video
+from vpipe.speech.voices import UnknownVoice, resolve_piper
+from vpipe.templates import TemplateProgram, TemplateRenderError
 from vpipe.text import words_of
 
 BUILTIN_VARIABLES = frozenset({"row_index", "row_id"})
@@ -188,7 +188,7 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
         root=(base / output_root(path_template)).resolve() if not Path(output_root(path_template)).is_absolute()
         else Path(output_root(path_template)).resolve(),
         codec=out.get("codec", "h264"),
-        crf=out.get("crf", 18),
+        crf=out.get("crf", 12),
         preset=out.get("preset", "veryfast"),
         audio_bitrate_kbps=out.get("audio_bitrate_kbps", 192),
     )

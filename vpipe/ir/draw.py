@@ -83,7 +83,7 @@ def to_svg(graph: Graph) -> str:
         f'viewBox="0 0 {canvas_w:.0f} {canvas_h:.0f}" font-family="Helvetica, Arial, sans-serif" font-size="11">',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto">'
         '<path d="M0,0 L10,5 L0,10 z" fill="#475569"/></marker></defs>',
-        f'<rect width="100%" height="100%" fill="white"/>',
+        '<rect width="100%" height="100%" fill="white"/>',
         f'<text x="{pad}" y="{pad + 4}" font-size="14" font-weight="bold">{escape(graph.name)}</text>',
         f'<rect x="{canvas_w - 210}" y="{pad - 8}" width="12" height="12" fill="{_FILL[Scope.SHARED]}" stroke="{_STROKE[Scope.SHARED]}"/>'
         f'<text x="{canvas_w - 192}" y="{pad + 2}">shared (once)</text>'

@@ -10,6 +10,7 @@ from vpipe.data.face import FaceTrack
 from vpipe.ir.graph import Estimate, Op
 from vpipe.kernels.registry import Kernel, kernel
 from vpipe.lipsync.inventory import MouthInventory, build_inventory
+from vpipe.lipsync.visemes import NAMES
 
 
 def _frames(context: dict[str, Any]) -> int:
@@ -72,7 +73,7 @@ def _ranges(idx: np.ndarray) -> str:
 
 @kernel("face.inventory", backend="retrieve")
 class Inventory(Kernel):
-    version = "1"
+    version = "4"
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.002 * _frames(context) + 0.1, ram_mb=50 + 0.25 * _frames(context))
@@ -89,7 +90,8 @@ class Inventory(Kernel):
 def empty_inventory() -> MouthInventory:
     return MouthInventory(np.zeros(0, np.int64), np.zeros(0, np.int16), np.zeros(0, np.float32),
                           np.zeros((0, 80), np.float32), np.zeros((0, 3), np.float32), np.zeros(0, np.float32),
-                          np.zeros((0, 1, 1, 3), np.uint8), np.zeros((0, 2), np.int32), (0.4, 0.0), 1.0)
+                          np.zeros((0, 1, 1, 3), np.uint8), np.zeros((0, 2), np.int32),
+                          np.zeros(len(NAMES), np.float32), 1.0)
 
 
 def face_lost_in_window(rt: Any, report: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from vpipe.data.alignment import Segment, Spans
+from vpipe.data.alignment import Segment
 from vpipe.data.speech import SlotAudio, SlotClip, Speech
 from vpipe.ir.graph import Estimate, Op
 from vpipe.kernels.registry import Kernel, kernel

@@ -41,10 +41,10 @@ class _WeightFree(Kernel):
 
 @kernel("lipsync.apply", backend="retrieve")
 class Retrieve(_WeightFree):
-    version = "1"
+    version = "2"
 
 
 @kernel("lipsync.apply", backend="retime")
 class Retime(_WeightFree):
-    version = "1"
+    version = "2"
     max_offset = 3

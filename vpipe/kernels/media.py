@@ -112,7 +112,7 @@ class WriteVideo(Kernel):
         if target is None:
             raise _fail("VP302", f"row {row.index}: output path '{rendered}' leaves the output directory", rt)
         settings = VideoSettings(
-            codec=str(op.attr("codec", "h264")), crf=int(op.attr("crf", 18)), preset=str(op.attr("preset", "veryfast")),
+            codec=str(op.attr("codec", "h264")), crf=int(op.attr("crf", 12)), preset=str(op.attr("preset", "veryfast")),
             audio_bitrate_kbps=int(op.attr("audio_bitrate_kbps", 192)),
             metadata=_metadata(bool(op.attr("synthetic", False)), row.id),
         )

@@ -34,6 +34,7 @@ BUILTIN_MODULES = (
     "vpipe.kernels.qc",
     "vpipe.kernels.face",
     "vpipe.kernels.lipsync_retrieve",
+    "vpipe.kernels.lipsync_warp",
 )
 
 

@@ -27,9 +27,10 @@ class Donor:
     landmarks: np.ndarray  # (478, ≥2) donor landmarks in donor-frame pixels
 
 
-def transplant(target: np.ndarray, target_lm: np.ndarray, donor: Donor, scale: float, poisson: bool = False
-               ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
-    """The target image with the donor's lower face; also the changed box (x0, y0, x1, y1)."""
+def transplant(target: np.ndarray, target_lm: np.ndarray, donor: Donor, scale: float, poisson: bool = False,
+               strength: float = 1.0) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The target image with the donor's lower face; also the changed box (x0, y0, x1, y1).
+    `strength` < 1 blends only partly: the ease into and out of a re-animated run."""
     import cv2
 
     rigid = list(L.RIGID)
@@ -64,7 +65,7 @@ def transplant(target: np.ndarray, target_lm: np.ndarray, donor: Donor, scale: f
     roi = target[y0:y1, x0:x1]
     warped = _match_colour(warped, roi, region, target_lm, (x0, y0))
     out = target.copy()
-    if poisson and region.any():
+    if poisson and region.any() and strength >= 1.0:
         ys, xs = np.nonzero(region)
         centre = (int(x0 + (xs.min() + xs.max()) // 2), int(y0 + (ys.min() + ys.max()) // 2))
         canvas = target.copy()
@@ -74,7 +75,7 @@ def transplant(target: np.ndarray, target_lm: np.ndarray, donor: Donor, scale: f
         return out, (x0, y0, x1, y1)
     sigma = max(0.5, FEATHER * scale)
     alpha = cv2.GaussianBlur(region.astype(np.float32) / 255.0, (0, 0), sigma)[..., None]
-    alpha *= covered[..., None] > 0
+    alpha *= (covered[..., None] > 0) * float(np.clip(strength, 0.0, 1.0))
     blended = roi.astype(np.float32) * (1 - alpha) + warped.astype(np.float32) * alpha
     out[y0:y1, x0:x1] = np.clip(np.round(blended), 0, 255).astype(np.uint8)
     return out, (x0, y0, x1, y1)

@@ -8,19 +8,17 @@ lower face. Built once per source (shared); every row's lip-sync draws from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from vpipe.data.alignment import Alignment
+from vpipe.data.alignment import Alignment, Segment
 from vpipe.data.codec import cacheable
 from vpipe.data.face import FaceTrack
 from vpipe.face import landmarks as L
 from vpipe.lipsync.geometry import lower_face_box, similarity_transform
-from vpipe.lipsync.visemes import INDEX, VISEMES, frame_visemes
-
-LIP_LEAD = 0.04  # the lips lead the sound by ~40 ms
+from vpipe.lipsync.visemes import INDEX, LIP_LEAD, NAMES, VISEMES, frame_visemes
 
 
 @cacheable("MouthInventory")
@@ -34,8 +32,11 @@ class MouthInventory:
     luma: np.ndarray  # (M,) float32 mean brightness of the mouth region
     crops: np.ndarray  # (M, H, W, 3) uint8 lower-face crops, all the same size
     crop_origin: np.ndarray  # (M, 2) int32 top-left (x, y) of each crop in its frame
-    aperture_fit: tuple[float, float]  # measured ≈ a · viseme aperture + b on this speaker
+    viseme_aperture: np.ndarray  # (len(NAMES),) this speaker's typical aperture per viseme
     scale: float  # median inter-ocular distance (pixels), the unit of shape distances
+    repeats: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (N,) frame i repeats frame i-1
+    phones: tuple[Segment, ...] = ()  # the source's aligned phones (source time)
+    natural_sync: float = float("nan")  # the sync measure on the source's own speech (QC baseline)
 
     @property
     def size(self) -> int:
@@ -54,6 +55,29 @@ def canonical_shapes(track: FaceTrack, reference: np.ndarray) -> np.ndarray:
         m = similarity_transform(track.landmarks[i, rigid, :2], reference)
         lips = track.landmarks[i, list(L.LIPS), :2]
         out[i] = (lips @ m[:, :2].T + m[:, 2]).reshape(-1)
+    return out
+
+
+# Mean absolute difference (8-bit, every 2nd pixel of the clip's face region) below which a
+# frame repeats the previous one. Measured: pulldown repeats in studio_woman ≤ 0.015, the
+# stillest real frames of interview_man ≥ 0.17. A false "repeat" of a still frame is
+# harmless (it shows the same mouth twice).
+REPEAT_THRESHOLD = 0.1
+
+
+def speaker_apertures(visemes: np.ndarray, measured: np.ndarray) -> np.ndarray:
+    """This speaker's aperture for each viseme: the median over the frames that show it
+    (a regression of measured on generic apertures would flatten the range: noise dilutes
+    its slope). Visemes seen fewer than 3 times use the generic value mapped by quantiles."""
+    generic = np.array([VISEMES[n].aperture for n in NAMES])
+    lo, hi = np.percentile(measured, [5, 95]) if len(measured) else (0.0, 0.3)
+    g_lo, g_hi = generic.min(), generic.max()
+    mapped = lo + (generic - g_lo) * (hi - lo) / max(g_hi - g_lo, 1e-6)
+    out = mapped.astype(np.float32)
+    for v in range(len(NAMES)):
+        seen = measured[visemes == v]
+        if len(seen) >= 3:
+            out[v] = float(np.median(seen))
     return out
 
 
@@ -77,7 +101,17 @@ def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> Mout
     origin = np.zeros((len(usable), 2), np.int32)
     luma = np.zeros(len(usable), np.float32)
     index_of = {int(f): k for k, f in enumerate(usable)}
-    for i, _, image in iter_frames(video, 0, int(usable.max()) + 1):
+    repeats = np.zeros(track.frames, bool)
+    previous: np.ndarray | None = None
+    fx0, fy0 = np.floor(np.nanmin(lm[usable][:, :, :2], axis=(0, 1))).astype(int)
+    fx1, fy1 = np.ceil(np.nanmax(lm[usable][:, :, :2], axis=(0, 1))).astype(int)
+    for i, _, image in iter_frames(video):
+        # Frame-rate conversions repeat frames (a 24 fps take in a 30 fps file): a repeated
+        # frame must show the same mouth, or the edit adds motion the source never had.
+        small = image[max(fy0, 0) : fy1 : 2, max(fx0, 0) : fx1 : 2].astype(np.int16)
+        if previous is not None and i < len(repeats):
+            repeats[i] = float(np.abs(small - previous).mean()) < REPEAT_THRESHOLD
+        previous = small
         k = index_of.get(i)
         if k is None:
             continue
@@ -94,12 +128,13 @@ def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> Mout
         region = image[max(my0, 0) : my1, max(mx0, 0) : mx1]
         luma[k] = float(region.mean()) if region.size else 0.0
     vis_idx = np.array([INDEX[visemes[i]] for i in usable], np.int16)
-    predicted = np.array([VISEMES[visemes[i]].aperture for i in usable])
     measured = aperture[usable].astype(np.float64)
-    fit = np.polyfit(predicted, measured, 1) if np.ptp(predicted) > 0 else np.array([0.4, 0.0])
-    a, b = float(max(fit[0], 0.05)), float(fit[1])
+    from vpipe.qc.sync import natural_baseline
+
+    table = speaker_apertures(vis_idx, measured)
+    natural = natural_baseline(measured, track.times[usable], list(alignment.phones), table)
     return MouthInventory(
         frames=usable.astype(np.int64), visemes=vis_idx, aperture=measured.astype(np.float32),
         shape=shapes[usable], pose=track.pose[usable].astype(np.float32), luma=luma, crops=crops,
-        crop_origin=origin, aperture_fit=(a, b), scale=scale,
+        crop_origin=origin, viseme_aperture=table, scale=scale, repeats=repeats, phones=tuple(alignment.phones), natural_sync=natural,
     )

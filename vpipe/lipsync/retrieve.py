@@ -17,22 +17,47 @@ from vpipe.data.alignment import Segment
 from vpipe.data.face import FaceTrack
 from vpipe.data.media import Frames, TimelineEdit, Track, VideoSource
 from vpipe.lipsync.composite import Donor, transplant
-from vpipe.lipsync.inventory import LIP_LEAD, MouthInventory
+from vpipe.lipsync.inventory import MouthInventory
 from vpipe.lipsync.select import FrameTarget, choose_mouths
 from vpipe.lipsync.timeline import output_timeline
-from vpipe.lipsync.visemes import INDEX, frame_visemes, predicted_aperture
+from vpipe.lipsync.visemes import INDEX, LIP_LEAD, frame_visemes, predicted_aperture
 
 
 @dataclass
 class RetrieveReport:
-    windows: list[tuple[float, float]]
+    windows: list[tuple[float, float]]  # source time
+    output_windows: list[tuple[float, float]] = field(default_factory=list)
     rendered: int = 0
     kept: int = 0  # window frames whose own mouth was the best choice
     faces_lost: list[int] = field(default_factory=list)  # output frames passed through: no usable face
+    phones: list[Segment] = field(default_factory=list)  # what is heard in the windows (output time)
+    natural_sync: float = float("nan")
+    control_sync: float = float("nan")  # the untouched source mouth under the new words
+    face_box: tuple[float, float, float, float] | None = None  # where the face is, over the clip
+    aperture_table: list[float] = field(default_factory=list)  # the speaker's aperture per viseme
 
     def to_json(self, identity: bool) -> dict[str, object]:
-        return {"windows": [[round(a, 4), round(b, 4)] for a, b in self.windows], "rendered": self.rendered,
-                "kept": self.kept, "faces_lost": self.faces_lost, "identity_timeline": identity}
+        return {"windows": [[round(a, 4), round(b, 4)] for a, b in self.windows],
+                "output_windows": [[round(a, 4), round(b, 4)] for a, b in self.output_windows],
+                "rendered": self.rendered, "kept": self.kept, "faces_lost": self.faces_lost,
+                "identity_timeline": identity,
+                "phones": [[p.label, round(p.start, 4), round(p.end, 4)] for p in self.phones],
+                "natural_sync": self.natural_sync, "control_sync": self.control_sync,
+                "face_box": list(self.face_box) if self.face_box else None,
+                "aperture_table": self.aperture_table}
+
+
+def heard_phones(track: Track, inv: MouthInventory) -> list[Segment]:
+    """Phones heard in the output: the new words' inside slots, the source's elsewhere (cut
+    back to outside the replaced spans, then moved by any elastic slot before them)."""
+    out = [Segment(p.label, e.output_start + p.start, e.output_start + p.end) for e in track.edits for p in e.phones]
+    for p in inv.phones:
+        pieces = [(p.start, p.end)]
+        for e in track.edits:
+            pieces = [part for a, b in pieces for part in ((a, min(b, e.source_start)), (max(a, e.source_end), b))
+                      if part[1] - part[0] > 1e-4]
+        out.extend(Segment(p.label, track.to_output(a), track.to_output(b)) for a, b in pieces)
+    return sorted(out, key=lambda p: p.start)
 
 
 def _edit_at(edits: tuple[TimelineEdit, ...], t: float) -> TimelineEdit | None:
@@ -46,11 +71,11 @@ def frame_targets(times: np.ndarray, pose_frames: np.ndarray, track: Track, inv:
                   ) -> list[FrameTarget]:
     """What each window frame should show. Inside a slot: the new phones' viseme and the
     aperture they predict (in this speaker's units); outside: the frame's own mouth."""
-    a, b = inv.aperture_fit
-    phones: list[Segment] = [Segment(p.label, e.output_start + p.start, e.output_start + p.end)
-                             for e in track.edits for p in e.phones]
+    phones = heard_phones(track, inv)
     visemes = frame_visemes(phones, times, offset=LIP_LEAD)
-    aperture = a * predicted_aperture(phones, times) + b
+    # No coarticulation smoothing here: it would wash out a 40 ms lip closure (p, b, m);
+    # the DP's transition costs already keep the chosen mouths moving smoothly.
+    aperture = predicted_aperture(phones, times, smooth=0.005, table=inv.viseme_aperture)
     own = {int(f): k for k, f in enumerate(inv.frames)}
     targets = []
     for k, t in enumerate(times):
@@ -63,13 +88,27 @@ def frame_targets(times: np.ndarray, pose_frames: np.ndarray, track: Track, inv:
     return targets
 
 
+EASE_FRAMES = 2
+
+
+def ease(rendered: set[int]) -> dict[int, float]:
+    """Transplant strength per re-rendered frame: ramps over the first and last EASE_FRAMES
+    frames of each run, so the mouth eases from the recording's into the new one and back."""
+    out = {}
+    for k in rendered:
+        before = next((d for d in range(1, EASE_FRAMES + 2) if k - d not in rendered), EASE_FRAMES + 1)
+        after = next((d for d in range(1, EASE_FRAMES + 2) if k + d not in rendered), EASE_FRAMES + 1)
+        out[k] = min(1.0, min(before, after) / (EASE_FRAMES + 1))
+    return out
+
+
 def retrieve(video: VideoSource, face: FaceTrack, inv: MouthInventory, track: Track,
              windows: list[tuple[float, float]], max_offset: int | None = None, poisson: bool = False) -> Frames:
     from vpipe.media.decode import iter_frames
 
     timeline = output_timeline(video, track, windows)
-    report = RetrieveReport(windows)
     out_windows = [(track.to_output(a), track.to_output(b)) for a, b in windows]
+    report = RetrieveReport(windows, out_windows)
     in_window = np.array([any(a <= t < b for a, b in out_windows) for t in timeline.times])
     rendered: dict[int, np.ndarray] = {}
     if inv.size and in_window.any():
@@ -80,6 +119,12 @@ def retrieve(video: VideoSource, face: FaceTrack, inv: MouthInventory, track: Tr
                 continue
             targets = frame_targets(timeline.times[idx], timeline.pose_frame[idx], track, inv)
             chosen = choose_mouths(inv, targets, max_offset=max_offset)
+            for j in range(1, len(idx)):  # a repeated source frame shows what the previous one showed
+                pose, before = int(timeline.pose_frame[idx[j]]), int(timeline.pose_frame[idx[j - 1]])
+                if pose < len(inv.repeats) and inv.repeats[pose] and pose - 1 == before:
+                    own = inv.entry_of(pose)
+                    kept = int(inv.frames[chosen[j - 1]]) == before
+                    chosen[j] = own if kept and own is not None else chosen[j - 1]
             for k, entry in zip(idx, chosen):
                 pose = int(timeline.pose_frame[k])
                 if not face.usable[pose]:
@@ -89,15 +134,31 @@ def retrieve(video: VideoSource, face: FaceTrack, inv: MouthInventory, track: Tr
                 else:
                     plan.setdefault(pose, []).append((int(k), int(entry)))
         if plan:
+            strength = ease({k for jobs in plan.values() for k, _ in jobs})
             last = max(plan)
             for i, _, image in iter_frames(video.path, min(plan), last + 1):
                 for k, entry in plan.get(i, []):
                     donor_frame = int(inv.frames[entry])
                     donor = Donor(inv.crops[entry], (int(inv.crop_origin[entry][0]), int(inv.crop_origin[entry][1])),
                                   face.landmarks[donor_frame])
-                    rendered[k], _ = transplant(image, face.landmarks[i], donor, inv.scale, poisson)
+                    rendered[k], _ = transplant(image, face.landmarks[i], donor, inv.scale, poisson, strength[k])
             report.rendered = len(rendered)
     elif in_window.any():
         report.faces_lost = [int(k) for k in np.nonzero(in_window)[0]]
+    if inv.size and in_window.any():
+        from vpipe.face.landmarks import mouth_aperture
+        from vpipe.qc.sync import sync_score
+
+        phones = heard_phones(track, inv)
+        report.phones = [p for p in phones if any(a - 0.3 < p.end and p.start < b + 0.3 for a, b in out_windows)]
+        report.natural_sync = inv.natural_sync
+        sel = np.nonzero(in_window)[0]
+        source_aperture = np.asarray(mouth_aperture(face.landmarks[timeline.pose_frame[sel]]), np.float64)
+        report.control_sync = sync_score(source_aperture, timeline.times[sel], phones, inv.viseme_aperture)
+        report.aperture_table = [float(x) for x in inv.viseme_aperture]
+    present = face.landmarks[face.present][:, :, :2] if face.present.any() else np.zeros((0, 1, 2))
+    if len(present):
+        lo, hi = np.nanmin(present, axis=(0, 1)), np.nanmax(present, axis=(0, 1))
+        report.face_box = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
     return Frames(video.path, timeline.times, timeline.pose_frame, rendered, video.time_base, video.width,
                   video.height, report=report.to_json(timeline.identity))

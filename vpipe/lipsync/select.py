@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vpipe.lipsync.inventory import MouthInventory
-from vpipe.lipsync.visemes import NAMES, VISEMES, distance_matrix
+from vpipe.lipsync.visemes import NAMES, distance_matrix
 
 INF = 1e9
 
@@ -43,8 +43,7 @@ class Weights:
 
 def match_costs(inv: MouthInventory, targets: list[FrameTarget], w: Weights, max_offset: int | None) -> np.ndarray:
     vis_dist = distance_matrix()
-    a, b = inv.aperture_fit
-    span = max(a * max(v.aperture for v in VISEMES.values()), 1e-3)
+    span = max(float(np.ptp(inv.viseme_aperture)), 1e-3)
     k, m = len(targets), inv.size
     costs = np.zeros((k, m), np.float64)
     entry_of_frame = {int(f): e for e, f in enumerate(inv.frames)}

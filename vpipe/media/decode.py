@@ -89,6 +89,22 @@ def iter_frames(path: Path, start: int = 0, stop: int | None = None) -> Iterator
             yield index, float(frame.time), to_bgr(frame, cv2)
 
 
+def iter_decoded(path: Path) -> Iterator[tuple[int, float, object]]:
+    """(index, seconds, av.VideoFrame) in presentation order, for callers that need only a
+    plane (luma for PSNR) and would waste time converting every frame to BGR."""
+    with _open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for index, frame in enumerate(container.decode(stream)):
+            yield index, float(frame.time), frame
+
+
+def luma(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The Y plane of a decoded frame (uint8, height × width)."""
+    plane = frame.planes[0]
+    return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[: frame.height, : frame.width]
+
+
 def to_bgr(frame, cv2):  # type: ignore[no-untyped-def]
     if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
         w, h = frame.width, frame.height

@@ -28,7 +28,7 @@ class WriteError(Exception):
 @dataclass(frozen=True)
 class VideoSettings:
     codec: str = "h264"
-    crf: int = 18
+    crf: int = 12
     preset: str = "veryfast"
     audio_bitrate_kbps: int = 192
     metadata: tuple[tuple[str, str], ...] = ()

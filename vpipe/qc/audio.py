@@ -22,9 +22,9 @@ from vpipe.data.media import TimelineEdit
 from vpipe.lexicon import Lexicon
 from vpipe.speech.align import AlignmentFailed, align
 from vpipe.speech.loudness import speech_loudness
+from vpipe.speech.splice import FADE, surrounding_loudness
 
-JOIN_WINDOW = 0.005
-CONTEXT = 1.0
+JOIN_WINDOW = 0.0005  # the crossfade spans are the joins; a little more catches an edge step
 SIMILARITY_CONTEXT = 0.75
 
 
@@ -59,17 +59,17 @@ def heard(mono: np.ndarray, rate: int, edit: TimelineEdit, phonemize: Callable[[
 
 def loudness_delta(mono: np.ndarray, rate: int, edit: TimelineEdit) -> float:
     slot = _window(mono, rate, edit.output_start, edit.output_end)
-    around = np.concatenate([_window(mono, rate, edit.output_start - CONTEXT, edit.output_start),
-                             _window(mono, rate, edit.output_end, edit.output_end + CONTEXT)])
-    a, b = speech_loudness(slot, rate), speech_loudness(around, rate)
+    a = speech_loudness(slot, rate)
+    b = surrounding_loudness(mono, rate, edit.output_start, edit.output_end)
     return a - b if math.isfinite(a) and math.isfinite(b) else math.nan
 
 
 def join_jump(samples: np.ndarray, rate: int, edit: TimelineEdit) -> float:
-    """Largest |x[n+1] - x[n]| within ±5 ms of either join of the edit (all channels)."""
+    """Largest |x[n+1] - x[n]| over either join of the edit (the crossfade before the word,
+    the one after it, and 2 ms on each side of them; all channels)."""
     worst = 0.0
-    for t in (edit.output_start, edit.output_end):
-        seg = samples[max(0, int((t - JOIN_WINDOW) * rate)) : int((t + JOIN_WINDOW) * rate)]
+    for a, b in ((edit.output_start - FADE, edit.output_start), (edit.output_end, edit.output_end + FADE)):
+        seg = samples[max(0, int((a - JOIN_WINDOW) * rate)) : int((b + JOIN_WINDOW) * rate)]
         if len(seg) > 1:
             worst = max(worst, float(np.abs(np.diff(seg, axis=0)).max()))
     return worst

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from vpipe import __version__
 from vpipe.data.codec import CodecError, encode
 from vpipe.data.rowdata import RowValue
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Span
@@ -109,7 +110,9 @@ class Executor:
                 missing.append(f"{op.kind} ({op.kernel or 'no kernel selected'})")
                 continue
             self.kernels[i] = registry.instance(info)
-            self.versions[i] = info.version
+            # A kernel's results are keyed by its version and vpipe's: bump Kernel.version when a
+            # kernel's output changes, and every release starts from a clean slate.
+            self.versions[i] = f"{__version__}/{info.version}"
         if missing:
             raise MissingKernel(", ".join(missing))
         self.shared_ops = [(i, op) for i, op in enumerate(graph.ops) if op.scope is Scope.SHARED]
@@ -191,7 +194,12 @@ class Executor:
         if value is Cache.MISS:  # type: ignore[attr-defined]
             return key, None
         check = getattr(value, "still_valid", None)
-        return keys, (value if check is not None and check() else None)
+        if check is None or not check():
+            return keys, None
+        report_key = self._key_of(keys, "qc.")
+        if report_key is not None and not self.cache.has(report_key):
+            return keys, None  # written, but never measured (QC failed): not done yet
+        return keys, value
 
     def run_row(self, shared: SharedState, row: RowValue, force: bool = False) -> RowOutcome:
         start = time.perf_counter()

@@ -38,6 +38,7 @@ class RunOptions:
     jobs: int = 1
     force: bool = False
     cache_dir: Path | None = None
+    manifest: Path | None = None  # default: manifest.jsonl in the output directory
 
 
 @dataclass
@@ -145,7 +146,7 @@ def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | 
         ) from None
     rows = select_rows(recipe.rows.rows, options.rows, options.only)
     manifest = Manifest(
-        recipe.output.root / "manifest.jsonl",
+        options.manifest or recipe.output.root / "manifest.jsonl",
         {
             "vpipe": __version__,
             "recipe": str(recipe.file),

@@ -45,10 +45,20 @@ def to_pcm16(mono: np.ndarray, rate: int) -> bytes:
     return np.clip(mono * 32767.0, -32768, 32767).astype("<i2").tobytes()
 
 
+_DECODERS: dict[str, object] = {}
+
+
 def _decoder(**config: object):  # type: ignore[no-untyped-def]
+    """One decoder per configuration per process: building one loads the acoustic model
+    (~0.2 s). Words added for names persist in it, under keys that cannot collide."""
     from pocketsphinx import Decoder
 
-    return Decoder(loglevel="FATAL", **config)
+    key = repr(sorted(config.items()))
+    if key not in _DECODERS:
+        # Batch cepstral mean normalisation: each utterance is normalised on its own, so a
+        # reused decoder gives the same result whatever it decoded before (live CMN adapts).
+        _DECODERS[key] = Decoder(loglevel="FATAL", cmn="batch", **config)
+    return _DECODERS[key]
 
 
 Phonemizer = Callable[[list[str]], list[str]]  # words → espeak IPA (one string per word)
@@ -119,7 +129,7 @@ def align(mono: np.ndarray, rate: int, transcript: str, lexicon: Lexicon, phonem
     pron = pronunciations(words, lexicon, dec.lookup_word, phonemize)
     added: set[str] = set()
     for p in pron:
-        if p.phones is not None and p.key not in added:
+        if p.phones is not None and p.key not in added and dec.lookup_word(p.key) != p.phones:
             try:
                 dec.add_word(p.key, p.phones, False)
             except RuntimeError as exc:

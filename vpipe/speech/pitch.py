@@ -31,6 +31,7 @@ _WIN_S = 0.05  # 4+ periods at 80 Hz: harmonics resolved by a Hann window (±40 
 _NFFT = 4096
 _SPEC_MAX_HZ = 2500.0
 _PER_OCTAVE = 48
+_CHUNK = 512  # frames per FFT block
 _OCTAVE_COST = 0.06  # Viterbi penalty per octave of F0 change between frames (voiced scores are 0.04–0.15)
 
 
@@ -93,8 +94,8 @@ def _kernel(rate: int, fmin: float, fmax: float) -> tuple[np.ndarray, np.ndarray
 
 
 def _frames(x: np.ndarray, rate: int, hop_s: float) -> tuple[np.ndarray, np.ndarray]:
-    n = int(round(_WIN_S * rate))
-    hop = max(1, int(round(hop_s * rate)))
+    n = round(_WIN_S * rate)
+    hop = max(1, round(hop_s * rate))
     pad = n // 2
     xp = np.concatenate([np.zeros(pad), x, np.zeros(pad + n)])
     count = max(1, int(np.ceil(len(x) / hop)))
@@ -129,28 +130,30 @@ def f0_track(x: np.ndarray, rate: int, fmin: float = 50.0, fmax: float = 500.0, 
     Voiced = normalised autocorrelation at the chosen period ≥ `voicing` and frame level within
     `floor_db` of the loudest frame. `strength` holds that periodicity."""
     y = resample(x, rate, ANALYSIS_RATE)
-    frames, times = _frames(y, ANALYSIS_RATE, hop_s)
     if len(y) == 0:
         z = np.zeros(0)
         return F0Track(z, z, z.astype(bool), z)
+    frames, times = _frames(y, ANALYSIS_RATE, hop_s)
     kern, cands = _kernel(ANALYSIS_RATE, float(fmin), float(fmax))
     win = np.hanning(frames.shape[1])
-    spec = np.sqrt(np.abs(np.fft.rfft(frames * win, _NFFT, axis=1))[:, : kern.shape[0]])
-    energy = (spec**4).sum(axis=1)  # = Σ|X|², for the level gate
-    norm = np.sqrt((spec**2).sum(axis=1, keepdims=True)) + 1e-12  # unit-norm √-magnitude spectra
-    score = (spec / norm) @ kern
+    score = np.empty((len(frames), len(cands)))
+    energy = np.empty(len(frames))
+    for a in range(0, len(frames), _CHUNK):  # bounded memory on long sources
+        spec = np.sqrt(np.abs(np.fft.rfft(frames[a : a + _CHUNK] * win, _NFFT, axis=1))[:, : kern.shape[0]])
+        energy[a : a + _CHUNK] = (spec**4).sum(axis=1)  # = Σ|X|², for the level gate
+        norm = np.sqrt((spec**2).sum(axis=1, keepdims=True)) + 1e-12  # unit-norm √-magnitude spectra
+        score[a : a + _CHUNK] = (spec / norm) @ kern
     path = _viterbi(score, _OCTAVE_COST * np.arange(len(cands)) / _PER_OCTAVE)
-    strength = score[np.arange(len(path)), path]
     # parabolic refinement on the log-frequency grid
+    rows = np.arange(len(path))
     j = np.clip(path, 1, len(cands) - 2)
-    a, b, c = score[np.arange(len(j)), j - 1], score[np.arange(len(j)), j], score[np.arange(len(j)), j + 1]
-    denom = a - 2 * b + c
-    delta = np.where(np.abs(denom) > 1e-12, 0.5 * (a - c) / np.where(denom == 0, 1, denom), 0.0)
-    delta = np.clip(delta, -0.5, 0.5)
-    f0 = cands[j] * 2.0 ** (delta / _PER_OCTAVE)
-    with np.errstate(divide="ignore"):
-        level = 10 * np.log10(energy + 1e-20)
-    periodicity = _nacf(frames, ANALYSIS_RATE / f0)
+    lo, mid, hi = score[rows, j - 1], score[rows, j], score[rows, j + 1]
+    denom = lo - 2 * mid + hi
+    delta = np.where(np.abs(denom) > 1e-12, 0.5 * (lo - hi) / np.where(denom == 0, 1, denom), 0.0)
+    f0 = cands[j] * 2.0 ** (np.clip(delta, -0.5, 0.5) / _PER_OCTAVE)
+    level = 10 * np.log10(energy + 1e-20)
+    periodicity = np.concatenate([_nacf(frames[a : a + _CHUNK], ANALYSIS_RATE / f0[a : a + _CHUNK])
+                                  for a in range(0, len(frames), _CHUNK)])
     voiced = (periodicity >= voicing) & (level > level.max() - floor_db)
     return F0Track(times, f0, voiced, periodicity)
 
@@ -178,12 +181,26 @@ class F0Stats:
     voiced_seconds: float
 
 
-def f0_stats(track: F0Track, hop_s: float = 0.01) -> F0Stats:
-    v = track.voiced_f0()
+def f0_stats(voiced_f0: np.ndarray, hop_s: float = 0.01) -> F0Stats:
+    """Median and 10th/90th percentiles of the voiced frames' F0 (Hz)."""
+    v = np.asarray(voiced_f0, dtype=np.float64)
     if len(v) == 0:
         return F0Stats(0.0, 0.0, 0.0, 0.0)
     p10, med, p90 = np.percentile(v, [10, 50, 90])
     return F0Stats(float(med), float(p10), float(p90), len(v) * hop_s)
+
+
+def local_f0(x: np.ndarray, rate: int, start: float, end: float, margin: float = 0.05) -> float:
+    """Median F0 (Hz) of the periodic frames of `x` between `start` and `end` seconds, e.g. of
+    the recorded word a new one replaces; 0.0 when nothing there is voiced. The comb runs on a
+    `margin` wider stretch so the word's edge frames have whole windows."""
+    a = max(0, int((start - margin) * rate))
+    b = min(len(x), int((end + margin) * rate))
+    if b - a < int(0.03 * rate):
+        return 0.0
+    track = f0_track(np.asarray(x[a:b], dtype=np.float64), rate)
+    inside = (track.times >= start - a / rate) & (track.times <= end - a / rate)
+    return f0_stats(track.f0[track.voiced & inside]).median
 
 
 def cepstrum_f0(x: np.ndarray, rate: int, fmin: float = 50.0, fmax: float = 500.0, hop_s: float = 0.01,
@@ -204,4 +221,5 @@ def cepstrum_f0(x: np.ndarray, rate: int, fmin: float = 50.0, fmax: float = 500.
     return 1.0 / q[sel][k], ceps[:, sel].max(axis=1)
 
 
-__all__ = ["ANALYSIS_RATE", "F0Stats", "F0Track", "candidates", "cepstrum_f0", "f0_stats", "f0_track", "resample"]
+__all__ = ["ANALYSIS_RATE", "F0Stats", "F0Track", "candidates", "cepstrum_f0", "f0_stats", "f0_track", "local_f0",
+           "resample"]

@@ -1,0 +1,58 @@
+"""Still-image sources: track the portrait's face, animate it to the narration (`warp`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from vpipe.data.face import FaceTrack
+from vpipe.data.media import Frames
+from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
+from vpipe.ir.graph import Estimate, Op
+from vpipe.kernels.registry import Kernel, kernel
+
+TIME_BASE = (1, 12800)
+
+
+@kernel("face.track_image", backend="mediapipe")
+class TrackImage(Kernel):
+    version = "1"
+
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> FaceTrack:
+        import cv2
+
+        from vpipe.face.tracker import track_image
+
+        (image,) = inputs
+        pixels = cv2.imread(str(image.path), cv2.IMREAD_COLOR)
+        track = track_image(pixels, str(op.attr("select", "largest")), int(op.attr("index", 0)))
+        if not track.present.any():
+            raise DiagnosticError(Diagnostic(
+                "VP306", f"no face was found in the source image {image.path.name}", rt.op_span,
+                help="use a well-lit, frontal portrait where the whole face is visible"))
+        return track
+
+
+@kernel("lipsync.animate", backend="warp")
+class Animate(Kernel):
+    version = "1"
+    cache = False
+
+    def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
+        return Estimate(seconds=4.0, ram_mb=300)
+
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> Frames:
+        import cv2
+
+        from vpipe.lipsync.animate import animate
+
+        image, track, audio_track = inputs
+        pixels = cv2.imread(str(image.path), cv2.IMREAD_COLOR)
+        fps = float(op.attr("fps", 25.0))
+        times = np.arange(0.0, audio_track.audio.duration, 1.0 / fps)
+        phones = [p.__class__(p.label, e.output_start + p.start, e.output_start + p.end)
+                  for e in audio_track.edits for p in e.phones]
+        frames = animate(pixels, track.landmarks[0], phones, times)
+        return Frames(image.path, times, np.zeros(len(times), np.int64), dict(enumerate(frames)), TIME_BASE,
+                      image.width, image.height, still=True, report={"identity_timeline": False, "animated": len(frames)})

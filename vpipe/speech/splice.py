@@ -1,0 +1,120 @@
+"""Splice new words into a source track.
+
+Outside the slots the source samples are kept exactly (same rate, same channels). Each
+boundary moves to the quietest point within ±15 ms of the aligner's word boundary, and the
+crossfades lie in the gaps beside the word (the source's tail fading out before it, the
+new word's own lead-in fading in), so no fricative or plosive onset is ever cut through.
+The new word gets the loudness of the speech within a second around the recorded word.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from vpipe.data.alignment import Segment
+from vpipe.data.audio import Audio
+from vpipe.data.media import TimelineEdit, Track
+from vpipe.data.speech import SlotClip
+from vpipe.speech.loudness import speech_loudness
+from vpipe.speech.stretch import wsola
+
+SNAP = 0.015  # seconds the boundary may move to find a quiet point
+FADE = 0.012  # crossfade length at each boundary
+CONTEXT_LOUDNESS = 1.0  # seconds of source speech on each side that set the loudness target
+MAX_GAIN_DB = 18.0
+
+
+def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    if rate_in == rate_out:
+        return x.astype(np.float32)
+    r = Fraction(rate_out, rate_in)
+    return resample_poly(x.astype(np.float64), r.numerator, r.denominator).astype(np.float32)
+
+
+def quietest(mono: np.ndarray, rate: int, t: float, window: float = SNAP) -> float:
+    """The time within ±window of t where 5 ms energy is lowest."""
+    hop = max(1, int(0.001 * rate))
+    width = max(hop, int(0.005 * rate))
+    lo, hi = max(0, int((t - window) * rate)), min(len(mono) - width, int((t + window) * rate))
+    if hi <= lo:
+        return t
+    starts = np.arange(lo, hi + 1, hop)
+    energy = np.array([float(np.dot(mono[s : s + width], mono[s : s + width])) for s in starts])
+    # prefer the centre when energies tie (flat silence): add a small distance penalty
+    penalty = np.abs(starts + width / 2 - t * rate) / (window * rate) * (energy.min() + 1e-9) * 0.1
+    best = starts[int(np.argmin(energy + penalty))]
+    return (best + width / 2) / rate
+
+
+def _equal_power(n: int) -> tuple[np.ndarray, np.ndarray]:
+    x = (np.arange(n) + 0.5) / n
+    return np.cos(x * np.pi / 2).astype(np.float32), np.sin(x * np.pi / 2).astype(np.float32)
+
+
+def surrounding_loudness(mono: np.ndarray, rate: int, s0: float, s1: float) -> float:
+    """Speech loudness within CONTEXT_LOUDNESS before s0 and after s1 (the word itself excluded):
+    the reference QC measures a new word against."""
+    before = mono[max(0, int((s0 - CONTEXT_LOUDNESS) * rate)) : max(0, int(s0 * rate))]
+    after = mono[int(s1 * rate) : int((s1 + CONTEXT_LOUDNESS) * rate)]
+    return speech_loudness(np.concatenate([before, after]), rate)
+
+
+def loudness_gain(word: np.ndarray, rate: int, target: float) -> float:
+    current = speech_loudness(word, rate)
+    if not (np.isfinite(target) and np.isfinite(current)):
+        return 1.0
+    return float(10 ** (np.clip(target - current, -MAX_GAIN_DB, MAX_GAIN_DB) / 20))
+
+
+def splice(source: Audio, clips: list[SlotClip], replaced: dict[str, str] | None = None) -> Track:
+    rate = source.rate
+    src = source.samples
+    channels = src.shape[1]
+    mono = source.mono()
+    fade = max(2, int(FADE * rate))
+    fade_out, fade_in = _equal_power(fade)
+    pieces: list[np.ndarray] = []
+    edits: list[TimelineEdit] = []
+    cursor = 0  # next source sample to copy
+    shift = 0.0
+    for clip in sorted(clips, key=lambda c: c.source_start):
+        s0 = quietest(mono, rate, clip.source_start)
+        s1 = quietest(mono, rate, clip.source_end)
+        i0, i1 = int(round(s0 * rate)), int(round(s1 * rate))
+        new = resample(clip.audio, clip.rate, rate)
+        lead = int(round(clip.lead * rate))
+        word_end = min(len(new), lead + int(round(clip.duration * rate)))
+        body = new[lead:word_end]
+        if clip.fitted and len(body) != i1 - i0:  # snapping moved the boundaries a few ms
+            body = wsola(body, rate, i1 - i0)
+        gain = loudness_gain(body, rate, surrounding_loudness(mono, rate, s0, s1))
+        head = new[max(0, lead - fade) : lead] * gain
+        head = np.pad(head, (fade - len(head), 0))  # the clip had less lead-in than a fade: silence
+        tail = new[word_end : word_end + fade] * gain
+        tail = np.pad(tail, (0, fade - len(tail)))
+        body = body * gain
+        # untouched source, then the source's tail fading out under the new word's lead-in
+        a = max(cursor, i0 - fade)
+        pieces.append(src[cursor:a])
+        n = i0 - a
+        pieces.append(src[a:i0] * fade_out[fade - n :, None] + (head[fade - n :] * fade_in[fade - n :])[:, None])
+        # the new word, then its tail fading out while the source resumes after the recorded word
+        pieces.append(np.repeat(body[:, None], channels, axis=1))
+        src_part = src[i1 : i1 + fade]
+        if len(src_part) < fade:
+            src_part = np.pad(src_part, ((0, fade - len(src_part)), (0, 0)))
+        pieces.append((tail * fade_out)[:, None] + src_part * fade_in[:, None])
+        cursor = i1 + fade
+        out_start = s0 + shift
+        body_len = len(body)
+        k = (body_len / rate) / max(clip.duration, 1e-9)  # snapping may have stretched the word a little
+        phones = tuple(Segment(p.label, p.start * k, p.end * k) for p in clip.phones)
+        edits.append(TimelineEdit(clip.name, s0, s1, out_start, out_start + body_len / rate, clip.text,
+                                  (replaced or {}).get(clip.name, ""), phones))
+        shift += body_len / rate - (s1 - s0)
+    pieces.append(src[cursor:])
+    samples = np.concatenate([p.astype(np.float32) for p in pieces], axis=0)
+    return Track(Audio(np.ascontiguousarray(samples), rate, source.start), tuple(edits))
