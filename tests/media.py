@@ -27,13 +27,19 @@ def shared_media(name: str) -> Path:
     return path
 
 
-def make_video(path: Path, seconds: float = 1.0, fps: int = 25, size: tuple[int, int] = (64, 64),
-               audio: bool = True, sample_rate: int = 16000) -> Path:
+def make_video(
+    path: Path,
+    seconds: float = 1.0,
+    fps: int = 25,
+    size: tuple[int, int] = (64, 64),
+    audio: bool = True,
+    sample_rate: int = 16000,
+) -> Path:
     """A small H.264 (+ AAC) clip: a moving gradient and a 220 Hz tone. Deterministic."""
     import av
 
     w, h = size
-    n = int(round(seconds * fps))
+    n = round(seconds * fps)
     with av.open(str(path), "w") as out:
         vs = out.add_stream("libx264", rate=fps)
         vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"

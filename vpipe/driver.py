@@ -107,14 +107,22 @@ def compile_recipe(path: str | Path, options: BuildOptions | None = None) -> Bui
         passes = pipeline(options.pipeline)
     except UnknownPass as exc:
         raise DiagnosticError(
-            Diagnostic("VP113", f"unknown pass or pipeline '{exc.args[0]}'", None,
-                       help="`vpipe passes` lists the passes and pipelines")
+            Diagnostic(
+                "VP113",
+                f"unknown pass or pipeline '{exc.args[0]}'",
+                None,
+                help="`vpipe passes` lists the passes and pipelines",
+            )
         ) from None
     unknown = [n for n in options.disabled | options.print_after if n not in {p.name for p in passes}]
     if unknown:
         raise DiagnosticError(
-            Diagnostic("VP113", f"no pass named '{unknown[0]}' in pipeline '{options.pipeline}'", None,
-                       help="`vpipe passes` lists the passes and pipelines")
+            Diagnostic(
+                "VP113",
+                f"no pass named '{unknown[0]}' in pipeline '{options.pipeline}'",
+                None,
+                help="`vpipe passes` lists the passes and pipelines",
+            )
         )
     record = RecordChanges()
     timer = TimePasses(options.stream)
@@ -136,5 +144,13 @@ def compile_recipe(path: str | Path, options: BuildOptions | None = None) -> Bui
     manager = PassManager(passes, instruments, options.disabled)
     final = manager.run(graph, ctx)
     diagnostics = diagnostics + list(ctx.diagnostics.items) + (evaluator.diagnostics if evaluator else [])
-    return BuildResult(recipe, graph, final, diagnostics, ctx.facts, record.changed, record.disabled,
-                       timer.timings if options.time_passes else [])
+    return BuildResult(
+        recipe,
+        graph,
+        final,
+        diagnostics,
+        ctx.facts,
+        record.changed,
+        record.disabled,
+        timer.timings if options.time_passes else [],
+    )

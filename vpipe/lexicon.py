@@ -14,7 +14,47 @@ from dataclasses import dataclass, field
 
 # The 39 phones of the CMU dictionary, which pocketsphinx's en-us model uses (no stress).
 ARPABET = frozenset(
-    "AA AE AH AO AW AY B CH D DH EH ER EY F G HH IH IY JH K L M N NG OW OY P R S SH T TH UH UW V W Y Z ZH".split()
+    [
+        "AA",
+        "AE",
+        "AH",
+        "AO",
+        "AW",
+        "AY",
+        "B",
+        "CH",
+        "D",
+        "DH",
+        "EH",
+        "ER",
+        "EY",
+        "F",
+        "G",
+        "HH",
+        "IH",
+        "IY",
+        "JH",
+        "K",
+        "L",
+        "M",
+        "N",
+        "NG",
+        "OW",
+        "OY",
+        "P",
+        "R",
+        "S",
+        "SH",
+        "T",
+        "TH",
+        "UH",
+        "UW",
+        "V",
+        "W",
+        "Y",
+        "Z",
+        "ZH",
+    ]
 )
 _STRESS = re.compile(r"[012]$")
 
@@ -22,7 +62,7 @@ _STRESS = re.compile(r"[012]$")
 def normalize_word(word: str) -> str:
     """Lexicon keys: NFC, lower case, outer punctuation removed ('Zoë,' → 'zoë')."""
     word = unicodedata.normalize("NFC", word).strip().lower()
-    return word.strip(".,;:!?\"“”()[]{}")
+    return word.strip('.,;:!?"“”()[]{}')
 
 
 def parse_phones(text: str) -> tuple[str, ...] | None:

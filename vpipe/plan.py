@@ -19,9 +19,17 @@ def plan_summary(build: BuildResult) -> dict[str, Any]:
     source: dict[str, Any] = {"kind": src.kind, "path": display_path(src.path)}
     if src.media:
         m = src.media
-        source.update(width=m.width, height=m.height, fps=m.fps, frames=m.frames, duration=m.duration,
-                      variable_frame_rate=m.vfr, audio=bool(m.has_audio),
-                      audio_rate=m.audio_rate, audio_channels=m.audio_channels)
+        source.update(
+            width=m.width,
+            height=m.height,
+            fps=m.fps,
+            frames=m.frames,
+            duration=m.duration,
+            variable_frame_rate=m.vfr,
+            audio=bool(m.has_audio),
+            audio_rate=m.audio_rate,
+            audio_channels=m.audio_channels,
+        )
     if src.image_size:
         source.update(width=src.image_size[0], height=src.image_size[1])
     shared = [op for op in graph if op.scope is Scope.SHARED]
@@ -44,7 +52,9 @@ def plan_summary(build: BuildResult) -> dict[str, Any]:
         if "start" in slot:
             entry.update(start=slot["start"], end=slot["end"])
             if src.media:
-                entry.update(first_frame=int(slot["start"] * src.media.fps), last_frame=int(slot["end"] * src.media.fps))
+                entry.update(
+                    first_frame=int(slot["start"] * src.media.fps), last_frame=int(slot["end"] * src.media.fps)
+                )
         slots.append(entry)
     return {
         "recipe": display_path(recipe.file),
@@ -66,8 +76,11 @@ def plan_summary(build: BuildResult) -> dict[str, Any]:
             "peak_ram_mb": round(peak_ram, 1),
             "peak_vram_mb": round(peak_vram, 1),
         },
-        "target": {"device": recipe.target.device, "precision": recipe.target.precision,
-                   "preset": recipe.target.preset},
+        "target": {
+            "device": recipe.target.device,
+            "precision": recipe.target.precision,
+            "preset": recipe.target.preset,
+        },
         "remarks": [d.to_json() for d in build.diagnostics if d.severity is not Severity.ERROR],
     }
 
@@ -94,9 +107,13 @@ def render_plan(plan: dict[str, Any]) -> str:
     lines = [f"plan for {plan['recipe']} ({plan['name']})"]
     if src["kind"] == "video" and "width" in src:
         vfr = " (variable)" if src.get("variable_frame_rate") else ""
-        audio = f", audio {src['audio_rate'] / 1000:g} kHz × {src['audio_channels']}" if src.get("audio") else ", no audio"
-        lines.append(f"  source      {src['path']}: {src['width']}×{src['height']}, {src['fps']:g} fps{vfr}, "
-                     f"{src['duration']:.2f} s, {src['frames']} frames{audio}")
+        audio = (
+            f", audio {src['audio_rate'] / 1000:g} kHz × {src['audio_channels']}" if src.get("audio") else ", no audio"
+        )
+        lines.append(
+            f"  source      {src['path']}: {src['width']}×{src['height']}, {src['fps']:g} fps{vfr}, "
+            f"{src['duration']:.2f} s, {src['frames']} frames{audio}"
+        )
     elif "width" in src:
         lines.append(f"  source      {src['path']}: still image {src['width']}×{src['height']}")
     if plan.get("transcript"):
@@ -107,24 +124,36 @@ def render_plan(plan: dict[str, Any]) -> str:
         frames = f", frames {s['first_frame']}–{s['last_frame']}" if "first_frame" in s else ""
         lines.append(f"  slot        {s['name']} ← “{s['say']}”  {when}{frames}")
     r = plan["rows"]
-    bad = f", {len(r['with_errors'])} with errors (rows {', '.join(map(str, r['with_errors'][:10]))})" if r["with_errors"] else ""
+    bad = (
+        f", {len(r['with_errors'])} with errors (rows {', '.join(map(str, r['with_errors'][:10]))})"
+        if r["with_errors"]
+        else ""
+    )
     lines.append(f"  rows        {r['total']} from {r['file']}{bad}")
     f = plan["frames"]
     if f.get("changed_per_row") is not None and f.get("total"):
         pct = 100 * f["changed_per_row"] / f["total"]
-        lines.append(f"  frames      {f['changed_per_row']} of {f['total']} re-animated per row ({pct:.1f} %); the rest pass through")
+        lines.append(
+            f"  frames      {f['changed_per_row']} of {f['total']} re-animated per row ({pct:.1f} %); the rest pass through"
+        )
     p = plan["passes"]
-    lines.append(f"  passes      changed the graph: {', '.join(p['changed']) or 'none'}"
-                 + (f"; disabled: {', '.join(p['disabled'])}" if p["disabled"] else ""))
-    lines.append(f"  ops         {plan['ops']['shared']} shared (once), {plan['ops']['per_row']} per row"
-                 + (f"; {p['hoisted']} hoisted out of the row loop" if p["hoisted"] else ""))
+    lines.append(
+        f"  passes      changed the graph: {', '.join(p['changed']) or 'none'}"
+        + (f"; disabled: {', '.join(p['disabled'])}" if p["disabled"] else "")
+    )
+    lines.append(
+        f"  ops         {plan['ops']['shared']} shared (once), {plan['ops']['per_row']} per row"
+        + (f"; {p['hoisted']} hoisted out of the row loop" if p["hoisted"] else "")
+    )
     lines.append("  kernels")
     for op, kern in plan["kernels"].items():
         lines.append(f"    {op:<42} {kern or 'NONE — see warnings'}")
     e = plan["estimate"]
-    lines.append(f"  estimate    shared {e['shared_seconds']:.2f} s + {e['per_row_seconds']:.2f} s per row "
-                 f"= {e['total_seconds']:.1f} s for {r['total'] - len(r['with_errors'])} rows on {plan['target']['device']}; "
-                 f"peak RAM {e['peak_ram_mb']:.0f} MB, VRAM {e['peak_vram_mb']:.0f} MB")
+    lines.append(
+        f"  estimate    shared {e['shared_seconds']:.2f} s + {e['per_row_seconds']:.2f} s per row "
+        f"= {e['total_seconds']:.1f} s for {r['total'] - len(r['with_errors'])} rows on {plan['target']['device']}; "
+        f"peak RAM {e['peak_ram_mb']:.0f} MB, VRAM {e['peak_vram_mb']:.0f} MB"
+    )
     return "\n".join(lines)
 
 

@@ -49,5 +49,7 @@ def make_sample(directory: Path) -> Path:
     summary = run_build(build, RunOptions(force=True, manifest=work / "manifest.jsonl"))
     outcome = summary.outcomes[0]
     if outcome.status != "ok" or not outcome.output:
-        raise DiagnosticError(outcome.diagnostics or [Diagnostic("VP399", "the sample presenter was not written", None)])
+        raise DiagnosticError(
+            outcome.diagnostics or [Diagnostic("VP399", "the sample presenter was not written", None)]
+        )
     return Path(outcome.output)

@@ -80,9 +80,19 @@ class _Environment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**"})
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*" and isinstance(left, (str, list)) and isinstance(right, int) and len(left) * right > MAX_RENDERED_CHARS:
+        if (
+            operator == "*"
+            and isinstance(left, (str, list))
+            and isinstance(right, int)
+            and len(left) * right > MAX_RENDERED_CHARS
+        ):
             raise SecurityError("the result of '*' is too large")
-        if operator == "*" and isinstance(right, (str, list)) and isinstance(left, int) and len(right) * left > MAX_RENDERED_CHARS:
+        if (
+            operator == "*"
+            and isinstance(right, (str, list))
+            and isinstance(left, int)
+            and len(right) * left > MAX_RENDERED_CHARS
+        ):
             raise SecurityError("the result of '*' is too large")
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
             raise SecurityError("exponent too large")

@@ -22,10 +22,7 @@ class WordToken:
 
 def tokenize(text: str) -> list[WordToken]:
     text = unicodedata.normalize("NFC", text)
-    return [
-        WordToken(m.group(0).lower().replace("’", "'"), m.start(), m.end())
-        for m in _WORD.finditer(text)
-    ]
+    return [WordToken(m.group(0).lower().replace("’", "'"), m.start(), m.end()) for m in _WORD.finditer(text)]
 
 
 def words_of(text: str) -> list[str]:

@@ -39,9 +39,17 @@ def test_check_json(tiny_recipe: Path) -> None:
     code, out, _ = invoke("check", str(tiny_recipe), "--format", "json")
     assert code == 2
     (d,) = json.loads(out)
-    assert d == {"code": "VP047", "severity": "error", "message": "row 1: 'first_name' is empty",
-                 "file": "rows.csv", "line": 2, "col": 1, "end_line": 2, "end_col": 2,
-                 "help": 'fill it in, or write {{ first_name | default("...") }} in the template'}
+    assert d == {
+        "code": "VP047",
+        "severity": "error",
+        "message": "row 1: 'first_name' is empty",
+        "file": "rows.csv",
+        "line": 2,
+        "col": 1,
+        "end_line": 2,
+        "end_col": 2,
+        "help": 'fill it in, or write {{ first_name | default("...") }} in the template',
+    }
 
 
 def test_build_prints_plan_and_writes_build_dir(tiny_recipe: Path) -> None:
@@ -71,7 +79,7 @@ def test_graph_writes_svg_and_dot(tiny_recipe: Path) -> None:
 
 def test_explain() -> None:
     code, out, _ = invoke("explain", "VP012")
-    assert code == 0 and out.startswith("VP012: unknown key") and "did you mean" in out.lower() or "typo" in out
+    assert (code == 0 and out.startswith("VP012: unknown key") and "did you mean" in out.lower()) or "typo" in out
     code, _, err = invoke("explain", "VP999")
     assert code == 2 and "unknown code" in err
     code, out, _ = invoke("explain")

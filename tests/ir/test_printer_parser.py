@@ -25,13 +25,17 @@ def test_round_trip_of_lowered_and_optimized_graphs(tiny_recipe: Path) -> None:
 
 def test_round_trip_of_every_clause() -> None:
     op = Op(
-        "media.open", (), (Value("v", Type.of("Video", fps=29.97, w=640, h=360, vfr=True), Scope.SHARED),),
-        {"kind": "video", "path": "a \"quoted\" path/ünïcode.mp4", "nested": {"list": [1, 2.5, None, True]}},
-        Loc("dir/recipe.yaml", 3, 10, "/source/video"), "pyav@cpu", Estimate(0.25, 12.5, 0.0),
+        "media.open",
+        (),
+        (Value("v", Type.of("Video", fps=29.97, w=640, h=360, vfr=True), Scope.SHARED),),
+        {"kind": "video", "path": 'a "quoted" path/ünïcode.mp4', "nested": {"list": [1, 2.5, None, True]}},
+        Loc("dir/recipe.yaml", 3, 10, "/source/video"),
+        "pyav@cpu",
+        Estimate(0.25, 12.5, 0.0),
     )
     line = print_op(op)
     assert parse_op(line) == op
-    assert 'kernel(pyav@cpu)' in line and 'est(t=0.25, ram_mb=12.5, vram_mb=0)' in line
+    assert "kernel(pyav@cpu)" in line and "est(t=0.25, ram_mb=12.5, vram_mb=0)" in line
 
 
 def test_multiple_results_and_comments() -> None:

@@ -37,24 +37,37 @@ def test_lowered_graphs_pass(tiny_recipe: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "broken", "code"),
     [
-        ("use before definition (cycle)",
-         VALID.replace('%audio = media.audio(%video)', '%audio = media.audio(%video2)').replace(
-             '%row = rows.row()', '%video2 = media.open() {"kind": "video", "path": "b.mp4"} : Video shared\n  %row = rows.row()'),
-         "VP101"),
+        (
+            "use before definition (cycle)",
+            VALID.replace("%audio = media.audio(%video)", "%audio = media.audio(%video2)").replace(
+                "%row = rows.row()",
+                '%video2 = media.open() {"kind": "video", "path": "b.mp4"} : Video shared\n  %row = rows.row()',
+            ),
+            "VP101",
+        ),
         ("undefined operand", VALID.replace("media.audio(%video)", "media.audio(%nowhere)"), "VP101"),
         ("defined twice", VALID.replace("%audio = media.audio", "%video = media.audio"), "VP102"),
-        ("operand of the wrong type", VALID.replace("media.audio(%video)", "media.audio(%row)").replace(
-            '%audio = media.audio(%row) : Audio shared\n  %row = rows.row() {"file": "rows.csv"} : Row per_row',
-            '%row = rows.row() {"file": "rows.csv"} : Row per_row\n  %audio = media.audio(%row) : Audio per_row'),
-         "VP103"),
+        (
+            "operand of the wrong type",
+            VALID.replace("media.audio(%video)", "media.audio(%row)").replace(
+                '%audio = media.audio(%row) : Audio shared\n  %row = rows.row() {"file": "rows.csv"} : Row per_row',
+                '%row = rows.row() {"file": "rows.csv"} : Row per_row\n  %audio = media.audio(%row) : Audio per_row',
+            ),
+            "VP103",
+        ),
         ("wrong operand count", VALID.replace("media.audio(%video)", "media.audio(%video, %video)"), "VP103"),
         ("wrong result type", VALID.replace(": Audio shared", ": Text shared"), "VP103"),
         ("attribute of the wrong type", VALID.replace('"path": "a.mp4"', '"path": 5'), "VP104"),
         ("unknown attribute", VALID.replace('{"template": "hi"}', '{"template": "hi", "bogus": 1}'), "VP104"),
-        ("missing required attribute", VALID.replace('{"template": "hi"}', '{}'), "VP104"),
-        ("shared op reads a per-row value",
-         VALID.replace('%script = template.render(%row) {"template": "hi"} : Script per_row',
-                       '%script = template.render(%row) {"template": "hi"} : Script shared'), "VP105"),
+        ("missing required attribute", VALID.replace('{"template": "hi"}', "{}"), "VP104"),
+        (
+            "shared op reads a per-row value",
+            VALID.replace(
+                '%script = template.render(%row) {"template": "hi"} : Script per_row',
+                '%script = template.render(%row) {"template": "hi"} : Script shared',
+            ),
+            "VP105",
+        ),
         ("fixed scope moved", VALID.replace(": Row per_row", ": Row shared"), "VP105"),
         ("unknown op kind", VALID.replace("media.audio", "media.teleport"), "VP106"),
     ],

@@ -38,8 +38,15 @@ def test_hoists_row_invariant_ops_only() -> None:
     assert [d.code for d in ctx.diagnostics] == ["VP210"]
 
 
-define(OpSpec("test.effect", "an op with a side effect (test only)", operands=(("video", "Video"),),
-              results=("File",), pure=False))
+define(
+    OpSpec(
+        "test.effect",
+        "an op with a side effect (test only)",
+        operands=(("video", "Video"),),
+        results=("File",),
+        pure=False,
+    )
+)
 
 
 def test_effectful_ops_stay_per_row() -> None:

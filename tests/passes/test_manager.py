@@ -57,8 +57,13 @@ def test_disable_pass_keeps_ops_per_row(tiny_recipe: Path) -> None:
 def test_dump_ir_writes_one_file_per_pass(tiny_recipe: Path, tmp_path: Path) -> None:
     _, result = build(tiny_recipe, dump_ir=tmp_path / "ir")
     files = sorted(p.name for p in (tmp_path / "ir").glob("*.ir"))
-    assert files == ["00-input.ir", "01-resolve-slots.ir", "02-hoist-shared.ir", "03-segment-lipsync.ir",
-                     "04-select-kernels.ir"]
+    assert files == [
+        "00-input.ir",
+        "01-resolve-slots.ir",
+        "02-hoist-shared.ir",
+        "03-segment-lipsync.ir",
+        "04-select-kernels.ir",
+    ]
     last = parse_graph((tmp_path / "ir" / "04-select-kernels.ir").read_text())
     assert last == result.graph  # type: ignore[attr-defined]
 
@@ -113,11 +118,14 @@ graph @g {
     record = RecordChanges()
     timer = TimePasses(stream)
     passes = pipeline("hoist-shared,segment-lipsync{}")
-    after = PassManager(passes, [PrintAfter(stream, None, True), DumpIR(tmp_path), record, timer]).run(graph, PassContext())
+    after = PassManager(passes, [PrintAfter(stream, None, True), DumpIR(tmp_path), record, timer]).run(
+        graph, PassContext()
+    )
     assert record.changed == ["hoist-shared"]
     assert stream.getvalue().count("IR Dump After") == 1
     assert normalized((tmp_path / "01-hoist-shared.ir").read_text()) == normalized(
-        "graph @g {\n  %video = media.open() {\"kind\": \"video\", \"path\": \"a.mp4\"} : Video shared\n}\n")
+        'graph @g {\n  %video = media.open() {"kind": "video", "path": "a.mp4"} : Video shared\n}\n'
+    )
     assert after == replace(graph, ops=(graph.ops[0].with_scope(type(graph.ops[0].scope)("shared")),))
 
 

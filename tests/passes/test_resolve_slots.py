@@ -20,11 +20,13 @@ graph @g {
 """
 
 EXPECTED_STATIC = BEFORE.replace(
-    '{"say": "help", "words": ["help"]}', '{"say": "help", "word_index": 6, "words": ["help"]}')
+    '{"say": "help", "words": ["help"]}', '{"say": "help", "word_index": 6, "words": ["help"]}'
+)
 
 EXPECTED_TIMED = BEFORE.replace(
     '{"say": "help", "words": ["help"]}',
-    '{"end": 1.87, "say": "help", "start": 1.66, "word_index": 6, "words": ["help"]}')
+    '{"end": 1.87, "say": "help", "start": 1.66, "word_index": 6, "words": ["help"]}',
+)
 
 
 def test_binds_slot_to_word_index_from_the_transcript() -> None:
@@ -36,13 +38,27 @@ def test_binds_slot_to_word_index_from_the_transcript() -> None:
 def aligned(words: list[tuple[str, float, float]]) -> Alignment:
     segs = tuple(Segment(w, a, b) for w, a, b in words)
     phones = tuple(Segment("AH", a, b) for _, a, b in words)
-    return Alignment(" ".join(w for w, _, _ in words), segs, phones, tuple((i, i + 1) for i in range(len(words))),
-                     words[-1][2], "test")
+    return Alignment(
+        " ".join(w for w, _, _ in words),
+        segs,
+        phones,
+        tuple((i, i + 1) for i in range(len(words))),
+        words[-1][2],
+        "test",
+    )
 
 
-WORDS = [("my", 0.0, 0.13), ("biggest", 0.13, 0.47), ("weakness", 0.47, 0.84), ("is", 0.84, 1.22),
-         ("asking", 1.22, 1.51), ("for", 1.51, 1.66), ("help", 1.66, 1.87), ("when", 1.87, 2.11),
-         ("needed", 2.11, 2.38)]
+WORDS = [
+    ("my", 0.0, 0.13),
+    ("biggest", 0.13, 0.47),
+    ("weakness", 0.47, 0.84),
+    ("is", 0.84, 1.22),
+    ("asking", 1.22, 1.51),
+    ("for", 1.51, 1.66),
+    ("help", 1.66, 1.87),
+    ("when", 1.87, 2.11),
+    ("needed", 2.11, 2.38),
+]
 
 
 def test_adds_times_when_the_alignment_is_available() -> None:
@@ -67,8 +83,10 @@ def test_unplaced_word_is_an_error() -> None:
     [
         ('{"skill": {"say": "hepl", "words": ["hepl"]}}', "VP201"),
         ('{"skill": {"say": "help", "words": ["help"], "occurrence": 2}}', "VP203"),
-        ('{"a": {"say": "asking for", "words": ["asking", "for"]}, "b": {"say": "for help", "words": ["for", "help"]}}',
-         "VP205"),
+        (
+            '{"a": {"say": "asking for", "words": ["asking", "for"]}, "b": {"say": "for help", "words": ["for", "help"]}}',
+            "VP205",
+        ),
     ],
 )
 def test_errors(slots: str, code: str) -> None:
@@ -94,7 +112,8 @@ def test_repeated_word_needs_an_occurrence() -> None:
 def test_recognised_transcript_without_analysis_is_left_for_run_time() -> None:
     before = BEFORE.replace(
         '%transcript = text.const() {"text": "my biggest weakness is asking for help when needed"} : Text shared',
-        '%transcript = speech.recognize(%audio) {"engine": "pocketsphinx"} : Text shared')
+        '%transcript = speech.recognize(%audio) {"engine": "pocketsphinx"} : Text shared',
+    )
     ctx = PassContext()
     assert run_pass("resolve-slots", before, ctx) == normalized(before)
     assert [d.code for d in ctx.diagnostics] == ["VP221"]

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from tests.passes.helpers import normalized, run_pass
-from vpipe.passes.base import PassContext
 from vpipe.lipsync.timeline import merge_windows
+from vpipe.passes.base import PassContext
 
 BEFORE = """
 graph @g {
@@ -23,8 +23,10 @@ graph @g {
 }
 """
 
-EXPECTED = BEFORE.replace('{"backend": "retrieve", "margin_ms": 120.0}',
-                          '{"backend": "retrieve", "margin_ms": 120.0, "windows": [[1.83, 2.35]]}')
+EXPECTED = BEFORE.replace(
+    '{"backend": "retrieve", "margin_ms": 120.0}',
+    '{"backend": "retrieve", "margin_ms": 120.0, "windows": [[1.83, 2.35]]}',
+)
 
 
 def test_windows_are_slot_spans_plus_margin() -> None:

@@ -13,8 +13,15 @@ from vpipe.runtime.cache import Cache
 
 
 def sample_alignment() -> Alignment:
-    return Alignment("hi there", (Segment("hi", 0.0, 0.2), Segment("there", 0.2, 0.5)),
-                     (Segment("HH", 0, 0.1), Segment("AY", 0.1, 0.2)), ((0, 1), (1, 2)), 0.5, "x", (1.0, -2.0))
+    return Alignment(
+        "hi there",
+        (Segment("hi", 0.0, 0.2), Segment("there", 0.2, 0.5)),
+        (Segment("HH", 0, 0.1), Segment("AY", 0.1, 0.2)),
+        ((0, 1), (1, 2)),
+        0.5,
+        "x",
+        (1.0, -2.0),
+    )
 
 
 def test_codec_round_trips_values_with_arrays() -> None:

@@ -10,13 +10,30 @@ from vpipe.speech.numbers import MAX_CARDINAL, cardinal, digits, fraction, numbe
 @pytest.mark.parametrize(
     ("n", "words"),
     [
-        (0, "zero"), (7, "seven"), (13, "thirteen"), (20, "twenty"), (21, "twenty-one"), (99, "ninety-nine"),
-        (100, "one hundred"), (106, "one hundred six"), (110, "one hundred ten"), (999, "nine hundred ninety-nine"),
-        (1000, "one thousand"), (1001, "one thousand one"), (2266, "two thousand two hundred sixty-six"),
-        (10_000, "ten thousand"), (100_000, "one hundred thousand"), (1_000_010, "one million ten"),
-        (10**9, "one billion"), (10**12, "one trillion"), (10**15, "one quadrillion"),
-        (10**15 - 1, "nine hundred ninety-nine trillion nine hundred ninety-nine billion nine hundred "
-                     "ninety-nine million nine hundred ninety-nine thousand nine hundred ninety-nine"),
+        (0, "zero"),
+        (7, "seven"),
+        (13, "thirteen"),
+        (20, "twenty"),
+        (21, "twenty-one"),
+        (99, "ninety-nine"),
+        (100, "one hundred"),
+        (106, "one hundred six"),
+        (110, "one hundred ten"),
+        (999, "nine hundred ninety-nine"),
+        (1000, "one thousand"),
+        (1001, "one thousand one"),
+        (2266, "two thousand two hundred sixty-six"),
+        (10_000, "ten thousand"),
+        (100_000, "one hundred thousand"),
+        (1_000_010, "one million ten"),
+        (10**9, "one billion"),
+        (10**12, "one trillion"),
+        (10**15, "one quadrillion"),
+        (
+            10**15 - 1,
+            "nine hundred ninety-nine trillion nine hundred ninety-nine billion nine hundred "
+            "ninety-nine million nine hundred ninety-nine thousand nine hundred ninety-nine",
+        ),
         (-42, "minus forty-two"),
     ],
 )
@@ -32,9 +49,21 @@ def test_cardinal_refuses_what_it_cannot_name() -> None:
 
 @pytest.mark.parametrize(
     ("n", "words"),
-    [(1, "first"), (2, "second"), (3, "third"), (4, "fourth"), (5, "fifth"), (8, "eighth"), (9, "ninth"),
-     (12, "twelfth"), (20, "twentieth"), (21, "twenty-first"), (100, "one hundredth"),
-     (1000, "one thousandth"), (123, "one hundred twenty-third")],
+    [
+        (1, "first"),
+        (2, "second"),
+        (3, "third"),
+        (4, "fourth"),
+        (5, "fifth"),
+        (8, "eighth"),
+        (9, "ninth"),
+        (12, "twelfth"),
+        (20, "twentieth"),
+        (21, "twenty-first"),
+        (100, "one hundredth"),
+        (1000, "one thousandth"),
+        (123, "one hundred twenty-third"),
+    ],
 )
 def test_ordinal(n: int, words: str) -> None:
     assert ordinal(n) == words
@@ -42,9 +71,19 @@ def test_ordinal(n: int, words: str) -> None:
 
 @pytest.mark.parametrize(
     ("n", "words"),
-    [(1999, "nineteen ninety-nine"), (1905, "nineteen oh five"), (1900, "nineteen hundred"),
-     (2000, "two thousand"), (2005, "two thousand five"), (2010, "twenty ten"), (2024, "twenty twenty-four"),
-     (1000, "one thousand"), (1066, "ten sixty-six"), (2100, "twenty-one hundred"), (999, "nine hundred ninety-nine")],
+    [
+        (1999, "nineteen ninety-nine"),
+        (1905, "nineteen oh five"),
+        (1900, "nineteen hundred"),
+        (2000, "two thousand"),
+        (2005, "two thousand five"),
+        (2010, "twenty ten"),
+        (2024, "twenty twenty-four"),
+        (1000, "one thousand"),
+        (1066, "ten sixty-six"),
+        (2100, "twenty-one hundred"),
+        (999, "nine hundred ninety-nine"),
+    ],
 )
 def test_year(n: int, words: str) -> None:
     assert year(n) == words
@@ -52,8 +91,16 @@ def test_year(n: int, words: str) -> None:
 
 @pytest.mark.parametrize(
     ("num", "den", "words"),
-    [(1, 2, "one half"), (3, 2, "three halves"), (1, 4, "one quarter"), (3, 4, "three quarters"),
-     (2, 3, "two thirds"), (1, 8, "one eighth"), (5, 16, "five sixteenths"), (7, 100, "seven hundredths")],
+    [
+        (1, 2, "one half"),
+        (3, 2, "three halves"),
+        (1, 4, "one quarter"),
+        (3, 4, "three quarters"),
+        (2, 3, "two thirds"),
+        (1, 8, "one eighth"),
+        (5, 16, "five sixteenths"),
+        (7, 100, "seven hundredths"),
+    ],
 )
 def test_fraction(num: int, den: int, words: str) -> None:
     assert fraction(num, den) == words
@@ -61,8 +108,13 @@ def test_fraction(num: int, den: int, words: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "words"),
-    [("1,500", "one thousand five hundred"), ("-3.25", "minus three point two five"), (".5", "point five"),
-     ("+7", "plus seven"), ("0.0", "zero point zero")],
+    [
+        ("1,500", "one thousand five hundred"),
+        ("-3.25", "minus three point two five"),
+        (".5", "point five"),
+        ("+7", "plus seven"),
+        ("0.0", "zero point zero"),
+    ],
 )
 def test_number(text: str, words: str) -> None:
     assert number(text) == words

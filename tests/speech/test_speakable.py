@@ -29,13 +29,19 @@ def test_speakable_text_has_no_problems(text: str) -> None:
 
 
 PROBLEMS: list[tuple[str, list[tuple[int, int, str, str]]]] = [
-    ("Hi Дмитрий Иванов!", [(3, 17, "Дмитрий Иванов",
-                             "Cyrillic letters ('Дмитрий Иванов') cannot be spoken by an English voice")]),
+    (
+        "Hi Дмитрий Иванов!",
+        [(3, 17, "Дмитрий Иванов", "Cyrillic letters ('Дмитрий Иванов') cannot be spoken by an English voice")],
+    ),
     ("王小明", [(0, 3, "王小明", "Chinese characters ('王小明') cannot be spoken by an English voice")]),
-    ("こんにちは", [(0, 5, "こんにちは",
-                  "Japanese hiragana characters ('こんにちは') cannot be spoken by an English voice")]),
-    ("カタカナ", [(0, 4, "カタカナ",
-                "Japanese katakana characters ('カタカナ') cannot be spoken by an English voice")]),
+    (
+        "こんにちは",
+        [(0, 5, "こんにちは", "Japanese hiragana characters ('こんにちは') cannot be spoken by an English voice")],
+    ),
+    (
+        "カタカナ",
+        [(0, 4, "カタカナ", "Japanese katakana characters ('カタカナ') cannot be spoken by an English voice")],
+    ),
     ("김민준", [(0, 3, "김민준", "Korean Hangul characters ('김민준') cannot be spoken by an English voice")]),
     ("محمد", [(0, 4, "محمد", "Arabic letters ('محمد') cannot be spoken by an English voice")]),
     ("שלום", [(0, 4, "שלום", "Hebrew letters ('שלום') cannot be spoken by an English voice")]),
@@ -44,19 +50,32 @@ PROBLEMS: list[tuple[str, list[tuple[int, int, str, str]]]] = [
     ("สวัสดี", [(0, 6, "สวัสดี", "Thai letters ('สวัสดี') cannot be spoken by an English voice")]),
     ("١٢٣", [(0, 3, "١٢٣", "Arabic digits ('١٢٣') cannot be spoken by an English voice")]),
     ("Hi 😀", [(3, 4, "😀", "emoji ('😀') cannot be spoken by an English voice")]),
-    ("👨\u200d👩\u200d👧 family", [(0, 5, "👨\u200d👩\u200d👧",
-                                 "emoji ('👨\\u200d👩\\u200d👧') cannot be spoken by an English voice")]),
+    (
+        "👨\u200d👩\u200d👧 family",
+        [(0, 5, "👨\u200d👩\u200d👧", "emoji ('👨\\u200d👩\\u200d👧') cannot be spoken by an English voice")],
+    ),
     ("🇺🇸", [(0, 2, "🇺🇸", "emoji ('🇺🇸') cannot be spoken by an English voice")]),
     ("👍🏽 ok", [(0, 2, "👍🏽", "emoji ('👍🏽') cannot be spoken by an English voice")]),
     ("❤️", [(0, 2, "❤️", "emoji ('❤️') cannot be spoken by an English voice")]),
     ("I ♥ NY", [(2, 3, "♥", "emoji ('♥') cannot be spoken by an English voice")]),
     ("⌘ key", [(0, 1, "⌘", "symbols ('⌘') cannot be spoken by an English voice")]),
     ("a\x07b", [(1, 2, "\x07", "control characters (U+0007) cannot be spoken by an English voice")]),
-    ("x\ue000y", [(1, 2, "\ue000",
-                   "private-use characters (U+E000) have no standard meaning, so no voice can say them")]),
+    (
+        "x\ue000y",
+        [(1, 2, "\ue000", "private-use characters (U+E000) have no standard meaning, so no voice can say them")],
+    ),
     ("a\u0378", [(1, 2, "\u0378", "unassigned code points (U+0378) cannot be spoken by an English voice")]),
-    ("𝐉𝐨𝐡𝐧", [(0, 4, "𝐉𝐨𝐡𝐧", "decorative letters ('𝐉𝐨𝐡𝐧') cannot be spoken by an English voice; "
-                              "type them as plain letters ('John')")]),
+    (
+        "𝐉𝐨𝐡𝐧",
+        [
+            (
+                0,
+                4,
+                "𝐉𝐨𝐡𝐧",
+                "decorative letters ('𝐉𝐨𝐡𝐧') cannot be spoken by an English voice; type them as plain letters ('John')",
+            )
+        ],
+    ),
     ("!!!", [(0, 3, "!!!", "'!!!' has no letters or digits, so there is nothing to say")]),
     ("", [(0, 0, "", "the text is empty, so there is nothing to say")]),
     ("   ", [(0, 3, "   ", "the text is only whitespace, so there is nothing to say")]),
@@ -75,7 +94,10 @@ def test_separate_scripts_and_mixed_text_give_separate_problems_in_order() -> No
     text = "Anna Дмитрий 😀 王 x 😀"
     problems = check_speakable(text)
     assert [(p.start, p.end, p.text) for p in problems] == [
-        (5, 12, "Дмитрий"), (13, 14, "😀"), (15, 16, "王"), (19, 20, "😀"),
+        (5, 12, "Дмитрий"),
+        (13, 14, "😀"),
+        (15, 16, "王"),
+        (19, 20, "😀"),
     ]
 
 

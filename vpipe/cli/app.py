@@ -40,8 +40,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True,
-                                                    help="Print the version.")] = None,
+    version: Annotated[
+        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = None,
 ) -> None:
     """vpipe: personalized talking-head videos, compiled."""
 
@@ -61,14 +62,24 @@ def check(recipe: RecipeArg, fmt: FormatOpt = Format.text) -> None:
     if fmt is Format.text:
         rows = build.recipe.rows.rows
         bad = len({d.span.line for d in errors if d.span})
-        sys.stderr.write(f"{recipe}: {'ok' if not errors else 'errors found'} "
-                         f"({len(rows)} rows, {bad} with errors; {len(build.recipe.slots)} slot(s))\n")
+        sys.stderr.write(
+            f"{recipe}: {'ok' if not errors else 'errors found'} "
+            f"({len(rows)} rows, {bad} with errors; {len(build.recipe.slots)} slot(s))\n"
+        )
     raise typer.Exit(EXIT_INPUT if errors else EXIT_OK)
 
 
-def _build_options(pipeline: str, disable_pass: list[str], print_after: list[str], print_after_all: bool,
-                   print_after_change: bool, dump_ir: Optional[Path], time_passes: bool, analyze: bool,
-                   cache_dir: Optional[Path]) -> "BuildOptions":  # noqa: F821
+def _build_options(
+    pipeline: str,
+    disable_pass: list[str],
+    print_after: list[str],
+    print_after_all: bool,
+    print_after_change: bool,
+    dump_ir: Optional[Path],
+    time_passes: bool,
+    analyze: bool,
+    cache_dir: Optional[Path],
+) -> BuildOptions:  # noqa: F821
     from vpipe.driver import BuildOptions
 
     return BuildOptions(
@@ -89,11 +100,15 @@ PipelineOpt = Annotated[str, typer.Option("--pipeline", help="A named pipeline o
 DisableOpt = Annotated[list[str], typer.Option("--disable-pass", help="Skip this pass (repeatable).")]
 PrintAfterOpt = Annotated[list[str], typer.Option("--print-after", help="Print the IR after this pass (repeatable).")]
 PrintAllOpt = Annotated[bool, typer.Option("--print-after-all", help="Print the IR after every pass.")]
-PrintChangeOpt = Annotated[bool, typer.Option("--print-after-change", help="Print the IR after passes that changed it.")]
+PrintChangeOpt = Annotated[
+    bool, typer.Option("--print-after-change", help="Print the IR after passes that changed it.")
+]
 DumpOpt = Annotated[Optional[Path], typer.Option("--dump-ir", help="Write the IR after each pass into DIR.")]
 TimeOpt = Annotated[bool, typer.Option("--time-passes", help="Report how long each pass took.")]
-AnalyzeOpt = Annotated[bool, typer.Option("--analyze/--no-analyze",
-                                          help="Analyse the source (align, track) while building, through the cache.")]
+AnalyzeOpt = Annotated[
+    bool,
+    typer.Option("--analyze/--no-analyze", help="Analyse the source (align, track) while building, through the cache."),
+]
 CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Content-addressed cache folder.")]
 
 
@@ -115,8 +130,17 @@ def build(
     from vpipe.driver import compile_recipe
     from vpipe.plan import plan_summary, render_plan, write_build
 
-    options = _build_options(pipeline, disable_pass, print_after, print_after_all, print_after_change, dump_ir,
-                             time_passes, analyze, cache_dir)
+    options = _build_options(
+        pipeline,
+        disable_pass,
+        print_after,
+        print_after_all,
+        print_after_change,
+        dump_ir,
+        time_passes,
+        analyze,
+        cache_dir,
+    )
     try:
         result = compile_recipe(recipe, options)
     except DiagnosticError as exc:
@@ -127,8 +151,12 @@ def build(
     if fmt is Format.json:
         import json
 
-        sys.stdout.write(json.dumps({"plan": plan, "diagnostics": [d.to_json() for d in result.diagnostics]},
-                                    indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {"plan": plan, "diagnostics": [d.to_json() for d in result.diagnostics]}, indent=2, ensure_ascii=False
+            )
+            + "\n"
+        )
     else:
         emit(result.diagnostics, summary=False)
         sys.stdout.write(text + "\n")
@@ -142,8 +170,9 @@ def run(
     recipe: RecipeArg,
     rows: Annotated[Optional[str], typer.Option("--rows", help="Rows to render: 3, 1:10, :5 or 4: (1-based).")] = None,
     only: Annotated[list[str], typer.Option("--only", help="Render only the row with this id (repeatable).")] = [],  # noqa: B006
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=0,
-                                      help="Rows rendered in parallel processes (0: target.workers).")] = 0,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=0, help="Rows rendered in parallel processes (0: target.workers).")
+    ] = 0,
     force: Annotated[bool, typer.Option("--force", help="Re-render rows whose output is up to date.")] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
     pipeline: PipelineOpt = "default",
@@ -160,13 +189,17 @@ def run(
     try:
         result = compile_recipe(recipe, options)
         if fmt is Format.text:  # row problems are reported with each row's outcome below
-            recipe_level = [d for d in result.diagnostics if d.severity is Severity.WARNING
-                            and (d.span is None or d.span.file == result.recipe.smap.file)]
+            recipe_level = [
+                d
+                for d in result.diagnostics
+                if d.severity is Severity.WARNING and (d.span is None or d.span.file == result.recipe.smap.file)
+            ]
             emit(recipe_level, summary=False)
         workers = jobs or result.recipe.target.workers
         with RunProgress(enabled=progress and fmt is Format.text, total=0) as bar:
             summary = run_build(
-                result, RunOptions(rows=rows, only=tuple(only), jobs=workers, force=force, cache_dir=cache_dir),
+                result,
+                RunOptions(rows=rows, only=tuple(only), jobs=workers, force=force, cache_dir=cache_dir),
                 bar,
             )
     except DiagnosticError as exc:
@@ -191,7 +224,9 @@ def run(
 @app.command()
 def graph(
     recipe: RecipeArg,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Where to write (default: the build folder).")] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Where to write (default: the build folder).")
+    ] = None,
     graph_format: Annotated[str, typer.Option("--as", help="svg, dot or ir.")] = "svg",
     stage: Annotated[str, typer.Option("--stage", help="input (as lowered) or final (after the passes).")] = "final",
     analyze: AnalyzeOpt = False,
@@ -222,4 +257,4 @@ def _register_info_commands() -> None:
 
 _register_info_commands()
 
-__all__ = ["app", "EXIT_ROWS_FAILED"]
+__all__ = ["EXIT_ROWS_FAILED", "app"]

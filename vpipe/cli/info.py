@@ -33,8 +33,7 @@ def passes(ops: Annotated[bool, typer.Option("--ops", help="Also list the op spe
         for spec in all_specs():
             operands = ", ".join(f"{role}: {t}" for role, t in spec.operands)
             flags = "" if spec.pure else "  [effect]"
-            typer.echo(f"  {spec.kind:<20} ({operands}) -> {', '.join(spec.results)}{flags}\n"
-                       f"  {'':<20} {spec.summary}")
+            typer.echo(f"  {spec.kind:<20} ({operands}) -> {', '.join(spec.results)}{flags}\n  {'':<20} {spec.summary}")
 
 
 @app.command()
@@ -78,7 +77,10 @@ def models(
         files = ", ".join(weights.get("files") or []) if isinstance(weights, dict) else ""
         lic = e.get("license") or {}
         table.add_row(
-            model_id, e.get("task", ""), e.get("family", ""), str(e.get("resolution", "")),
+            model_id,
+            e.get("task", ""),
+            e.get("family", ""),
+            str(e.get("resolution", "")),
             ", ".join(f"{k} {v}" for k, v in vram.items()) or "—",
             files or "none needed",
             f"code: {lic.get('code')}; weights: {lic.get('weights')}",
@@ -91,7 +93,9 @@ def _module_version(name: str) -> str | None:
         return None
     from importlib.metadata import PackageNotFoundError, version
 
-    dist = {"cv2": "opencv-contrib-python", "av": "av", "piper": "piper-tts", "resemblyzer": "Resemblyzer"}.get(name, name)
+    dist = {"cv2": "opencv-contrib-python", "av": "av", "piper": "piper-tts", "resemblyzer": "Resemblyzer"}.get(
+        name, name
+    )
     try:
         return version(dist)
     except PackageNotFoundError:

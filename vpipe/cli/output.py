@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from enum import Enum
+from enum import StrEnum
 
 import typer
 
@@ -17,13 +17,14 @@ from vpipe.diagnostics.render import render_json, render_text, summary_line
 EXIT_OK, EXIT_ROWS_FAILED, EXIT_INPUT = 0, 1, 2
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
 
 
-def emit(diagnostics: Sequence[Diagnostic], fmt: Format = Format.text, remarks: bool = False,
-         summary: bool = True) -> None:
+def emit(
+    diagnostics: Sequence[Diagnostic], fmt: Format = Format.text, remarks: bool = False, summary: bool = True
+) -> None:
     shown = [d for d in diagnostics if remarks or d.severity is not Severity.REMARK]
     if fmt is Format.json:
         sys.stdout.write(render_json(shown) + "\n")

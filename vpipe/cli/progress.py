@@ -28,8 +28,13 @@ class RunProgress:
             )
 
             self._progress = Progress(
-                SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), console=Console(stderr=True), transient=False,
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=False,
             )
             self._progress.start()
         return self
@@ -45,7 +50,8 @@ class RunProgress:
             self.ok += 1
         if self._progress is not None and self._task is not None:
             self._progress.update(
-                self._task, advance=1,
+                self._task,
+                advance=1,
                 description=f"rendering rows ({self.ok} ok, {self.failed} failed)",
             )
 
@@ -53,7 +59,8 @@ class RunProgress:
         if self._progress is not None and self._task is not None:
             self._progress.update(self._task, total=total, completed=0, description="rendering rows")
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._progress is not None:
             self._progress.stop()

@@ -48,6 +48,8 @@ class SlotLocation:
     start: float  # seconds in the source audio
     end: float
     phones: tuple[Segment, ...]
+    before: tuple[Segment, ...] = ()  # up to 3 recorded words just before the slot (context)
+    after: tuple[Segment, ...] = ()  # ... and just after it
 
 
 @cacheable("Spans")

@@ -36,7 +36,7 @@ class Audio:
         return self.samples.mean(axis=1).astype(np.float32)
 
     def seconds_to_index(self, t: float) -> int:
-        return int(round(t * self.rate))
+        return round(t * self.rate)
 
     @staticmethod
     def from_mono(mono: np.ndarray, rate: int, channels: int = 1, start: float = 0.0) -> Audio:

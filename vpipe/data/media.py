@@ -61,6 +61,8 @@ class TimelineEdit:
     said: str = ""  # the new words (as spoken)
     replaced: str = ""  # the recorded words they replace
     phones: tuple[Segment, ...] = ()  # the new words' phones, times relative to output_start
+    before: tuple[Segment, ...] = ()  # recorded context words before the slot (output time)
+    after: tuple[Segment, ...] = ()  # recorded context words after the slot (output time)
 
     @property
     def shift(self) -> float:

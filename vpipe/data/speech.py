@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -73,6 +73,8 @@ class SlotClip:
 class SlotAudio:
     clips: tuple[SlotClip, ...]  # in source time order
     policy: str  # "fit" or "elastic" as applied
+    sentence: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # the synthesized sentence
+    sentence_rate: int = 0  # (context for analysing the synthetic voice: a word alone is short)
 
     def clip(self, name: str) -> SlotClip:
         for c in self.clips:

@@ -88,9 +88,7 @@ def _code_frame(d: Diagnostic, sources: SourceCache, color: bool, style: str) ->
     return out
 
 
-def render_text(
-    diagnostics: Iterable[Diagnostic], sources: SourceCache | None = None, color: bool = False
-) -> str:
+def render_text(diagnostics: Iterable[Diagnostic], sources: SourceCache | None = None, color: bool = False) -> str:
     sources = sources or SourceCache()
     blocks = [render_one(d, sources, color) for d in diagnostics]
     return "\n\n".join(blocks)

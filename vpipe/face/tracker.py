@@ -335,12 +335,23 @@ def track_video(
     return _track(lambda: _frames(Path(path)), select, index, max_yaw_deg, smooth_hz)
 
 
-def track_frames(images: Sequence[np.ndarray], times: Sequence[float], select: str = "largest", index: int = 0,
-                 max_yaw_deg: float = 35.0, smooth_hz: float = DEFAULT_SMOOTH_HZ) -> FaceTrack:
+def track_frames(
+    images: Sequence[np.ndarray],
+    times: Sequence[float],
+    select: str = "largest",
+    index: int = 0,
+    max_yaw_deg: float = 35.0,
+    smooth_hz: float = DEFAULT_SMOOTH_HZ,
+) -> FaceTrack:
     """Like track_video, for frames already in memory (e.g. re-rendered output frames), so
     they are measured exactly the way a source video is."""
-    return _track(lambda: ((i, float(t), im) for i, (t, im) in enumerate(zip(times, images, strict=True))),
-                  select, index, max_yaw_deg, smooth_hz)
+    return _track(
+        lambda: ((i, float(t), im) for i, (t, im) in enumerate(zip(times, images, strict=True))),
+        select,
+        index,
+        max_yaw_deg,
+        smooth_hz,
+    )
 
 
 def _track(frames: FrameSource, select: str, index: int, max_yaw_deg: float, smooth_hz: float) -> FaceTrack:

@@ -64,13 +64,16 @@ def _check_file(bag: DiagnosticBag, base: Path, value: str, pointer: str, smap: 
             "VP020",
             f"{what} '{value}' does not exist",
             smap.value(pointer),
-            help=f"did you mean '{guess[0]}'?" if guess else f"paths are relative to the recipe's folder ({display_path(base)})",
+            help=f"did you mean '{guess[0]}'?"
+            if guess
+            else f"paths are relative to the recipe's folder ({display_path(base)})",
         )
     return path
 
 
-def _probe_source(bag: DiagnosticBag, kind: str, path: Path, audio: Path | None, smap: SourceMap,
-                  has_slots: bool) -> tuple[MediaInfo | None, tuple[int, int] | None]:
+def _probe_source(
+    bag: DiagnosticBag, kind: str, path: Path, audio: Path | None, smap: SourceMap, has_slots: bool
+) -> tuple[MediaInfo | None, tuple[int, int] | None]:
     if not path.is_file():
         return None, None
     pointer = f"/source/{kind}"
@@ -79,8 +82,12 @@ def _probe_source(bag: DiagnosticBag, kind: str, path: Path, audio: Path | None,
             return None, probe_image(path)
         media = probe_video(path)
     except ProbeError as exc:
-        bag.error("VP021", f"source {kind} '{path.name}' {exc}", smap.value(pointer),
-                  help="use an MP4/MOV/MKV video or a JPEG/PNG image" if kind == "video" else "use a JPEG or PNG image")
+        bag.error(
+            "VP021",
+            f"source {kind} '{path.name}' {exc}",
+            smap.value(pointer),
+            help="use an MP4/MOV/MKV video or a JPEG/PNG image" if kind == "video" else "use a JPEG or PNG image",
+        )
         return None, None
     if not media.has_audio and audio is None and has_slots:
         bag.error(
@@ -172,7 +179,9 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
     weights = _resolve_path(base, ls["weights"]) if "weights" in ls else None
     if weights is not None and not weights.is_dir():
         bag.error("VP020", f"weights directory '{ls['weights']}' does not exist", smap.value("/lipsync/weights"))
-    lipsync = LipsyncSpec(ls.get("model", "auto"), ls.get("quality", "balanced"), weights, float(ls.get("margin_ms", 120)))
+    lipsync = LipsyncSpec(
+        ls.get("model", "auto"), ls.get("quality", "balanced"), weights, float(ls.get("margin_ms", 120))
+    )
     if kind == "image" and lipsync.model in ("retrieve", "retime"):
         bag.error(
             "VP018",
@@ -185,7 +194,8 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
     path_template = out.get("path", "out/{{ row_id }}.mp4")
     output = OutputSpec(
         path_template=path_template,
-        root=(base / output_root(path_template)).resolve() if not Path(output_root(path_template)).is_absolute()
+        root=(base / output_root(path_template)).resolve()
+        if not Path(output_root(path_template)).is_absolute()
         else Path(output_root(path_template)).resolve(),
         codec=out.get("codec", "h264"),
         crf=out.get("crf", 12),
@@ -194,8 +204,12 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
     )
     static_tail = path_template.rsplit("}}", 1)[-1]
     if "." in static_tail and not static_tail.lower().endswith(OUTPUT_EXTENSIONS):
-        bag.error("VP036", f"output path must end in {', '.join(OUTPUT_EXTENSIONS)}", smap.value("/output/path"),
-                  help="e.g. output: {path: \"out/{{ row_id }}.mp4\"}")
+        bag.error(
+            "VP036",
+            f"output path must end in {', '.join(OUTPUT_EXTENSIONS)}",
+            smap.value("/output/path"),
+            help='e.g. output: {path: "out/{{ row_id }}.mp4"}',
+        )
     output_program: TemplateProgram | None = None
     try:
         output_program = TemplateProgram(path_template)
@@ -301,8 +315,12 @@ def _read_rows(base: Path, value: Any, smap: SourceMap) -> rows_io.RowSet:
     path = _resolve_path(base, rel)
     if not path.is_file():
         raise DiagnosticError(
-            Diagnostic("VP020", f"rows file '{rel}' does not exist", smap.value(pointer),
-                       help=f"paths are relative to the recipe's folder ({display_path(base)})")
+            Diagnostic(
+                "VP020",
+                f"rows file '{rel}' does not exist",
+                smap.value(pointer),
+                help=f"paths are relative to the recipe's folder ({display_path(base)})",
+            )
         )
     id_column = spec.get("id") if isinstance(spec, dict) else None
     id_span = smap.value("/rows/id") if id_column else None
@@ -313,8 +331,14 @@ def _read_rows(base: Path, value: Any, smap: SourceMap) -> rows_io.RowSet:
     return rows_io.read_csv(path, shown, delimiter, spec.get("encoding", "utf-8"), id_column, id_span)
 
 
-def _check_template_variables(bag: DiagnosticBag, template: TemplateProgram, slots: list[SlotSpec],
-                              rowset: rows_io.RowSet, kind: str, smap: SourceMap) -> None:
+def _check_template_variables(
+    bag: DiagnosticBag,
+    template: TemplateProgram,
+    slots: list[SlotSpec],
+    rowset: rows_io.RowSet,
+    kind: str,
+    smap: SourceMap,
+) -> None:
     slot_names = {s.name for s in slots}
     columns = set(rowset.columns) | BUILTIN_VARIABLES
     span = smap.value("/template")
@@ -345,8 +369,9 @@ def _check_template_variables(bag: DiagnosticBag, template: TemplateProgram, slo
             )
 
 
-def _check_transcript(bag: DiagnosticBag, template: TemplateProgram, slots: list[SlotSpec], transcript: str,
-                      smap: SourceMap) -> None:
+def _check_transcript(
+    bag: DiagnosticBag, template: TemplateProgram, slots: list[SlotSpec], transcript: str, smap: SourceMap
+) -> None:
     """The template, with each slot read as its recorded words, should be a stretch of the
     transcript; if not, the in-context synthesis will not sound like the recording."""
     values: dict[str, Any] = {s.name: s.say for s in slots} | {"row_index": 1, "row_id": "1"}
@@ -406,13 +431,21 @@ def check_rows(recipe: Recipe) -> tuple[tuple[rows_io.Row, ...], list[Diagnostic
                 text = span.text(rendered.text).strip()
                 if not text:
                     problems.append(
-                        Diagnostic("VP047", f"row {row.index}: '{slot.name}' is empty", row.span,
-                                   help=f"fill it in, or write {{{{ {slot.name} | default(\"...\") }}}} in the template")
+                        Diagnostic(
+                            "VP047",
+                            f"row {row.index}: '{slot.name}' is empty",
+                            row.span,
+                            help=f'fill it in, or write {{{{ {slot.name} | default("...") }}}} in the template',
+                        )
                     )
                 elif len(text) > slot.max_chars:
                     problems.append(
-                        Diagnostic("VP048", f"row {row.index}: '{slot.name}' has {len(text)} characters; at most {slot.max_chars} fit a slot",
-                                   row.span, help=f"shorten the value, or raise slots.{slot.name}.max_chars")
+                        Diagnostic(
+                            "VP048",
+                            f"row {row.index}: '{slot.name}' has {len(text)} characters; at most {slot.max_chars} fit a slot",
+                            row.span,
+                            help=f"shorten the value, or raise slots.{slot.name}.max_chars",
+                        )
                     )
         except TemplateRenderError as exc:
             _add_render_problem(exc, row, recipe.rows, tspan, "template", problems, template_level)
@@ -421,20 +454,38 @@ def check_rows(recipe: Recipe) -> tuple[tuple[rows_io.Row, ...], list[Diagnostic
             target = confine(rel, recipe.dir, recipe.output.root)
             if target is None:
                 problems.append(
-                    Diagnostic("VP036", f"row {row.index}: output path '{rel}' leaves the output directory "
-                               f"'{display_path(root)}'", row.span,
-                               help="row values may not contain '..' or absolute paths; use the slug filter")
+                    Diagnostic(
+                        "VP036",
+                        f"row {row.index}: output path '{rel}' leaves the output directory '{display_path(root)}'",
+                        row.span,
+                        help="row values may not contain '..' or absolute paths; use the slug filter",
+                    )
                 )
             elif not target.stem or target.stem.startswith("."):
-                problems.append(Diagnostic("VP036", f"row {row.index}: output file name is empty in '{rel}'", row.span,
-                                           help="a value used in output.path is empty; add {{ row_id }} to the path"))
+                problems.append(
+                    Diagnostic(
+                        "VP036",
+                        f"row {row.index}: output file name is empty in '{rel}'",
+                        row.span,
+                        help="a value used in output.path is empty; add {{ row_id }} to the path",
+                    )
+                )
             elif target.suffix.lower() not in OUTPUT_EXTENSIONS:
-                problems.append(Diagnostic("VP036", f"row {row.index}: output path '{rel}' must end in "
-                                           f"{', '.join(OUTPUT_EXTENSIONS)}", ospan))
+                problems.append(
+                    Diagnostic(
+                        "VP036",
+                        f"row {row.index}: output path '{rel}' must end in {', '.join(OUTPUT_EXTENSIONS)}",
+                        ospan,
+                    )
+                )
             elif target in outputs:
                 problems.append(
-                    Diagnostic("VP049", f"row {row.index} writes the same file as row {outputs[target]}: '{rel}'",
-                               row.span, help="put a unique column such as {{ row_id }} in output.path")
+                    Diagnostic(
+                        "VP049",
+                        f"row {row.index} writes the same file as row {outputs[target]}: '{rel}'",
+                        row.span,
+                        help="put a unique column such as {{ row_id }} in output.path",
+                    )
                 )
             else:
                 outputs[target] = row.index
@@ -444,20 +495,43 @@ def check_rows(recipe: Recipe) -> tuple[tuple[rows_io.Row, ...], list[Diagnostic
     return tuple(checked), template_level
 
 
-def _add_render_problem(exc: TemplateRenderError, row: rows_io.Row, rowset: rows_io.RowSet, span: Span, what: str,
-                        problems: list[Diagnostic], template_level: list[Diagnostic]) -> None:
+def _add_render_problem(
+    exc: TemplateRenderError,
+    row: rows_io.Row,
+    rowset: rows_io.RowSet,
+    span: Span,
+    what: str,
+    problems: list[Diagnostic],
+    template_level: list[Diagnostic],
+) -> None:
     if exc.kind == "security":  # the template itself is unsafe, whatever the row: say it once
-        d = Diagnostic("VP034", f"the {what} is refused by the sandbox: {exc}", span,
-                       help="templates may read values and apply filters, not reach Python internals")
+        d = Diagnostic(
+            "VP034",
+            f"the {what} is refused by the sandbox: {exc}",
+            span,
+            help="templates may read values and apply filters, not reach Python internals",
+        )
         if d not in template_level:
             template_level.append(d)
         return
     if exc.kind == "undefined" and exc.variable:
         if rowset.uniform:
-            problems.append(Diagnostic("VP041", f"row {row.index}: {what} uses '{exc.variable}', which is not a column of {rowset.file}", span))
+            problems.append(
+                Diagnostic(
+                    "VP041",
+                    f"row {row.index}: {what} uses '{exc.variable}', which is not a column of {rowset.file}",
+                    span,
+                )
+            )
         else:
-            problems.append(Diagnostic("VP041", f"row {row.index} has no '{exc.variable}'", row.span,
-                                       help=f"add '{exc.variable}' to this row, or use {{{{ {exc.variable} | default(\"...\") }}}}"))
+            problems.append(
+                Diagnostic(
+                    "VP041",
+                    f"row {row.index} has no '{exc.variable}'",
+                    row.span,
+                    help=f"add '{exc.variable}' to this row, or use {{{{ {exc.variable} | default(\"...\") }}}}",
+                )
+            )
         return
     problems.append(Diagnostic("VP035", f"row {row.index}: cannot render the {what}: {exc}", row.span))
 

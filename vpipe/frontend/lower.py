@@ -30,19 +30,43 @@ def lipsync_backend(recipe: Recipe) -> str:
 def lower(recipe: Recipe) -> Graph:
     b = GraphBuilder(_graph_name(recipe))
     src = recipe.source
-    lexicon = b.add("speech.lexicon", [], Type("Lexicon"), "lexicon",
-                    {"entries": recipe.voice.lexicon.to_json(),
-                     **({"file": str(recipe.voice.lexicon_file)} if recipe.voice.lexicon_file else {})},
-                    _loc(recipe, "/voice/lexicon" if recipe.voice.lexicon.entries else "/voice"))
-    row = b.add("rows.row", [], Type("Row"), "row", {"file": recipe.rows.file, "columns": list(recipe.rows.columns)},
-                _loc(recipe, "/rows"))
+    lexicon = b.add(
+        "speech.lexicon",
+        [],
+        Type("Lexicon"),
+        "lexicon",
+        {
+            "entries": recipe.voice.lexicon.to_json(),
+            **({"file": str(recipe.voice.lexicon_file)} if recipe.voice.lexicon_file else {}),
+        },
+        _loc(recipe, "/voice/lexicon" if recipe.voice.lexicon.entries else "/voice"),
+    )
+    row = b.add(
+        "rows.row",
+        [],
+        Type("Row"),
+        "row",
+        {"file": recipe.rows.file, "columns": list(recipe.rows.columns)},
+        _loc(recipe, "/rows"),
+    )
     synth_lexicon = lexicon  # what the synthesizer reads: the recipe's, plus the row's own entries
     if recipe.voice.lexicon_column:
-        synth_lexicon = b.add("speech.row_lexicon", [lexicon, row], Type("Lexicon"), "row_lexicon",
-                        {"column": recipe.voice.lexicon_column}, _loc(recipe, "/voice/lexicon_column"))
-    script = b.add("template.render", [row], Type("Script"), "script",
-                   {"template": recipe.template.source, "slots": sorted(recipe.template.slots)},
-                   _loc(recipe, "/template"))
+        synth_lexicon = b.add(
+            "speech.row_lexicon",
+            [lexicon, row],
+            Type("Lexicon"),
+            "row_lexicon",
+            {"column": recipe.voice.lexicon_column},
+            _loc(recipe, "/voice/lexicon_column"),
+        )
+    script = b.add(
+        "template.render",
+        [row],
+        Type("Script"),
+        "script",
+        {"template": recipe.template.source, "slots": sorted(recipe.template.slots)},
+        _loc(recipe, "/template"),
+    )
     voice_attrs = _voice_attrs(recipe)
     write_attrs = {
         "path": recipe.output.path_template,
@@ -57,73 +81,155 @@ def lower(recipe: Recipe) -> Graph:
 
     if src.kind == "image":
         w, h = src.image_size or (None, None)
-        image = b.add("media.open_image", [], Type.of("Image", w=w, h=h), "image",
-                      {"path": str(src.path), "sha256": file_sha256(str(src.path))}, _loc(recipe, "/source/image"))
-        landmarks = b.add("face.track_image", [image], Type("Landmarks"), "landmarks",
-                          {"select": src.face.select, "index": src.face.index}, _loc(recipe, "/source"))
-        speech = b.add("speech.narrate", [script, synth_lexicon], Type("Speech"), "speech", voice_attrs,
-                       _loc(recipe, "/voice"))
+        image = b.add(
+            "media.open_image",
+            [],
+            Type.of("Image", w=w, h=h),
+            "image",
+            {"path": str(src.path), "sha256": file_sha256(str(src.path))},
+            _loc(recipe, "/source/image"),
+        )
+        landmarks = b.add(
+            "face.track_image",
+            [image],
+            Type("Landmarks"),
+            "landmarks",
+            {"select": src.face.select, "index": src.face.index},
+            _loc(recipe, "/source"),
+        )
+        speech = b.add(
+            "speech.narrate", [script, synth_lexicon], Type("Speech"), "speech", voice_attrs, _loc(recipe, "/voice")
+        )
         track = b.add("audio.narrate", [speech], Type("Track"), "track", {}, _loc(recipe, "/voice"))
-        frames = b.add("lipsync.animate", [image, landmarks, track], Type("Frames"), "frames",
-                       {"backend": backend, "fps": 25.0, "quality": recipe.lipsync.quality}, _loc(recipe, "/lipsync"))
-        b.add("media.write", [frames, track, row], Type("File"), "file", {**write_attrs, "synthetic": True},
-              _loc(recipe, "/output"))
+        frames = b.add(
+            "lipsync.animate",
+            [image, landmarks, track],
+            Type("Frames"),
+            "frames",
+            {"backend": backend, "fps": 25.0, "quality": recipe.lipsync.quality},
+            _loc(recipe, "/lipsync"),
+        )
+        b.add(
+            "media.write",
+            [frames, track, row],
+            Type("File"),
+            "file",
+            {**write_attrs, "synthetic": True},
+            _loc(recipe, "/output"),
+        )
         return b.build()
 
     media = src.media
     video = b.add(
-        "media.open", [],
-        Type.of("Video", fps=media.fps if media else None, w=media.width if media else None,
-                h=media.height if media else None, frames=media.frames if media else None,
-                vfr=media.vfr if media else None),
-        "video", {"kind": "video", "path": str(src.path), "sha256": file_sha256(str(src.path))},
+        "media.open",
+        [],
+        Type.of(
+            "Video",
+            fps=media.fps if media else None,
+            w=media.width if media else None,
+            h=media.height if media else None,
+            frames=media.frames if media else None,
+            vfr=media.vfr if media else None,
+        ),
+        "video",
+        {"kind": "video", "path": str(src.path), "sha256": file_sha256(str(src.path))},
         _loc(recipe, "/source/video"),
     )
     if src.audio is not None:
-        audio = b.add("media.load_audio", [], Type("Audio"), "audio",
-                      {"path": str(src.audio), "sha256": file_sha256(str(src.audio))}, _loc(recipe, "/source/audio"))
+        audio = b.add(
+            "media.load_audio",
+            [],
+            Type("Audio"),
+            "audio",
+            {"path": str(src.audio), "sha256": file_sha256(str(src.audio))},
+            _loc(recipe, "/source/audio"),
+        )
     else:
-        audio = b.add("media.audio", [video],
-                      Type.of("Audio", sr=media.audio_rate if media else None, ch=media.audio_channels if media else None),
-                      "audio", {}, _loc(recipe, "/source/video"))
+        audio = b.add(
+            "media.audio",
+            [video],
+            Type.of("Audio", sr=media.audio_rate if media else None, ch=media.audio_channels if media else None),
+            "audio",
+            {},
+            _loc(recipe, "/source/video"),
+        )
     if src.transcript:
-        transcript = b.add("text.const", [], Type("Text"), "transcript", {"text": src.transcript},
-                           _loc(recipe, "/source/transcript"))
+        transcript = b.add(
+            "text.const", [], Type("Text"), "transcript", {"text": src.transcript}, _loc(recipe, "/source/transcript")
+        )
     else:
-        transcript = b.add("speech.recognize", [audio], Type("Text"), "transcript", {"engine": "pocketsphinx"},
-                           _loc(recipe, "/source"))
-    alignment = b.add("speech.align", [audio, transcript, lexicon], Type("Alignment"), "alignment",
-                      {"engine": "pocketsphinx"}, _loc(recipe, "/source"))
+        transcript = b.add(
+            "speech.recognize", [audio], Type("Text"), "transcript", {"engine": "pocketsphinx"}, _loc(recipe, "/source")
+        )
+    alignment = b.add(
+        "speech.align",
+        [audio, transcript, lexicon],
+        Type("Alignment"),
+        "alignment",
+        {"engine": "pocketsphinx"},
+        _loc(recipe, "/source"),
+    )
     slots = {
         s.name: {"say": s.say, "words": words_of(s.say), **({"occurrence": s.occurrence} if s.occurrence else {})}
         for s in recipe.slots
     }
     spans = b.add("slots.locate", [alignment], Type("Spans"), "spans", {"slots": slots}, _loc(recipe, "/slots"))
     profile = b.add("speech.profile", [audio, alignment], Type("Profile"), "profile", {}, _loc(recipe, "/voice"))
-    speech = b.add("speech.synthesize", [script, synth_lexicon, spans], Type("Speech"), "speech",
-                   {**voice_attrs, "policy": recipe.voice.duration, "max_stretch": recipe.voice.max_stretch},
-                   _loc(recipe, "/voice"))
-    slot_audio = b.add("speech.fit", [speech, spans], Type("SlotAudio"), "slot_audio",
-                       {"policy": recipe.voice.duration, "max_stretch": recipe.voice.max_stretch},
-                       _loc(recipe, "/voice"))
+    speech = b.add(
+        "speech.synthesize",
+        [script, synth_lexicon, spans],
+        Type("Speech"),
+        "speech",
+        {**voice_attrs, "policy": recipe.voice.duration, "max_stretch": recipe.voice.max_stretch},
+        _loc(recipe, "/voice"),
+    )
+    slot_audio = b.add(
+        "speech.fit",
+        [speech, spans],
+        Type("SlotAudio"),
+        "slot_audio",
+        {"policy": recipe.voice.duration, "max_stretch": recipe.voice.max_stretch},
+        _loc(recipe, "/voice"),
+    )
     if recipe.voice.match_speaker:
-        slot_audio = b.add("speech.match_voice", [slot_audio, profile], Type("SlotAudio"), "matched", {},
-                           _loc(recipe, "/voice/match_speaker"))
+        slot_audio = b.add(
+            "speech.match_voice",
+            [slot_audio, profile, audio, spans],
+            Type("SlotAudio"),
+            "matched",
+            {},
+            _loc(recipe, "/voice/match_speaker"),
+        )
     track = b.add("audio.splice", [audio, slot_audio, spans], Type("Track"), "track", {}, _loc(recipe, "/slots"))
     if backend == "none":
         frames = b.add("lipsync.passthrough", [video, track], Type("Frames"), "frames", {}, _loc(recipe, "/lipsync"))
     else:
-        landmarks = b.add("face.track", [video], Type("Landmarks"), "landmarks",
-                          {"select": src.face.select, "index": src.face.index, "max_yaw_deg": src.face.max_yaw_deg},
-                          _loc(recipe, "/source"))
-        inventory = b.add("face.inventory", [video, landmarks, alignment], Type("Inventory"), "inventory", {},
-                          _loc(recipe, "/source"))
-        ls_attrs: dict[str, object] = {"backend": backend, "margin_ms": recipe.lipsync.margin_ms,
-                                       "quality": recipe.lipsync.quality}
+        landmarks = b.add(
+            "face.track",
+            [video],
+            Type("Landmarks"),
+            "landmarks",
+            {"select": src.face.select, "index": src.face.index, "max_yaw_deg": src.face.max_yaw_deg},
+            _loc(recipe, "/source"),
+        )
+        inventory = b.add(
+            "face.inventory", [video, landmarks, alignment], Type("Inventory"), "inventory", {}, _loc(recipe, "/source")
+        )
+        ls_attrs: dict[str, object] = {
+            "backend": backend,
+            "margin_ms": recipe.lipsync.margin_ms,
+            "quality": recipe.lipsync.quality,
+        }
         if recipe.lipsync.weights is not None:
             ls_attrs["weights"] = str(recipe.lipsync.weights)
-        frames = b.add("lipsync.apply", [video, landmarks, inventory, track, spans], Type("Frames"), "frames",
-                       ls_attrs, _loc(recipe, "/lipsync"))
+        frames = b.add(
+            "lipsync.apply",
+            [video, landmarks, inventory, track, spans],
+            Type("Frames"),
+            "frames",
+            ls_attrs,
+            _loc(recipe, "/lipsync"),
+        )
     file = b.add("media.write", [frames, track, row], Type("File"), "file", write_attrs, _loc(recipe, "/output"))
     thresholds = {
         "min_speaker_similarity": recipe.qc.min_speaker_similarity,
@@ -133,8 +239,14 @@ def lower(recipe: Recipe) -> Graph:
         "max_seam_ratio": recipe.qc.max_seam_ratio,
         "fail_rows": recipe.qc.fail_rows,
     }
-    b.add("qc.measure", [file, track, frames, profile], Type("Report"), "report", {"thresholds": thresholds},
-          _loc(recipe, "/qc" if "qc" in _top_keys(recipe) else "/output"))
+    b.add(
+        "qc.measure",
+        [file, track, frames, profile],
+        Type("Report"),
+        "report",
+        {"thresholds": thresholds},
+        _loc(recipe, "/qc" if "qc" in _top_keys(recipe) else "/output"),
+    )
     return b.build()
 
 

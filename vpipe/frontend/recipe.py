@@ -91,7 +91,7 @@ class OutputSpec:
 
 @dataclass(frozen=True)
 class QcSpec:
-    min_speaker_similarity: float = 0.7
+    min_speaker_similarity: float = 0.6
     max_loudness_delta_db: float = 2.0
     min_sync_ratio: float = 0.5
     min_untouched_psnr_db: float = 45.0

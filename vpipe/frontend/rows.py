@@ -36,8 +36,15 @@ class RowSet:
     problems: tuple[Diagnostic, ...] = field(default=())
 
 
-def _finish(file: str, columns: list[str], raw: list[tuple[dict[str, Any], Span, list[Diagnostic]]],
-            id_column: str | None, header_span: Span, uniform: bool, id_span: Span | None) -> RowSet:
+def _finish(
+    file: str,
+    columns: list[str],
+    raw: list[tuple[dict[str, Any], Span, list[Diagnostic]]],
+    id_column: str | None,
+    header_span: Span,
+    uniform: bool,
+    id_span: Span | None,
+) -> RowSet:
     problems: list[Diagnostic] = []
     if id_column is not None and uniform and id_column not in columns:
         problems.append(
@@ -72,14 +79,18 @@ def _finish(file: str, columns: list[str], raw: list[tuple[dict[str, Any], Span,
             seen[rid] = i
         rows.append(Row(i, rid, values, span, tuple(row_problems)))
     if not rows:
-        problems.append(
-            Diagnostic("VP043", f"{file} has no rows", header_span, help="add at least one recipient row")
-        )
+        problems.append(Diagnostic("VP043", f"{file} has no rows", header_span, help="add at least one recipient row"))
     return RowSet(file, tuple(columns), tuple(rows), header_span, uniform, tuple(problems))
 
 
-def read_csv(path: Path, display: str, delimiter: str = ",", encoding: str = "utf-8",
-             id_column: str | None = None, id_span: Span | None = None) -> RowSet:
+def read_csv(
+    path: Path,
+    display: str,
+    delimiter: str = ",",
+    encoding: str = "utf-8",
+    id_column: str | None = None,
+    id_span: Span | None = None,
+) -> RowSet:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -100,7 +111,9 @@ def read_csv(path: Path, display: str, delimiter: str = ",", encoding: str = "ut
     try:
         header = next(reader, None)
     except csv.Error as exc:
-        raise DiagnosticError(Diagnostic("VP040", f"cannot parse CSV header: {exc}", Span(display, 1, 1, 1, 2))) from None
+        raise DiagnosticError(
+            Diagnostic("VP040", f"cannot parse CSV header: {exc}", Span(display, 1, 1, 1, 2))
+        ) from None
     header_span = Span(display, 1, 1, 1, 2)
     if header is None or not any(h.strip() for h in header):
         raise DiagnosticError(
@@ -116,7 +129,9 @@ def read_csv(path: Path, display: str, delimiter: str = ",", encoding: str = "ut
         elif name in seen_cols:
             col = header_text.find(name, header_text.find(name) + 1) + 1
             problems.append(
-                Diagnostic("VP044", f"column '{name}' appears twice in the header", Span(display, 1, col, 1, col + len(name)))
+                Diagnostic(
+                    "VP044", f"column '{name}' appears twice in the header", Span(display, 1, col, 1, col + len(name))
+                )
             )
         seen_cols.add(name)
     if problems:
@@ -135,7 +150,9 @@ def read_csv(path: Path, display: str, delimiter: str = ",", encoding: str = "ut
         if not fields or all(not f.strip() for f in fields):
             continue  # blank lines are not rows
         if len(raw) >= MAX_ROWS:
-            raise DiagnosticError(Diagnostic("VP040", f"more than {MAX_ROWS} rows", Span(display, line_no, 1, line_no, 2)))
+            raise DiagnosticError(
+                Diagnostic("VP040", f"more than {MAX_ROWS} rows", Span(display, line_no, 1, line_no, 2))
+            )
         span = Span(display, line_no, 1, line_no, 2)
         row_problems: list[Diagnostic] = []
         row_number = len(raw) + 1
@@ -146,13 +163,15 @@ def read_csv(path: Path, display: str, delimiter: str = ",", encoding: str = "ut
                     f"row {row_number} has {len(fields)} field{'s' if len(fields) != 1 else ''}, "
                     f"but the header has {len(columns)}",
                     span,
-                    help="quote values that contain the delimiter, e.g. \"Paris, France\"",
+                    help='quote values that contain the delimiter, e.g. "Paris, France"',
                 )
             )
         values: dict[str, Any] = {}
-        for name, value in zip(columns, fields):
+        for name, value in zip(columns, fields, strict=False):  # ragged rows are reported above
             if len(value) > MAX_FIELD_CHARS:
-                row_problems.append(Diagnostic("VP048", f"row {row_number}: '{name}' is longer than {MAX_FIELD_CHARS} characters", span))
+                row_problems.append(
+                    Diagnostic("VP048", f"row {row_number}: '{name}' is longer than {MAX_FIELD_CHARS} characters", span)
+                )
                 value = value[:MAX_FIELD_CHARS]
             values[name] = value.strip()
         raw.append((values, span, row_problems))
@@ -176,17 +195,37 @@ def read_jsonl(path: Path, display: str, id_column: str | None = None, id_span: 
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            raw.append(({}, Span(display, line_no, exc.colno, line_no, exc.colno + 1),
-                        [Diagnostic("VP045", f"row {row_number} is not valid JSON: {exc.msg}",
-                                    Span(display, line_no, exc.colno, line_no, exc.colno + 1))]))
+            raw.append(
+                (
+                    {},
+                    Span(display, line_no, exc.colno, line_no, exc.colno + 1),
+                    [
+                        Diagnostic(
+                            "VP045",
+                            f"row {row_number} is not valid JSON: {exc.msg}",
+                            Span(display, line_no, exc.colno, line_no, exc.colno + 1),
+                        )
+                    ],
+                )
+            )
             continue
         if not isinstance(value, dict):
-            raw.append(({}, span, [Diagnostic("VP046", f"row {row_number} must be a JSON object, not {type(value).__name__}", span)]))
+            raw.append(
+                (
+                    {},
+                    span,
+                    [Diagnostic("VP046", f"row {row_number} must be a JSON object, not {type(value).__name__}", span)],
+                )
+            )
             continue
         problems: list[Diagnostic] = []
         for k, v in value.items():
             if isinstance(v, (dict, list)):
-                problems.append(Diagnostic("VP046", f"row {row_number}: '{k}' must be a plain value, not a {type(v).__name__}", span))
+                problems.append(
+                    Diagnostic(
+                        "VP046", f"row {row_number}: '{k}' must be a plain value, not a {type(v).__name__}", span
+                    )
+                )
         for k in value:
             if k not in columns:
                 columns.append(k)
@@ -201,5 +240,7 @@ def read_inline(items: list[dict[str, Any]], smap: SourceMap, pointer: str) -> R
         for k in item:
             if k not in columns:
                 columns.append(k)
-        raw.append(({k: (v.strip() if isinstance(v, str) else v) for k, v in item.items()}, smap.value(f"{pointer}/{i}"), []))
+        raw.append(
+            ({k: (v.strip() if isinstance(v, str) else v) for k, v in item.items()}, smap.value(f"{pointer}/{i}"), [])
+        )
     return _finish(smap.file, columns, raw, None, smap.key(pointer), False, None)

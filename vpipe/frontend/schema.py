@@ -119,18 +119,12 @@ class _Mapper:
         extra = [k for k in e.instance if k not in allowed]
         if e.schema.get("additionalProperties") is not False:
             # additionalProperties is a schema (e.g. inline rows) — a value is wrong, not a key
-            return [
-                Diagnostic("VP011", f"{_key_name(pointer)}: {e.message}", self.smap.value(pointer))
-            ]
+            return [Diagnostic("VP011", f"{_key_name(pointer)}: {e.message}", self.smap.value(pointer))]
         out = []
         for key in extra:
             child = f"{pointer}/{escape_pointer_token(key)}"
             guess = _suggest(key, allowed)
-            help_text = (
-                f"did you mean '{guess}'?"
-                if guess
-                else f"allowed keys {_where(pointer)}: {', '.join(allowed)}"
-            )
+            help_text = f"did you mean '{guess}'?" if guess else f"allowed keys {_where(pointer)}: {', '.join(allowed)}"
             out.append(
                 Diagnostic(
                     "VP012",
@@ -191,9 +185,7 @@ class _Mapper:
                     help=f"set 'vpipe: {RECIPE_VERSION}', or upgrade vpipe",
                 )
             ]
-        return [
-            Diagnostic("VP013", f"'{_key_name(pointer)}' must be {e.validator_value!r}", self.smap.value(pointer))
-        ]
+        return [Diagnostic("VP013", f"'{_key_name(pointer)}' must be {e.validator_value!r}", self.smap.value(pointer))]
 
     def _range(self, e: ValidationError, pointer: str, what: str) -> list[Diagnostic]:
         return [
@@ -287,11 +279,7 @@ class _Mapper:
         branches: dict[int, list[ValidationError]] = {}
         for sub in e.context or []:
             branches.setdefault(int(sub.schema_path[0]), []).append(sub)
-        plausible = [
-            i
-            for i, schema in enumerate(e.validator_value)
-            if _plausible(self._resolve(schema), e.instance)
-        ]
+        plausible = [i for i, schema in enumerate(e.validator_value) if _plausible(self._resolve(schema), e.instance)]
         if len(plausible) == 1 and plausible[0] in branches:
             out: list[Diagnostic] = []
             for sub in sorted(branches[plausible[0]], key=lambda s: list(s.path)):
@@ -344,7 +332,7 @@ def _required_help(pointer: str, key: str) -> str | None:
     examples = {
         ("", "vpipe"): "add 'vpipe: 1' as the first line",
         ("", "source"): "e.g. source: {video: presenter.mp4}",
-        ("", "template"): "e.g. template: \"Hi {{ first_name }}, welcome to {{ city }}!\"",
+        ("", "template"): 'e.g. template: "Hi {{ first_name }}, welcome to {{ city }}!"',
         ("", "rows"): "e.g. rows: leads.csv",
     }
     return examples.get((pointer, key))

@@ -1,9 +1,9 @@
 """The vpipe op set. Shared analysis of the source, then the per-row personalization.
 
-    media.open ─┬─ media.audio ── speech.align ── slots.locate ──────────────┐
-                └─ face.track ── face.inventory                           │
-    rows.row ── template.render ── speech.synthesize ── speech.fit ── speech.match_voice
-             ── audio.splice ── lipsync.apply ── media.write ── qc.measure
+media.open ─┬─ media.audio ── speech.align ── slots.locate ──────────────┐
+            └─ face.track ── face.inventory                           │
+rows.row ── template.render ── speech.synthesize ── speech.fit ── speech.match_voice
+         ── audio.splice ── lipsync.apply ── media.write ── qc.measure
 """
 
 from __future__ import annotations
@@ -17,145 +17,288 @@ INT = {"type": "integer"}
 BOOL = {"type": "boolean"}
 OBJ = {"type": "object"}
 
-define(OpSpec(
-    "media.open", "Open the source video or image; its type carries the probed format.",
-    operands=(), results=("Video",),
-    attrs={"path": STR, "sha256": STR, "kind": {"enum": ["video", "image"]}},
-    required=("path", "kind"),
-))
-define(OpSpec(
-    "media.open_image", "Open a still source image.",
-    operands=(), results=("Image",),
-    attrs={"path": STR, "sha256": STR}, required=("path",),
-))
-define(OpSpec(
-    "media.audio", "Decode the audio track of the source video.",
-    operands=(("video", "Video"),), results=("Audio",),
-))
-define(OpSpec(
-    "media.load_audio", "Decode an external audio file (dubbing, or a silent video).",
-    operands=(), results=("Audio",),
-    attrs={"path": STR, "sha256": STR}, required=("path",),
-))
-define(OpSpec(
-    "text.const", "A known text, e.g. the recipe's transcript.",
-    operands=(), results=("Text",), attrs={"text": STR}, required=("text",),
-))
-define(OpSpec(
-    "speech.recognize", "Recognise what is said (when the recipe gives no transcript).",
-    operands=(("audio", "Audio"),), results=("Text",), attrs={"engine": STR},
-))
-define(OpSpec(
-    "speech.lexicon", "The recipe's pronunciation lexicon.",
-    operands=(), results=("Lexicon",), attrs={"entries": OBJ, "file": STR},
-))
-define(OpSpec(
-    "speech.align", "Word and phone timings of the source speech (forced alignment).",
-    operands=(("audio", "Audio"), ("transcript", "Text"), ("lexicon", "Lexicon")), results=("Alignment",),
-    attrs={"engine": STR},
-))
-define(OpSpec(
-    "slots.locate", "Time spans of the slot words in the source.",
-    operands=(("alignment", "Alignment"),), results=("Spans",),
-    attrs={"slots": OBJ, "fps": NUM}, required=("slots",),
-))
-define(OpSpec(
-    "speech.profile", "Measure the source speaker: pitch, spectral envelope, loudness, room tone.",
-    operands=(("audio", "Audio"), ("alignment", "Alignment")), results=("Profile",),
-))
-define(OpSpec(
-    "face.track", "Per-frame face landmarks, head pose and presence of the chosen face.",
-    operands=(("video", "Video"),), results=("Landmarks",),
-    attrs={"select": STR, "index": INT, "max_yaw_deg": NUM},
-))
-define(OpSpec(
-    "face.inventory", "Library of the speaker's mouth shapes labelled by viseme, aperture and pose.",
-    operands=(("video", "Video"), ("landmarks", "Landmarks"), ("alignment", "Alignment")), results=("Inventory",),
-))
-define(OpSpec(
-    "rows.row", "The current recipient row.",
-    operands=(), results=("Row",),
-    attrs={"file": STR, "columns": {"type": "array", "items": STR}},
-    fixed_scope=Scope.PER_ROW,
-))
-define(OpSpec(
-    "template.render", "Render the script template with the row's values.",
-    operands=(("row", "Row"),), results=("Script",),
-    attrs={"template": STR, "slots": {"type": "array", "items": STR}}, required=("template",),
-))
-define(OpSpec(
-    "speech.row_lexicon", "The recipe lexicon plus the row's own pronunciations (from a column).",
-    operands=(("lexicon", "Lexicon"), ("row", "Row")), results=("Lexicon",),
-    attrs={"column": STR}, required=("column",),
-))
-define(OpSpec(
-    "speech.synthesize", "Synthesize the sentences that hold slots, steering each slot word towards the "
-    "recorded word's duration with the synthesizer's own length control.",
-    operands=(("script", "Script"), ("lexicon", "Lexicon"), ("spans", "Spans")), results=("Speech",),
-    attrs={"engine": STR, "voice": STR, "voice_sha256": STR, "speed": NUM,
-           "policy": {"enum": ["auto", "fit", "elastic"]}, "max_stretch": NUM},
-    required=("engine", "voice"),
-))
-define(OpSpec(
-    "speech.narrate", "Synthesize the whole script (a still-image source has no recording to keep).",
-    operands=(("script", "Script"), ("lexicon", "Lexicon")), results=("Speech",),
-    attrs={"engine": STR, "voice": STR, "voice_sha256": STR, "speed": NUM}, required=("engine", "voice"),
-))
-define(OpSpec(
-    "speech.fit", "Cut each slot's words out of the synthesized sentence and fit their duration.",
-    operands=(("speech", "Speech"), ("spans", "Spans")), results=("SlotAudio",),
-    attrs={"policy": {"enum": ["auto", "fit", "elastic"]}, "max_stretch": NUM},
-))
-define(OpSpec(
-    "speech.match_voice", "Move the new words' pitch, timbre, loudness and room tone towards the speaker.",
-    operands=(("slot_audio", "SlotAudio"), ("profile", "Profile")), results=("SlotAudio",),
-))
-define(OpSpec(
-    "audio.splice", "Replace the slot audio in the source track with crossfades at quiet points.",
-    operands=(("audio", "Audio"), ("slot_audio", "SlotAudio"), ("spans", "Spans")), results=("Track",),
-))
-define(OpSpec(
-    "audio.narrate", "The whole track of a still-image source: the synthesized script.",
-    operands=(("speech", "Speech"),), results=("Track",),
-))
-define(OpSpec(
-    "lipsync.apply", "Re-animate the mouth in the slot windows to the new audio.",
-    operands=(("video", "Video"), ("landmarks", "Landmarks"), ("inventory", "Inventory"), ("track", "Track"),
-              ("spans", "Spans")),
-    results=("Frames",),
-    attrs={"backend": STR, "margin_ms": NUM, "quality": STR, "windows": {"type": "array"}, "weights": STR},
-    required=("backend",),
-))
-define(OpSpec(
-    "lipsync.animate", "Animate a still portrait to the track (idle motion and mouth).",
-    operands=(("image", "Image"), ("landmarks", "Landmarks"), ("track", "Track")), results=("Frames",),
-    attrs={"backend": STR, "fps": NUM, "quality": STR}, required=("backend",),
-))
-define(OpSpec(
-    "face.track_image", "Face landmarks of a still image.",
-    operands=(("image", "Image"),), results=("Landmarks",),
-    attrs={"select": STR, "index": INT},
-))
-define(OpSpec(
-    "media.write", "Encode the changed frames, mux with the new audio, write the row's file atomically.",
-    operands=(("frames", "Frames"), ("track", "Track"), ("row", "Row")), results=("File",),
-    attrs={"path": STR, "root": STR, "base": STR, "codec": STR, "crf": INT, "preset": STR,
-           "audio_bitrate_kbps": INT, "synthetic": BOOL},
-    required=("path", "root", "base"), pure=False,
-))
-define(OpSpec(
-    "qc.measure", "Measure the output: words heard, loudness, speaker similarity, sync, untouched PSNR, seams.",
-    operands=(("file", "File"), ("track", "Track"), ("frames", "Frames"), ("profile", "Profile")), results=("Report",),
-    attrs={"thresholds": OBJ},
-    pure=False,
-))
-define(OpSpec(
-    "qc.measure_audio", "Measure an audio-only personalization: words heard, loudness, speaker similarity.",
-    operands=(("file", "File"), ("track", "Track"), ("profile", "Profile")), results=("Report",),
-    attrs={"thresholds": OBJ},
-    pure=False,
-))
-define(OpSpec(
-    "lipsync.passthrough", "Keep the source frames (lip-sync disabled); the timeline follows the track.",
-    operands=(("video", "Video"), ("track", "Track")), results=("Frames",),
-))
+define(
+    OpSpec(
+        "media.open",
+        "Open the source video or image; its type carries the probed format.",
+        operands=(),
+        results=("Video",),
+        attrs={"path": STR, "sha256": STR, "kind": {"enum": ["video", "image"]}},
+        required=("path", "kind"),
+    )
+)
+define(
+    OpSpec(
+        "media.open_image",
+        "Open a still source image.",
+        operands=(),
+        results=("Image",),
+        attrs={"path": STR, "sha256": STR},
+        required=("path",),
+    )
+)
+define(
+    OpSpec(
+        "media.audio",
+        "Decode the audio track of the source video.",
+        operands=(("video", "Video"),),
+        results=("Audio",),
+    )
+)
+define(
+    OpSpec(
+        "media.load_audio",
+        "Decode an external audio file (dubbing, or a silent video).",
+        operands=(),
+        results=("Audio",),
+        attrs={"path": STR, "sha256": STR},
+        required=("path",),
+    )
+)
+define(
+    OpSpec(
+        "text.const",
+        "A known text, e.g. the recipe's transcript.",
+        operands=(),
+        results=("Text",),
+        attrs={"text": STR},
+        required=("text",),
+    )
+)
+define(
+    OpSpec(
+        "speech.recognize",
+        "Recognise what is said (when the recipe gives no transcript).",
+        operands=(("audio", "Audio"),),
+        results=("Text",),
+        attrs={"engine": STR},
+    )
+)
+define(
+    OpSpec(
+        "speech.lexicon",
+        "The recipe's pronunciation lexicon.",
+        operands=(),
+        results=("Lexicon",),
+        attrs={"entries": OBJ, "file": STR},
+    )
+)
+define(
+    OpSpec(
+        "speech.align",
+        "Word and phone timings of the source speech (forced alignment).",
+        operands=(("audio", "Audio"), ("transcript", "Text"), ("lexicon", "Lexicon")),
+        results=("Alignment",),
+        attrs={"engine": STR},
+    )
+)
+define(
+    OpSpec(
+        "slots.locate",
+        "Time spans of the slot words in the source.",
+        operands=(("alignment", "Alignment"),),
+        results=("Spans",),
+        attrs={"slots": OBJ, "fps": NUM},
+        required=("slots",),
+    )
+)
+define(
+    OpSpec(
+        "speech.profile",
+        "Measure the source speaker: pitch, spectral envelope, loudness, room tone.",
+        operands=(("audio", "Audio"), ("alignment", "Alignment")),
+        results=("Profile",),
+    )
+)
+define(
+    OpSpec(
+        "face.track",
+        "Per-frame face landmarks, head pose and presence of the chosen face.",
+        operands=(("video", "Video"),),
+        results=("Landmarks",),
+        attrs={"select": STR, "index": INT, "max_yaw_deg": NUM},
+    )
+)
+define(
+    OpSpec(
+        "face.inventory",
+        "Library of the speaker's mouth shapes labelled by viseme, aperture and pose.",
+        operands=(("video", "Video"), ("landmarks", "Landmarks"), ("alignment", "Alignment")),
+        results=("Inventory",),
+    )
+)
+define(
+    OpSpec(
+        "rows.row",
+        "The current recipient row.",
+        operands=(),
+        results=("Row",),
+        attrs={"file": STR, "columns": {"type": "array", "items": STR}},
+        fixed_scope=Scope.PER_ROW,
+    )
+)
+define(
+    OpSpec(
+        "template.render",
+        "Render the script template with the row's values.",
+        operands=(("row", "Row"),),
+        results=("Script",),
+        attrs={"template": STR, "slots": {"type": "array", "items": STR}},
+        required=("template",),
+    )
+)
+define(
+    OpSpec(
+        "speech.row_lexicon",
+        "The recipe lexicon plus the row's own pronunciations (from a column).",
+        operands=(("lexicon", "Lexicon"), ("row", "Row")),
+        results=("Lexicon",),
+        attrs={"column": STR},
+        required=("column",),
+    )
+)
+define(
+    OpSpec(
+        "speech.synthesize",
+        "Synthesize the sentences that hold slots, steering each slot word towards the "
+        "recorded word's duration with the synthesizer's own length control.",
+        operands=(("script", "Script"), ("lexicon", "Lexicon"), ("spans", "Spans")),
+        results=("Speech",),
+        attrs={
+            "engine": STR,
+            "voice": STR,
+            "voice_sha256": STR,
+            "speed": NUM,
+            "policy": {"enum": ["auto", "fit", "elastic"]},
+            "max_stretch": NUM,
+        },
+        required=("engine", "voice"),
+    )
+)
+define(
+    OpSpec(
+        "speech.narrate",
+        "Synthesize the whole script (a still-image source has no recording to keep).",
+        operands=(("script", "Script"), ("lexicon", "Lexicon")),
+        results=("Speech",),
+        attrs={"engine": STR, "voice": STR, "voice_sha256": STR, "speed": NUM},
+        required=("engine", "voice"),
+    )
+)
+define(
+    OpSpec(
+        "speech.fit",
+        "Cut each slot's words out of the synthesized sentence and fit their duration.",
+        operands=(("speech", "Speech"), ("spans", "Spans")),
+        results=("SlotAudio",),
+        attrs={"policy": {"enum": ["auto", "fit", "elastic"]}, "max_stretch": NUM},
+    )
+)
+define(
+    OpSpec(
+        "speech.match_voice",
+        "Move the new words' pitch, timbre, loudness and room tone towards the speaker "
+        "(and each word's pitch and loudness towards the recorded word it replaces).",
+        operands=(("slot_audio", "SlotAudio"), ("profile", "Profile"), ("audio", "Audio"), ("spans", "Spans")),
+        results=("SlotAudio",),
+    )
+)
+define(
+    OpSpec(
+        "audio.splice",
+        "Replace the slot audio in the source track with crossfades at quiet points.",
+        operands=(("audio", "Audio"), ("slot_audio", "SlotAudio"), ("spans", "Spans")),
+        results=("Track",),
+    )
+)
+define(
+    OpSpec(
+        "audio.narrate",
+        "The whole track of a still-image source: the synthesized script.",
+        operands=(("speech", "Speech"),),
+        results=("Track",),
+    )
+)
+define(
+    OpSpec(
+        "lipsync.apply",
+        "Re-animate the mouth in the slot windows to the new audio.",
+        operands=(
+            ("video", "Video"),
+            ("landmarks", "Landmarks"),
+            ("inventory", "Inventory"),
+            ("track", "Track"),
+            ("spans", "Spans"),
+        ),
+        results=("Frames",),
+        attrs={"backend": STR, "margin_ms": NUM, "quality": STR, "windows": {"type": "array"}, "weights": STR},
+        required=("backend",),
+    )
+)
+define(
+    OpSpec(
+        "lipsync.animate",
+        "Animate a still portrait to the track (idle motion and mouth).",
+        operands=(("image", "Image"), ("landmarks", "Landmarks"), ("track", "Track")),
+        results=("Frames",),
+        attrs={"backend": STR, "fps": NUM, "quality": STR},
+        required=("backend",),
+    )
+)
+define(
+    OpSpec(
+        "face.track_image",
+        "Face landmarks of a still image.",
+        operands=(("image", "Image"),),
+        results=("Landmarks",),
+        attrs={"select": STR, "index": INT},
+    )
+)
+define(
+    OpSpec(
+        "media.write",
+        "Encode the changed frames, mux with the new audio, write the row's file atomically.",
+        operands=(("frames", "Frames"), ("track", "Track"), ("row", "Row")),
+        results=("File",),
+        attrs={
+            "path": STR,
+            "root": STR,
+            "base": STR,
+            "codec": STR,
+            "crf": INT,
+            "preset": STR,
+            "audio_bitrate_kbps": INT,
+            "synthetic": BOOL,
+        },
+        required=("path", "root", "base"),
+        pure=False,
+    )
+)
+define(
+    OpSpec(
+        "qc.measure",
+        "Measure the output: words heard, loudness, speaker similarity, sync, untouched PSNR, seams.",
+        operands=(("file", "File"), ("track", "Track"), ("frames", "Frames"), ("profile", "Profile")),
+        results=("Report",),
+        attrs={"thresholds": OBJ},
+        pure=False,
+    )
+)
+define(
+    OpSpec(
+        "qc.measure_audio",
+        "Measure an audio-only personalization: words heard, loudness, speaker similarity.",
+        operands=(("file", "File"), ("track", "Track"), ("profile", "Profile")),
+        results=("Report",),
+        attrs={"thresholds": OBJ},
+        pure=False,
+    )
+)
+define(
+    OpSpec(
+        "lipsync.passthrough",
+        "Keep the source frames (lip-sync disabled); the timeline follows the track.",
+        operands=(("video", "Video"), ("track", "Track")),
+        results=("Frames",),
+    )
+)

@@ -19,7 +19,11 @@ def _label(op: Op) -> tuple[str, str]:
 
 
 def to_dot(graph: Graph) -> str:
-    lines = [f'digraph "{graph.name}" {{', "  rankdir=TB;", '  node [shape=box, style="rounded,filled", fontname="Helvetica"];']
+    lines = [
+        f'digraph "{graph.name}" {{',
+        "  rankdir=TB;",
+        '  node [shape=box, style="rounded,filled", fontname="Helvetica"];',
+    ]
     for scope, title in ((Scope.SHARED, "shared (once)"), (Scope.PER_ROW, "per row")):
         lines.append(f'  subgraph "cluster_{scope.value}" {{ label="{title}"; color="{_STROKE[scope]}";')
         for i, op in enumerate(graph.ops):
@@ -57,9 +61,11 @@ def _layers(graph: Graph) -> list[list[int]]:
         order = {n: k for layer in layers for k, n in enumerate(layer)}
         rng = range(1, len(layers)) if down else range(len(layers) - 2, -1, -1)
         for li in rng:
-            def key(n: int) -> float:
+
+            def key(n: int, down: bool = down, order: dict[int, int] = order) -> float:
                 nbrs = preds[n] if down else succs[n]
                 return sum(order[m] for m in nbrs) / len(nbrs) if nbrs else order[n]
+
             layers[li].sort(key=key)
     return layers
 
@@ -99,15 +105,19 @@ def to_svg(graph: Graph) -> str:
             x1, y1 = pos[j][0] + widths[j] / 2, pos[j][1] + box_h
             x2, y2 = pos[i][0] + widths[i] / 2, pos[i][1]
             my = (y1 + y2) / 2
-            out.append(f'<path d="M{x1:.1f},{y1:.1f} C{x1:.1f},{my:.1f} {x2:.1f},{my:.1f} {x2:.1f},{y2 - 2:.1f}" '
-                       f'fill="none" stroke="#475569" stroke-width="1.1" marker-end="url(#arrow)"/>')
+            out.append(
+                f'<path d="M{x1:.1f},{y1:.1f} C{x1:.1f},{my:.1f} {x2:.1f},{my:.1f} {x2:.1f},{y2 - 2:.1f}" '
+                f'fill="none" stroke="#475569" stroke-width="1.1" marker-end="url(#arrow)"/>'
+            )
     for i, op in enumerate(graph.ops):
         x, y = pos[i]
         top, bottom = _label(op)
-        out.append(f'<g><title>{escape(op.kind)}</title>'
-                   f'<rect x="{x:.1f}" y="{y:.1f}" width="{widths[i]:.1f}" height="{box_h}" rx="6" '
-                   f'fill="{_FILL[op.scope]}" stroke="{_STROKE[op.scope]}"/>'
-                   f'<text x="{x + 10:.1f}" y="{y + 16:.1f}" font-weight="bold">{escape(top)}</text>'
-                   f'<text x="{x + 10:.1f}" y="{y + 31:.1f}" fill="#334155">{escape(bottom)}</text></g>')
+        out.append(
+            f"<g><title>{escape(op.kind)}</title>"
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{widths[i]:.1f}" height="{box_h}" rx="6" '
+            f'fill="{_FILL[op.scope]}" stroke="{_STROKE[op.scope]}"/>'
+            f'<text x="{x + 10:.1f}" y="{y + 16:.1f}" font-weight="bold">{escape(top)}</text>'
+            f'<text x="{x + 10:.1f}" y="{y + 31:.1f}" fill="#334155">{escape(bottom)}</text></g>'
+        )
     out.append("</svg>")
     return "\n".join(out) + "\n"

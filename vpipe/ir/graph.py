@@ -181,9 +181,16 @@ class GraphBuilder:
         self._taken.add(name)
         return name
 
-    def add(self, kind: str, operands: list[str] | tuple[str, ...], result_type: Type, hint: str,
-            attrs: Mapping[str, Any] | None = None, loc: Loc | None = None,
-            scope: Scope = Scope.PER_ROW) -> str:
+    def add(
+        self,
+        kind: str,
+        operands: list[str] | tuple[str, ...],
+        result_type: Type,
+        hint: str,
+        attrs: Mapping[str, Any] | None = None,
+        loc: Loc | None = None,
+        scope: Scope = Scope.PER_ROW,
+    ) -> str:
         name = self.fresh(hint)
         self.ops.append(Op(kind, tuple(operands), (Value(name, result_type, scope),), attrs or {}, loc))
         return name

@@ -23,7 +23,9 @@ class _Cursor:
 
     def fail(self, message: str) -> DiagnosticError:
         col = self.pos + 1
-        return DiagnosticError(Diagnostic("VP112", f"IR parse error: {message}", Span(self.file, self.line_no, col, self.line_no, col + 1)))
+        return DiagnosticError(
+            Diagnostic("VP112", f"IR parse error: {message}", Span(self.file, self.line_no, col, self.line_no, col + 1))
+        )
 
     def ws(self) -> None:
         while self.pos < len(self.text) and self.text[self.pos] in " \t":
@@ -140,7 +142,7 @@ def parse_op(line: str, line_no: int = 1, file: str = "<ir>") -> Op:
         else:
             raise c.fail(f"unknown clause '{word}'")
         c.expect(")")
-    values = tuple(Value(n, t, scope) for n, t in zip(results, types))
+    values = tuple(Value(n, t, scope) for n, t in zip(results, types, strict=True))
     return Op(kind, tuple(operands), values, attrs, loc, kernel, estimate)
 
 
@@ -156,14 +158,18 @@ def parse_graph(text: str, file: str = "<ir>") -> Graph:
         if name is None:
             m = _HEADER.match(line)
             if not m:
-                raise DiagnosticError(Diagnostic("VP112", "IR parse error: expected 'graph @name {'", Span(file, i, 1, i, 2)))
+                raise DiagnosticError(
+                    Diagnostic("VP112", "IR parse error: expected 'graph @name {'", Span(file, i, 1, i, 2))
+                )
             name = m.group(1)
             continue
         if line == "}":
             closed = True
             continue
         if closed:
-            raise DiagnosticError(Diagnostic("VP112", "IR parse error: text after the closing '}'", Span(file, i, 1, i, 2)))
+            raise DiagnosticError(
+                Diagnostic("VP112", "IR parse error: text after the closing '}'", Span(file, i, 1, i, 2))
+            )
         ops.append(parse_op(raw, i, file))
     if name is None or not closed:
         raise DiagnosticError(Diagnostic("VP112", "IR parse error: missing 'graph @name { ... }'", Span(file)))

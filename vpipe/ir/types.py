@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 # Every type the IR knows, with what a value of it is at run time.
@@ -35,7 +35,7 @@ TYPE_DOCS: dict[str, str] = {
 }
 
 
-class Scope(str, Enum):
+class Scope(StrEnum):
     SHARED = "shared"  # computed once per run (once per source)
     PER_ROW = "per_row"  # computed once for every row
 

@@ -52,7 +52,7 @@ def verify(graph: Graph) -> list[Diagnostic]:
             if len(op.operands) != len(spec.operands):
                 bad("VP103", op, f"takes {len(spec.operands)} operand(s), got {len(op.operands)}")
             else:
-                for operand, (role, type_name) in zip(op.operands, spec.operands):
+                for operand, (role, type_name) in zip(op.operands, spec.operands, strict=True):
                     if operand in defined:
                         got = graph.values[operand].type
                         if got.name != type_name:
@@ -60,7 +60,7 @@ def verify(graph: Graph) -> list[Diagnostic]:
             if len(op.results) != len(spec.results):
                 bad("VP103", op, f"returns {len(spec.results)} result(s), got {len(op.results)}")
             else:
-                for result, type_name in zip(op.results, spec.results):
+                for result, type_name in zip(op.results, spec.results, strict=True):
                     if result.type.name != type_name:
                         bad("VP103", op, f"result %{result.name} must be {type_name}, got {result.type}")
             for err in spec.validator().iter_errors(thaw(op.attrs)):

@@ -59,8 +59,11 @@ class RenderTemplate(Kernel):
             rendered = program.render(row.variables())
         except TemplateRenderError as exc:
             raise DiagnosticError(
-                Diagnostic("VP035", f"row {row.index}: cannot render the template: {exc}",
-                           Span(row.file, row.line, 1, row.line, 2))
+                Diagnostic(
+                    "VP035",
+                    f"row {row.index}: cannot render the template: {exc}",
+                    Span(row.file, row.line, 1, row.line, 2),
+                )
             ) from None
         return Script(rendered.text, tuple(ScriptSpan(s.name, s.start, s.end) for s in rendered.spans))
 

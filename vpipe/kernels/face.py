@@ -35,8 +35,9 @@ class TrackFace(Kernel):
         from vpipe.face.tracker import track_video
 
         (video,) = inputs
-        track = track_video(video.path, str(op.attr("select", "largest")), int(op.attr("index", 0)),
-                            float(op.attr("max_yaw_deg", 35.0)))
+        track = track_video(
+            video.path, str(op.attr("select", "largest")), int(op.attr("index", 0)), float(op.attr("max_yaw_deg", 35.0))
+        )
         _report_faces(track, rt)
         return track
 
@@ -45,15 +46,24 @@ def _report_faces(track: FaceTrack, rt: Any) -> None:
     missing = np.nonzero(~track.present)[0]
     turned = np.nonzero(track.present & ~track.usable)[0]
     if not track.present.any():
-        rt.warn("VP306", "no face was found in the source: the video passes through without lip-sync",
-                help="use a recording with a visible, frontal face")
+        rt.warn(
+            "VP306",
+            "no face was found in the source: the video passes through without lip-sync",
+            help="use a recording with a visible, frontal face",
+        )
         return
     if len(missing):
-        rt.warn("VP306", f"no face in {len(missing)} of {track.frames} frames ({_ranges(missing)}): "
-                         "those frames pass through untouched")
+        rt.warn(
+            "VP306",
+            f"no face in {len(missing)} of {track.frames} frames ({_ranges(missing)}): "
+            "those frames pass through untouched",
+        )
     if len(turned):
-        rt.warn("VP312", f"the face is turned too far in {len(turned)} frames ({_ranges(turned)}): "
-                         "those frames pass through untouched")
+        rt.warn(
+            "VP312",
+            f"the face is turned too far in {len(turned)} frames ({_ranges(turned)}): "
+            "those frames pass through untouched",
+        )
     multi = int((track.faces > 1).sum())
     if multi:
         rt.warn("VP306", f"{multi} frames show more than one face; the one chosen by source.face is edited")
@@ -88,14 +98,21 @@ class Inventory(Kernel):
 
 
 def empty_inventory() -> MouthInventory:
-    return MouthInventory(np.zeros(0, np.int64), np.zeros(0, np.int16), np.zeros(0, np.float32),
-                          np.zeros((0, 80), np.float32), np.zeros((0, 3), np.float32), np.zeros(0, np.float32),
-                          np.zeros((0, 1, 1, 3), np.uint8), np.zeros((0, 2), np.int32),
-                          np.zeros(len(NAMES), np.float32), 1.0)
+    return MouthInventory(
+        np.zeros(0, np.int64),
+        np.zeros(0, np.int16),
+        np.zeros(0, np.float32),
+        np.zeros((0, 80), np.float32),
+        np.zeros((0, 3), np.float32),
+        np.zeros(0, np.float32),
+        np.zeros((0, 1, 1, 3), np.uint8),
+        np.zeros((0, 2), np.int32),
+        np.zeros(len(NAMES), np.float32),
+        1.0,
+    )
 
 
 def face_lost_in_window(rt: Any, report: dict[str, Any]) -> None:
     lost = report.get("faces_lost") or []
     if lost:
         rt.warn("VP312", f"{len(lost)} frames of the slot windows have no usable face and pass through untouched")
-

@@ -27,12 +27,15 @@ def cut_slot(speech: Speech, name: str) -> tuple[np.ndarray, int, int, float, fl
     s = speech.slot(name)
     first, last = speech.words[s.first_word], speech.words[s.last_word]
     rate = speech.rate
-    a, b = int(round(first.start * rate)), int(round(last.end * rate))
+    a, b = round(first.start * rate), round(last.end * rate)
     lead = min(int(CONTEXT * rate), a)
     tail = min(int(CONTEXT * rate), len(speech.audio) - b)
     clip = speech.audio[a - lead : b + tail].astype(np.float32)
-    phones = tuple(Segment(p.label, p.start - first.start, p.end - first.start)
-                   for w in speech.words[s.first_word : s.last_word + 1] for p in w.phones)
+    phones = tuple(
+        Segment(p.label, p.start - first.start, p.end - first.start)
+        for w in speech.words[s.first_word : s.last_word + 1]
+        for p in w.phones
+    )
     return clip, lead, lead + (b - a), lead / rate, tail / rate, phones
 
 
@@ -49,7 +52,7 @@ def decide(natural: float, target: float, policy: str, max_stretch: float) -> tu
 
 @kernel("speech.fit", backend="wsola")
 class FitSlots(Kernel):
-    version = "1"
+    version = "2"
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.01, ram_mb=10)
@@ -66,17 +69,30 @@ class FitSlots(Kernel):
             target = loc.end - loc.start
             duration, too_far = decide(natural, target, policy, max_stretch)
             if too_far:
-                rt.warn("VP311", f"slot '{loc.name}': '{speech.slot(loc.name).text}' needed a {100 * (target / natural - 1):+.0f} % "
-                                 f"time-scale to fit the recorded word (max_stretch is {100 * max_stretch:.0f} %)",
-                        help="use voice.duration: auto or elastic to keep its natural length")
-            n = max(1, int(round(duration * rate)))
+                rt.warn(
+                    "VP311",
+                    f"slot '{loc.name}': '{speech.slot(loc.name).text}' needed a {100 * (target / natural - 1):+.0f} % "
+                    f"time-scale to fit the recorded word (max_stretch is {100 * max_stretch:.0f} %)",
+                    help="use voice.duration: auto or elastic to keep its natural length",
+                )
+            n = max(1, round(duration * rate))
             word = wsola(clip[a:b], rate, n) if n != b - a else clip[a:b]
             audio = np.concatenate([clip[:a], word, clip[b:]]).astype(np.float32)
             scale = n / max(b - a, 1)
-            clips.append(SlotClip(
-                name=loc.name, text=speech.slot(loc.name).text, audio=audio, rate=rate, lead=lead, tail=tail,
-                source_start=loc.start, source_end=loc.end, duration=n / rate, stretch=scale,
-                fitted=abs(duration - target) < 1e-9,
-                phones=tuple(Segment(p.label, p.start * scale, p.end * scale) for p in phones),
-            ))
-        return SlotAudio(tuple(clips), policy)
+            clips.append(
+                SlotClip(
+                    name=loc.name,
+                    text=speech.slot(loc.name).text,
+                    audio=audio,
+                    rate=rate,
+                    lead=lead,
+                    tail=tail,
+                    source_start=loc.start,
+                    source_end=loc.end,
+                    duration=n / rate,
+                    stretch=scale,
+                    fitted=abs(duration - target) < 1e-9,
+                    phones=tuple(Segment(p.label, p.start * scale, p.end * scale) for p in phones),
+                )
+            )
+        return SlotAudio(tuple(clips), policy, speech.audio, speech.rate)

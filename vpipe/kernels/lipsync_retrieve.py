@@ -33,8 +33,15 @@ class _WeightFree(Kernel):
 
     def run(self, op: Op, inputs: list[Any], rt: Any) -> Frames:
         video, landmarks, inventory, track, _spans = inputs
-        frames = retrieve(video, landmarks, inventory, track, _windows(op, video, track), self.max_offset,
-                          poisson=op.attr("quality") == "best")
+        frames = retrieve(
+            video,
+            landmarks,
+            inventory,
+            track,
+            _windows(op, video, track),
+            self.max_offset,
+            poisson=op.attr("quality") == "best",
+        )
         face_lost_in_window(rt, frames.report or {})
         return frames
 

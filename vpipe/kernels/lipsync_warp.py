@@ -28,9 +28,14 @@ class TrackImage(Kernel):
         pixels = cv2.imread(str(image.path), cv2.IMREAD_COLOR)
         track = track_image(pixels, str(op.attr("select", "largest")), int(op.attr("index", 0)))
         if not track.present.any():
-            raise DiagnosticError(Diagnostic(
-                "VP306", f"no face was found in the source image {image.path.name}", rt.op_span,
-                help="use a well-lit, frontal portrait where the whole face is visible"))
+            raise DiagnosticError(
+                Diagnostic(
+                    "VP306",
+                    f"no face was found in the source image {image.path.name}",
+                    rt.op_span,
+                    help="use a well-lit, frontal portrait where the whole face is visible",
+                )
+            )
         return track
 
 
@@ -51,8 +56,20 @@ class Animate(Kernel):
         pixels = cv2.imread(str(image.path), cv2.IMREAD_COLOR)
         fps = float(op.attr("fps", 25.0))
         times = np.arange(0.0, audio_track.audio.duration, 1.0 / fps)
-        phones = [p.__class__(p.label, e.output_start + p.start, e.output_start + p.end)
-                  for e in audio_track.edits for p in e.phones]
+        phones = [
+            p.__class__(p.label, e.output_start + p.start, e.output_start + p.end)
+            for e in audio_track.edits
+            for p in e.phones
+        ]
         frames = animate(pixels, track.landmarks[0], phones, times)
-        return Frames(image.path, times, np.zeros(len(times), np.int64), dict(enumerate(frames)), TIME_BASE,
-                      image.width, image.height, still=True, report={"identity_timeline": False, "animated": len(frames)})
+        return Frames(
+            image.path,
+            times,
+            np.zeros(len(times), np.int64),
+            dict(enumerate(frames)),
+            TIME_BASE,
+            image.width,
+            image.height,
+            still=True,
+            report={"identity_timeline": False, "animated": len(frames)},
+        )

@@ -38,8 +38,16 @@ class OpenVideo(Kernel):
             timing = frame_timing(path)
         except (ProbeError, DecodeError) as exc:
             raise _fail("VP021", f"source video {path.name}: {exc}", rt) from None
-        return VideoSource(path, str(op.attr("sha256", "")), info.width, info.height, timing.times,
-                           timing.time_base, info.duration, info.has_audio)
+        return VideoSource(
+            path,
+            str(op.attr("sha256", "")),
+            info.width,
+            info.height,
+            timing.times,
+            timing.time_base,
+            info.duration,
+            info.has_audio,
+        )
 
 
 @kernel("media.open_image", backend="opencv")
@@ -63,8 +71,12 @@ class SourceAudio(Kernel):
     def run(self, op: Op, inputs: list[Any], rt: Any) -> Audio:
         (video,) = inputs
         if not video.has_audio:
-            raise _fail("VP303", f"source video {video.path.name} has no audio track", rt,
-                        help="set source.audio to the speech to use")
+            raise _fail(
+                "VP303",
+                f"source video {video.path.name} has no audio track",
+                rt,
+                help="set source.audio to the speech to use",
+            )
         try:
             return read_audio(video.path)
         except DecodeError as exc:
@@ -94,8 +106,16 @@ class Passthrough(Kernel):
 
 def retimed_frames(video: VideoSource, track: Track) -> Frames:
     timeline = output_timeline(video, track, slot_windows(track, 0.0, video.duration))
-    return Frames(video.path, timeline.times, timeline.pose_frame, {}, video.time_base, video.width, video.height,
-                  report={"identity_timeline": timeline.identity})
+    return Frames(
+        video.path,
+        timeline.times,
+        timeline.pose_frame,
+        {},
+        video.time_base,
+        video.width,
+        video.height,
+        report={"identity_timeline": timeline.identity},
+    )
 
 
 @kernel("media.write", backend="pyav")
@@ -112,7 +132,9 @@ class WriteVideo(Kernel):
         if target is None:
             raise _fail("VP302", f"row {row.index}: output path '{rendered}' leaves the output directory", rt)
         settings = VideoSettings(
-            codec=str(op.attr("codec", "h264")), crf=int(op.attr("crf", 12)), preset=str(op.attr("preset", "veryfast")),
+            codec=str(op.attr("codec", "h264")),
+            crf=int(op.attr("crf", 12)),
+            preset=str(op.attr("preset", "veryfast")),
             audio_bitrate_kbps=int(op.attr("audio_bitrate_kbps", 192)),
             metadata=_metadata(bool(op.attr("synthetic", False)), row.id),
         )
@@ -120,16 +142,25 @@ class WriteVideo(Kernel):
             if frames.is_passthrough and not track.retimed:
                 remux(frames.source, track.audio, target, settings)
             else:
-                encode(lambda: _frame_stream(frames), (frames.width, frames.height), Fraction(*frames.time_base),
-                       track.audio, target, settings)
+                encode(
+                    lambda: _frame_stream(frames),
+                    (frames.width, frames.height),
+                    Fraction(*frames.time_base),
+                    track.audio,
+                    target,
+                    settings,
+                )
         except (WriteError, DecodeError) as exc:
             raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
         return OutputFile(target, file_digest(target), target.stat().st_size)
 
 
 def _metadata(synthetic: bool, row_id: str) -> tuple[tuple[str, str], ...]:
-    what = "synthetic presenter (generated image animation and speech)" if synthetic \
+    what = (
+        "synthetic presenter (generated image animation and speech)"
+        if synthetic
         else "personalized: synthetic speech and mouth movement in the replaced words"
+    )
     return (("comment", f"vpipe {__version__}: {what}"), ("description", f"vpipe row {row_id}; {what}"))
 
 

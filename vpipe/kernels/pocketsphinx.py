@@ -39,10 +39,14 @@ class PocketsphinxAlign(Kernel):
         try:
             return align(audio.mono(), audio.rate, str(transcript), lexicon, phonemize)
         except AlignmentFailed as exc:
-            raise DiagnosticError(Diagnostic(
-                "VP304", f"alignment of the source failed: {exc}", None,
-                help="check that source.transcript is exactly what is said (`vpipe build` prints it)",
-            )) from None
+            raise DiagnosticError(
+                Diagnostic(
+                    "VP304",
+                    f"alignment of the source failed: {exc}",
+                    None,
+                    help="check that source.transcript is exactly what is said (`vpipe build` prints it)",
+                )
+            ) from None
 
 
 @kernel("speech.recognize", backend="pocketsphinx")
@@ -57,5 +61,8 @@ class PocketsphinxRecognize(Kernel):
         try:
             return recognize(audio.mono(), audio.rate)
         except AlignmentFailed as exc:
-            raise DiagnosticError(Diagnostic("VP304", f"speech recognition of the source failed: {exc}", None,
-                                             help="give source.transcript")) from None
+            raise DiagnosticError(
+                Diagnostic(
+                    "VP304", f"speech recognition of the source failed: {exc}", None, help="give source.transcript"
+                )
+            ) from None

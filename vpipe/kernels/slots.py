@@ -11,10 +11,12 @@ from vpipe.kernels.registry import Kernel, kernel
 from vpipe.speech.align import LOW_CONFIDENCE
 from vpipe.text import find_sequence
 
+CONTEXT_WORDS = 3  # recorded words kept on each side of a slot (QC hears the new word in context)
+
 
 @kernel("slots.locate", backend="builtin")
 class LocateSlots(Kernel):
-    version = "1"
+    version = "2"
 
     def run(self, op: Op, inputs: list[Any], rt: Any) -> Spans:
         (alignment,) = inputs
@@ -27,17 +29,32 @@ class LocateSlots(Kernel):
                 hits = find_sequence(heard, words)
                 occurrence = slot.get("occurrence")
                 if not hits or (occurrence is None and len(hits) > 1) or (occurrence or 1) > len(hits):
-                    raise DiagnosticError(Diagnostic(
-                        "VP201" if not hits else "VP202",
-                        f"slot '{name}': '{slot['say']}' is said {len(hits)} time(s) in the recognised transcript",
-                        None, help="give source.transcript and slots.occurrence", notes=(f"heard: {' '.join(heard)}",)))
+                    raise DiagnosticError(
+                        Diagnostic(
+                            "VP201" if not hits else "VP202",
+                            f"slot '{name}': '{slot['say']}' is said {len(hits)} time(s) in the recognised transcript",
+                            None,
+                            help="give source.transcript and slots.occurrence",
+                            notes=(f"heard: {' '.join(heard)}",),
+                        )
+                    )
                 first = hits[(occurrence or 1) - 1]
             segments = alignment.words[first : first + len(words)]
             if any(s.end <= s.start for s in segments):
                 raise DiagnosticError(Diagnostic("VP204", f"slot '{name}': '{slot['say']}' has no time span", None))
             _check_confidence(rt, alignment, name, slot["say"], first, len(words))
-            out.append(SlotLocation(name, tuple(words), first, segments[0].start, segments[-1].end,
-                                    alignment.phones_of(first, len(words))))
+            out.append(
+                SlotLocation(
+                    name,
+                    tuple(words),
+                    first,
+                    segments[0].start,
+                    segments[-1].end,
+                    alignment.phones_of(first, len(words)),
+                    before=tuple(alignment.words[max(0, first - CONTEXT_WORDS) : first]),
+                    after=tuple(alignment.words[first + len(words) : first + len(words) + CONTEXT_WORDS]),
+                )
+            )
         return Spans(tuple(sorted(out, key=lambda s: s.start)))
 
 
@@ -45,6 +62,9 @@ def _check_confidence(rt: Any, alignment: Alignment, name: str, say: str, first:
     scores = alignment.scores[first : first + count] if alignment.scores else ()
     worst = min(scores, default=0.0)
     if worst < LOW_CONFIDENCE:
-        rt.warn("VP206", f"slot '{name}': the aligner is unsure that '{say}' is said there (confidence {worst:.0f}; "
-                         f"correct words score above {LOW_CONFIDENCE:.0f})",
-                help="check the transcript around the slot word")
+        rt.warn(
+            "VP206",
+            f"slot '{name}': the aligner is unsure that '{say}' is said there (confidence {worst:.0f}; "
+            f"correct words score above {LOW_CONFIDENCE:.0f})",
+            help="check the transcript around the slot word",
+        )

@@ -15,14 +15,19 @@ from vpipe.speech.splice import splice
 
 @kernel("audio.splice", backend="crossfade")
 class Splice(Kernel):
-    version = "2"
+    version = "3"
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.02, ram_mb=30)
 
     def run(self, op: Op, inputs: list[Any], rt: Any) -> Track:
         audio, slot_audio, spans = inputs
-        return splice(audio, list(slot_audio.clips), {s.name: " ".join(s.words) for s in spans.slots})
+        return splice(
+            audio,
+            list(slot_audio.clips),
+            {s.name: " ".join(s.words) for s in spans.slots},
+            {s.name: (s.before, s.after) for s in spans.slots},
+        )
 
 
 @kernel("audio.narrate", backend="builtin")

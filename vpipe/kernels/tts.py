@@ -39,8 +39,12 @@ def _prepare(script: Script, lexicon: Lexicon, engine: Any, rt: Any, whole: bool
     except Unspeakable as exc:
         row = rt.row.index if rt.row else "?"
         what = f"'{exc.slot}'" if exc.slot else "the script"
-        raise _fail(rt, "VP305", f"row {row}: {what} cannot be spoken: {exc}",
-                    help="give a Latin-script spelling of the value, or a pronunciation in the lexicon") from None
+        raise _fail(
+            rt,
+            "VP305",
+            f"row {row}: {what} cannot be spoken: {exc}",
+            help="give a Latin-script spelling of the value, or a pronunciation in the lexicon",
+        ) from None
 
 
 def _speak(engine: Any, text: str, speed: float, rt: Any) -> EngineOutput:
@@ -66,8 +70,11 @@ def build_speech(out: EngineOutput, prepared: PreparedText, engine: Any) -> Spee
         words.append(SpeechWord(w.token.text, w.token.start, w.token.end, w.start / rate, w.end / rate, phones))
     slots: list[SlotSpeech] = []
     for s in prepared.slots:
-        inside = [index_of_token[k] for k, w in enumerate(out.words)
-                  if k in index_of_token and w.token.start < s.end and w.token.end > s.start]
+        inside = [
+            index_of_token[k]
+            for k, w in enumerate(out.words)
+            if k in index_of_token and w.token.start < s.end and w.token.end > s.start
+        ]
         if not inside:
             raise ValueError(f"the synthesizer produced no audible word for slot '{s.name}'")
         slots.append(SlotSpeech(s.name, prepared.text[s.start : s.end], s.value, min(inside), max(inside)))
@@ -122,8 +129,14 @@ class Synthesize(Kernel):
 
 
 def _error(speech: Speech, spans: Spans) -> float:
-    return sum(abs(math.log(max(slot_duration(speech, s.name), 1e-3)
-                            / max(spans.get(s.name).end - spans.get(s.name).start, 1e-3))) for s in speech.slots)
+    return sum(
+        abs(
+            math.log(
+                max(slot_duration(speech, s.name), 1e-3) / max(spans.get(s.name).end - spans.get(s.name).start, 1e-3)
+            )
+        )
+        for s in speech.slots
+    )
 
 
 @kernel("speech.narrate", backend="tts")

@@ -98,7 +98,7 @@ def _eyelid_targets(points: np.ndarray, lm: np.ndarray, closure: float) -> np.nd
     for loop in (L.EYE_LOOP_LEFT, L.EYE_LOOP_RIGHT):
         upper = loop[2:9]
         lower = tuple(reversed(loop[10:16] + loop[:1]))
-        for u, lo in zip(upper, lower):
+        for u, lo in zip(upper, lower, strict=True):
             out[u, 1] += closure * (lm[lo, 1] - lm[u, 1]) * 0.95
     return out
 
@@ -132,7 +132,9 @@ def _paint_mouth(image: np.ndarray, targets: np.ndarray, m: Motion) -> None:
         teeth_h = min(0.3 * gap, 0.07 * mouth_w)
         yy = np.arange(roi.shape[0])[:, None] - top
         xx = np.arange(roi.shape[1])[None, :] + x0 - targets[L.UPPER_LIP_INNER, 0]
-        band = np.clip(1 - yy / max(teeth_h, 1.0), 0, 1) * (yy >= 0) * np.clip(1.3 - np.abs(xx) / (0.28 * mouth_w), 0, 1)
+        band = (
+            np.clip(1 - yy / max(teeth_h, 1.0), 0, 1) * (yy >= 0) * np.clip(1.3 - np.abs(xx) / (0.28 * mouth_w), 0, 1)
+        )
         teeth = np.array([175.0, 182.0, 190.0])
         cavity = cavity * (1 - band[..., None]) + teeth * band[..., None]
     image[y0:y1, x0:x1] = np.clip(roi * (1 - alpha) + cavity * alpha, 0, 255).astype(np.uint8)
@@ -144,12 +146,14 @@ def _sway(image: np.ndarray, centre: tuple[float, float], sway: tuple[float, flo
     rot, dx, dy = sway
     m = cv2.getRotationMatrix2D(centre, rot, 1.02)  # slight zoom keeps the borders out of view
     m[:, 2] += (dx, dy)
-    return cv2.warpAffine(image, m, (image.shape[1], image.shape[0]), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REFLECT101)
+    return cv2.warpAffine(
+        image, m, (image.shape[1], image.shape[0]), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101
+    )
 
 
-def animate(image: np.ndarray, lm: np.ndarray, phones: list[Segment], times: np.ndarray,
-            seed: int = 7) -> list[np.ndarray]:
+def animate(
+    image: np.ndarray, lm: np.ndarray, phones: list[Segment], times: np.ndarray, seed: int = 7
+) -> list[np.ndarray]:
     """One BGR frame per time in `times`."""
     mesh: Mesh = build_mesh(lm, (image.shape[1], image.shape[0]))
     centre = (float(lm[L.NOSE_TIP, 0]), float(lm[L.NOSE_TIP, 1]))

@@ -27,8 +27,9 @@ class Donor:
     landmarks: np.ndarray  # (478, ≥2) donor landmarks in donor-frame pixels
 
 
-def transplant(target: np.ndarray, target_lm: np.ndarray, donor: Donor, scale: float, poisson: bool = False,
-               strength: float = 1.0) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+def transplant(
+    target: np.ndarray, target_lm: np.ndarray, donor: Donor, scale: float, poisson: bool = False, strength: float = 1.0
+) -> tuple[np.ndarray, tuple[int, int, int, int]]:
     """The target image with the donor's lower face; also the changed box (x0, y0, x1, y1).
     `strength` < 1 blends only partly: the ease into and out of a re-animated run."""
     import cv2
@@ -51,15 +52,16 @@ def transplant(target: np.ndarray, target_lm: np.ndarray, donor: Donor, scale: f
     to_roi[:, 2] += m[:, :2] @ np.asarray(donor.origin, np.float64) - (x0, y0)
     size = (x1 - x0, y1 - y0)
     warped = cv2.warpAffine(donor.crop, to_roi, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    covered = cv2.warpAffine(np.full(donor.crop.shape[:2], 255, np.uint8), to_roi, size, flags=cv2.INTER_NEAREST,
-                             borderValue=0)
+    covered = cv2.warpAffine(
+        np.full(donor.crop.shape[:2], 255, np.uint8), to_roi, size, flags=cv2.INTER_NEAREST, borderValue=0
+    )
     region = np.zeros((size[1], size[0]), np.uint8)
     for poly in (poly_t, poly_d):
         cv2.fillPoly(region, [np.round(poly - (x0, y0)).astype(np.int32)], 255)
-    k = max(1, int(round(DILATE * scale)))
+    k = max(1, round(DILATE * scale))
     region = cv2.dilate(region, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * k + 1, 2 * k + 1)))
     # the feathered edge must stay inside what the donor crop covers
-    margin = max(1, int(round(2 * FEATHER * scale)))
+    margin = max(1, round(2 * FEATHER * scale))
     covered = cv2.erode(covered, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1)))
     region = cv2.bitwise_and(region, covered)
     roi = target[y0:y1, x0:x1]
@@ -87,8 +89,9 @@ def _full_mask(region: np.ndarray, shape: tuple[int, ...], x0: int, y0: int) -> 
     return mask.copy()  # seamlessClone modifies its mask argument in place
 
 
-def _match_colour(warped: np.ndarray, roi: np.ndarray, region: np.ndarray, target_lm: np.ndarray,
-                  origin: tuple[int, int]) -> np.ndarray:
+def _match_colour(
+    warped: np.ndarray, roi: np.ndarray, region: np.ndarray, target_lm: np.ndarray, origin: tuple[int, int]
+) -> np.ndarray:
     """Shift the donor's mean colour to the target's, measured on skin (the region minus the lips)."""
     import cv2
 

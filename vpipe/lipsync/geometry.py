@@ -70,4 +70,6 @@ def lower_face_box(lm: np.ndarray, scale: float) -> np.ndarray:
     """(x0, y0, x1, y1) of the lower-face polygon grown by the crop margin."""
     poly = lower_face_polygon(lm, scale)
     grow = MARGIN * scale
-    return np.array([poly[:, 0].min() - grow, poly[:, 1].min() - grow, poly[:, 0].max() + grow, poly[:, 1].max() + grow])
+    return np.array(
+        [poly[:, 0].min() - grow, poly[:, 1].min() - grow, poly[:, 0].max() + grow, poly[:, 1].max() + grow]
+    )

@@ -134,7 +134,17 @@ def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> Mout
     table = speaker_apertures(vis_idx, measured)
     natural = natural_baseline(measured, track.times[usable], list(alignment.phones), table)
     return MouthInventory(
-        frames=usable.astype(np.int64), visemes=vis_idx, aperture=measured.astype(np.float32),
-        shape=shapes[usable], pose=track.pose[usable].astype(np.float32), luma=luma, crops=crops,
-        crop_origin=origin, viseme_aperture=table, scale=scale, repeats=repeats, phones=tuple(alignment.phones), natural_sync=natural,
+        frames=usable.astype(np.int64),
+        visemes=vis_idx,
+        aperture=measured.astype(np.float32),
+        shape=shapes[usable],
+        pose=track.pose[usable].astype(np.float32),
+        luma=luma,
+        crops=crops,
+        crop_origin=origin,
+        viseme_aperture=table,
+        scale=scale,
+        repeats=repeats,
+        phones=tuple(alignment.phones),
+        natural_sync=natural,
     )

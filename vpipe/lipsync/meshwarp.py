@@ -35,8 +35,12 @@ def build_mesh(landmarks: np.ndarray, image_size: tuple[int, int], margin: float
     bx1, by1 = min(w - 1.0, x1 + gx), min(h - 1.0, y1 + gy)
     ring = []
     for t in np.linspace(0, 1, 9)[:-1]:
-        ring += [(bx0 + t * (bx1 - bx0), by0), (bx1, by0 + t * (by1 - by0)),
-                 (bx1 - t * (bx1 - bx0), by1), (bx0, by1 - t * (by1 - by0))]
+        ring += [
+            (bx0 + t * (bx1 - bx0), by0),
+            (bx1, by0 + t * (by1 - by0)),
+            (bx1 - t * (bx1 - bx0), by1),
+            (bx0, by1 - t * (by1 - by0)),
+        ]
     points = np.vstack([lm, np.asarray(ring)])
     tri = Delaunay(points).simplices.astype(np.int32)
     return Mesh(points, tri, len(ring), (int(bx0), int(by0), int(np.ceil(bx1)) + 1, int(np.ceil(by1)) + 1))

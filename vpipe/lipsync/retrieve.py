@@ -37,14 +37,19 @@ class RetrieveReport:
     aperture_table: list[float] = field(default_factory=list)  # the speaker's aperture per viseme
 
     def to_json(self, identity: bool) -> dict[str, object]:
-        return {"windows": [[round(a, 4), round(b, 4)] for a, b in self.windows],
-                "output_windows": [[round(a, 4), round(b, 4)] for a, b in self.output_windows],
-                "rendered": self.rendered, "kept": self.kept, "faces_lost": self.faces_lost,
-                "identity_timeline": identity,
-                "phones": [[p.label, round(p.start, 4), round(p.end, 4)] for p in self.phones],
-                "natural_sync": self.natural_sync, "control_sync": self.control_sync,
-                "face_box": list(self.face_box) if self.face_box else None,
-                "aperture_table": self.aperture_table}
+        return {
+            "windows": [[round(a, 4), round(b, 4)] for a, b in self.windows],
+            "output_windows": [[round(a, 4), round(b, 4)] for a, b in self.output_windows],
+            "rendered": self.rendered,
+            "kept": self.kept,
+            "faces_lost": self.faces_lost,
+            "identity_timeline": identity,
+            "phones": [[p.label, round(p.start, 4), round(p.end, 4)] for p in self.phones],
+            "natural_sync": self.natural_sync,
+            "control_sync": self.control_sync,
+            "face_box": list(self.face_box) if self.face_box else None,
+            "aperture_table": self.aperture_table,
+        }
 
 
 def heard_phones(track: Track, inv: MouthInventory) -> list[Segment]:
@@ -54,8 +59,12 @@ def heard_phones(track: Track, inv: MouthInventory) -> list[Segment]:
     for p in inv.phones:
         pieces = [(p.start, p.end)]
         for e in track.edits:
-            pieces = [part for a, b in pieces for part in ((a, min(b, e.source_start)), (max(a, e.source_end), b))
-                      if part[1] - part[0] > 1e-4]
+            pieces = [
+                part
+                for a, b in pieces
+                for part in ((a, min(b, e.source_start)), (max(a, e.source_end), b))
+                if part[1] - part[0] > 1e-4
+            ]
         out.extend(Segment(p.label, track.to_output(a), track.to_output(b)) for a, b in pieces)
     return sorted(out, key=lambda p: p.start)
 
@@ -67,8 +76,7 @@ def _edit_at(edits: tuple[TimelineEdit, ...], t: float) -> TimelineEdit | None:
     return None
 
 
-def frame_targets(times: np.ndarray, pose_frames: np.ndarray, track: Track, inv: MouthInventory
-                  ) -> list[FrameTarget]:
+def frame_targets(times: np.ndarray, pose_frames: np.ndarray, track: Track, inv: MouthInventory) -> list[FrameTarget]:
     """What each window frame should show. Inside a slot: the new phones' viseme and the
     aperture they predict (in this speaker's units); outside: the frame's own mouth."""
     phones = heard_phones(track, inv)
@@ -102,8 +110,15 @@ def ease(rendered: set[int]) -> dict[int, float]:
     return out
 
 
-def retrieve(video: VideoSource, face: FaceTrack, inv: MouthInventory, track: Track,
-             windows: list[tuple[float, float]], max_offset: int | None = None, poisson: bool = False) -> Frames:
+def retrieve(
+    video: VideoSource,
+    face: FaceTrack,
+    inv: MouthInventory,
+    track: Track,
+    windows: list[tuple[float, float]],
+    max_offset: int | None = None,
+    poisson: bool = False,
+) -> Frames:
     from vpipe.media.decode import iter_frames
 
     timeline = output_timeline(video, track, windows)
@@ -125,7 +140,7 @@ def retrieve(video: VideoSource, face: FaceTrack, inv: MouthInventory, track: Tr
                     own = inv.entry_of(pose)
                     kept = int(inv.frames[chosen[j - 1]]) == before
                     chosen[j] = own if kept and own is not None else chosen[j - 1]
-            for k, entry in zip(idx, chosen):
+            for k, entry in zip(idx, chosen, strict=True):
                 pose = int(timeline.pose_frame[k])
                 if not face.usable[pose]:
                     report.faces_lost.append(int(k))
@@ -139,8 +154,11 @@ def retrieve(video: VideoSource, face: FaceTrack, inv: MouthInventory, track: Tr
             for i, _, image in iter_frames(video.path, min(plan), last + 1):
                 for k, entry in plan.get(i, []):
                     donor_frame = int(inv.frames[entry])
-                    donor = Donor(inv.crops[entry], (int(inv.crop_origin[entry][0]), int(inv.crop_origin[entry][1])),
-                                  face.landmarks[donor_frame])
+                    donor = Donor(
+                        inv.crops[entry],
+                        (int(inv.crop_origin[entry][0]), int(inv.crop_origin[entry][1])),
+                        face.landmarks[donor_frame],
+                    )
                     rendered[k], _ = transplant(image, face.landmarks[i], donor, inv.scale, poisson, strength[k])
             report.rendered = len(rendered)
     elif in_window.any():
@@ -160,5 +178,13 @@ def retrieve(video: VideoSource, face: FaceTrack, inv: MouthInventory, track: Tr
     if len(present):
         lo, hi = np.nanmin(present, axis=(0, 1)), np.nanmax(present, axis=(0, 1))
         report.face_box = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
-    return Frames(video.path, timeline.times, timeline.pose_frame, rendered, video.time_base, video.width,
-                  video.height, report=report.to_json(timeline.identity))
+    return Frames(
+        video.path,
+        timeline.times,
+        timeline.pose_frame,
+        rendered,
+        video.time_base,
+        video.width,
+        video.height,
+        report=report.to_json(timeline.identity),
+    )

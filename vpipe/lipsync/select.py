@@ -91,8 +91,9 @@ def viterbi(costs: np.ndarray, trans: np.ndarray) -> np.ndarray:
     return path
 
 
-def choose_mouths(inv: MouthInventory, targets: list[FrameTarget], weights: Weights | None = None,
-                  max_offset: int | None = None) -> np.ndarray:
+def choose_mouths(
+    inv: MouthInventory, targets: list[FrameTarget], weights: Weights | None = None, max_offset: int | None = None
+) -> np.ndarray:
     """Inventory entry for each target frame."""
     if not targets:
         return np.zeros(0, np.int64)

@@ -51,7 +51,9 @@ def _shift_inside(track: Track, a: float, b: float) -> bool:
 
 def merge_windows(times: list[tuple[float, float]], margin: float, duration: float | None) -> list[tuple[float, float]]:
     """Grow each (start, end) by `margin` on both sides (within [0, duration]) and merge overlaps."""
-    grown = sorted((max(0.0, a - margin), b + margin if duration is None else min(duration, b + margin)) for a, b in times)
+    grown = sorted(
+        (max(0.0, a - margin), b + margin if duration is None else min(duration, b + margin)) for a, b in times
+    )
     merged: list[tuple[float, float]] = []
     for a, b in grown:
         if merged and a <= merged[-1][1]:

@@ -24,38 +24,67 @@ class Viseme:
     round: float  # -1 spread (smile) … +1 rounded (pout)
 
 
-VISEMES: dict[str, Viseme] = {v.name: v for v in (
-    Viseme("sil", 0.02, 0.0),
-    Viseme("PP", 0.0, 0.0),   # p b m: lips pressed
-    Viseme("FF", 0.10, -0.2),  # f v: lower lip to teeth
-    Viseme("TH", 0.22, -0.1),
-    Viseme("DD", 0.28, -0.2),  # t d n l
-    Viseme("kk", 0.32, -0.1),  # k g ng
-    Viseme("CH", 0.22, 0.6),   # ch jh sh zh: protruded
-    Viseme("SS", 0.14, -0.5),  # s z: teeth together, spread
-    Viseme("RR", 0.30, 0.5),   # r er
-    Viseme("aa", 0.85, 0.0),   # open vowels
-    Viseme("E", 0.55, -0.5),   # eh ey
-    Viseme("ih", 0.38, -0.7),  # ih iy y
-    Viseme("oh", 0.65, 0.8),   # ao ow oy
-    Viseme("ou", 0.32, 1.0),   # uw uh w
-)}
+VISEMES: dict[str, Viseme] = {
+    v.name: v
+    for v in (
+        Viseme("sil", 0.02, 0.0),
+        Viseme("PP", 0.0, 0.0),  # p b m: lips pressed
+        Viseme("FF", 0.10, -0.2),  # f v: lower lip to teeth
+        Viseme("TH", 0.22, -0.1),
+        Viseme("DD", 0.28, -0.2),  # t d n l
+        Viseme("kk", 0.32, -0.1),  # k g ng
+        Viseme("CH", 0.22, 0.6),  # ch jh sh zh: protruded
+        Viseme("SS", 0.14, -0.5),  # s z: teeth together, spread
+        Viseme("RR", 0.30, 0.5),  # r er
+        Viseme("aa", 0.85, 0.0),  # open vowels
+        Viseme("E", 0.55, -0.5),  # eh ey
+        Viseme("ih", 0.38, -0.7),  # ih iy y
+        Viseme("oh", 0.65, 0.8),  # ao ow oy
+        Viseme("ou", 0.32, 1.0),  # uw uh w
+    )
+}
 
 PHONE_VISEME: dict[str, str] = {
     "SIL": "sil",
-    "P": "PP", "B": "PP", "M": "PP",
-    "F": "FF", "V": "FF",
-    "TH": "TH", "DH": "TH",
-    "T": "DD", "D": "DD", "N": "DD", "L": "DD",
-    "K": "kk", "G": "kk", "NG": "kk", "HH": "kk",
-    "CH": "CH", "JH": "CH", "SH": "CH", "ZH": "CH",
-    "S": "SS", "Z": "SS",
-    "R": "RR", "ER": "RR",
-    "AA": "aa", "AE": "aa", "AH": "aa", "AW": "aa", "AY": "aa",
-    "EH": "E", "EY": "E",
-    "IH": "ih", "IY": "ih", "Y": "ih",
-    "AO": "oh", "OW": "oh", "OY": "oh",
-    "UW": "ou", "UH": "ou", "W": "ou",
+    "P": "PP",
+    "B": "PP",
+    "M": "PP",
+    "F": "FF",
+    "V": "FF",
+    "TH": "TH",
+    "DH": "TH",
+    "T": "DD",
+    "D": "DD",
+    "N": "DD",
+    "L": "DD",
+    "K": "kk",
+    "G": "kk",
+    "NG": "kk",
+    "HH": "kk",
+    "CH": "CH",
+    "JH": "CH",
+    "SH": "CH",
+    "ZH": "CH",
+    "S": "SS",
+    "Z": "SS",
+    "R": "RR",
+    "ER": "RR",
+    "AA": "aa",
+    "AE": "aa",
+    "AH": "aa",
+    "AW": "aa",
+    "AY": "aa",
+    "EH": "E",
+    "EY": "E",
+    "IH": "ih",
+    "IY": "ih",
+    "Y": "ih",
+    "AO": "oh",
+    "OW": "oh",
+    "OY": "oh",
+    "UW": "ou",
+    "UH": "ou",
+    "W": "ou",
 }
 NAMES = tuple(VISEMES)
 # Seconds the lips lead the sound. Measured on the three shared clips, aperture/phone
@@ -97,8 +126,13 @@ def frame_visemes(phones: tuple[Segment, ...] | list[Segment], times: np.ndarray
     return out
 
 
-def predicted_aperture(phones: list[Segment], times: np.ndarray, lead: float = LIP_LEAD, smooth: float = 0.06,
-                       table: np.ndarray | None = None) -> np.ndarray:
+def predicted_aperture(
+    phones: list[Segment],
+    times: np.ndarray,
+    lead: float = LIP_LEAD,
+    smooth: float = 0.06,
+    table: np.ndarray | None = None,
+) -> np.ndarray:
     """The mouth opening the phones imply at each time: each phone's viseme aperture (from
     `table`, indexed like NAMES; default: the generic VISEMES values), shown slightly before
     the sound (the lips lead the audio), smoothed for coarticulation."""

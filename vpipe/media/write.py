@@ -64,8 +64,9 @@ def _encode_audio(output, stream, audio: Audio, rate: int) -> None:  # type: ign
     block = 4096
     pts = 0
     for start in range(0, pcm.shape[1], block):
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(pcm[:, start : start + block]), format="fltp",
-                                           layout=layout)
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(pcm[:, start : start + block]), format="fltp", layout=layout
+        )
         frame.sample_rate = audio.rate
         frame.pts = start
         frame.time_base = Fraction(1, audio.rate)
@@ -113,8 +114,15 @@ def remux(source: Path, audio: Audio, target: Path, settings: VideoSettings) -> 
 FrameSource = Callable[[], Iterator[tuple[float, np.ndarray]]]
 
 
-def encode(frames: FrameSource, size: tuple[int, int], time_base: Fraction, audio: Audio, target: Path,
-           settings: VideoSettings, pix_fmt: str = "yuv420p") -> int:
+def encode(
+    frames: FrameSource,
+    size: tuple[int, int],
+    time_base: Fraction,
+    audio: Audio,
+    target: Path,
+    settings: VideoSettings,
+    pix_fmt: str = "yuv420p",
+) -> int:
     """Encode (seconds, BGR image) frames at exactly those times; returns the frame count."""
     import av
     import cv2
@@ -134,7 +142,7 @@ def encode(frames: FrameSource, size: tuple[int, int], time_base: Fraction, audi
                 count = 0
                 last_pts = -1
                 for seconds, image in frames():
-                    pts = int(round(seconds / time_base))
+                    pts = round(seconds / time_base)
                     if pts <= last_pts:  # rounding of very close times: keep timestamps strictly increasing
                         pts = last_pts + 1
                     last_pts = pts
@@ -167,7 +175,7 @@ def _fill_yuv420(frame, i420: np.ndarray, w: int, h: int) -> None:  # type: igno
     y = i420[:h]
     u = i420[h : h + h // 4].reshape(h // 2, w // 2)
     v = i420[h + h // 4 :].reshape(h // 2, w // 2)
-    for plane, data in zip(frame.planes, (y, u, v)):
+    for plane, data in zip(frame.planes, (y, u, v), strict=True):
         rows, cols = data.shape
         view = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
         view[:rows, :cols] = data

@@ -48,7 +48,13 @@ class PassManager:
         problems = verify(graph)
         if problems:
             raise DiagnosticError(
-                [Diagnostic("VP110", f"the IR is invalid after {what} (a vpipe bug; please report it)", None,
-                            notes=tuple(f"{d.code} {d.message}" for d in problems))]
-                + problems
+                [
+                    Diagnostic(
+                        "VP110",
+                        f"the IR is invalid after {what} (a vpipe bug; please report it)",
+                        None,
+                        notes=tuple(f"{d.code} {d.message}" for d in problems),
+                    ),
+                    *problems,
+                ]
             )

@@ -49,4 +49,3 @@ class SegmentLipsync:
                 ctx.facts["frames_changed"] = sum(round((b - a) * fps) for a, b in windows)
                 ctx.facts["frames_total"] = video.param("frames")
         return graph.replace_ops(updates)
-

@@ -4,8 +4,9 @@
   the recorded words; the new words must fit the audio better (per-frame confidence
   against a free phone loop, the same measure the aligner's confidence uses);
 - loudness: the slot's speech loudness against the speech within 1 s around it;
-- clicks: the largest sample-to-sample jump at the splice joins against the largest jump
-  anywhere in the source's own audio;
+- clicks: the largest sample-to-sample jump at the splice joins against the largest jump in
+  the source's own audio or inside the new word (a crossfade cannot jump further than its
+  inputs do, so only a join beyond both is a click; a bright "s" is the word, not a click);
 - speaker similarity: resemblyzer embedding of the output around the slot against the
   source speaker, next to the same measure on the untouched source (a natural baseline).
 """
@@ -23,8 +24,9 @@ from vpipe.lexicon import Lexicon
 from vpipe.speech.align import AlignmentFailed, align
 from vpipe.speech.loudness import speech_loudness
 from vpipe.speech.splice import FADE, surrounding_loudness
+from vpipe.text import words_of
 
-JOIN_WINDOW = 0.0005  # the crossfade spans are the joins; a little more catches an edge step
+JOIN_WINDOW = 0.0  # the joins are exactly the crossfade spans beside the word
 SIMILARITY_CONTEXT = 0.75
 
 
@@ -42,16 +44,31 @@ def _window(mono: np.ndarray, rate: int, a: float, b: float) -> np.ndarray:
     return mono[max(0, int(a * rate)) : min(len(mono), int(b * rate))]
 
 
-def heard(mono: np.ndarray, rate: int, edit: TimelineEdit, phonemize: Callable[[list[str]], list[str]],
-          lexicon: Lexicon | None = None, margin: float = 0.05) -> HeardCheck:
-    window = _window(mono, rate, edit.output_start - margin, edit.output_end + margin)
+def heard(
+    mono: np.ndarray,
+    rate: int,
+    edit: TimelineEdit,
+    phonemize: Callable[[list[str]], list[str]],
+    lexicon: Lexicon | None = None,
+    margin: float = 0.05,
+) -> HeardCheck:
+    """Align the output around the slot twice, the recorded context words with the new words
+    and with the old ones; the slot words' confidence says which the audio is. Context pins
+    the slot's boundaries, so a short old word cannot hide inside a longer new one."""
+    start = (edit.before[0].start if edit.before else edit.output_start) - margin
+    end = (edit.after[-1].end if edit.after else edit.output_end) + margin
+    window = _window(mono, rate, start, end)
+    before = [w.label for w in edit.before]
+    after = [w.label for w in edit.after]
 
-    def confidence(text: str) -> float:
+    def confidence(words: str) -> float:
+        slot = words_of(words)
         try:
-            al = align(window, rate, text, lexicon or Lexicon(), phonemize)
+            al = align(window, rate, " ".join(before + slot + after), lexicon or Lexicon(), phonemize)
         except AlignmentFailed:
             return -math.inf
-        finite = [s for s in al.scores if math.isfinite(s)]
+        scores = al.scores[len(before) : len(before) + len(slot)]
+        finite = [s for s in scores if math.isfinite(s)]
         return float(np.mean(finite)) if finite else -math.inf
 
     return HeardCheck(confidence(edit.said), confidence(edit.replaced))
@@ -73,6 +90,12 @@ def join_jump(samples: np.ndarray, rate: int, edit: TimelineEdit) -> float:
         if len(seg) > 1:
             worst = max(worst, float(np.abs(np.diff(seg, axis=0)).max()))
     return worst
+
+
+def word_jump(samples: np.ndarray, rate: int, edit: TimelineEdit) -> float:
+    """Largest sample-to-sample jump inside the new word itself."""
+    seg = samples[int(edit.output_start * rate) : int(edit.output_end * rate)]
+    return float(np.abs(np.diff(seg, axis=0)).max()) if len(seg) > 1 else 0.0
 
 
 def max_jump(samples: np.ndarray) -> float:

@@ -24,7 +24,9 @@ def correlation(measured: np.ndarray, predicted: np.ndarray) -> float:
     return float(np.corrcoef(measured[ok], predicted[ok])[0, 1])
 
 
-def sync_score(aperture: np.ndarray, times: np.ndarray, phones: list[Segment], table: np.ndarray | None = None) -> float:
+def sync_score(
+    aperture: np.ndarray, times: np.ndarray, phones: list[Segment], table: np.ndarray | None = None
+) -> float:
     """Correlation of measured aperture with the aperture the phones predict. `table` is the
     speaker's own aperture per viseme (measured on the source): a generic table fails on
     real speakers (one keeps her mouth open in pauses; schwas differ), the speaker's fits."""
@@ -32,8 +34,9 @@ def sync_score(aperture: np.ndarray, times: np.ndarray, phones: list[Segment], t
     return correlation(np.asarray(aperture, np.float64), predicted)
 
 
-def natural_baseline(aperture: np.ndarray, times: np.ndarray, phones: list[Segment],
-                     table: np.ndarray | None = None) -> float:
+def natural_baseline(
+    aperture: np.ndarray, times: np.ndarray, phones: list[Segment], table: np.ndarray | None = None
+) -> float:
     """Mean sync score over slot-sized windows of the source's speech (not its pauses)."""
     speech = [p for p in phones if p.label != "SIL"]
     if not speech or len(times) < 4:

@@ -38,8 +38,15 @@ def _aperture(images: list[np.ndarray], times: list[float]) -> np.ndarray:
     return np.asarray(mouth_aperture(track.landmarks), np.float64)
 
 
-def visual_metrics(file: OutputFile, track: Track, frames: Frames, thresholds: dict[str, Any], rt: Any,
-                   metrics: dict[str, float], failures: list[str]) -> None:
+def visual_metrics(
+    file: OutputFile,
+    track: Track,
+    frames: Frames,
+    thresholds: dict[str, Any],
+    rt: Any,
+    metrics: dict[str, float],
+    failures: list[str],
+) -> None:
     import cv2
 
     from vpipe.media.decode import iter_decoded, luma, to_bgr
@@ -70,8 +77,9 @@ def visual_metrics(file: OutputFile, track: Track, frames: Frames, thresholds: d
             src_index, _, src_frame = next(source)
         src_y = luma(src_frame).astype(np.float32) if src_frame is not None else y
         residual = region - _crop(src_y, box)
-        residual_diffs.append(float(np.abs(residual - previous_residual).mean())
-                              if previous_residual is not None else math.nan)
+        residual_diffs.append(
+            float(np.abs(residual - previous_residual).mean()) if previous_residual is not None else math.nan
+        )
         previous_residual = residual
         if in_window[k]:
             window_images.append(to_bgr(frame, cv2))
@@ -99,7 +107,9 @@ def visual_metrics(file: OutputFile, track: Track, frames: Frames, thresholds: d
     phones = [Segment(str(p), float(a), float(b)) for p, a, b in report.get("phones") or []]
     if window_images and phones:
         table = np.asarray(report.get("aperture_table") or [], np.float64)
-        score = sync_score(_aperture(window_images, window_times), np.asarray(window_times), phones, table if len(table) else None)
+        score = sync_score(
+            _aperture(window_images, window_times), np.asarray(window_times), phones, table if len(table) else None
+        )
         natural = float(report.get("natural_sync", math.nan))
         control = float(report.get("control_sync", math.nan))
         metrics["sync"] = score
@@ -109,8 +119,10 @@ def visual_metrics(file: OutputFile, track: Track, frames: Frames, thresholds: d
             metrics["sync_ratio"] = score / natural
             limit = float(thresholds.get("min_sync_ratio", 0.5))
             if score / natural < limit:
-                failures.append(f"lip-sync {score:.2f} is {100 * score / natural:.0f} % of the source's natural "
-                                f"{natural:.2f} (limit {100 * limit:.0f} %)")
+                failures.append(
+                    f"lip-sync {score:.2f} is {100 * score / natural:.0f} % of the source's natural "
+                    f"{natural:.2f} (limit {100 * limit:.0f} %)"
+                )
 
 
 def _crop(image: np.ndarray, box: list[float] | None) -> np.ndarray:

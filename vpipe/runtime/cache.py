@@ -7,6 +7,7 @@ entry that fails to decode is treated as a miss and removed.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -68,10 +69,8 @@ class Cache:
             if arrays:
                 with open(tmp / "arrays.npz", "wb") as f:
                     np.savez(f, **arrays)
-            try:
+            with contextlib.suppress(OSError):  # another process stored the same key first: equal content
                 tmp.rename(entry)
-            except OSError:  # another process stored the same key first: equal content
-                pass
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         self.stats.writes += 1

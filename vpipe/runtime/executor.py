@@ -94,8 +94,14 @@ def _op_span(op: Op) -> Span | None:
 
 
 class Executor:
-    def __init__(self, graph: Graph, cache: Cache | None, target: Target | None = None,
-                 work_root: Path | None = None, log_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        cache: Cache | None,
+        target: Target | None = None,
+        work_root: Path | None = None,
+        log_dir: Path | None = None,
+    ) -> None:
         self.graph = graph
         self.cache = cache
         self.target = target or Target()
@@ -119,8 +125,16 @@ class Executor:
         self.row_ops = [(i, op) for i, op in enumerate(graph.ops) if op.scope is Scope.PER_ROW]
 
     # --- one op -----------------------------------------------------------------------------
-    def _execute(self, i: int, op: Op, values: dict[str, Any], keys: dict[str, str], rt: RunContext,
-                 timings: dict[str, float], cached: list[str]) -> None:
+    def _execute(
+        self,
+        i: int,
+        op: Op,
+        values: dict[str, Any],
+        keys: dict[str, str],
+        rt: RunContext,
+        timings: dict[str, float],
+        cached: list[str],
+    ) -> None:
         kern = self.kernels[i]
         inputs = [values[o] for o in op.operands]
         name = op.results[0].name
@@ -272,4 +286,3 @@ class Executor:
 
     def _scratch(self, name: str) -> Executor._Scratch:
         return Executor._Scratch(self.work_root, name)
-

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -70,7 +70,9 @@ def select_rows(rows: tuple[Row, ...], spec: str | None, only: tuple[str, ...]) 
             start = int(start_s) if start_s else 1
             end = int(end_s) if end_s else (start if ":" not in spec else len(rows))
         except ValueError:
-            raise DiagnosticError(Diagnostic("VP014", f"--rows '{spec}' must look like 3, 1:10, :5 or 4:", None)) from None
+            raise DiagnosticError(
+                Diagnostic("VP014", f"--rows '{spec}' must look like 3, 1:10, :5 or 4:", None)
+            ) from None
         chosen = [r for r in chosen if start <= r.index <= end]
     if only:
         wanted = set(only)
@@ -93,7 +95,7 @@ class Manifest:
         self.path = path
         self.partial = path.with_name(path.name + ".partial")
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(self.partial, "w", encoding="utf-8")
+        self._f = open(self.partial, "w", encoding="utf-8")  # noqa: SIM115 (open for the run; closed in close())
         self.write({"type": "run", **header})
 
     def write(self, record: dict[str, Any]) -> None:
@@ -110,8 +112,9 @@ class Manifest:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(ir_text: str, cache_root: str | None, target: Target, work_root: str, log_dir: str,
-                 shared: SharedState) -> None:
+def _init_worker(
+    ir_text: str, cache_root: str | None, target: Target, work_root: str, log_dir: str, shared: SharedState
+) -> None:
     graph = parse_graph(ir_text)
     cache = Cache(Path(cache_root)) if cache_root else None
     _WORKER["executor"] = Executor(graph, cache, target, Path(work_root), Path(log_dir))
@@ -150,7 +153,7 @@ def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | 
         {
             "vpipe": __version__,
             "recipe": str(recipe.file),
-            "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
             "graph": graph_hashes(graph).get(graph.ops[-1].results[0].name, "") if graph.ops else "",
             "rows": len(rows),
         },
@@ -164,28 +167,56 @@ def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | 
         summary.shared_seconds = time.perf_counter() - shared_start
         summary.shared_cached = shared.cached
         summary.shared_diagnostics = shared.diagnostics
-        manifest.write({"type": "shared", "seconds": round(summary.shared_seconds, 4),
-                        "timings": {k: round(v, 4) for k, v in shared.timings.items()}, "cached": shared.cached,
-                        "diagnostics": [d.to_json() for d in shared.diagnostics]})
+        manifest.write(
+            {
+                "type": "shared",
+                "seconds": round(summary.shared_seconds, 4),
+                "timings": {k: round(v, 4) for k, v in shared.timings.items()},
+                "cached": shared.cached,
+                "diagnostics": [d.to_json() for d in shared.diagnostics],
+            }
+        )
         if progress:
             progress.set_total(len(rows))
-        for outcome in _execute_rows(executor, shared, rows, options, graph_text=print_graph(graph),
-                                     cache_root=cache.root, target=target, bdir=bdir):
+        for outcome in _execute_rows(
+            executor,
+            shared,
+            rows,
+            options,
+            graph_text=print_graph(graph),
+            cache_root=cache.root,
+            target=target,
+            bdir=bdir,
+        ):
             summary.outcomes.append(outcome)
             manifest.write({"type": "row", **outcome.to_json()})
             if progress:
                 progress.row(outcome)
     finally:
         summary.total_seconds = time.perf_counter() - start
-        manifest.close({
-            "ok": summary.count("ok"), "failed": summary.failed, "up_to_date": summary.count("up-to-date"),
-            "seconds": round(summary.total_seconds, 3), "shared_seconds": round(summary.shared_seconds, 3),
-        })
+        manifest.close(
+            {
+                "ok": summary.count("ok"),
+                "failed": summary.failed,
+                "up_to_date": summary.count("up-to-date"),
+                "seconds": round(summary.total_seconds, 3),
+                "shared_seconds": round(summary.shared_seconds, 3),
+            }
+        )
     return summary
 
 
-def _execute_rows(executor: Executor, shared: SharedState, rows: list[Row], options: RunOptions, *,
-                  graph_text: str, cache_root: Path, target: Target, bdir: Path) -> Iterable[RowOutcome]:
+def _execute_rows(
+    executor: Executor,
+    shared: SharedState,
+    rows: list[Row],
+    options: RunOptions,
+    *,
+    graph_text: str,
+    cache_root: Path,
+    target: Target,
+    bdir: Path,
+) -> Iterable[RowOutcome]:
     runnable: list[RowValue] = []
     for row in rows:
         errors = [d for d in row.problems if d.is_error]
@@ -199,7 +230,9 @@ def _execute_rows(executor: Executor, shared: SharedState, rows: list[Row], opti
         return
     ctx = multiprocessing.get_context("spawn")  # fork is unsafe with threaded ONNX/torch runtimes
     with ProcessPoolExecutor(
-        max_workers=options.jobs, mp_context=ctx, initializer=_init_worker,
+        max_workers=options.jobs,
+        mp_context=ctx,
+        initializer=_init_worker,
         initargs=(graph_text, str(cache_root), target, str(bdir / "work"), str(bdir / "logs"), shared),
     ) as pool:
         futures = {pool.submit(_run_in_worker, rv, options.force): rv for rv in runnable}
@@ -210,7 +243,9 @@ def _execute_rows(executor: Executor, shared: SharedState, rows: list[Row], opti
                 results[rv.index] = future.result()
             except Exception as exc:  # the worker died (out of memory, a crash in native code)
                 results[rv.index] = RowOutcome(
-                    rv.index, rv.id, "failed",
+                    rv.index,
+                    rv.id,
+                    "failed",
                     diagnostics=[Diagnostic("VP399", f"row {rv.index}: worker process failed: {exc}", None)],
                 )
             yield results[rv.index]

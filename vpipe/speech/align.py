@@ -71,8 +71,9 @@ class Pronounced:
     phones: str | None  # phones to add when `key` is not in the dictionary
 
 
-def pronunciations(words: list[str], lexicon: Lexicon, lookup: Callable[[str], str | None],
-                   phonemize: Phonemizer) -> list[Pronounced]:
+def pronunciations(
+    words: list[str], lexicon: Lexicon, lookup: Callable[[str], str | None], phonemize: Phonemizer
+) -> list[Pronounced]:
     out: list[Pronounced | None] = [None] * len(words)
     need_g2p: dict[int, list[str]] = {}  # word index → words to phonemize (their phones concatenate)
     for i, w in enumerate(words):
@@ -96,7 +97,7 @@ def pronunciations(words: list[str], lexicon: Lexicon, lookup: Callable[[str], s
             need_g2p[i] = parts
     if need_g2p:
         flat = sorted({p for parts in need_g2p.values() for p in parts})
-        ipa = dict(zip(flat, phonemize(flat)))
+        ipa = dict(zip(flat, phonemize(flat), strict=True))
         for i, parts in need_g2p.items():
             phones: list[str] = []
             for p in parts:
@@ -119,8 +120,9 @@ def _safe(word: str) -> str:
     return re.sub(r"\s+", "_", word)
 
 
-def align(mono: np.ndarray, rate: int, transcript: str, lexicon: Lexicon, phonemize: Phonemizer,
-          with_confidence: bool = True) -> Alignment:
+def align(
+    mono: np.ndarray, rate: int, transcript: str, lexicon: Lexicon, phonemize: Phonemizer, with_confidence: bool = True
+) -> Alignment:
     words = words_of(transcript)
     if not words:
         raise AlignmentFailed("the transcript has no words")

@@ -34,8 +34,13 @@ class PiperWorker:
         env.setdefault("OMP_NUM_THREADS", "1")  # rows run in parallel processes; avoid oversubscription
         proc = subprocess.Popen(
             [sys.executable, "-m", "vpipe.speech.piper_worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, encoding="utf-8", bufsize=1, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+            env=env,
         )
         threading.Thread(target=_drain, args=(proc,), daemon=True).start()
         return proc

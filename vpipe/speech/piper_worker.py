@@ -61,8 +61,11 @@ def _deterministic_model(model_path: Path) -> bytes:
         zeros_name = f"{node.name}/vpipe_starts"
         graph.initializer.append(numpy_helper.from_array(np.zeros(3, np.int64), zeros_name))
         new_nodes.append(helper.make_node("Shape", [node.input[0]], [shape_name], name=shape_name))
-        new_nodes.append(helper.make_node("Slice", [const_name, zeros_name, shape_name], [node.output[0]],
-                                          name=f"{node.name}/vpipe_slice"))
+        new_nodes.append(
+            helper.make_node(
+                "Slice", [const_name, zeros_name, shape_name], [node.output[0]], name=f"{node.name}/vpipe_slice"
+            )
+        )
     del graph.node[:]
     graph.node.extend(new_nodes)
     return bytes(model.SerializeToString())
@@ -79,8 +82,9 @@ def _voice(model: str, config: str | None) -> Any:
             cfg = PiperConfig.from_dict(json.load(f))
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
-        session = onnxruntime.InferenceSession(_deterministic_model(Path(model)), sess_options=options,
-                                               providers=_providers())
+        session = onnxruntime.InferenceSession(
+            _deterministic_model(Path(model)), sess_options=options, providers=_providers()
+        )
         _VOICES[model] = PiperVoice(session=session, config=cfg)
     return _VOICES[model]
 
@@ -133,9 +137,16 @@ def espeak(req: dict[str, Any]) -> dict[str, Any]:
     lib = ctypes.CDLL(str(Path(piper.__file__).parent / "espeakbridge.so"))
 
     class Event(ctypes.Structure):
-        _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint), ("text_position", ctypes.c_int),
-                    ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
-                    ("user_data", ctypes.c_void_p), ("id", ctypes.c_uint64)]
+        _fields_ = [
+            ("type", ctypes.c_int),
+            ("unique_identifier", ctypes.c_uint),
+            ("text_position", ctypes.c_int),
+            ("length", ctypes.c_int),
+            ("audio_position", ctypes.c_int),
+            ("sample", ctypes.c_int),
+            ("user_data", ctypes.c_void_p),
+            ("id", ctypes.c_uint64),
+        ]
 
     callback_type = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(Event))
     chunks: list[np.ndarray] = []

@@ -8,6 +8,7 @@ blocks, and the characters of every slot are tracked through all of it.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ class PreparedText:
 def _context(text: str, spans: Sequence[tuple[str, int, int]]) -> tuple[int, int]:
     """First..last sentence that contains a slot."""
     bounds = [0] + [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
-    sentences = list(zip(bounds[:-1], bounds[1:]))
+    sentences = list(itertools.pairwise(bounds))
     first = min(s for s, e in sentences if any(a < e and b > s for _, a, b in spans))
     last = max(e for s, e in sentences if any(a < e and b > s for _, a, b in spans))
     return first, last
@@ -69,8 +70,9 @@ def _apply_lexicon(text: str, lexicon: Lexicon, supports_ipa: bool, ipa: dict[st
     return _WORD.sub(replace, text)
 
 
-def prepare(text: str, spans: Sequence[tuple[str, int, int]], lexicon: Lexicon, supports_ipa: bool = True,
-            language: str = "en") -> PreparedText:
+def prepare(
+    text: str, spans: Sequence[tuple[str, int, int]], lexicon: Lexicon, supports_ipa: bool = True, language: str = "en"
+) -> PreparedText:
     """`spans` are (slot name, start, end) character spans of the slots in `text`."""
     if not spans:
         raise ValueError("nothing to synthesize: the script has no slot")
@@ -89,8 +91,9 @@ def prepare(text: str, spans: Sequence[tuple[str, int, int]], lexicon: Lexicon, 
     cursor = start
     for piece, name in pieces:
         # neighbouring text is context only ("in {{ year }}" reads 1999 as a year)
-        spoken = verbalize(piece, before=text[max(0, cursor - 40) : cursor],
-                           after=text[cursor + len(piece) : cursor + len(piece) + 40]).text
+        spoken = verbalize(
+            piece, before=text[max(0, cursor - 40) : cursor], after=text[cursor + len(piece) : cursor + len(piece) + 40]
+        ).text
         cursor += len(piece)
         problems = check_speakable(spoken, language)
         if problems and (name is not None or any(c.isalnum() for c in spoken)):

@@ -40,12 +40,12 @@ LETTER_JOINER = "-"
 
 
 def spell(letters: str) -> str:
-    """"IBM" → "I-B-M": letters to be said one by one."""
+    """ "IBM" → "I-B-M": letters to be said one by one."""
     return LETTER_JOINER.join(letters)
 
 
 def sentence_period(m: re.Match[str]) -> str:
-    """"." when a match swallowed a period that probably also ends the sentence, else "".
+    """ "." when a match swallowed a period that probably also ends the sentence, else "".
 
     An abbreviation's period ("St.", "a.m.") doubles as a full stop when the next word starts a
     new sentence ("on Main St. Then…"). At the very end of the text we drop it: callers
@@ -53,7 +53,7 @@ def sentence_period(m: re.Match[str]) -> str:
     """
     if not m.group(0).endswith("."):
         return ""
-    return "." if re.match(r"\s+[A-Z]", m.string[m.end():]) else ""
+    return "." if re.match(r"\s+[A-Z]", m.string[m.end() :]) else ""
 
 
 def small_number(run: str) -> str:

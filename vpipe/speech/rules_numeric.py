@@ -16,12 +16,25 @@ from vpipe.speech.numbers import cardinal, digits, fraction, number, ordinal, pl
 from vpipe.speech.rule import INT, NUM, Rule, sentence_period
 
 MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
 )
 _MONTH_ABBR = {m[:3]: m for m in MONTHS if m != "May"} | {"Sept": "September"}
 _MONTH = (
-    r"(?P<month>" + "|".join(MONTHS) + "|(?:" + "|".join(sorted(_MONTH_ABBR, key=len, reverse=True))
+    r"(?P<month>"
+    + "|".join(MONTHS)
+    + "|(?:"
+    + "|".join(sorted(_MONTH_ABBR, key=len, reverse=True))
     + r")\.?)(?![A-Za-z])"
 )
 
@@ -173,13 +186,22 @@ _CURRENCIES: dict[str, tuple[str, str, str | None, str | None]] = {
     "MXN": ("Mexican peso", "Mexican pesos", "centavo", "centavos"),
 }
 _CODES = "|".join(k for k in _CURRENCIES if k.isalpha())
-_MULTIPLIERS = {"k": "thousand", "K": "thousand", "m": "million", "M": "million", "mn": "million",
-                "b": "billion", "B": "billion", "bn": "billion", "T": "trillion"}
+_MULTIPLIERS = {
+    "k": "thousand",
+    "K": "thousand",
+    "m": "million",
+    "M": "million",
+    "mn": "million",
+    "b": "billion",
+    "B": "billion",
+    "bn": "billion",
+    "T": "trillion",
+}
 _MULT = r"(?:\s?(?:thousand|million|billion|trillion)(?![A-Za-z])|(?:bn|mn|[kKmMbBT])(?![A-Za-z]))"
 
 
 def _money(amount: str, mult: str | None, cur: str) -> str:
-    """"1.50" dollars → "one dollar and fifty cents"; "2.5" + "M" → "two point five million dollars"."""
+    """ "1.50" dollars → "one dollar and fifty cents"; "2.5" + "M" → "two point five million dollars"."""
     one, many, minor_one, minor_many = _CURRENCIES[cur]
     if mult:
         mult = mult.strip()
@@ -264,12 +286,13 @@ def _vulgar_parts(char: str) -> tuple[int, int]:
     hexes = unicodedata.decomposition(char).split()[1:]
     cut = hexes.index("2044")
     num = "".join(chr(int(h, 16)) for h in hexes[:cut])
-    den = "".join(chr(int(h, 16)) for h in hexes[cut + 1:])
+    den = "".join(chr(int(h, 16)) for h in hexes[cut + 1 :])
     return int(num), int(den)
 
 
 _VULGAR = "".join(
-    chr(c) for c in [*range(0xBC, 0xBF), *range(0x2150, 0x2160), 0x2189]
+    chr(c)
+    for c in [*range(0xBC, 0xBF), *range(0x2150, 0x2160), 0x2189]
     if unicodedata.decomposition(chr(c)).startswith("<fraction>")
 )
 
@@ -279,7 +302,7 @@ def _vulgar_fraction(m: re.Match[str]) -> str:
 
 
 def _dotted(m: re.Match[str]) -> str:
-    """"1.2.3" → "one point two point three" (a version); four parts ≤ 255 are an IP address."""
+    """ "1.2.3" → "one point two point three" (a version); four parts ≤ 255 are an IP address."""
     parts = m.group(0).split(".")
     sep = " dot " if len(parts) == 4 and all(int(p) <= 255 for p in parts) else " point "
     return sep.join(cardinal(int(p)) for p in parts)
@@ -337,58 +360,122 @@ _SIGN = r"(?P<sign>(?<![^\s(\[{\"'“‘/=:])[-−+])?"
 _RANGE_DASH = r"(?:[-–]|\s–\s)"
 
 RULES: tuple[Rule, ...] = (
-    Rule("phone", re.compile(
-        r"(?<![0-9+])(?:(?P<cc>\+?1)[\s.-]?)?(?:\((?P<a1>[0-9]{3})\)\s?|(?P<a2>[0-9]{3})[\s.-])"
-        r"(?P<b>[0-9]{3})[\s.-](?P<c>[0-9]{4})(?![0-9])"), _phone_nanp),
-    Rule("phone", re.compile(
-        r"(?<![0-9])\+(?P<cc>[0-9]{1,3})(?P<rest>(?:[\s.-]?(?:\([0-9]{1,4}\)|[0-9]{1,5})){2,6})(?![0-9])"),
-        _phone_intl),
+    Rule(
+        "phone",
+        re.compile(
+            r"(?<![0-9+])(?:(?P<cc>\+?1)[\s.-]?)?(?:\((?P<a1>[0-9]{3})\)\s?|(?P<a2>[0-9]{3})[\s.-])"
+            r"(?P<b>[0-9]{3})[\s.-](?P<c>[0-9]{4})(?![0-9])"
+        ),
+        _phone_nanp,
+    ),
+    Rule(
+        "phone",
+        re.compile(r"(?<![0-9])\+(?P<cc>[0-9]{1,3})(?P<rest>(?:[\s.-]?(?:\([0-9]{1,4}\)|[0-9]{1,5})){2,6})(?![0-9])"),
+        _phone_intl,
+    ),
     Rule("date", re.compile(r"(?<![0-9])(?P<y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})(?![0-9])"), _iso_date),
-    Rule("date", re.compile(
-        r"(?<![0-9/.-])(?P<m>[0-9]{1,2})(?P<sep>[/-])(?P<d>[0-9]{1,2})(?P=sep)(?P<y>[0-9]{4}|[0-9]{2})(?![0-9/])"),
-        _us_date),
-    Rule("digits", re.compile(
-        r"(?<![0-9.,-])(?:[0-9]{5}-[0-9]{4}|[0-9]{3}-[0-9]{4}|[0-9]+(?:-[0-9]+){2,})(?![0-9]|-[0-9])"),
-        _digit_groups),
-    Rule("date", re.compile(
-        r"(?<![A-Za-z])" + _MONTH + r"\s+(?:(?P<only_year>[0-9]{4})(?![0-9])|(?P<day>[0-9]{1,2})"
-        r"(?:st|nd|rd|th)?(?![0-9A-Za-z])(?:,?\s+(?P<y>[0-9]{4})(?![0-9]))?)"), _month_first),
-    Rule("date", re.compile(
-        r"(?<![0-9A-Za-z.])(?P<day>[0-9]{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH
-        + r"(?:,?\s+(?P<y>[0-9]{4})(?![0-9]))?"), _day_first),
-    Rule("time", re.compile(
-        r"(?<![0-9:.,])(?P<h>[0-9]{1,2}):(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2}))?(?![0-9]|:[0-9])" + _AMPM + "?"),
-        _clock),
+    Rule(
+        "date",
+        re.compile(
+            r"(?<![0-9/.-])(?P<m>[0-9]{1,2})(?P<sep>[/-])(?P<d>[0-9]{1,2})(?P=sep)(?P<y>[0-9]{4}|[0-9]{2})(?![0-9/])"
+        ),
+        _us_date,
+    ),
+    Rule(
+        "digits",
+        re.compile(r"(?<![0-9.,-])(?:[0-9]{5}-[0-9]{4}|[0-9]{3}-[0-9]{4}|[0-9]+(?:-[0-9]+){2,})(?![0-9]|-[0-9])"),
+        _digit_groups,
+    ),
+    Rule(
+        "date",
+        re.compile(
+            r"(?<![A-Za-z])" + _MONTH + r"\s+(?:(?P<only_year>[0-9]{4})(?![0-9])|(?P<day>[0-9]{1,2})"
+            r"(?:st|nd|rd|th)?(?![0-9A-Za-z])(?:,?\s+(?P<y>[0-9]{4})(?![0-9]))?)"
+        ),
+        _month_first,
+    ),
+    Rule(
+        "date",
+        re.compile(
+            r"(?<![0-9A-Za-z.])(?P<day>[0-9]{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?"
+            + _MONTH
+            + r"(?:,?\s+(?P<y>[0-9]{4})(?![0-9]))?"
+        ),
+        _day_first,
+    ),
+    Rule(
+        "time",
+        re.compile(
+            r"(?<![0-9:.,])(?P<h>[0-9]{1,2}):(?P<mi>[0-9]{2})(?::(?P<s>[0-9]{2}))?(?![0-9]|:[0-9])" + _AMPM + "?"
+        ),
+        _clock,
+    ),
     Rule("time", re.compile(r"(?<![0-9:.,])(?P<h>[0-9]{1,2})" + _AMPM), _hour_ampm),
-    Rule("money", re.compile(
-        r"(?<![0-9A-Za-z])(?P<neg>[-−])?(?P<cur>US\$|C\$|A\$|[$€£¥₹]|(?:" + _CODES + r")\s?)"
-        r"(?P<a>" + NUM + r")(?P<ma>" + _MULT + r")?(?:" + _RANGE_DASH + r"(?P=cur)?(?P<b>" + NUM + r")(?P<mb>"
-        + _MULT + r")?)?(?![0-9])"), _say_money),
-    Rule("money", re.compile(
-        r"(?<![0-9A-Za-z.])(?P<neg>[-−])?(?P<a>" + NUM + r")(?P<ma>" + _MULT + r")?(?P<b>)(?P<mb>)"
-        r"\s?(?P<cur>€|(?:" + _CODES + r")(?![A-Za-z]))"), _say_money),
-    Rule("percent", re.compile(
-        r"(?<![0-9A-Za-z.])(?P<sign>[-−+])?(?P<a>" + NUM + r")(?:%?" + _RANGE_DASH + r"(?P<b>" + NUM + r"))?\s?%"),
-        _percent),
-    Rule("degrees", re.compile(
-        r"(?<![0-9A-Za-z.])(?P<sign>[-−+])?(?P<a>" + NUM + r")\s?°\s?(?P<u>[FCK](?![A-Za-z]))?"), _degrees),
-    Rule("decade", re.compile(
-        r"(?<![0-9A-Za-z])(?:(?P<full>1[0-9]{2}0|20[0-9]0)|['’]?(?P<short>[1-9]0))(?:s|'s|’s)(?![A-Za-z0-9])"),
-        _decade),
-    Rule("ordinal", re.compile(
-        r"(?<![0-9A-Za-z.])(?P<n>" + INT + r")(?:st|nd|rd|th|ST|ND|RD|TH)(?![A-Za-z0-9])"),
-        lambda m: ordinal(int(m["n"].replace(",", "")))),
-    Rule("number-sign", re.compile(r"(?<![\w&#.])(?:#|№|(?:No|NO|no)\.)\s?(?P<n>" + NUM + r")(?![0-9])"),
-         _number_sign),
-    Rule("fraction", re.compile(
-        r"(?<![0-9/.,])(?:(?P<w>[0-9]+)(?:\s+|-))?(?P<n>[0-9]+)[/⁄](?P<d>[0-9]+)(?![0-9]|[/⁄.,][0-9])"),
-        _ascii_fraction),
+    Rule(
+        "money",
+        re.compile(
+            r"(?<![0-9A-Za-z])(?P<neg>[-−])?(?P<cur>US\$|C\$|A\$|[$€£¥₹]|(?:" + _CODES + r")\s?)"
+            r"(?P<a>"
+            + NUM
+            + r")(?P<ma>"
+            + _MULT
+            + r")?(?:"
+            + _RANGE_DASH
+            + r"(?P=cur)?(?P<b>"
+            + NUM
+            + r")(?P<mb>"
+            + _MULT
+            + r")?)?(?![0-9])"
+        ),
+        _say_money,
+    ),
+    Rule(
+        "money",
+        re.compile(
+            r"(?<![0-9A-Za-z.])(?P<neg>[-−])?(?P<a>" + NUM + r")(?P<ma>" + _MULT + r")?(?P<b>)(?P<mb>)"
+            r"\s?(?P<cur>€|(?:" + _CODES + r")(?![A-Za-z]))"
+        ),
+        _say_money,
+    ),
+    Rule(
+        "percent",
+        re.compile(
+            r"(?<![0-9A-Za-z.])(?P<sign>[-−+])?(?P<a>" + NUM + r")(?:%?" + _RANGE_DASH + r"(?P<b>" + NUM + r"))?\s?%"
+        ),
+        _percent,
+    ),
+    Rule(
+        "degrees",
+        re.compile(r"(?<![0-9A-Za-z.])(?P<sign>[-−+])?(?P<a>" + NUM + r")\s?°\s?(?P<u>[FCK](?![A-Za-z]))?"),
+        _degrees,
+    ),
+    Rule(
+        "decade",
+        re.compile(
+            r"(?<![0-9A-Za-z])(?:(?P<full>1[0-9]{2}0|20[0-9]0)|['’]?(?P<short>[1-9]0))(?:s|'s|’s)(?![A-Za-z0-9])"
+        ),
+        _decade,
+    ),
+    Rule(
+        "ordinal",
+        re.compile(r"(?<![0-9A-Za-z.])(?P<n>" + INT + r")(?:st|nd|rd|th|ST|ND|RD|TH)(?![A-Za-z0-9])"),
+        lambda m: ordinal(int(m["n"].replace(",", ""))),
+    ),
+    Rule("number-sign", re.compile(r"(?<![\w&#.])(?:#|№|(?:No|NO|no)\.)\s?(?P<n>" + NUM + r")(?![0-9])"), _number_sign),
+    Rule(
+        "fraction",
+        re.compile(r"(?<![0-9/.,])(?:(?P<w>[0-9]+)(?:\s+|-))?(?P<n>[0-9]+)[/⁄](?P<d>[0-9]+)(?![0-9]|[/⁄.,][0-9])"),
+        _ascii_fraction,
+    ),
     Rule("fraction", re.compile(r"(?<![0-9.,])(?:(?P<w>[0-9]+)\s?)?(?P<f>[" + _VULGAR + r"])"), _vulgar_fraction),
     Rule("dotted", re.compile(r"(?<![0-9.])[0-9]+(?:\.[0-9]+){2,}(?![0-9]|\.[0-9])"), _dotted),
-    Rule("range", re.compile(
-        r"(?<![0-9A-Za-z.,-])(?P<a>" + NUM + r")(?:[-–]|\s–\s)(?P<b>" + NUM + r")(?![0-9]|[.,][0-9]|[-–][0-9])"),
-        _range),
-    Rule("year", re.compile(r"(?<![0-9A-Za-z.])(?P<y>1[1-9][0-9]{2}|20[0-9]{2})(?![0-9]|[.,][0-9])"),
-         _year_in_context),
+    Rule(
+        "range",
+        re.compile(
+            r"(?<![0-9A-Za-z.,-])(?P<a>" + NUM + r")(?:[-–]|\s–\s)(?P<b>" + NUM + r")(?![0-9]|[.,][0-9]|[-–][0-9])"
+        ),
+        _range,
+    ),
+    Rule("year", re.compile(r"(?<![0-9A-Za-z.])(?P<y>1[1-9][0-9]{2}|20[0-9]{2})(?![0-9]|[.,][0-9])"), _year_in_context),
     Rule("number", re.compile(_SIGN + _NOT_MID_NUMBER + r"(?P<n>" + NUM + r")(?![0-9])"), _number),
 )

@@ -16,32 +16,170 @@ import re
 
 from vpipe.speech.rule import Rule, sentence_period, small_number, spell
 
-INITIALISMS = frozenset({
-    "USA", "UK", "EU", "UN", "UAE", "AI", "API", "ATM", "CEO", "CFO", "COO", "CIO", "CTO",
-    "CMO", "CPA", "EOD", "ETA", "DIY", "FAQ", "FBI", "CIA", "NSA", "IRS", "DUI", "DNA", "RNA",
-    "HIV", "ABC", "NBA", "NCAA", "NY", "NYC", "NYU", "NYPD", "NYSE", "YMCA", "MIT", "UCLA",
-    "USC", "HBO", "ESPN", "AOL", "GE", "IBM", "UPS", "USPS", "GOP", "EPA", "FDA", "IQ", "UI",
-    "UX", "OS", "IOS", "USB", "SUV", "SEO", "IPO", "ROI", "KPI", "OEM", "MBA", "PTA", "ACLU",
-    "AARP", "UFO", "IOU", "LA", "ID", "DOB", "EV", "AC", "AV", "PE", "IPA", "USD", "EUR",
-    "EST", "EDT", "UTC", "CET", "CEST", "BST", "AEST",
-})
+INITIALISMS = frozenset(
+    {
+        "USA",
+        "UK",
+        "EU",
+        "UN",
+        "UAE",
+        "AI",
+        "API",
+        "ATM",
+        "CEO",
+        "CFO",
+        "COO",
+        "CIO",
+        "CTO",
+        "CMO",
+        "CPA",
+        "EOD",
+        "ETA",
+        "DIY",
+        "FAQ",
+        "FBI",
+        "CIA",
+        "NSA",
+        "IRS",
+        "DUI",
+        "DNA",
+        "RNA",
+        "HIV",
+        "ABC",
+        "NBA",
+        "NCAA",
+        "NY",
+        "NYC",
+        "NYU",
+        "NYPD",
+        "NYSE",
+        "YMCA",
+        "MIT",
+        "UCLA",
+        "USC",
+        "HBO",
+        "ESPN",
+        "AOL",
+        "GE",
+        "IBM",
+        "UPS",
+        "USPS",
+        "GOP",
+        "EPA",
+        "FDA",
+        "IQ",
+        "UI",
+        "UX",
+        "OS",
+        "IOS",
+        "USB",
+        "SUV",
+        "SEO",
+        "IPO",
+        "ROI",
+        "KPI",
+        "OEM",
+        "MBA",
+        "PTA",
+        "ACLU",
+        "AARP",
+        "UFO",
+        "IOU",
+        "LA",
+        "ID",
+        "DOB",
+        "EV",
+        "AC",
+        "AV",
+        "PE",
+        "IPA",
+        "USD",
+        "EUR",
+        "EST",
+        "EDT",
+        "UTC",
+        "CET",
+        "CEST",
+        "BST",
+        "AEST",
+    }
+)
 # Vowel-less capitals that are words, not initialisms.
 _INTERJECTIONS = frozenset({"HMM", "HMMM", "MMM", "SHH", "PSST", "BRR", "GRR", "TSK", "PFFT", "ZZZ", "NTH"})
 _VOWELS = frozenset("AEIOUYaeiouy")
 
 # Top-level domains recognised without "http(s)://" in front; with a scheme, any is accepted.
-TLDS = frozenset({
-    "com", "org", "net", "edu", "gov", "mil", "int", "io", "ai", "co", "us", "uk", "ca", "de",
-    "fr", "es", "it", "nl", "be", "ch", "at", "au", "nz", "ie", "in", "jp", "eu", "me", "tv",
-    "ly", "gg", "app", "dev", "info", "biz", "xyz", "shop", "store", "online", "site", "tech",
-    "cloud", "blog", "news", "live", "studio", "design", "agency", "media", "email", "health",
-})
+TLDS = frozenset(
+    {
+        "com",
+        "org",
+        "net",
+        "edu",
+        "gov",
+        "mil",
+        "int",
+        "io",
+        "ai",
+        "co",
+        "us",
+        "uk",
+        "ca",
+        "de",
+        "fr",
+        "es",
+        "it",
+        "nl",
+        "be",
+        "ch",
+        "at",
+        "au",
+        "nz",
+        "ie",
+        "in",
+        "jp",
+        "eu",
+        "me",
+        "tv",
+        "ly",
+        "gg",
+        "app",
+        "dev",
+        "info",
+        "biz",
+        "xyz",
+        "shop",
+        "store",
+        "online",
+        "site",
+        "tech",
+        "cloud",
+        "blog",
+        "news",
+        "live",
+        "studio",
+        "design",
+        "agency",
+        "media",
+        "email",
+        "health",
+    }
+)
 _SPELLED_TLDS = frozenset({"edu", "xyz"})  # said as letters although they hold a vowel
 _SAID_TWO_LETTER = frozenset({"co", "me"})  # two-letter labels said as words: "co dot uk"
 
 _SYMBOL_WORDS = {
-    ".": "dot", "-": "dash", "_": "underscore", "+": "plus", "/": "slash", ":": "colon",
-    "?": "question mark", "=": "equals", "&": "and", "#": "hash", "%": "percent", "~": "tilde",
+    ".": "dot",
+    "-": "dash",
+    "_": "underscore",
+    "+": "plus",
+    "/": "slash",
+    ":": "colon",
+    "?": "question mark",
+    "=": "equals",
+    "&": "and",
+    "#": "hash",
+    "%": "percent",
+    "~": "tilde",
     "@": "at",
 }
 
@@ -59,8 +197,11 @@ def _say_label(label: str) -> str:
             words.append(small_number(run))
         elif run in _SYMBOL_WORDS:
             words.append(_SYMBOL_WORDS[run])
-        elif (run in _SPELLED_TLDS or (len(run) <= 2 and run not in _SAID_TWO_LETTER)
-              or (len(run) <= 4 and (run.upper() in INITIALISMS or _needs_spelling(run)))):
+        elif (
+            run in _SPELLED_TLDS
+            or (len(run) <= 2 and run not in _SAID_TWO_LETTER)
+            or (len(run) <= 4 and (run.upper() in INITIALISMS or _needs_spelling(run)))
+        ):
             words.append(spell(run))
         else:
             words.append(run)
@@ -106,8 +247,16 @@ def _url(m: re.Match[str]) -> str | None:
 # ------------------------------------------------------------------------------- abbreviations
 _TITLES = {"Mr": "Mister", "Mrs": "Missus", "Ms": "Miz", "Prof": "Professor"}
 _SUFFIXES = {"Jr": "Junior", "Sr": "Senior"}
-_PLACES = {"Ave": "Avenue", "Blvd": "Boulevard", "Rd": "Road", "Ln": "Lane", "Hwy": "Highway",
-           "Pkwy": "Parkway", "Apt": "Apartment", "Ste": "Suite"}
+_PLACES = {
+    "Ave": "Avenue",
+    "Blvd": "Boulevard",
+    "Rd": "Road",
+    "Ln": "Lane",
+    "Hwy": "Highway",
+    "Pkwy": "Parkway",
+    "Apt": "Apartment",
+    "Ste": "Suite",
+}
 _BEFORE_NAMES = {"Mt": "Mount", "Ft": "Fort"}
 _OTHERS = {"Ltd": "Limited", "Corp": "Corporation", "Vs": "versus", "Etc": "et cetera"}
 _DOT_REQUIRED = frozenset({"Prof", "Ste", "Mt", "Ft", "Ltd", "Corp", "Etc"})
@@ -131,7 +280,7 @@ def _previous_word(before: str) -> tuple[bool, bool]:
 
 def _abbreviation(m: re.Match[str]) -> str | None:
     key = m["a"].capitalize()
-    before, after = m.string[: m.start()], m.string[m.end():]
+    before, after = m.string[: m.start()], m.string[m.end() :]
     has_dot = bool(m["dot"])
     if not has_dot and key in _DOT_REQUIRED:
         return None
@@ -189,21 +338,39 @@ def _hashtag(m: re.Match[str]) -> str:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("email", re.compile(
-        r"(?<![\w.@+'-])(?P<local>[\w%+'-]+(?:\.[\w%+'-]+)*)@"
-        r"(?P<domain>(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,})(?![\w-])"), _email),
-    Rule("url", re.compile(
-        r"(?<![\w@./-])(?P<scheme>https?://)?(?P<www>www\.)?"
-        r"(?P<host>(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24})(?![\w-])"
-        r"(?P<port>:[0-9]{1,5})?(?P<path>/(?:\S*[^\s.,;:!?)\]'\"”’])?)?"), _url),
+    Rule(
+        "email",
+        re.compile(
+            r"(?<![\w.@+'-])(?P<local>[\w%+'-]+(?:\.[\w%+'-]+)*)@"
+            r"(?P<domain>(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,})(?![\w-])"
+        ),
+        _email,
+    ),
+    Rule(
+        "url",
+        re.compile(
+            r"(?<![\w@./-])(?P<scheme>https?://)?(?P<www>www\.)?"
+            r"(?P<host>(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,24})(?![\w-])"
+            r"(?P<port>:[0-9]{1,5})?(?P<path>/(?:\S*[^\s.,;:!?)\]'\"”’])?)?"
+        ),
+        _url,
+    ),
     Rule("handle", re.compile(r"(?<![\w.@])@(?P<h>[A-Za-z0-9_]+)"), _handle),
     Rule("hashtag", re.compile(r"(?<![\w&#])#(?P<t>[^\W\d_]\w*)"), _hashtag),
     Rule("abbreviation", re.compile(r"(?<![\w.])(?:e\.g|i\.e)\.?(?!\w)"), lambda m: _LATIN[m.group(0)]),
-    Rule("abbreviation", re.compile(
-        r"(?<![\w.])(?P<a>Mrs|Mr|Ms|Dr|St|Jr|Sr|Prof|Ave|Blvd|Rd|Ln|Hwy|Pkwy|Apt|Ste|Mt|Ft|Ltd|Corp|vs|etc|"
-        r"MRS|MR|DR|ST|JR|SR)(?P<dot>\.)?(?!\w)"), _abbreviation),
+    Rule(
+        "abbreviation",
+        re.compile(
+            r"(?<![\w.])(?P<a>Mrs|Mr|Ms|Dr|St|Jr|Sr|Prof|Ave|Blvd|Rd|Ln|Hwy|Pkwy|Apt|Ste|Mt|Ft|Ltd|Corp|vs|etc|"
+            r"MRS|MR|DR|ST|JR|SR)(?P<dot>\.)?(?!\w)"
+        ),
+        _abbreviation,
+    ),
     Rule("ampersand", re.compile(r"(?<![A-Za-z])(?P<a>[A-Z]{1,3})&(?P<b>[A-Z]{1,3})(?![A-Za-z])"), _initials_and),
     Rule("ampersand", re.compile(r"&"), lambda m: "and"),
-    Rule("acronym", re.compile(
-        r"(?<![^\W\d_])(?<![&.'’])(?P<w>[A-Z]{2,4})(?P<pl>s|'s|’s)?(?![^\W\d_])(?!&|\.[A-Za-z])"), _acronym),
+    Rule(
+        "acronym",
+        re.compile(r"(?<![^\W\d_])(?<![&.'’])(?P<w>[A-Z]{2,4})(?P<pl>s|'s|’s)?(?![^\W\d_])(?!&|\.[A-Za-z])"),
+        _acronym,
+    ),
 )

@@ -32,15 +32,43 @@ class Problem:
 
 # Words that name a script inside Unicode character names → how we name it to a user.
 _SCRIPTS = {
-    "CYRILLIC": "Cyrillic", "GREEK": "Greek", "ARABIC": "Arabic", "HEBREW": "Hebrew",
-    "DEVANAGARI": "Devanagari", "BENGALI": "Bengali", "GURMUKHI": "Gurmukhi", "GUJARATI": "Gujarati",
-    "ORIYA": "Odia", "TAMIL": "Tamil", "TELUGU": "Telugu", "KANNADA": "Kannada",
-    "MALAYALAM": "Malayalam", "SINHALA": "Sinhala", "THAI": "Thai", "LAO": "Lao", "TIBETAN": "Tibetan",
-    "MYANMAR": "Myanmar", "GEORGIAN": "Georgian", "ARMENIAN": "Armenian", "ETHIOPIC": "Ethiopic",
-    "KHMER": "Khmer", "MONGOLIAN": "Mongolian", "SYRIAC": "Syriac", "THAANA": "Thaana",
-    "CHEROKEE": "Cherokee", "HANGUL": "Korean Hangul", "HIRAGANA": "Japanese hiragana",
-    "KATAKANA": "Japanese katakana", "CJK": "Chinese", "BOPOMOFO": "Bopomofo", "YI": "Yi",
-    "COPTIC": "Coptic", "RUNIC": "Runic", "OGHAM": "Ogham", "TIFINAGH": "Tifinagh", "NKO": "N'Ko",
+    "CYRILLIC": "Cyrillic",
+    "GREEK": "Greek",
+    "ARABIC": "Arabic",
+    "HEBREW": "Hebrew",
+    "DEVANAGARI": "Devanagari",
+    "BENGALI": "Bengali",
+    "GURMUKHI": "Gurmukhi",
+    "GUJARATI": "Gujarati",
+    "ORIYA": "Odia",
+    "TAMIL": "Tamil",
+    "TELUGU": "Telugu",
+    "KANNADA": "Kannada",
+    "MALAYALAM": "Malayalam",
+    "SINHALA": "Sinhala",
+    "THAI": "Thai",
+    "LAO": "Lao",
+    "TIBETAN": "Tibetan",
+    "MYANMAR": "Myanmar",
+    "GEORGIAN": "Georgian",
+    "ARMENIAN": "Armenian",
+    "ETHIOPIC": "Ethiopic",
+    "KHMER": "Khmer",
+    "MONGOLIAN": "Mongolian",
+    "SYRIAC": "Syriac",
+    "THAANA": "Thaana",
+    "CHEROKEE": "Cherokee",
+    "HANGUL": "Korean Hangul",
+    "HIRAGANA": "Japanese hiragana",
+    "KATAKANA": "Japanese katakana",
+    "CJK": "Chinese",
+    "BOPOMOFO": "Bopomofo",
+    "YI": "Yi",
+    "COPTIC": "Coptic",
+    "RUNIC": "Runic",
+    "OGHAM": "Ogham",
+    "TIFINAGH": "Tifinagh",
+    "NKO": "N'Ko",
 }
 # Symbols espeak-ng reads by name, so they are speakable.
 # Scripts whose units a user calls "characters" rather than "letters".
@@ -98,22 +126,31 @@ def _classify(c: str) -> str | None:
     plain = unicodedata.normalize("NFKC", c)
     if plain != c and plain.isascii() and plain.isalnum():
         return "decorative letters"  # "𝐉𝐨𝐡𝐧" from a fancy-text generator, "K" (KELVIN SIGN)
-    if name.startswith("MODIFIER LETTER") or name in {"FEMININE ORDINAL INDICATOR", "MASCULINE ORDINAL INDICATOR",
-                                                      "MICRO SIGN"}:
+    if name.startswith("MODIFIER LETTER") or name in {
+        "FEMININE ORDINAL INDICATOR",
+        "MASCULINE ORDINAL INDICATOR",
+        "MICRO SIGN",
+    }:
         return None
     first = name.split()[0].title() if name else f"U+{cp:04X}"
     return f"{first} letters"
 
 
 def _reason(label: str, snippet: str) -> str:
-    invisible = label in {"control characters", "private-use characters", "unassigned code points",
-                          "broken (lone surrogate) characters"}
+    invisible = label in {
+        "control characters",
+        "private-use characters",
+        "unassigned code points",
+        "broken (lone surrogate) characters",
+    }
     shown = ", ".join(f"U+{ord(c):04X}" for c in dict.fromkeys(snippet)) if invisible else repr(snippet)
     if label == "private-use characters":
         return f"private-use characters ({shown}) have no standard meaning, so no voice can say them"
     if label == "decorative letters":
         plain = unicodedata.normalize("NFKC", snippet)
-        return f"decorative letters ({shown}) cannot be spoken by an English voice; type them as plain letters ({plain!r})"
+        return (
+            f"decorative letters ({shown}) cannot be spoken by an English voice; type them as plain letters ({plain!r})"
+        )
     return f"{label} ({shown}) cannot be spoken by an English voice"
 
 

