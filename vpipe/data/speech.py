@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,6 +34,9 @@ class SlotSpeech:
 @cacheable("Speech")
 @dataclass(frozen=True)
 class Speech:
+    """Word and phone times cover the whole text; `audio` may be just the stretch a row
+    needs (the slot words with some context), starting at `offset` seconds."""
+
     audio: np.ndarray  # float32 mono
     rate: int
     text: str
@@ -41,6 +44,7 @@ class Speech:
     slots: tuple[SlotSpeech, ...]
     engine: str
     voice: str
+    offset: float = 0.0  # seconds of the utterance before audio[0]
 
     def slot(self, name: str) -> SlotSpeech:
         for s in self.slots:
@@ -73,11 +77,19 @@ class SlotClip:
 class SlotAudio:
     clips: tuple[SlotClip, ...]  # in source time order
     policy: str  # "fit" or "elastic" as applied
-    sentence: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # the synthesized sentence
-    sentence_rate: int = 0  # (context for analysing the synthetic voice: a word alone is short)
 
     def clip(self, name: str) -> SlotClip:
         for c in self.clips:
             if c.name == name:
                 return c
         raise KeyError(name)
+
+
+@cacheable("SlotTargets")
+@dataclass(frozen=True)
+class SlotTargets:
+    """What each new word should match in its place: the recorded word's median pitch (0.0
+    when unvoiced) and the loudness of the speech within a second around it (LUFS scale)."""
+
+    f0: dict[str, float]
+    loudness: dict[str, float]

@@ -200,7 +200,7 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
         codec=out.get("codec", "h264"),
         crf=out.get("crf", 12),
         preset=out.get("preset", "veryfast"),
-        audio_bitrate_kbps=out.get("audio_bitrate_kbps", 192),
+        audio_bitrate_kbps=out.get("audio_bitrate_kbps", 128),
     )
     static_tail = path_template.rsplit("}}", 1)[-1]
     if "." in static_tail and not static_tail.lower().endswith(OUTPUT_EXTENSIONS):

@@ -192,9 +192,20 @@ def lower(recipe: Recipe) -> Graph:
         _loc(recipe, "/voice"),
     )
     if recipe.voice.match_speaker:
+        targets = b.add(
+            "speech.slot_targets", [audio, spans], Type("SlotTargets"), "slot_targets", {}, _loc(recipe, "/slots")
+        )
+        voice_stats = b.add(
+            "speech.voice_stats",
+            [transcript, lexicon],  # the recipe's lexicon: a row's own entries would make it per row
+            Type("VoiceStats"),
+            "voice_stats",
+            voice_attrs,
+            _loc(recipe, "/voice"),
+        )
         slot_audio = b.add(
             "speech.match_voice",
-            [slot_audio, profile, audio, spans],
+            [slot_audio, profile, targets, voice_stats],
             Type("SlotAudio"),
             "matched",
             {},

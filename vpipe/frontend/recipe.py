@@ -86,7 +86,7 @@ class OutputSpec:
     codec: str = "h264"
     crf: int = 12
     preset: str = "veryfast"
-    audio_bitrate_kbps: int = 192
+    audio_bitrate_kbps: int = 128
 
 
 @dataclass(frozen=True)

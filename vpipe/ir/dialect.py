@@ -199,8 +199,32 @@ define(
         "speech.match_voice",
         "Move the new words' pitch, timbre, loudness and room tone towards the speaker "
         "(and each word's pitch and loudness towards the recorded word it replaces).",
-        operands=(("slot_audio", "SlotAudio"), ("profile", "Profile"), ("audio", "Audio"), ("spans", "Spans")),
+        operands=(
+            ("slot_audio", "SlotAudio"),
+            ("profile", "Profile"),
+            ("targets", "SlotTargets"),
+            ("voice", "VoiceStats"),
+        ),
         results=("SlotAudio",),
+    )
+)
+define(
+    OpSpec(
+        "speech.voice_stats",
+        "Measure the synthetic voice (pitch statistics, long-term envelope) on the source's "
+        "transcript, spoken by it once: what voice matching moves from.",
+        operands=(("transcript", "Text"), ("lexicon", "Lexicon")),
+        results=("VoiceStats",),
+        attrs={"engine": STR, "voice": STR, "voice_sha256": STR, "speed": NUM},
+        required=("engine", "voice"),
+    )
+)
+define(
+    OpSpec(
+        "speech.slot_targets",
+        "The recorded slot words' own pitch and the loudness of the speech around them.",
+        operands=(("audio", "Audio"), ("spans", "Spans")),
+        results=("SlotTargets",),
     )
 )
 define(

@@ -27,6 +27,8 @@ TYPE_DOCS: dict[str, str] = {
     "Script": "rendered script text with slot character spans",
     "Speech": "synthesized speech with phone timings",
     "SlotAudio": "the new audio of each slot, with phone timings",
+    "SlotTargets": "the recorded slot words' pitch and surrounding loudness",
+    "VoiceStats": "the synthetic voice measured on the source's transcript (pitch, envelope)",
     "Track": "the row's full audio track and its timeline edits",
     "Frames": "re-rendered frames and the output timeline",
     "File": "a written output file",

@@ -27,7 +27,10 @@ def cut_slot(speech: Speech, name: str) -> tuple[np.ndarray, int, int, float, fl
     s = speech.slot(name)
     first, last = speech.words[s.first_word], speech.words[s.last_word]
     rate = speech.rate
-    a, b = round(first.start * rate), round(last.end * rate)
+    start = round(speech.offset * rate)  # the audio may begin after the utterance does
+    a, b = round(first.start * rate) - start, round(last.end * rate) - start
+    if a < 0 or b > len(speech.audio):
+        raise ValueError(f"slot '{name}' lies outside the synthesized audio")
     lead = min(int(CONTEXT * rate), a)
     tail = min(int(CONTEXT * rate), len(speech.audio) - b)
     clip = speech.audio[a - lead : b + tail].astype(np.float32)
@@ -52,7 +55,7 @@ def decide(natural: float, target: float, policy: str, max_stretch: float) -> tu
 
 @kernel("speech.fit", backend="wsola")
 class FitSlots(Kernel):
-    version = "2"
+    version = "3"
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.01, ram_mb=10)
@@ -95,4 +98,4 @@ class FitSlots(Kernel):
                     phones=tuple(Segment(p.label, p.start * scale, p.end * scale) for p in phones),
                 )
             )
-        return SlotAudio(tuple(clips), policy, speech.audio, speech.rate)
+        return SlotAudio(tuple(clips), policy)

@@ -135,7 +135,7 @@ class WriteVideo(Kernel):
             codec=str(op.attr("codec", "h264")),
             crf=int(op.attr("crf", 12)),
             preset=str(op.attr("preset", "veryfast")),
-            audio_bitrate_kbps=int(op.attr("audio_bitrate_kbps", 192)),
+            audio_bitrate_kbps=int(op.attr("audio_bitrate_kbps", 128)),
             metadata=_metadata(bool(op.attr("synthetic", False)), row.id),
         )
         try:

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from vpipe.data.speech import SlotAudio
+from vpipe.data.speech import SlotAudio, SlotTargets
+from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Estimate, Op
 from vpipe.kernels.registry import Kernel, kernel
 
@@ -30,35 +31,79 @@ class SpeakerProfileKernel(Kernel):
         return measure_profile(audio.samples, audio.rate, speech, silences)
 
 
-@kernel("speech.match_voice", backend="world")
-class MatchVoice(Kernel):
-    version = "2"
+@kernel("speech.slot_targets", backend="builtin")
+class SlotTargetsKernel(Kernel):
+    """The recorded word's pitch and loudness: a word is said higher or quieter than the
+    speaker's average by its place in the sentence, and the new word takes its place.
+    The same for every row, so hoist-shared makes it run once."""
 
-    def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
-        return Estimate(seconds=0.12, ram_mb=80)
+    version = "1"
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> SlotAudio:
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> SlotTargets:
         from vpipe.speech.pitch import local_f0
         from vpipe.speech.splice import surrounding_loudness
+
+        audio, spans = inputs
+        mono = audio.mono()
+        return SlotTargets(
+            {s.name: float(local_f0(mono, audio.rate, s.start, s.end)) for s in spans.slots},
+            {s.name: float(surrounding_loudness(mono, audio.rate, s.start, s.end)) for s in spans.slots},
+        )
+
+
+CALIBRATION_WORDS = 60  # of the transcript: ~20 s of speech is plenty for a median and an envelope
+
+
+@kernel("speech.voice_stats", backend="tts")
+class VoiceStatsKernel(Kernel):
+    """The synthetic voice speaks the source's transcript once; its pitch statistics and
+    long-term envelope are what every row's words are moved from. The same words as the
+    speaker's profile, so the envelope difference is the voices', not the texts'."""
+
+    version = "1"
+
+    def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
+        return Estimate(seconds=1.0, ram_mb=250)
+
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> Any:
+        from vpipe.kernels.tts import engine_for, speak
+        from vpipe.speech.prepare import Unspeakable, prepare
+        from vpipe.speech.voice_match import voice_stats
+
+        transcript, lexicon = inputs
+        text = " ".join(str(transcript).split()[:CALIBRATION_WORDS])
+        engine = engine_for(op, rt)
+        try:
+            prepared = prepare(text, [("", 0, len(text))], lexicon, engine.supports_ipa, whole=True)
+        except Unspeakable as exc:
+            raise DiagnosticError(
+                Diagnostic("VP305", f"the transcript cannot be spoken by the voice: {exc}", rt.op_span)
+            ) from None
+        out = speak(engine, prepared.text, float(op.attr("speed", 1.0)), rt)
+        return voice_stats(out.audio, out.rate)
+
+
+@kernel("speech.match_voice", backend="world")
+class MatchVoice(Kernel):
+    version = "4"
+
+    def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
+        return Estimate(seconds=0.08, ram_mb=80)
+
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> SlotAudio:
         from vpipe.speech.voice_match import match_voice
 
-        slot_audio, profile, audio, spans = inputs
-        mono = audio.mono()
-        context = slot_audio.sentence if len(slot_audio.sentence) else None
+        slot_audio, profile, targets, voice = inputs
         clips = []
         for clip in slot_audio.clips:
-            loc = spans.get(clip.name)
-            # The recorded word's own pitch and loudness: a word is said higher or quieter than
-            # the speaker's average by its place in the sentence, and the new word takes its place.
-            target_f0 = local_f0(mono, audio.rate, loc.start, loc.end)
-            target_lufs = surrounding_loudness(mono, audio.rate, loc.start, loc.end)
+            lufs = targets.loudness.get(clip.name, float("nan"))
             result = match_voice(
                 clip.audio,
                 clip.rate,
                 profile,
-                context,
-                target_f0=target_f0 or None,
-                target_lufs=target_lufs if np.isfinite(target_lufs) else None,
+                target_f0=targets.f0.get(clip.name) or None,
+                target_lufs=lufs if np.isfinite(lufs) else None,
+                voice=voice,
             )
             matched = np.asarray(result.audio, np.float32)[: len(clip.audio)]
             if len(matched) < len(clip.audio):  # voice matching must not change the timing

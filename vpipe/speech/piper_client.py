@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,6 +68,17 @@ class PiperWorker:
                     raise WorkerError(reply["error"])
                 return reply
         raise WorkerError("the speech worker failed")
+
+    def cpu_seconds(self) -> float:
+        """CPU time the worker process has used so far (user + system, Linux /proc; 0.0 elsewhere).
+        Benchmarks add it to the parent's: synthesis runs here, not in the caller."""
+        if self._proc is None or self._proc.poll() is not None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self._proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def close(self) -> None:
         if self._proc is not None:

@@ -9,8 +9,14 @@ espeak-ng (text preparation, word timing, cutting) lives in the Apache-licensed 
 
 Protocol: one JSON object per line in each direction.
   {"op": "load", "model": PATH, "config": PATH}                    -> {"sample_rate", "espeak_voice"}
-  {"op": "synthesize", "model": PATH, "text": STR, "length_scale": F}
-        -> {"sample_rate", "audio": base64 float32 LE, "phonemes": [[phoneme, samples], ...]}
+  {"op": "synthesize", "model": PATH, "text": STR, "length_scale": F, "phoneme_scales": [[F, ...], ...]?,
+   "decode": [FIRST, LAST, PAD_SAMPLES]?}
+        -> {"sample_rate", "audio": base64 float32 LE, "offset": SAMPLES, "phonemes": [[phoneme, samples], ...]}
+           ("|" marks each sentence; phoneme_scales: one factor per phoneme of each sentence,
+            in the order "phonemes" lists them, ^ and $ included; decode: only the audio of
+            phonemes FIRST..LAST (flat indices into "phonemes") and PAD_SAMPLES around them is
+            rendered, starting at sample "offset" of the sentence — the rest is not decoded)
+  {"op": "durations", ...same...}  -> {"sample_rate", "phonemes": [...]}   (the duration predictor only)
   {"op": "phonemize", "voice": "en-us", "texts": [STR, ...]}       -> {"ipa": [STR, ...]}
   {"op": "espeak", "voice": "en-us", "text": STR, "rate": WPM}      -> {"sample_rate", "audio", "words": [[chars_start, ms], ...]}
 Errors come back as {"error": MESSAGE}.
@@ -28,19 +34,32 @@ from typing import Any
 import numpy as np
 
 NOISE_SEED = 20240601
+DURATIONS_OUTPUT = "/Ceil_output_0"  # frames per phoneme id, before the decoder runs
+LATENT = "/Mul_7_output_0"  # the flow's output, masked: the HiFi-GAN decoder's only input
+AUDIO_OUTPUT = "output"
+# Frames of latent decoded beyond a window on each side and then dropped: the decoder is
+# convolutional, its receptive field is 10 frames (measured: 8 frames leave 1e-4 differences, 10 none), so the kept samples equal a full
+# decode's (tests/speech/test_piper_worker.py measures the difference).
+DECODER_CONTEXT_FRAMES = 10
+SCALES_INPUT = "vpipe_phoneme_scales"  # per-phoneme-id duration factors (added by vpipe)
 _VOICES: dict[str, Any] = {}
 _ESPEAK_LOCK = threading.Lock()
 
 
-def _deterministic_model(model_path: Path) -> bytes:
-    """The voice with its alignment output exposed and its sampling noise fixed.
+def _patched(model_path: Path) -> Any:
+    """The voice model with three changes, all in memory:
 
-    VITS draws Gaussian noise for durations and for the latent at every call, so the same
-    text sounds slightly different each time. vpipe's cache needs equal input → equal
-    output, so each RandomNormalLike node is replaced by a slice of a constant, seeded
-    noise tensor of the same distribution: natural prosody, reproducible audio."""
+    - its alignment output exposed (frames per phoneme id), as piper's own patch does;
+    - its sampling noise fixed: VITS draws Gaussian noise for durations and for the latent
+      at every call, so the same text sounds slightly different each time; vpipe's cache
+      needs equal input → equal output, so each RandomNormalLike becomes a slice of a
+      constant seeded noise tensor of the same distribution (natural prosody, reproducible);
+    - a per-phoneme duration factor input multiplied into the predicted durations just
+      before they are rounded to frames: a slot word can be lengthened or shortened to the
+      recorded word's duration while the words around it keep their natural timing
+      (piper's own length_scale stretches the whole sentence). 1.0 leaves the model exact."""
     import onnx
-    from onnx import helper, numpy_helper
+    from onnx import TensorProto, helper, numpy_helper
     from piper.patch_voice_with_alignment import add_alignment_output
 
     model = onnx.load(str(model_path))
@@ -49,6 +68,12 @@ def _deterministic_model(model_path: Path) -> bytes:
     rng = np.random.default_rng(NOISE_SEED)
     new_nodes = []
     for node in graph.node:
+        if node.op_type == "Ceil" and node.output[0] == DURATIONS_OUTPUT:
+            scaled = f"{node.name}/vpipe_scaled"
+            new_nodes.append(helper.make_node("Mul", [node.input[0], SCALES_INPUT], [scaled], name=scaled))
+            node.input[0] = scaled
+            new_nodes.append(node)
+            continue
         if node.op_type != "RandomNormalLike":
             new_nodes.append(node)
             continue
@@ -68,25 +93,164 @@ def _deterministic_model(model_path: Path) -> bytes:
         )
     del graph.node[:]
     graph.node.extend(new_nodes)
-    return bytes(model.SerializeToString())
+    graph.input.append(helper.make_tensor_value_info(SCALES_INPUT, TensorProto.FLOAT, ["batch_size", 1, "phonemes"]))
+    return model
 
 
-def _voice(model: str, config: str | None) -> Any:
-    if model not in _VOICES:
+class _Voice:
+    """A patched voice split in three sessions: durations only (the duration predictor), the
+    front (text encoder, durations, flow → latent frames) and the decoder (latent → audio).
+    The decoder is ~90 % of the work and convolutional, so a row that needs one word of a
+    sentence decodes just that word's frames (`decode`)."""
+
+    def __init__(self, model: str, config: str | None) -> None:
         import onnxruntime
+        from onnx.utils import Extractor
         from piper import PiperVoice
         from piper.config import PiperConfig
 
         config_path = Path(config) if config else Path(model + ".json")
         with open(config_path, encoding="utf-8") as f:
-            cfg = PiperConfig.from_dict(json.load(f))
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        session = onnxruntime.InferenceSession(
-            _deterministic_model(Path(model)), sess_options=options, providers=_providers()
-        )
-        _VOICES[model] = PiperVoice(session=session, config=cfg)
+            self.config = PiperConfig.from_dict(json.load(f))
+        patched = _patched(Path(model))
+        inputs = ["input", "input_lengths", "scales", SCALES_INPUT]
+        extractor = Extractor(patched)
+
+        def session(model: Any) -> Any:
+            return onnxruntime.InferenceSession(
+                model.SerializeToString(), sess_options=_session_options(), providers=_providers()
+            )
+
+        self.durations = session(extractor.extract_model(inputs, [DURATIONS_OUTPUT]))
+        self.front = session(extractor.extract_model(inputs, [LATENT, DURATIONS_OUTPUT]))
+        self.decoder = session(extractor.extract_model([LATENT], [AUDIO_OUTPUT]))
+        # piper's PiperVoice does phonemization and groups phoneme ids into phonemes; its
+        # phoneme_ids_to_audio is replaced so the sessions above run with vpipe's inputs.
+        self.speaker = PiperVoice(session=self.front, config=self.config)
+        self.timer = PiperVoice(session=self.durations, config=self.config)
+        self.sentence_scales: list[list[float]] = []
+        self._latents: list[np.ndarray] = []
+        self.speaker.phoneme_ids_to_audio = lambda ids, cfg, include_alignments=False: self._run(ids, cfg, False)
+        self.timer.phoneme_ids_to_audio = lambda ids, cfg, include_alignments=False: self._run(ids, cfg, True)
+
+    def _id_scales(self, ids: list[int]) -> np.ndarray:
+        """This sentence's per-phoneme factors, spread over each phoneme's ids (its own and
+        the pad after it), in the order piper builds the id sequence."""
+        per_phoneme = self.sentence_scales.pop(0) if self.sentence_scales else []
+        if not per_phoneme:
+            return np.ones(len(ids), np.float32)
+        from piper.const import BOS, EOS, PAD
+
+        counts = [len(self.config.phoneme_id_map.get(BOS, [])) + len(self.config.phoneme_id_map.get(PAD, []))]
+        counts += [
+            len(self.config.phoneme_id_map.get(p, [])) + len(self.config.phoneme_id_map.get(PAD, []))
+            for p in self._phonemes
+        ]
+        counts.append(len(self.config.phoneme_id_map.get(EOS, [])))
+        factors = np.repeat(np.asarray(per_phoneme, np.float32), counts[: len(per_phoneme)])
+        if len(factors) != len(ids):  # a phoneme map we did not foresee: keep the natural timing
+            return np.ones(len(ids), np.float32)
+        return factors
+
+    def _run(self, ids: list[int], cfg: Any, durations_only: bool) -> Any:
+        args = {
+            "input": np.array([ids], dtype=np.int64),
+            "input_lengths": np.array([len(ids)], dtype=np.int64),
+            "scales": np.array(
+                [
+                    cfg.noise_scale or self.config.noise_scale,
+                    cfg.length_scale or 1.0,
+                    cfg.noise_w_scale or self.config.noise_w_scale,
+                ],
+                dtype=np.float32,
+            ),
+            SCALES_INPUT: self._id_scales(ids).reshape(1, 1, -1),
+        }
+        if durations_only:
+            (frames,) = self.durations.run([DURATIONS_OUTPUT], args)
+        else:  # the latent is decoded later, only where it is needed
+            latent, frames = self.front.run([LATENT, DURATIONS_OUTPUT], args)
+            self._latents.append(latent)
+        return np.zeros(1, np.float32), (frames.squeeze() * self.config.hop_length).astype(np.int64).reshape(-1)
+
+    def speak(
+        self,
+        text: str,
+        length_scale: float,
+        scales: list[list[float]] | None,
+        durations_only: bool,
+        decode: tuple[int, int, int] | None = None,
+    ) -> tuple[np.ndarray, list[list[Any]], int]:
+        """(audio, phonemes, offset): the audio of the whole text, or with `decode` (first and
+        last flat phoneme index, padding in samples) of just that stretch, which starts at
+        sample `offset` of the whole."""
+        from piper import SynthesisConfig
+
+        voice = self.timer if durations_only else self.speaker
+        self.sentence_scales = [list(x) for x in scales] if scales else []
+        self._latents = []
+        sentences = voice.phonemize(text)
+        cfg = SynthesisConfig(length_scale=length_scale, normalize_audio=False)
+        phonemes: list[list[Any]] = []
+        for sentence in sentences:
+            if not sentence:
+                continue
+            self._phonemes = sentence
+            for chunk in voice.synthesize(_as_phonemes(sentence), cfg, include_alignments=True):
+                phonemes.append(["|", 0])
+                phonemes.extend([a.phoneme, int(a.num_samples)] for a in chunk.phoneme_alignments or [])
+        if durations_only:
+            return np.zeros(0, np.float32), phonemes, 0
+        lengths = [latent.shape[-1] * self.config.hop_length for latent in self._latents]
+        start, end = 0, sum(lengths)
+        if decode is not None:
+            first, last, pad = decode
+            edges = np.concatenate([[0], np.cumsum([int(n) for _, n in phonemes])])
+            if 0 <= first <= last < len(phonemes) and edges[-1] == end:
+                start, end = max(0, int(edges[first]) - pad), min(end, int(edges[last + 1]) + pad)
+        return self._decode(lengths, start, end), phonemes, start
+
+    def _decode(self, lengths: list[int], start: int, end: int) -> np.ndarray:
+        """Samples [start, end) of the concatenated sentences, decoding only the latent frames
+        they need plus DECODER_CONTEXT_FRAMES on each side."""
+        hop = self.config.hop_length
+        pieces: list[np.ndarray] = []
+        offset = 0
+        for latent, n in zip(self._latents, lengths, strict=True):
+            a, b = max(start, offset) - offset, min(end, offset + n) - offset
+            offset += n
+            if b <= a:
+                continue
+            fa = max(0, a // hop - DECODER_CONTEXT_FRAMES)
+            fb = min(latent.shape[-1], -(-b // hop) + DECODER_CONTEXT_FRAMES)
+            (audio,) = self.decoder.run([AUDIO_OUTPUT], {LATENT: np.ascontiguousarray(latent[:, :, fa:fb])})
+            pieces.append(audio.reshape(-1)[a - fa * hop : b - fa * hop])
+        return np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
+
+
+def _as_phonemes(sentence: list[str]) -> str:
+    """A sentence's phonemes as a raw phoneme block, so it is synthesized exactly as phonemized."""
+    return "[[" + "".join(sentence) + "]]"
+
+
+def _voice(model: str, config: str | None) -> _Voice:
+    if model not in _VOICES:
+        _VOICES[model] = _Voice(model, config)
     return _VOICES[model]
+
+
+def _session_options() -> Any:
+    """One intra-op thread unless VPIPE_TTS_THREADS says otherwise: rows run in parallel
+    processes, and a second thread per synthesis costs more CPU than it saves time."""
+    import os
+
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    options.intra_op_num_threads = int(os.environ.get("VPIPE_TTS_THREADS", "1"))
+    options.inter_op_num_threads = 1
+    return options
 
 
 def _providers() -> list[str]:
@@ -100,19 +264,21 @@ def _b64(audio: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(audio, dtype="<f4").tobytes()).decode("ascii")
 
 
-def synthesize(req: dict[str, Any]) -> dict[str, Any]:
-    from piper import SynthesisConfig
-
+def synthesize(req: dict[str, Any], durations_only: bool = False) -> dict[str, Any]:
     voice = _voice(req["model"], req.get("config"))
-    cfg = SynthesisConfig(length_scale=float(req.get("length_scale", 1.0)), normalize_audio=False)
-    audio: list[np.ndarray] = []
-    phonemes: list[list[Any]] = []
-    for chunk in voice.synthesize(req["text"], cfg, include_alignments=True):
-        audio.append(chunk.audio_float_array)
-        phonemes.append(["|", 0])  # sentence boundary marker
-        phonemes.extend([a.phoneme, int(a.num_samples)] for a in chunk.phoneme_alignments or [])
-    data = np.concatenate(audio) if audio else np.zeros(0, np.float32)
-    return {"sample_rate": voice.config.sample_rate, "audio": _b64(data), "phonemes": phonemes}
+    decode = req.get("decode")
+    audio, phonemes, offset = voice.speak(
+        req["text"],
+        float(req.get("length_scale", 1.0)),
+        req.get("phoneme_scales"),
+        durations_only,
+        tuple(int(x) for x in decode) if decode else None,
+    )
+    reply = {"sample_rate": voice.config.sample_rate, "phonemes": phonemes}
+    if not durations_only:
+        reply["audio"] = _b64(audio)
+        reply["offset"] = offset
+    return reply
 
 
 def phonemize(req: dict[str, Any]) -> dict[str, Any]:
@@ -182,6 +348,8 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
         return {"sample_rate": voice.config.sample_rate, "espeak_voice": voice.config.espeak_voice}
     if op == "synthesize":
         return synthesize(req)
+    if op == "durations":
+        return synthesize(req, durations_only=True)
     if op == "phonemize":
         return phonemize(req)
     if op == "espeak":

@@ -43,13 +43,26 @@ class PreparedText:
     ipa: dict[str, str] = field(default_factory=dict)  # block text → IPA, for word timing
 
 
-def _context(text: str, spans: Sequence[tuple[str, int, int]]) -> tuple[int, int]:
-    """First..last sentence that contains a slot."""
+WORDS_BEFORE = 3  # words of the sentence spoken before the first slot …
+WORDS_AFTER = 2  # … and after the last: the phrase that shapes the slot's prosody
+
+
+def _context(text: str, spans: Sequence[tuple[str, int, int]], whole: bool = False) -> tuple[int, int]:
+    """The stretch of the script to synthesize: within the sentence(s) holding the slots, a
+    few words either side of them (the phrase sets a word's prosody; the rest of a long
+    sentence is never heard and costs synthesis time). `whole`: the full sentences."""
     bounds = [0] + [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
     sentences = list(itertools.pairwise(bounds))
     first = min(s for s, e in sentences if any(a < e and b > s for _, a, b in spans))
     last = max(e for s, e in sentences if any(a < e and b > s for _, a, b in spans))
-    return first, last
+    if whole:
+        return first, last
+    slot_start, slot_end = min(a for _, a, _ in spans), max(b for _, _, b in spans)
+    before = [m.start() for m in _WORD.finditer(text, first, slot_start)]
+    after = [m.end() for m in _WORD.finditer(text, slot_end, last)]
+    start = before[-WORDS_BEFORE] if len(before) > WORDS_BEFORE else first
+    end = after[WORDS_AFTER - 1] if len(after) > WORDS_AFTER else last
+    return start, end
 
 
 def _apply_lexicon(text: str, lexicon: Lexicon, supports_ipa: bool, ipa: dict[str, str]) -> str:
@@ -71,12 +84,18 @@ def _apply_lexicon(text: str, lexicon: Lexicon, supports_ipa: bool, ipa: dict[st
 
 
 def prepare(
-    text: str, spans: Sequence[tuple[str, int, int]], lexicon: Lexicon, supports_ipa: bool = True, language: str = "en"
+    text: str,
+    spans: Sequence[tuple[str, int, int]],
+    lexicon: Lexicon,
+    supports_ipa: bool = True,
+    language: str = "en",
+    whole: bool = False,
 ) -> PreparedText:
-    """`spans` are (slot name, start, end) character spans of the slots in `text`."""
+    """`spans` are (slot name, start, end) character spans of the slots in `text`; `whole`
+    speaks their full sentences instead of the phrase around them."""
     if not spans:
         raise ValueError("nothing to synthesize: the script has no slot")
-    start, end = _context(text, spans)
+    start, end = _context(text, spans, whole)
     pieces: list[tuple[str, str | None]] = []
     cursor = start
     for name, a, b in sorted(spans, key=lambda s: s[1]):

@@ -8,7 +8,7 @@ in through the `vpipe.tts` entry-point group with the same interface.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import ClassVar, Protocol
@@ -25,6 +25,8 @@ class EngineOutput:
     audio: np.ndarray  # float32 mono
     rate: int
     words: list[WordSpan]  # one per whitespace token of the text
+    phonemes: list[PhoneSpan] = field(default_factory=list)  # every phoneme, in order (engines that report them)
+    offset: int = 0  # the sample of the whole utterance where `audio` starts (partial decoding)
 
 
 class TtsEngine(Protocol):
@@ -57,6 +59,7 @@ class PiperEngine:
     def __init__(self, voice: str, base: Path | None = None) -> None:
         self.files = resolve_piper(voice, base)
         self._espeak_voice: str | None = None
+        self._rate = 0
 
     @property
     def voice_id(self) -> str:
@@ -66,26 +69,64 @@ class PiperEngine:
         if self._espeak_voice is None:
             reply = worker().request({"op": "load", "model": str(self.files.model), "config": str(self.files.config)})
             self._espeak_voice = str(reply["espeak_voice"])
+            self._rate = int(reply["sample_rate"])
         return self._espeak_voice
 
-    def synthesize(self, text: str, speed: float = 1.0) -> EngineOutput:
+    def sample_rate(self) -> int:
+        self._load()
+        return self._rate
+
+    def synthesize(
+        self,
+        text: str,
+        speed: float = 1.0,
+        phoneme_scales: list[list[float]] | None = None,
+        decode: tuple[int, int, float] | None = None,
+    ) -> EngineOutput:
+        """`phoneme_scales`: per sentence, a duration factor for every phoneme (as `phonemes`
+        of a `durations` call lists them): lengthens or shortens chosen words only.
+        `decode` = (first, last, pad seconds): render only the audio from phoneme `first` to
+        `last` (flat indices, as `phonemes` lists them) with `pad` around it; the result's
+        `offset` says where it starts. Word and phoneme timings still cover the whole text."""
+        return self._run("synthesize", text, speed, phoneme_scales, decode)
+
+    def durations(self, text: str, speed: float = 1.0, phoneme_scales: list[list[float]] | None = None) -> EngineOutput:
+        """Word timings without the audio (the model's duration predictor only, ~20 ms):
+        what length control needs before the one real synthesis."""
+        return self._run("durations", text, speed, phoneme_scales)
+
+    def _run(
+        self,
+        op: str,
+        text: str,
+        speed: float,
+        phoneme_scales: list[list[float]] | None,
+        decode: tuple[int, int, float] | None = None,
+    ) -> EngineOutput:
         espeak_voice = self._load()
-        reply = worker().request(
-            {
-                "op": "synthesize",
-                "model": str(self.files.model),
-                "config": str(self.files.config),
-                "text": text,
-                "length_scale": 1.0 / speed,
-            }
-        )
-        audio = decode_audio(reply["audio"])
+        request: dict[str, object] = {
+            "op": op,
+            "model": str(self.files.model),
+            "config": str(self.files.config),
+            "text": text,
+            "length_scale": 1.0 / speed,
+        }
+        if phoneme_scales:
+            request["phoneme_scales"] = phoneme_scales
+        if decode is not None:
+            request["decode"] = [int(decode[0]), int(decode[1]), round(decode[2] * self.sample_rate())]
+        reply = worker().request(request)
         spans = phone_spans([(p, int(n)) for p, n in reply["phonemes"]])
+        audio = (
+            decode_audio(reply["audio"]) if "audio" in reply else np.zeros(spans[-1].end if spans else 0, np.float32)
+        )
         toks = tokens(text)
         plain = [t.text for t in toks if not t.text.startswith("[[")]
         ipa_of = dict(zip(plain, phonemize(plain, espeak_voice), strict=True))
         token_ipa = [t.text[2:-2].strip() if t.text.startswith("[[") else ipa_of[t.text] for t in toks]
-        return EngineOutput(audio, int(reply["sample_rate"]), attribute(spans, toks, token_ipa))
+        return EngineOutput(
+            audio, int(reply["sample_rate"]), attribute(spans, toks, token_ipa), spans, int(reply.get("offset", 0))
+        )
 
 
 class EspeakEngine:

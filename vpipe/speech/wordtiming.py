@@ -31,6 +31,7 @@ class PhoneSpan:
     phoneme: str  # IPA symbol as piper reports it ("|" marks a sentence start)
     start: int  # samples
     end: int
+    index: int = -1  # position in the flat list the engine returned
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,21 @@ def _clean(ipa: str) -> str:
 
 def phone_spans(phonemes: list[tuple[str, int]]) -> list[PhoneSpan]:
     out, pos = [], 0
-    for ph, n in phonemes:
-        out.append(PhoneSpan(ph, pos, pos + n))
+    for k, (ph, n) in enumerate(phonemes):
+        out.append(PhoneSpan(ph, pos, pos + n, k))
         pos += n
+    return out
+
+
+def sentence_scales(spans: list[PhoneSpan], factors: dict[int, float]) -> list[list[float]]:
+    """Per-sentence lists of per-phoneme factors (the worker's `phoneme_scales`): `factors`
+    maps flat phoneme indices to a factor; everything else keeps 1.0."""
+    out: list[list[float]] = []
+    for s in spans:
+        if s.phoneme == "|":
+            out.append([])
+        elif out:
+            out[-1].append(float(factors.get(s.index, 1.0)))
     return out
 
 
