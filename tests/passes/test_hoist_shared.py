@@ -10,7 +10,7 @@ graph @g {
   %audio = media.audio(%video) : Audio per_row
   %transcript = text.const() {"text": "hi john"} : Text per_row
   %lexicon = speech.lexicon() {"entries": {}} : Lexicon per_row
-  %alignment = speech.align(%audio, %transcript, %lexicon) {"engine": "pocketsphinx"} : Alignment per_row
+  %alignment = speech.align(%audio, %transcript, %lexicon) {"backend": "pocketsphinx"} : Alignment per_row
   %row = rows.row() {"file": "rows.csv"} : Row per_row
   %script = template.render(%row) {"template": "hi"} : Script per_row
   %row_lexicon = speech.row_lexicon(%lexicon, %row) {"column": "say_as"} : Lexicon per_row
@@ -23,7 +23,7 @@ graph @g {
   %audio = media.audio(%video) : Audio shared
   %transcript = text.const() {"text": "hi john"} : Text shared
   %lexicon = speech.lexicon() {"entries": {}} : Lexicon shared
-  %alignment = speech.align(%audio, %transcript, %lexicon) {"engine": "pocketsphinx"} : Alignment shared
+  %alignment = speech.align(%audio, %transcript, %lexicon) {"backend": "pocketsphinx"} : Alignment shared
   %row = rows.row() {"file": "rows.csv"} : Row per_row
   %script = template.render(%row) {"template": "hi"} : Script per_row
   %row_lexicon = speech.row_lexicon(%lexicon, %row) {"column": "say_as"} : Lexicon per_row

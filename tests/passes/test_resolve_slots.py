@@ -14,7 +14,7 @@ graph @g {
   %audio = media.audio(%video) : Audio shared
   %transcript = text.const() {"text": "my biggest weakness is asking for help when needed"} : Text shared
   %lexicon = speech.lexicon() {"entries": {}} : Lexicon shared
-  %alignment = speech.align(%audio, %transcript, %lexicon) {"engine": "pocketsphinx"} : Alignment shared
+  %alignment = speech.align(%audio, %transcript, %lexicon) {"backend": "pocketsphinx"} : Alignment shared
   %spans = slots.locate(%alignment) {"slots": {"skill": {"say": "help", "words": ["help"]}}} : Spans shared
 }
 """
@@ -112,7 +112,7 @@ def test_repeated_word_needs_an_occurrence() -> None:
 def test_recognised_transcript_without_analysis_is_left_for_run_time() -> None:
     before = BEFORE.replace(
         '%transcript = text.const() {"text": "my biggest weakness is asking for help when needed"} : Text shared',
-        '%transcript = speech.recognize(%audio) {"engine": "pocketsphinx"} : Text shared',
+        '%transcript = speech.recognize(%audio) {"backend": "pocketsphinx"} : Text shared',
     )
     ctx = PassContext()
     assert run_pass("resolve-slots", before, ctx) == normalized(before)

@@ -98,3 +98,14 @@ def test_changed_attribute_changes_the_key(tmp_path: Path) -> None:
     Executor(parse_graph(GRAPH), cache, work_root=tmp_path / "w").run_shared()
     Executor(parse_graph(GRAPH.replace('"n": 1', '"n": 2')), cache, work_root=tmp_path / "w").run_shared()
     assert CALLS["expensive"] == 2
+
+
+def test_a_kernel_class_version_reaches_its_registration_and_cache_keys() -> None:
+    """Bumping `version` on a kernel class must change the cache keys of its results (a
+    stale cached result of an older kernel must never be reused)."""
+    from vpipe.kernels import registry
+    from vpipe.kernels.tts import Synthesize
+
+    info = registry.find("speech.synthesize", "tts@cpu")
+    assert info is not None and info.version == Synthesize.version != "1"
+    assert all(k.version == k.cls.version for k in registry.all_kernels())

@@ -69,12 +69,14 @@ def models(
     from rich.table import Table
 
     table = Table(title="vpipe model catalog", show_lines=False)
-    for col in ("model", "task", "family", "res.", "VRAM (GB)", "weights (in lipsync.weights)", "licence"):
+    for col in ("model", "task", "family", "res.", "VRAM (GB)", "weights", "licence"):
         table.add_column(col, overflow="fold")
     for model_id, e in entries:
         vram = e.get("vram_gb") or {}
         weights = e.get("weights") or {}
         files = ", ".join(weights.get("files") or []) if isinstance(weights, dict) else ""
+        if not files and isinstance(weights, dict) and weights.get("note"):
+            files = str(weights["note"])
         lic = e.get("license") or {}
         table.add_row(
             model_id,
@@ -82,7 +84,7 @@ def models(
             e.get("family", ""),
             str(e.get("resolution", "")),
             ", ".join(f"{k} {v}" for k, v in vram.items()) or "—",
-            files or "none needed",
+            files or "none needed",  # weight-free backends
             f"code: {lic.get('code')}; weights: {lic.get('weights')}",
         )
     Console(width=max(120, shutil.get_terminal_size().columns)).print(table)
@@ -126,6 +128,7 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
         ("torch", "neural backends and QC encoders"),
         ("diffusers", "diffusion lip-sync backends (extra: neural)"),
         ("ray", "distributed executor (extra: ray)"),
+        ("whisperx", "GPU aligner and recogniser (extra: whisperx; local models)"),
     ]:
         v = _module_version(name)
         add(f"python: {name}", v is not None, f"{v or 'not installed'} — {why}")

@@ -74,20 +74,30 @@ def _quiet_native_stderr() -> Iterator[None]:
 def _face_mesh(static: bool, max_faces: int) -> Any:
     mp = _mediapipe()
     with _quiet_native_stderr():
-        return mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=static,
-            max_num_faces=max_faces,
-            refine_landmarks=True,
-            min_detection_confidence=0.5,
-            min_tracking_confidence=0.5,
+        return _warmed(
+            mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=static,
+                max_num_faces=max_faces,
+                refine_landmarks=True,
+                min_detection_confidence=0.5,
+                min_tracking_confidence=0.5,
+            )
         )
+
+
+def _warmed(graph: Any) -> Any:
+    """Run `graph` once on a blank image (finds no face, so leaves no tracking state): its
+    threads log their set-up while they start, and a first real frame after fd 2 is back
+    would let that race through."""
+    graph.process(np.zeros((64, 64, 3), np.uint8))
+    return graph
 
 
 def _face_detector() -> Any:
     mp = _mediapipe()
     # short-range BlazeFace: the detector FaceMesh itself uses, so the counts agree
     with _quiet_native_stderr():
-        return mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5)
+        return _warmed(mp.solutions.face_detection.FaceDetection(model_selection=0, min_detection_confidence=0.5))
 
 
 def _process(graph: Any, rgb: np.ndarray, first: bool) -> Any:

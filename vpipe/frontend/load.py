@@ -18,6 +18,7 @@ from vpipe.catalog import hardware_presets
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticBag, DiagnosticError, Severity, Span, display_path
 from vpipe.frontend import rows as rows_io
 from vpipe.frontend.recipe import (
+    AlignerSpec,
     FaceSelect,
     LipsyncSpec,
     OutputSpec,
@@ -117,6 +118,22 @@ def load_recipe(path: str | Path) -> tuple[Recipe, list[Diagnostic]]:
     return _build(file.resolve(), data, smap)
 
 
+def _aligner(bag: DiagnosticBag, base: Path, spec: dict[str, Any], smap: SourceMap) -> AlignerSpec:
+    folders: dict[str, Path | None] = {}
+    for key in ("align_model", "asr_model"):
+        folders[key] = _resolve_path(base, spec[key]) if key in spec else None
+        if folders[key] is not None and not folders[key].is_dir():  # type: ignore[union-attr]
+            bag.error(
+                "VP020",
+                f"model folder '{spec[key]}' does not exist",
+                smap.value(f"/source/aligner/{key}"),
+                help="vpipe downloads no models: give the folder the model was saved to",
+            )
+    return AlignerSpec(
+        spec.get("engine", "pocketsphinx"), folders["align_model"], folders["asr_model"], spec.get("language", "en")
+    )
+
+
 def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, list[Diagnostic]]:
     bag = DiagnosticBag()
     base = file.parent
@@ -128,7 +145,8 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
     audio = _check_file(bag, base, src["audio"], "/source/audio", smap, "source audio") if "audio" in src else None
     face = FaceSelect(**src.get("face", {}))
     media, image_size = _probe_source(bag, kind, source_path, audio, smap, has_slots=bool(data.get("slots")))
-    source = SourceSpec(kind, source_path, src.get("transcript"), audio, face, media, image_size)
+    aligner = _aligner(bag, base, src.get("aligner") or {}, smap)
+    source = SourceSpec(kind, source_path, src.get("transcript"), audio, face, media, image_size, aligner)
 
     # --- slots --------------------------------------------------------------------------
     slots: list[SlotSpec] = []

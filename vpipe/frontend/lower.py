@@ -159,14 +159,19 @@ def lower(recipe: Recipe) -> Graph:
         )
     else:
         transcript = b.add(
-            "speech.recognize", [audio], Type("Text"), "transcript", {"engine": "pocketsphinx"}, _loc(recipe, "/source")
+            "speech.recognize",
+            [audio],
+            Type("Text"),
+            "transcript",
+            _aligner_attrs(recipe, "asr_model"),
+            _loc(recipe, "/source"),
         )
     alignment = b.add(
         "speech.align",
         [audio, transcript, lexicon],
         Type("Alignment"),
         "alignment",
-        {"engine": "pocketsphinx"},
+        _aligner_attrs(recipe, "align_model"),
         _loc(recipe, "/source"),
     )
     slots = {
@@ -259,6 +264,18 @@ def lower(recipe: Recipe) -> Graph:
         _loc(recipe, "/qc" if "qc" in _top_keys(recipe) else "/output"),
     )
     return b.build()
+
+
+def _aligner_attrs(recipe: Recipe, model: str) -> dict[str, object]:
+    """The aligner's backend, and for whisperx its local model folder and language."""
+    spec = recipe.source.aligner
+    attrs: dict[str, object] = {"backend": spec.engine}
+    folder = getattr(spec, model)
+    if spec.engine != "pocketsphinx":
+        if folder is not None:
+            attrs["model"] = str(folder)
+        attrs["language"] = spec.language
+    return attrs
 
 
 def _voice_attrs(recipe: Recipe) -> dict[str, object]:

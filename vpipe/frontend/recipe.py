@@ -25,6 +25,14 @@ class FaceSelect:
 
 
 @dataclass(frozen=True)
+class AlignerSpec:
+    engine: str = "pocketsphinx"
+    align_model: Path | None = None  # whisperx: local wav2vec2 folder
+    asr_model: Path | None = None  # whisperx: local faster-whisper folder
+    language: str = "en"
+
+
+@dataclass(frozen=True)
 class SourceSpec:
     kind: str  # "video" | "image"
     path: Path
@@ -33,6 +41,7 @@ class SourceSpec:
     face: FaceSelect = FaceSelect()
     media: MediaInfo | None = None  # probed format of a video source
     image_size: tuple[int, int] | None = None  # (w, h) of an image source
+    aligner: AlignerSpec = AlignerSpec()
 
 
 @dataclass(frozen=True)

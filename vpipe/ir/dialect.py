@@ -71,7 +71,7 @@ define(
         "Recognise what is said (when the recipe gives no transcript).",
         operands=(("audio", "Audio"),),
         results=("Text",),
-        attrs={"engine": STR},
+        attrs={"backend": STR, "model": STR, "language": STR},
     )
 )
 define(
@@ -89,7 +89,7 @@ define(
         "Word and phone timings of the source speech (forced alignment).",
         operands=(("audio", "Audio"), ("transcript", "Text"), ("lexicon", "Lexicon")),
         results=("Alignment",),
-        attrs={"engine": STR},
+        attrs={"backend": STR, "model": STR, "language": STR},
     )
 )
 define(

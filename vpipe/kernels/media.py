@@ -7,8 +7,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from vpipe import __version__
 from vpipe.data.audio import Audio
 from vpipe.data.media import Frames, ImageSource, OutputFile, Track, VideoSource, file_digest
@@ -16,8 +14,8 @@ from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Estimate, Op
 from vpipe.kernels.registry import Kernel, kernel
 from vpipe.lipsync.timeline import output_timeline, slot_windows
-from vpipe.media.decode import DecodeError, frame_timing, iter_frames, read_audio
-from vpipe.media.write import VideoSettings, WriteError, encode, remux
+from vpipe.media.decode import DecodeError, frame_timing, iter_decoded, read_audio
+from vpipe.media.write import VideoSettings, WriteError, encode, output_pix_fmt, remux
 from vpipe.outputs import confine
 from vpipe.probe import ProbeError, probe_image, probe_video
 from vpipe.templates import TemplateProgram
@@ -120,6 +118,7 @@ def retimed_frames(video: VideoSource, track: Track) -> Frames:
 
 @kernel("media.write", backend="pyav")
 class WriteVideo(Kernel):
+    version = "2"
     cache = True  # the value records path + hash: a later run skips rows whose file is intact
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
@@ -142,6 +141,7 @@ class WriteVideo(Kernel):
             if frames.is_passthrough and not track.retimed:
                 remux(frames.source, track.audio, target, settings)
             else:
+                source_format = None if frames.still else probe_video(frames.source).pix_fmt
                 encode(
                     lambda: _frame_stream(frames),
                     (frames.width, frames.height),
@@ -149,6 +149,7 @@ class WriteVideo(Kernel):
                     track.audio,
                     target,
                     settings,
+                    output_pix_fmt(settings.codec, source_format),
                 )
         except (WriteError, DecodeError) as exc:
             raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
@@ -164,8 +165,9 @@ def _metadata(synthetic: bool, row_id: str) -> tuple[tuple[str, str], ...]:
     return (("comment", f"vpipe {__version__}: {what}"), ("description", f"vpipe row {row_id}; {what}"))
 
 
-def _frame_stream(frames: Frames) -> Iterator[tuple[float, np.ndarray]]:
-    """Output frames in order: re-rendered ones as given, others decoded from the source."""
+def _frame_stream(frames: Frames) -> Iterator[tuple[float, Any]]:
+    """Output frames in order: re-rendered ones as given (BGR), others as decoded from the
+    source (av.VideoFrame: no colour conversion, so they lose only the encoder's rounding)."""
     if frames.still:
         import cv2
 
@@ -174,7 +176,7 @@ def _frame_stream(frames: Frames) -> Iterator[tuple[float, np.ndarray]]:
             yield float(t), frames.rendered.get(i, base)
         return
     needed = frames.source_index
-    decoder = iter_frames(frames.source)
+    decoder = iter_decoded(frames.source)
     current_index, current = -1, None
     for i, t in enumerate(frames.times):
         if i in frames.rendered:

@@ -22,7 +22,7 @@ def _seconds(context: dict[str, Any], per_second: float) -> float:
 
 @kernel("speech.align", backend="pocketsphinx")
 class PocketsphinxAlign(Kernel):
-    version = "1"
+    version = "2"
 
     def available(self) -> str | None:
         import importlib.util
@@ -43,7 +43,7 @@ class PocketsphinxAlign(Kernel):
                 Diagnostic(
                     "VP304",
                     f"alignment of the source failed: {exc}",
-                    None,
+                    rt.op_span,
                     help="check that source.transcript is exactly what is said (`vpipe build` prints it)",
                 )
             ) from None
@@ -63,6 +63,9 @@ class PocketsphinxRecognize(Kernel):
         except AlignmentFailed as exc:
             raise DiagnosticError(
                 Diagnostic(
-                    "VP304", f"speech recognition of the source failed: {exc}", None, help="give source.transcript"
+                    "VP304",
+                    f"speech recognition of the source failed: {exc}",
+                    rt.op_span,
+                    help="give source.transcript",
                 )
             ) from None

@@ -26,6 +26,7 @@ BUILTIN_MODULES = (
     "vpipe.kernels.builtin",
     "vpipe.kernels.media",
     "vpipe.kernels.pocketsphinx",
+    "vpipe.kernels.whisperx",
     "vpipe.kernels.slots",
     "vpipe.kernels.tts",
     "vpipe.kernels.fit",
@@ -79,13 +80,18 @@ _KERNELS: dict[str, list[KernelInfo]] = {}
 K = TypeVar("K", bound=type[Kernel])
 
 
-def kernel(kind: str, backend: str, device: str = "cpu", version: str = "1") -> Callable[[K], K]:
+def kernel(kind: str, backend: str, device: str = "cpu", version: str | None = None) -> Callable[[K], K]:
+    """Register a kernel class. Its `version` (part of every cache key of its results) is the
+    class attribute unless given here: bump it whenever the kernel's output changes."""
+
     def register(cls: K) -> K:
-        cls.kind, cls.backend, cls.device, cls.version = kind, backend, device, version
+        cls.kind, cls.backend, cls.device = kind, backend, device
+        if version is not None:
+            cls.version = version
         infos = _KERNELS.setdefault(kind, [])
         if any(i.backend == backend and i.device == device for i in infos):
             raise ValueError(f"kernel {kind} {backend}@{device} registered twice")
-        infos.append(KernelInfo(kind, backend, device, version, cls))
+        infos.append(KernelInfo(kind, backend, device, cls.version, cls))
         return cls
 
     return register

@@ -16,46 +16,55 @@ CONTEXT_WORDS = 3  # recorded words kept on each side of a slot (QC hears the ne
 
 @kernel("slots.locate", backend="builtin")
 class LocateSlots(Kernel):
-    version = "2"
+    version = "3"
 
     def run(self, op: Op, inputs: list[Any], rt: Any) -> Spans:
         (alignment,) = inputs
-        out: list[SlotLocation] = []
-        heard = [w.label for w in alignment.words]
-        for name, slot in thaw(op.attr("slots")).items():
-            words = list(slot["words"])
-            first = slot.get("word_index")
-            if first is None:  # the transcript was recognised at run time: resolve now
-                hits = find_sequence(heard, words)
-                occurrence = slot.get("occurrence")
-                if not hits or (occurrence is None and len(hits) > 1) or (occurrence or 1) > len(hits):
-                    raise DiagnosticError(
-                        Diagnostic(
-                            "VP201" if not hits else "VP202",
-                            f"slot '{name}': '{slot['say']}' is said {len(hits)} time(s) in the recognised transcript",
-                            None,
-                            help="give source.transcript and slots.occurrence",
-                            notes=(f"heard: {' '.join(heard)}",),
-                        )
+        return locate(alignment, thaw(op.attr("slots")), rt)
+
+
+def locate(alignment: Alignment, slots: dict[str, dict[str, Any]], rt: Any | None = None) -> Spans:
+    """Where each slot's words are said. `slots` as the op's attribute: name → {say, words,
+    word_index (resolved at build time) or occurrence}. `rt` takes warnings and gives the
+    recipe location of errors."""
+    span = rt.op_span if rt is not None else None
+    out: list[SlotLocation] = []
+    heard = [w.label for w in alignment.words]
+    for name, slot in slots.items():
+        words = list(slot["words"])
+        first = slot.get("word_index")
+        if first is None:  # the transcript was recognised at run time: resolve now
+            hits = find_sequence(heard, words)
+            occurrence = slot.get("occurrence")
+            if not hits or (occurrence is None and len(hits) > 1) or (occurrence or 1) > len(hits):
+                raise DiagnosticError(
+                    Diagnostic(
+                        "VP201" if not hits else "VP202",
+                        f"slot '{name}': '{slot['say']}' is said {len(hits)} time(s) in the recognised transcript",
+                        span,
+                        help="give source.transcript and slots.occurrence",
+                        notes=(f"heard: {' '.join(heard)}",),
                     )
-                first = hits[(occurrence or 1) - 1]
-            segments = alignment.words[first : first + len(words)]
-            if any(s.end <= s.start for s in segments):
-                raise DiagnosticError(Diagnostic("VP204", f"slot '{name}': '{slot['say']}' has no time span", None))
-            _check_confidence(rt, alignment, name, slot["say"], first, len(words))
-            out.append(
-                SlotLocation(
-                    name,
-                    tuple(words),
-                    first,
-                    segments[0].start,
-                    segments[-1].end,
-                    alignment.phones_of(first, len(words)),
-                    before=tuple(alignment.words[max(0, first - CONTEXT_WORDS) : first]),
-                    after=tuple(alignment.words[first + len(words) : first + len(words) + CONTEXT_WORDS]),
                 )
+            first = hits[(occurrence or 1) - 1]
+        segments = alignment.words[first : first + len(words)]
+        if any(s.end <= s.start for s in segments):
+            raise DiagnosticError(Diagnostic("VP204", f"slot '{name}': '{slot['say']}' has no time span", span))
+        if rt is not None:
+            _check_confidence(rt, alignment, name, slot["say"], first, len(words))
+        out.append(
+            SlotLocation(
+                name,
+                tuple(words),
+                first,
+                segments[0].start,
+                segments[-1].end,
+                alignment.phones_of(first, len(words)),
+                before=tuple(alignment.words[max(0, first - CONTEXT_WORDS) : first]),
+                after=tuple(alignment.words[first + len(words) : first + len(words) + CONTEXT_WORDS]),
             )
-        return Spans(tuple(sorted(out, key=lambda s: s.start)))
+        )
+    return Spans(tuple(sorted(out, key=lambda s: s.start)))
 
 
 def _check_confidence(rt: Any, alignment: Alignment, name: str, say: str, first: int, count: int) -> None:

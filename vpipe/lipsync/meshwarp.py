@@ -46,6 +46,19 @@ def build_mesh(landmarks: np.ndarray, image_size: tuple[int, int], margin: float
     return Mesh(points, tri, len(ring), (int(bx0), int(by0), int(np.ceil(bx1)) + 1, int(np.ceil(by1)) + 1))
 
 
+def triangle_affines(src: np.ndarray, dst: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+    """(T, 2, 3) affine maps taking each triangle's `dst` corners to its `src` corners, all
+    at once (one batched 3×3 inverse instead of a call per triangle). Degenerate (flat)
+    triangles cover no pixels; they get the identity."""
+    d = dst[triangles].astype(np.float64)  # (T, 3, 2)
+    m = np.concatenate([d.transpose(0, 2, 1), np.ones((len(triangles), 1, 3))], axis=1)  # (T, 3, 3)
+    flat = np.abs(np.linalg.det(m)) < 1e-9
+    m[flat] = np.eye(3)
+    affines = src[triangles].astype(np.float64).transpose(0, 2, 1) @ np.linalg.inv(m)  # (T, 2, 3)
+    affines[flat] = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0))
+    return affines
+
+
 def warp(image: np.ndarray, mesh: Mesh, targets: np.ndarray) -> np.ndarray:
     """`image` with the mesh's source points moved to `targets` (P_landmarks, 2); the ring is fixed."""
     import cv2
@@ -55,23 +68,20 @@ def warp(image: np.ndarray, mesh: Mesh, targets: np.ndarray) -> np.ndarray:
     n = len(mesh.points) - mesh.fixed
     dst[:n] = targets[:, :2]
     w, h = x1 - x0, y1 - y0
+    # Which target triangle covers each pixel (-1: none): the last triangle drawn wins on
+    # shared edges, as any rasteriser's choice would do.
     index = np.full((h, w), -1, np.int32)
-    for t, (a, b, c) in enumerate(mesh.triangles):
-        poly = np.round(dst[[a, b, c]] - (x0, y0)).astype(np.int32)
-        cv2.fillConvexPoly(index, poly, int(t))
-    # affine (target → source) of every triangle
-    affines = np.zeros((len(mesh.triangles), 2, 3), np.float64)
-    for t, tri in enumerate(mesh.triangles):
-        affines[t] = cv2.getAffineTransform(dst[tri].astype(np.float32), mesh.points[tri].astype(np.float32))
-    ys, xs = np.mgrid[0:h, 0:w]
-    px, py = xs + x0, ys + y0
-    idx = np.maximum(index, 0)
-    a = affines[idx]
-    map_x = (a[..., 0, 0] * px + a[..., 0, 1] * py + a[..., 0, 2]).astype(np.float32)
-    map_y = (a[..., 1, 0] * px + a[..., 1, 1] * py + a[..., 1, 2]).astype(np.float32)
-    outside = index < 0
-    map_x[outside] = px[outside]
-    map_y[outside] = py[outside]
+    corners = np.round(dst[mesh.triangles] - (x0, y0)).astype(np.int32)
+    for t, poly in enumerate(corners):
+        cv2.fillConvexPoly(index, poly, t)
+    # Pixels outside every triangle map to themselves: give them an extra identity map.
+    affines = np.concatenate([triangle_affines(mesh.points, dst, mesh.triangles), [[[1, 0, 0], [0, 1, 0]]]])
+    coef = affines.reshape(-1, 6).astype(np.float32).T  # (6, T + 1)
+    idx = np.where(index < 0, len(affines) - 1, index)
+    px = np.arange(x0, x1, dtype=np.float32)[None, :]
+    py = np.arange(y0, y1, dtype=np.float32)[:, None]
+    map_x = coef[0][idx] * px + coef[1][idx] * py + coef[2][idx]
+    map_y = coef[3][idx] * px + coef[4][idx] * py + coef[5][idx]
     out = image.copy()
     out[y0:y1, x0:x1] = cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return out

@@ -3,15 +3,18 @@
 - `remux`: copy the source video packets untouched and encode the new audio track (the
   audio-only personalization: not a single video pixel changes).
 - `encode`: decode the source, substitute re-rendered frames, re-encode with the source's
-  own per-frame timestamps, so variable-frame-rate sources keep their timing exactly.
+  own per-frame timestamps (variable-frame-rate sources keep their timing exactly) and
+  pixel format. Untouched frames go to the encoder as decoded, without a trip through BGR.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -113,7 +116,20 @@ def remux(source: Path, audio: Audio, target: Path, settings: VideoSettings) -> 
             raise WriteError(f"cannot write {target.name}: {exc.strerror}") from None
 
 
-FrameSource = Callable[[], Iterator[tuple[float, np.ndarray]]]
+# (seconds, frame): a BGR image (re-rendered) or a decoded av.VideoFrame (untouched)
+FrameSource = Callable[[], Iterator[tuple[float, Any]]]
+# Pixel formats the encoders take as they are; anything else is written as yuv420p.
+PIXEL_FORMATS = {
+    "h264": {"yuv420p", "yuv422p", "yuv444p", "yuv420p10le", "yuv422p10le", "yuv444p10le"},
+    "hevc": {"yuv420p", "yuv422p", "yuv444p", "yuv420p10le", "yuv422p10le", "yuv444p10le"},
+    "av1": {"yuv420p", "yuv420p10le"},
+    "vp9": {"yuv420p", "yuv422p", "yuv444p", "yuv420p10le"},
+}
+
+
+def output_pix_fmt(codec: str, source_pix_fmt: str | None) -> str:
+    """The source's pixel format when the codec takes it, else yuv420p."""
+    return source_pix_fmt if source_pix_fmt in PIXEL_FORMATS.get(codec, set()) else "yuv420p"
 
 
 def encode(
@@ -125,12 +141,15 @@ def encode(
     settings: VideoSettings,
     pix_fmt: str = "yuv420p",
 ) -> int:
-    """Encode (seconds, BGR image) frames at exactly those times; returns the frame count."""
+    """Encode (seconds, BGR image or decoded frame) at exactly those times in `pix_fmt`;
+    returns the frame count."""
     import av
     import cv2
 
     w, h = size
     codec = VIDEO_CODECS[settings.codec]
+    if codec == "libsvtav1":  # SVT-AV1 logs its configuration to stderr at info level
+        os.environ.setdefault("SVT_LOG", "1")
     with atomic_path(target) as tmp:
         try:
             with av.open(str(tmp), "w", options=_container_options(target)) as out:
@@ -148,9 +167,13 @@ def encode(
                     if pts <= last_pts:  # rounding of very close times: keep timestamps strictly increasing
                         pts = last_pts + 1
                     last_pts = pts
-                    i420 = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
-                    frame = av.VideoFrame(w, h, "yuv420p")
-                    _fill_yuv420(frame, i420, w, h)
+                    if isinstance(image, av.VideoFrame):
+                        frame = image if image.format.name == pix_fmt else image.reformat(format=pix_fmt)
+                    elif pix_fmt == "yuv420p":
+                        frame = av.VideoFrame(w, h, "yuv420p")
+                        _fill_yuv420(frame, cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), w, h)
+                    else:
+                        frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format=pix_fmt)
                     frame.pts = pts
                     frame.time_base = time_base
                     for packet in vs.encode(frame):

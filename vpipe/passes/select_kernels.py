@@ -5,10 +5,10 @@ target device win; CPU kernels are the fallback for a CUDA target (with a remark
 with no usable kernel gets a warning (VP111) here; `vpipe run` refuses to start then.
 
 Before:
-    %alignment = speech.align(%audio, %transcript, %lexicon) {"engine": "pocketsphinx"} : Alignment shared
+    %alignment = speech.align(%audio, %transcript, %lexicon) {"backend": "pocketsphinx"} : Alignment shared
 
 After:
-    %alignment = speech.align(%audio, %transcript, %lexicon) {"engine": "pocketsphinx"} : Alignment shared kernel(pocketsphinx@cpu) est(t=0.18, ram_mb=60, vram_mb=0)
+    %alignment = speech.align(%audio, %transcript, %lexicon) {"backend": "pocketsphinx"} : Alignment shared kernel(pocketsphinx@cpu) est(t=0.18, ram_mb=60, vram_mb=0)
 """
 
 from __future__ import annotations

@@ -115,6 +115,17 @@ def pronunciations(
     return [p for p in out if p is not None]
 
 
+def phones_of_words(words: list[str], lexicon: Lexicon, phonemize: Phonemizer) -> list[list[str]]:
+    """ARPAbet phones of each word, from the same sources the aligner uses: the lexicon,
+    pocketsphinx's CMUdict, espeak-ng G2P for the rest (for aligners that report words only)."""
+    dec = _decoder(lm=None, bestpath=False)
+    out = []
+    for p in pronunciations(words, lexicon, dec.lookup_word, phonemize):
+        phones = p.phones if p.phones is not None else dec.lookup_word(p.key)
+        out.append((phones or "").split())
+    return out
+
+
 def _safe(word: str) -> str:
     """A dictionary key that cannot collide with a real entry (and has no spaces)."""
     return re.sub(r"\s+", "_", word)

@@ -1,0 +1,138 @@
+"""Lip-sync benchmark on the shared clips: speed per slot frame on one core, and quality.
+
+Per clip (retrieve backend, `auto` durations, every row of benchmarks/common.py):
+- CPU milliseconds of the lipsync.apply kernel per slot frame (frames inside the windows,
+  the slot and its margins), and per frame it actually re-rendered; the process is pinned
+  to one core first. The kernel's time includes decoding the source up to the last window
+  frame (these clips have a single keyframe). Medians over rows, after a warm-up row.
+- quality from the QC kernel on the written files: sync (aperture vs the aperture the
+  heard phones predict) against the source's natural value and against the "audio
+  replaced, mouth untouched" control; PSNR of the untouched frames; seam ratios.
+- a contact sheet per row (source frames over output frames) under --out.
+The warp backend (still portraits) is timed per animated frame on the sample portrait.
+
+Usage: python benchmarks/lipsync.py [--out DIR] [--rows N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import CLIPS, median, write_recipe
+
+
+def one_core() -> int:
+    """Pin this process (and the workers it starts) to one CPU; return which."""
+    core = min(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {core})
+    return core
+
+
+def run_clip(work: Path, clip: Any, rows: int, out: Path) -> dict[str, object]:
+    from vpipe.driver import BuildOptions, build_dir, compile_recipe, target_of
+    from vpipe.qc.contact import write_contact_sheet
+    from vpipe.runtime.context import RunContext
+    from vpipe.runtime.executor import Executor
+    from vpipe.runtime.run import row_value
+
+    recipe = write_recipe(work, clip, lipsync="retrieve", duration="auto")
+    build = compile_recipe(recipe, BuildOptions(analyze=False))
+    ex = Executor(build.graph, None, target_of(build.recipe), build_dir(build.recipe) / "work")
+    shared = ex.run_shared()
+    per_window_frame: list[float] = []
+    per_rendered_frame: list[float] = []
+    metrics: list[dict[str, float]] = []
+    values = [row_value(r) for r in build.recipe.rows.rows][: rows + 1]
+    for n, row in enumerate(values):
+        vals, keys = dict(shared.values), dict(shared.keys)
+        rt = RunContext(work, row, target_of(build.recipe))
+        frames = file = None
+        for i, op in ex.row_ops:
+            start = time.process_time()
+            ex._execute(i, op, vals, keys, rt, {}, [])
+            cpu = time.process_time() - start
+            result = vals[op.results[0].name]
+            if op.kind == "lipsync.apply":
+                frames = result
+                window = sum(1 for t in frames.times if any(a <= t < b for a, b in frames.report["output_windows"]))
+                if n > 0 and window:  # row 0 warms up the decoders and caches
+                    per_window_frame.append(1000 * cpu / window)
+                    per_rendered_frame.append(1000 * cpu / max(1, frames.report["rendered"]))
+            elif op.kind == "media.write":
+                file = result
+            elif op.kind.startswith("qc."):
+                metrics.append(result.metrics)
+        if frames is not None and file is not None:
+            write_contact_sheet(out / f"{clip.name}-{row.id}.png", file.path, frames)
+
+    def mean(key: str) -> float:
+        xs = [m[key] for m in metrics if key in m and math.isfinite(m[key])]
+        return sum(xs) / len(xs) if xs else float("nan")
+
+    natural = mean("sync_natural")
+    return {
+        "clip": clip.name,
+        "rows": len(metrics),
+        "ms_per_slot_frame": round(median(per_window_frame), 1),
+        "ms_per_rendered_frame": round(median(per_rendered_frame), 1),
+        "sync": round(mean("sync"), 3),
+        "sync_natural": round(natural, 3),
+        "sync_control": round(mean("sync_control"), 3),
+        "sync_ratio": round(mean("sync") / natural, 3) if natural > 0 else float("nan"),
+        "control_ratio": round(mean("sync_control") / natural, 3) if natural > 0 else float("nan"),
+        "untouched_psnr_min_db": round(min(m.get("untouched_psnr_min_db", 99.0) for m in metrics), 2),
+        "seam_ratio_max": round(max(m.get("seam_ratio", 0.0) for m in metrics), 2),
+        "seam_ratio_raw_max": round(max(m.get("seam_ratio_raw", 0.0) for m in metrics), 2),
+    }
+
+
+def warp_speed(frames: int = 50) -> dict[str, object]:
+    """The warp backend's milliseconds per animated frame on the sample portrait."""
+    import cv2
+    import numpy as np
+
+    from vpipe.data.alignment import Segment
+    from vpipe.face.tracker import track_image
+    from vpipe.lipsync.animate import animate
+    from vpipe.sample import portrait
+
+    image = cv2.imread(str(portrait()), cv2.IMREAD_COLOR)
+    track = track_image(image, "largest", 0)
+    labels = ("HH", "AY", "JH", "AA", "N", "W", "EH", "L", "K", "AH", "M", "T", "UW", "P", "AE", "R", "IH", "S")
+    phones = [Segment(p, 0.08 * k, 0.08 * (k + 1)) for k, p in enumerate(labels * 3)]
+    times = np.arange(frames) / 25.0
+    animate(image, track.landmarks[0], phones, times[:5])  # warm-up
+    start = time.process_time()
+    animate(image, track.landmarks[0], phones, times)
+    return {
+        "backend": "warp",
+        "size": f"{image.shape[1]}x{image.shape[0]}",
+        "ms_per_frame": round(1000 * (time.process_time() - start) / frames, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=5, help="rows measured per clip (after one warm-up row)")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/out/lipsync"), help="contact sheets go here")
+    args = parser.parse_args()
+    core = one_core()
+    print(json.dumps({"pinned_to_core": core}))
+    with tempfile.TemporaryDirectory(prefix="vpipe-bench-") as tmp:
+        for clip in CLIPS:
+            print(json.dumps(run_clip(Path(tmp) / clip.name, clip, args.rows, args.out)), flush=True)
+    print(json.dumps(warp_speed()))
+
+
+if __name__ == "__main__":
+    main()
