@@ -83,7 +83,7 @@ def _ranges(idx: np.ndarray) -> str:
 
 @kernel("face.inventory", backend="retrieve")
 class Inventory(Kernel):
-    version = "4"
+    version = "5"
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.002 * _frames(context) + 0.1, ram_mb=50 + 0.25 * _frames(context))

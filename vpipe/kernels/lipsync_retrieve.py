@@ -48,10 +48,10 @@ class _WeightFree(Kernel):
 
 @kernel("lipsync.apply", backend="retrieve")
 class Retrieve(_WeightFree):
-    version = "2"
+    version = "3"
 
 
 @kernel("lipsync.apply", backend="retime")
 class Retime(_WeightFree):
-    version = "2"
+    version = "3"
     max_offset = 3

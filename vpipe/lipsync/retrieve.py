@@ -150,6 +150,11 @@ def retrieve(
                     plan.setdefault(pose, []).append((int(k), int(entry)))
         if plan:
             strength = ease({k for jobs in plan.values() for k, _ in jobs})
+            pose_of = {k: pose for pose, jobs in plan.items() for k, _ in jobs}
+            for k in sorted(strength):  # a repeated frame on the ramp keeps the previous frame's blend too
+                pose = pose_of[k]
+                if k - 1 in strength and pose < len(inv.repeats) and inv.repeats[pose] and pose_of[k - 1] == pose - 1:
+                    strength[k] = strength[k - 1]
             last = max(plan)
             for i, _, image in iter_frames(video.path, min(plan), last + 1):
                 for k, entry in plan.get(i, []):

@@ -1,0 +1,148 @@
+"""Choosing a source mouth per frame (vpipe.lipsync.select) on the real inventory of
+glasses_woman.mp4: the Viterbi path is the cheapest on its own cost (checked by brute force
+on a small inventory, and against a greedy per-frame choice on the full one), `max_offset`
+restricts the choice to the frame's neighbours, and a frame that asks for its own mouth
+gets it."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+
+from tests.lipsync.sources import source
+from vpipe.lipsync.inventory import MouthInventory
+from vpipe.lipsync.select import FrameTarget, Weights, choose_mouths, match_costs, transition_costs
+from vpipe.lipsync.visemes import INDEX
+
+pytestmark = pytest.mark.media
+
+WORD = ["PP", "aa", "aa", "PP", "oh", "oh", "E", "SS", "PP", "aa", "DD", "ih", "kk", "sil"]
+
+
+def _inventory() -> MouthInventory:
+    return source("glasses_woman").inventory
+
+
+def _path_cost(costs: np.ndarray, trans: np.ndarray, paths: np.ndarray) -> np.ndarray:
+    """Total cost of each path (rows of entry indices): match costs plus transitions."""
+    paths = np.atleast_2d(paths)
+    k = paths.shape[1]
+    total = costs[np.arange(k), paths].sum(axis=1)
+    return total + trans[paths[:, :-1], paths[:, 1:]].sum(axis=1)
+
+
+def _slot_targets(inv: MouthInventory, first_frame: int, visemes: list[str]) -> list[FrameTarget]:
+    """In-slot targets asking for these visemes at this speaker's typical aperture."""
+    return [
+        FrameTarget(first_frame + k, INDEX[v], float(inv.viseme_aperture[INDEX[v]]), True)
+        for k, v in enumerate(visemes)
+    ]
+
+
+def _subset(inv: MouthInventory, entries: list[int]) -> MouthInventory:
+    sel = np.asarray(entries)
+    return dataclasses.replace(
+        inv,
+        frames=inv.frames[sel],
+        visemes=inv.visemes[sel],
+        aperture=inv.aperture[sel],
+        shape=inv.shape[sel],
+        pose=inv.pose[sel],
+        luma=inv.luma[sel],
+        crops=inv.crops[sel],
+        crop_origin=inv.crop_origin[sel],
+    )
+
+
+def test_viterbi_is_optimal_by_brute_force() -> None:
+    """On an 8-entry inventory (runs of consecutive frames, so continuing a run is free) and
+    a 5-frame slot mixing in-slot and own-mouth targets, the DP's path costs exactly the
+    minimum over all 8^5 paths."""
+    full = _inventory()
+    entries = [10, 11, 12, 40, 41, 42, 80, 81]
+    inv = _subset(full, entries)
+    f = [int(x) for x in inv.frames]
+    targets = [
+        FrameTarget(f[0], INDEX["PP"], float(full.viseme_aperture[INDEX["PP"]]), True),
+        FrameTarget(f[1], INDEX["aa"], float(full.viseme_aperture[INDEX["aa"]]), True),
+        FrameTarget(f[2], INDEX["aa"], float(full.viseme_aperture[INDEX["aa"]]), True),
+        FrameTarget(f[3], INDEX["ih"], float(full.viseme_aperture[INDEX["ih"]]), True),
+        FrameTarget(f[4], int(inv.visemes[4]), float(inv.aperture[4]), False),
+    ]
+    w = Weights()
+    costs, trans = match_costs(inv, targets, w, None), transition_costs(inv, w)
+    every = np.array(list(itertools.product(range(len(entries)), repeat=len(targets))))
+    best = _path_cost(costs, trans, every).min()
+    chosen = choose_mouths(inv, targets)
+    assert _path_cost(costs, trans, chosen)[0] == pytest.approx(best, abs=1e-9)
+
+
+@pytest.mark.parametrize("start", [20, 50, 90])
+def test_dp_never_worse_than_greedy(start: int) -> None:
+    """On the full inventory, for a 14-frame slot of varied visemes: the DP's total cost is at
+    most the greedy per-frame choice's and the own-frames path's, on the DP's own cost."""
+    inv = _inventory()
+    targets = _slot_targets(inv, start, WORD)
+    w = Weights()
+    costs, trans = match_costs(inv, targets, w, None), transition_costs(inv, w)
+    dp = _path_cost(costs, trans, choose_mouths(inv, targets))[0]
+    greedy = _path_cost(costs, trans, costs.argmin(axis=1))[0]
+    own = _path_cost(costs, trans, np.array([inv.entry_of(t.pose_frame) for t in targets]))[0]
+    assert dp <= greedy + 1e-9
+    assert dp <= own + 1e-9
+
+
+def test_requested_visemes_get_matching_mouths() -> None:
+    """Asking for open vowels yields wider source mouths than asking for p/b/m, and every
+    p/b/m frame gets a mouth narrower than this speaker's median aperture."""
+    inv = _inventory()
+    wide = choose_mouths(inv, _slot_targets(inv, 30, ["aa"] * 6))
+    closed = choose_mouths(inv, _slot_targets(inv, 30, ["PP"] * 6))
+    assert inv.aperture[wide].min() > inv.aperture[closed].max()
+    assert (inv.aperture[closed] < np.median(inv.aperture)).all()
+
+
+@pytest.mark.parametrize("offset", [0, 1, 3])
+def test_max_offset_restricts_to_neighbours(offset: int) -> None:
+    """The retime backend: every chosen mouth comes from within ±max_offset frames of the
+    frame itself; with 0 that is the frame's own mouth."""
+    inv = _inventory()
+    targets = _slot_targets(inv, 40, WORD)
+    chosen = choose_mouths(inv, targets, max_offset=offset)
+    pose = np.array([t.pose_frame for t in targets])
+    assert np.abs(inv.frames[chosen] - pose).max() <= offset
+    if offset == 0:
+        assert np.array_equal(inv.frames[chosen], pose)
+    unrestricted = choose_mouths(inv, targets)
+    assert np.abs(inv.frames[unrestricted] - pose).max() > 3  # the restriction is what kept it near
+
+
+@pytest.mark.parametrize("in_slot", [False, True])
+def test_own_mouth_as_target_picks_the_frame_itself(in_slot: bool) -> None:
+    """Frames 40-59 each asking for exactly their own viseme and aperture: the DP returns those
+    very frames (the own run costs 0; any other mouth costs more)."""
+    inv = _inventory()
+    targets = []
+    for f in range(40, 60):
+        e = inv.entry_of(f)
+        assert e is not None
+        targets.append(FrameTarget(f, int(inv.visemes[e]), float(inv.aperture[e]), in_slot))
+    assert inv.frames[choose_mouths(inv, targets)].tolist() == list(range(40, 60))
+
+
+def test_transition_costs_reward_continuing_a_run() -> None:
+    """Moving to the next source frame is free, holding one costs `hold`, any jump at least
+    `jump` plus the lip-shape distance (so jumps to similar lips are cheaper)."""
+    inv = _inventory()
+    w = Weights()
+    trans = transition_costs(inv, w)
+    m = inv.size
+    nxt = inv.frames[None, :] == inv.frames[:, None] + 1
+    assert (trans[nxt] == 0).all() and nxt.sum() == m - 1
+    assert np.allclose(np.diag(trans), w.hold)
+    jumps = ~nxt & ~np.eye(m, dtype=bool)
+    assert (trans[jumps] >= w.jump).all()
+    assert choose_mouths(inv, []).shape == (0,)
