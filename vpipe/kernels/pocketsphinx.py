@@ -22,7 +22,7 @@ def _seconds(context: dict[str, Any], per_second: float) -> float:
 
 @kernel("speech.align", backend="pocketsphinx")
 class PocketsphinxAlign(Kernel):
-    version = "2"
+    version = "3"
 
     def available(self) -> str | None:
         import importlib.util
@@ -51,7 +51,7 @@ class PocketsphinxAlign(Kernel):
 
 @kernel("speech.recognize", backend="pocketsphinx")
 class PocketsphinxRecognize(Kernel):
-    version = "1"
+    version = "2"
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=_seconds(context, 0.4) + 0.5, ram_mb=250)

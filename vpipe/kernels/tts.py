@@ -138,7 +138,7 @@ def length_scale_for(speech: Speech, spans: Spans, policy: str, max_stretch: flo
 
 @kernel("speech.synthesize", backend="tts")
 class Synthesize(Kernel):
-    version = "4"
+    version = "5"
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.25, ram_mb=250)
@@ -196,7 +196,7 @@ def _error(speech: Speech, spans: Spans) -> float:
 
 @kernel("speech.narrate", backend="tts")
 class Narrate(Kernel):
-    version = "1"
+    version = "2"
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.5, ram_mb=250)

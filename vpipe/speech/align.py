@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -58,6 +59,11 @@ def _decoder(**config: object):  # type: ignore[no-untyped-def]
         # Batch cepstral mean normalisation: each utterance is normalised on its own, so a
         # reused decoder gives the same result whatever it decoded before (live CMN adapts).
         _DECODERS[key] = Decoder(loglevel="FATAL", cmn="batch", **config)
+    else:
+        # Batch CMN alone is not enough: other feature state (AGC, the CMN prior) carries
+        # over — measured, a second alignment of the same audio moved confidences by ~1 and a
+        # word boundary by 10 ms. Resetting the feature computation costs 0.15 ms.
+        _DECODERS[key].reinit_feat()
     return _DECODERS[key]
 
 
@@ -79,20 +85,24 @@ def pronunciations(
     for i, w in enumerate(words):
         entry = lexicon.lookup(w)
         if entry is not None and entry.phones:
-            out[i] = Pronounced(w, f"{_safe(w)}_lex", " ".join(entry.phones))
+            out[i] = Pronounced(w, _key(w, "lex", " ".join(entry.phones)), " ".join(entry.phones))
             continue
         spoken = [entry.respelling] if entry is not None and entry.respelling else [w]
         if any(c.isdigit() for c in w):
             from vpipe.speech.verbalize import verbalize
 
-            spoken = words_of(verbalize(w).text)
+            # read in context, as the synthesizer does: "in 2019" is a year ("twenty nineteen")
+            before = " ".join(words[max(0, i - 3) : i]) + " "
+            after = " " + " ".join(words[i + 1 : i + 3])
+            spoken = words_of(verbalize(w, before=before, after=after).text)
         parts = [p for s in spoken for p in words_of(s)]
         if len(parts) == 1 and parts[0] == w and lookup(w) is not None:
             out[i] = Pronounced(w, w, None)
             continue
         known = [lookup(p) for p in parts]
         if all(k is not None for k in known):
-            out[i] = Pronounced(w, f"{_safe(w)}_x", " ".join(k for k in known if k))
+            phones = " ".join(k for k in known if k)
+            out[i] = Pronounced(w, _key(w, "x", phones), phones)
         else:
             need_g2p[i] = parts
     if need_g2p:
@@ -111,7 +121,7 @@ def pronunciations(
                         raise AlignmentFailed(f"cannot pronounce '{words[i]}': {exc}") from None
             if not phones:
                 raise AlignmentFailed(f"cannot pronounce '{words[i]}'")
-            out[i] = Pronounced(words[i], f"{_safe(words[i])}_g2p", " ".join(phones))
+            out[i] = Pronounced(words[i], _key(words[i], "g2p", " ".join(phones)), " ".join(phones))
     return [p for p in out if p is not None]
 
 
@@ -126,9 +136,12 @@ def phones_of_words(words: list[str], lexicon: Lexicon, phonemize: Phonemizer) -
     return out
 
 
-def _safe(word: str) -> str:
-    """A dictionary key that cannot collide with a real entry (and has no spaces)."""
-    return re.sub(r"\s+", "_", word)
+def _key(word: str, kind: str, phones: str) -> str:
+    """A dictionary key for an added pronunciation: it cannot collide with a real entry, has
+    no spaces, and names the phones — the decoder lives for the whole process and keeps what
+    was added, so a word said differently later (another row's lexicon) needs its own key."""
+    safe = re.sub(r"\s+", "_", word)
+    return f"{safe}_{kind}_{zlib.crc32(phones.encode()):08x}"
 
 
 def align(
@@ -212,9 +225,12 @@ def _confidence(pcm: bytes, words: list[tuple[int, int, int]]) -> list[float]:
 
 def recognize(mono: np.ndarray, rate: int) -> str:
     """Best guess of what is said, with the bundled en-us language model (~0.3 s per second)."""
+    pcm = to_pcm16(mono, rate)
+    if len(pcm) < 2 or np.abs(np.frombuffer(pcm, np.int16)).max() < 2:  # digital silence ("dog" otherwise)
+        raise AlignmentFailed("no speech was recognised (the audio is silent)")
     dec = _decoder()
     dec.start_utt()
-    dec.process_raw(to_pcm16(mono, rate), full_utt=True)
+    dec.process_raw(pcm, full_utt=True)
     dec.end_utt()
     hyp = dec.hyp()
     if hyp is None or not hyp.hypstr.strip():

@@ -254,6 +254,9 @@ def arpabet_to_ipa(phones: list[str] | tuple[str, ...]) -> str:
     return "".join(out)
 
 
+_STRESS_MARKS = frozenset("ˈˌ")
+
+
 def timed_ipa_to_arpabet(
     symbols: list[tuple[str, float, float]], spelling: str | None = None
 ) -> list[tuple[str, float, float]]:
@@ -271,7 +274,11 @@ def timed_ipa_to_arpabet(
         t0, t1 = symbols[0][1], symbols[-1][2]
         step = (t1 - t0) / len(phones)
         return [(p, t0 + i * step, t0 + (i + 1) * step) for i, p in enumerate(phones)]
+    # Marks own time but no phone (piper gives a stress mark 20-80 ms): a stress mark's time
+    # goes to the phone after it (it marks that syllable's onset), any other mark's to the
+    # phone before it. Dropping it would leave a silent hole mid-word (a closed mouth).
     out: list[tuple[str, float, float]] = []
+    pending: float | None = None  # start of stress-mark time not yet given to a phone
     i = 0
     while i < len(text):
         for key in _KEYS:
@@ -283,9 +290,16 @@ def timed_ipa_to_arpabet(
                 used = owner[i : i + len(key)]
                 start, end = symbols[used[0]][1], symbols[used[-1]][2]
                 parts = value.split()
+                if not parts:
+                    if key in _STRESS_MARKS or not out:
+                        pending = start if pending is None else pending
+                    else:
+                        out[-1] = (out[-1][0], out[-1][1], max(out[-1][2], end))
                 for j, p in enumerate(parts):  # e.g. "AO R": split the span evenly
                     a = start + (end - start) * j / len(parts)
                     b = start + (end - start) * (j + 1) / len(parts)
+                    if j == 0 and pending is not None:
+                        a, pending = min(a, pending), None
                     if out and out[-1][0] == p:
                         out[-1] = (p, out[-1][1], b)
                     else:
@@ -297,5 +311,6 @@ def timed_ipa_to_arpabet(
                 i += 1
                 continue
             raise G2PError(f"no ARPAbet phone for IPA symbol {text[i]!r} in {text!r}")
-    # Stress marks and length marks own time but no phone: give it to the neighbouring phone.
+    if pending is not None and out:  # a trailing stress mark: the last phone takes it
+        out[-1] = (out[-1][0], out[-1][1], symbols[-1][2])
     return out

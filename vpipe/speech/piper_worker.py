@@ -39,7 +39,7 @@ LATENT = "/Mul_7_output_0"  # the flow's output, masked: the HiFi-GAN decoder's 
 AUDIO_OUTPUT = "output"
 # Frames of latent decoded beyond a window on each side and then dropped: the decoder is
 # convolutional, its receptive field is 10 frames (measured: 8 frames leave 1e-4 differences, 10 none), so the kept samples equal a full
-# decode's (tests/speech/test_piper_worker.py measures the difference).
+# decode's (tests/speech/test_tts.py measures the difference).
 DECODER_CONTEXT_FRAMES = 10
 SCALES_INPUT = "vpipe_phoneme_scales"  # per-phoneme-id duration factors (added by vpipe)
 _VOICES: dict[str, Any] = {}
@@ -334,6 +334,12 @@ def espeak(req: dict[str, Any]) -> dict[str, Any]:
         lib.espeak_SetSynthCallback(cb)
         lib.espeak_SetVoiceByName(req.get("voice", "en-us").encode())
         lib.espeak_SetParameter(1, int(req.get("rate", 165)), 0)  # words per minute
+        # Events left over from the phonemizer's use of the same library would fill the first
+        # buffer's event list and drop the first word's event: flush them with a throwaway call.
+        lib.espeak_Synth(ctypes.c_char_p(b" \0"), ctypes.c_size_t(2), 0, 1, 0, 1, None, None)
+        lib.espeak_Synchronize()
+        chunks.clear()
+        words.clear()
         text = req["text"].encode("utf-8") + b"\0"
         lib.espeak_Synth(ctypes.c_char_p(text), ctypes.c_size_t(len(text)), 0, 1, 0, 1, None, None)
         lib.espeak_Synchronize()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -83,6 +84,18 @@ def _apply_lexicon(text: str, lexicon: Lexicon, supports_ipa: bool, ipa: dict[st
     return _WORD.sub(replace, text)
 
 
+# Emoji and pictographs, with their joiners, variation selectors and skin-tone modifiers.
+_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE00-\uFE0F\u200D\u20E3]+")
+
+
+def _fold_stacked_diacritics(text: str) -> str:
+    """Letters of Latin Extended Additional (U+1E00–U+1EFF: Vietnamese ễ ạ ầ, Welsh ẁ …) as
+    their base letter: espeak-ng reads them as "letter 1EC5" and spells the whole name out
+    (Nguyễn came out 2.3 s long). One character for one, so slot offsets hold; [[ IPA ]]
+    blocks from the lexicon contain no such letters."""
+    return "".join(unicodedata.normalize("NFD", c)[0] if "\u1e00" <= c <= "\u1eff" else c for c in text)
+
+
 def prepare(
     text: str,
     spans: Sequence[tuple[str, int, int]],
@@ -114,10 +127,11 @@ def prepare(
             piece, before=text[max(0, cursor - 40) : cursor], after=text[cursor + len(piece) : cursor + len(piece) + 40]
         ).text
         cursor += len(piece)
+        spoken = _EMOJI.sub("", spoken)  # pictographs are read by no one ("Hi Ana 👋"): drop, don't fail
         problems = check_speakable(spoken, language)
         if problems and (name is not None or any(c.isalnum() for c in spoken)):
             raise Unspeakable(name, describe(problems))
-        spoken = _apply_lexicon(spoken, lexicon, supports_ipa, ipa)
+        spoken = _fold_stacked_diacritics(_apply_lexicon(spoken, lexicon, supports_ipa, ipa))
         if name is not None:
             lead = len(spoken) - len(spoken.lstrip())
             core = spoken.strip()

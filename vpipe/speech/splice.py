@@ -9,6 +9,8 @@ The new word gets the loudness of the speech within a second around the recorded
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
@@ -69,6 +71,47 @@ def loudness_gain(word: np.ndarray, rate: int, target: float) -> float:
     return float(10 ** (np.clip(target - current, -MAX_GAIN_DB, MAX_GAIN_DB) / 20))
 
 
+@dataclass
+class _Cut:
+    """One clip prepared for splicing: where it goes, and its (gain-matched) audio parts."""
+
+    clip: SlotClip
+    s0: float  # source boundaries after snapping (seconds)
+    s1: float
+    i0: int  # the same in samples
+    i1: int
+    body: np.ndarray  # the new word
+    head: np.ndarray  # FADE samples of its lead-in
+    tail: np.ndarray  # FADE samples after it
+    joined: bool = False  # the next slot starts within two crossfades: crossfade straight into it
+
+
+def _prepare(source: Audio, clips: list[SlotClip], fade: int) -> list[_Cut]:
+    rate, mono = source.rate, source.mono()
+    cuts = []
+    for clip in sorted(clips, key=lambda c: c.source_start):
+        s0 = quietest(mono, rate, clip.source_start)
+        s1 = quietest(mono, rate, clip.source_end)
+        new = resample(clip.audio, clip.rate, rate)
+        lead = round(clip.lead * rate)
+        word_end = min(len(new), lead + round(clip.duration * rate))
+        body = new[lead:word_end]
+        gain = loudness_gain(body, rate, surrounding_loudness(mono, rate, s0, s1))
+        head = new[max(0, lead - fade) : lead]
+        head = np.pad(head, (fade - len(head), 0))  # the clip had less lead-in than a fade: silence
+        tail = new[word_end : word_end + fade]
+        tail = np.pad(tail, (0, fade - len(tail)))
+        cuts.append(_Cut(clip, s0, s1, round(s0 * rate), round(s1 * rate), body * gain, head * gain, tail * gain))
+    # Neighbouring slots (a first and a last name) may meet closer than two crossfades: the
+    # recorded gap between them then belongs to the first edit, and its new word crossfades
+    # into the next new word — source audio of the second recorded word must not leak between.
+    for a, b in itertools.pairwise(cuts):
+        if b.i0 - a.i1 < 2 * fade:
+            a.joined, a.i1 = True, max(b.i0, a.i0 + fade + 1)
+            a.s1 = a.i1 / rate
+    return cuts
+
+
 def splice(
     source: Audio,
     clips: list[SlotClip],
@@ -80,54 +123,49 @@ def splice(
     rate = source.rate
     src = source.samples
     channels = src.shape[1]
-    mono = source.mono()
     fade = max(2, int(FADE * rate))
     fade_out, fade_in = _equal_power(fade)
+    cuts = _prepare(source, clips, fade)
     pieces: list[np.ndarray] = []
     edits: list[TimelineEdit] = []
     cursor = 0  # next source sample to copy
     shift = 0.0
-    for clip in sorted(clips, key=lambda c: c.source_start):
-        s0 = quietest(mono, rate, clip.source_start)
-        s1 = quietest(mono, rate, clip.source_end)
-        i0, i1 = round(s0 * rate), round(s1 * rate)
-        new = resample(clip.audio, clip.rate, rate)
-        lead = round(clip.lead * rate)
-        word_end = min(len(new), lead + round(clip.duration * rate))
-        body = new[lead:word_end]
-        if clip.fitted and len(body) != i1 - i0:  # snapping moved the boundaries a few ms
-            body = wsola(body, rate, i1 - i0)
-        gain = loudness_gain(body, rate, surrounding_loudness(mono, rate, s0, s1))
-        head = new[max(0, lead - fade) : lead] * gain
-        head = np.pad(head, (fade - len(head), 0))  # the clip had less lead-in than a fade: silence
-        tail = new[word_end : word_end + fade] * gain
-        tail = np.pad(tail, (0, fade - len(tail)))
-        body = body * gain
+    for k, cut in enumerate(cuts):
+        clip, i0, i1 = cut.clip, cut.i0, cut.i1
+        join = fade if cut.joined else 0  # output samples of the join, charged to this edit
+        body = cut.body
+        if clip.fitted and len(body) != i1 - i0 - join:  # snapping (or a join) moved the boundaries
+            body = wsola(body, rate, max(1, i1 - i0 - join))
         # untouched source, then the source's tail fading out under the new word's lead-in
+        # (nothing when the previous slot already crossfaded into this one: cursor == i0)
         a = max(cursor, i0 - fade)
         pieces.append(src[cursor:a])
         n = i0 - a
-        pieces.append(src[a:i0] * fade_out[fade - n :, None] + (head[fade - n :] * fade_in[fade - n :])[:, None])
-        # the new word, then its tail fading out while the source resumes after the recorded word
+        pieces.append(src[a:i0] * fade_out[fade - n :, None] + (cut.head[fade - n :] * fade_in[fade - n :])[:, None])
         pieces.append(np.repeat(body[:, None], channels, axis=1))
-        src_part = src[i1 : i1 + fade]
-        if len(src_part) < fade:
-            src_part = np.pad(src_part, ((0, fade - len(src_part)), (0, 0)))
-        pieces.append((tail * fade_out)[:, None] + src_part * fade_in[:, None])
-        cursor = i1 + fade
-        out_start = s0 + shift
+        if cut.joined:  # this word's tail into the next word's lead-in
+            mixed = cut.tail * fade_out + cuts[k + 1].head * fade_in
+            pieces.append(np.repeat(mixed[:, None], channels, axis=1))
+            cursor = i1
+        else:  # its tail fading out while the source resumes after the recorded word
+            src_part = src[i1 : i1 + fade]
+            if len(src_part) < fade:
+                src_part = np.pad(src_part, ((0, fade - len(src_part)), (0, 0)))
+            pieces.append((cut.tail * fade_out)[:, None] + src_part * fade_in[:, None])
+            cursor = i1 + fade
+        out_start = cut.s0 + shift
         body_len = len(body)
-        k = (body_len / rate) / max(clip.duration, 1e-9)  # snapping may have stretched the word a little
-        phones = tuple(Segment(p.label, p.start * k, p.end * k) for p in clip.phones)
+        scale = (body_len / rate) / max(clip.duration, 1e-9)  # snapping may have stretched the word a little
+        phones = tuple(Segment(p.label, p.start * scale, p.end * scale) for p in clip.phones)
         before, after = (context or {}).get(clip.name, ((), ()))
-        delta = body_len / rate - (s1 - s0)
+        delta = (body_len + join) / rate - (cut.s1 - cut.s0)
         edits.append(
             TimelineEdit(
                 clip.name,
-                s0,
-                s1,
+                cut.s0,
+                cut.s1,
                 out_start,
-                out_start + body_len / rate,
+                out_start + (body_len + join) / rate,
                 clip.text,
                 (replaced or {}).get(clip.name, ""),
                 phones,
