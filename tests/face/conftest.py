@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests import media
 from tests.media import shared_media
 
 CLIPS = ("interview_man", "studio_woman", "glasses_woman", "silent_presenter")
@@ -18,25 +18,7 @@ APPEAR = 20  # frame where the second person enters in the "appear_right" layout
 
 def write_video(path: Path, frames_bgr: Iterable[np.ndarray], fps: int = 25) -> Path:
     """Encode BGR frames as H.264 (near-lossless, constant frame rate)."""
-    import av
-
-    with av.open(str(path), "w") as out:
-        stream = None
-        for i, img in enumerate(frames_bgr):
-            if stream is None:
-                stream = out.add_stream("libx264", rate=fps)
-                stream.height, stream.width = img.shape[:2]
-                stream.pix_fmt = "yuv420p"
-                stream.options = {"preset": "ultrafast", "crf": "16"}
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
-            frame.pts = i
-            frame.time_base = Fraction(1, fps)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        assert stream is not None, "no frames"
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
+    return media.write_video(path, list(frames_bgr), fps=fps, crf=16)
 
 
 def frames_of(name: str, count: int | None = None) -> list[np.ndarray]:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from fractions import Fraction
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.common import CLIPS
+from tests import media
 from tests.media import shared_media
 from vpipe.data.alignment import Alignment, Segment
 from vpipe.data.audio import Audio
@@ -90,24 +90,7 @@ def frames(path: Path) -> tuple[np.ndarray, ...]:
 
 def write_video(path: Path, images: Sequence[np.ndarray], times: Sequence[float]) -> Path:
     """Near-lossless H.264 with the given presentation times (variable frame rate kept)."""
-    import av
-
-    rate = 15360
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=30)
-        stream.height, stream.width = images[0].shape[:2]
-        stream.pix_fmt = "yuv420p"
-        stream.time_base = Fraction(1, rate)
-        stream.options = {"preset": "ultrafast", "crf": "12"}
-        for img, t in zip(images, times, strict=True):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="bgr24")
-            frame.pts = round(t * rate)
-            frame.time_base = Fraction(1, rate)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
-    return path
+    return media.write_video(path, images, times)
 
 
 def edit(
