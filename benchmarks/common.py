@@ -10,7 +10,6 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 warnings.filterwarnings("ignore")
@@ -20,44 +19,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # a
 ROOT = Path(__file__).resolve().parents[1]
 MEDIA = ROOT.parent / "shared" / "media"
 
-
-@dataclass(frozen=True)
-class Clip:
-    name: str
-    file: str
-    transcript: str
-    slot_word: str
-    template: str
-    values: tuple[str, ...]
-
-
-CLIPS = (
-    Clip(
-        "interview",
-        "interview_man.mp4",
-        "my biggest weakness is asking for help when needed i like to do better and i",
-        "help",
-        "My biggest weakness is asking for {{ value }} when needed.",
-        ("feedback", "support", "advice", "guidance", "mentoring", "direction"),
-    ),
-    Clip(
-        "glasses",
-        "glasses_woman.mp4",
-        "bringing in reforms to tighten that regulation and his",
-        "regulation",
-        "bringing in reforms to tighten that {{ value }} and his",
-        ("legislation", "oversight", "market", "supervision", "framework", "policy"),
-    ),
-    Clip(
-        "studio",
-        "studio_woman.mp4",
-        "sign at him and he represents the european central bank and in my life as the body of your opponents "
-        "essential that my knee",
-        "european central bank",
-        "he represents the {{ value }} and",
-        ("federal reserve", "bank of england", "world bank", "monetary fund", "treasury", "bank of japan"),
-    ),
-)
+# one catalogue of the clips for the tests and the benchmarks (the benchmarks put ROOT on sys.path)
+from tests.clips import CLIPS, Clip  # noqa: E402, F401
 
 
 def write_recipe(work: Path, clip: Clip, lipsync: str = "retrieve", duration: str = "auto", qc: bool = True) -> Path:

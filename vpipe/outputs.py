@@ -9,6 +9,14 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 OUTPUT_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm")
+# The video codecs each container can carry (FFmpeg's muxers, checked with PyAV): the recipe's
+# output.codec is checked against it, and a copied source stream too.
+CONTAINER_CODECS = {
+    ".mp4": ("h264", "hevc", "av1", "vp9"),
+    ".mov": ("h264", "hevc"),
+    ".mkv": ("h264", "hevc", "av1", "vp9"),
+    ".webm": ("vp9", "av1"),
+}
 
 
 def output_root(path_template: str) -> str:

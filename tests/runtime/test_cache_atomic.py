@@ -8,7 +8,7 @@ import pytest
 from vpipe.data.alignment import Alignment, Segment
 from vpipe.data.audio import Audio
 from vpipe.data.codec import CodecError, decode, encode
-from vpipe.runtime.atomic import atomic_path, atomic_write_text
+from vpipe.runtime.atomic import atomic_path, atomic_write_text, sweep_stale
 from vpipe.runtime.cache import Cache
 
 
@@ -75,3 +75,24 @@ def test_atomic_write_leaves_no_partial_file(tmp_path: Path) -> None:
         raise RuntimeError("encoder crashed")
     assert target.read_text() == "first"
     assert sorted(p.name for p in target.parent.iterdir()) == ["video.mp4"]
+
+
+def test_sweep_removes_only_a_dead_writers_temporary_files(tmp_path: Path) -> None:
+    """A killed run leaves `.name.PID.xxxx.tmp.mp4` behind; the next run removes it, and keeps
+    a live writer's file and everything that is not a temporary file of atomic_path."""
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    (tmp_path / "sub").mkdir()
+    stale = tmp_path / "sub" / f".r1.{dead_pid}.k2j4x_9a.tmp.mp4"
+    stale.write_bytes(b"half")
+    with atomic_path(tmp_path / "r2.mp4") as live:  # this process's own, being written
+        live.write_bytes(b"writing")
+        keep = [tmp_path / "r3.mp4", tmp_path / ".hidden.tmp", tmp_path / f".notes.{dead_pid}.txt"]
+        for path in keep:
+            path.write_text("data")
+        assert sweep_stale(tmp_path) == [stale]
+        assert not stale.exists() and live.exists() and all(p.exists() for p in keep)
+    assert (tmp_path / "r2.mp4").read_bytes() == b"writing"

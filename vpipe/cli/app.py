@@ -12,7 +12,7 @@ import typer
 
 from vpipe import __version__
 from vpipe.cli.output import EXIT_INPUT, EXIT_OK, EXIT_ROWS_FAILED, Format, emit, fail
-from vpipe.diagnostics.diagnostic import DiagnosticError, Severity
+from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Severity
 
 # Third-party imports (pyworld, resemblyzer) warn about their own use of pkg_resources; that is
 # not the user's business. vpipe's own problems are diagnostics, never Python warnings.
@@ -188,6 +188,7 @@ def run(
     options = _build_options(pipeline, disable_pass, [], False, False, None, False, True, cache_dir)
     try:
         result = compile_recipe(recipe, options)
+        recipe_level: list[Diagnostic] = []
         if fmt is Format.text:  # row problems are reported with each row's outcome below
             recipe_level = [
                 d
@@ -209,6 +210,11 @@ def run(
 
         sys.stdout.write(json.dumps([o.to_json() for o in summary.outcomes], indent=2, ensure_ascii=False) + "\n")
     else:
+        # what the shared work found about the source (slot word unheard, no face, two faces)
+        emit(
+            [d for d in summary.shared_diagnostics if d.severity is not Severity.REMARK and d not in recipe_level],
+            summary=False,
+        )
         for outcome in summary.outcomes:
             if outcome.diagnostics:
                 emit(outcome.diagnostics, summary=False)

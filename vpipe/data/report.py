@@ -14,10 +14,17 @@ class QcReport:
     metrics: dict[str, float]  # e.g. "skill.loudness_delta_db": 0.8
     failures: tuple[str, ...]  # human sentences, one per missed threshold
     fail_rows: bool  # whether a missed threshold fails the row
+    contact_sheet: str | None = None  # the review image written beside the output, if asked for
 
     @property
     def failed(self) -> bool:
         return bool(self.failures)
 
     def to_json(self) -> dict[str, Any]:
-        return {"metrics": {k: round(v, 4) for k, v in sorted(self.metrics.items())}, "failures": list(self.failures)}
+        out: dict[str, Any] = {
+            "metrics": {k: round(v, 4) for k, v in sorted(self.metrics.items())},
+            "failures": list(self.failures),
+        }
+        if self.contact_sheet is not None:
+            out["contact_sheet"] = self.contact_sheet
+        return out

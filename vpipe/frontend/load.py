@@ -32,7 +32,7 @@ from vpipe.frontend.recipe import (
 from vpipe.frontend.schema import validate
 from vpipe.frontend.yamlmap import SourceMap, load_yaml
 from vpipe.lexicon import Lexicon, LexiconError, parse_mapping, parse_row_column
-from vpipe.outputs import OUTPUT_EXTENSIONS, confine, output_root
+from vpipe.outputs import CONTAINER_CODECS, OUTPUT_EXTENSIONS, confine, output_root
 from vpipe.probe import MediaInfo, ProbeError, probe_image, probe_video
 from vpipe.speech.voices import UnknownVoice, resolve_piper
 from vpipe.templates import TemplateProgram, TemplateRenderError
@@ -228,6 +228,15 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
             smap.value("/output/path"),
             help='e.g. output: {path: "out/{{ row_id }}.mp4"}',
         )
+    elif static_tail.lower().endswith(OUTPUT_EXTENSIONS):
+        extension = "." + static_tail.lower().rsplit(".", 1)[-1]
+        if output.codec not in CONTAINER_CODECS[extension]:
+            bag.error(
+                "VP037",
+                f"a {extension} file cannot hold {output.codec} video",
+                smap.value("/output/codec") if "codec" in out else smap.value("/output/path"),
+                help=f"for {extension} use codec {' or '.join(CONTAINER_CODECS[extension])}",
+            )
     output_program: TemplateProgram | None = None
     try:
         output_program = TemplateProgram(path_template)
@@ -494,6 +503,15 @@ def check_rows(recipe: Recipe) -> tuple[tuple[rows_io.Row, ...], list[Diagnostic
                         "VP036",
                         f"row {row.index}: output path '{rel}' must end in {', '.join(OUTPUT_EXTENSIONS)}",
                         ospan,
+                    )
+                )
+            elif recipe.output.codec not in CONTAINER_CODECS[target.suffix.lower()]:
+                problems.append(
+                    Diagnostic(
+                        "VP037",
+                        f"row {row.index}: a {target.suffix.lower()} file cannot hold {recipe.output.codec} video",
+                        ospan,
+                        help=f"use output.codec {' or '.join(CONTAINER_CODECS[target.suffix.lower()])}",
                     )
                 )
             elif target in outputs:

@@ -255,12 +255,15 @@ def lower(recipe: Recipe) -> Graph:
         "max_seam_ratio": recipe.qc.max_seam_ratio,
         "fail_rows": recipe.qc.fail_rows,
     }
+    qc_attrs: dict[str, object] = {"thresholds": thresholds}
+    if recipe.qc.contact_sheets:
+        qc_attrs["contact_sheets"] = True
     b.add(
         "qc.measure",
         [file, track, frames, profile],
         Type("Report"),
         "report",
-        {"thresholds": thresholds},
+        qc_attrs,
         _loc(recipe, "/qc" if "qc" in _top_keys(recipe) else "/output"),
     )
     return b.build()

@@ -106,6 +106,7 @@ class QcSpec:
     min_untouched_psnr_db: float = 45.0
     max_seam_ratio: float = 2.0
     fail_rows: bool = False
+    contact_sheets: bool = False
 
 
 @dataclass(frozen=True)

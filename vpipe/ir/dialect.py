@@ -304,17 +304,7 @@ define(
         "Measure the output: words heard, loudness, speaker similarity, sync, untouched PSNR, seams.",
         operands=(("file", "File"), ("track", "Track"), ("frames", "Frames"), ("profile", "Profile")),
         results=("Report",),
-        attrs={"thresholds": OBJ},
-        pure=False,
-    )
-)
-define(
-    OpSpec(
-        "qc.measure_audio",
-        "Measure an audio-only personalization: words heard, loudness, speaker similarity.",
-        operands=(("file", "File"), ("track", "Track"), ("profile", "Profile")),
-        results=("Report",),
-        attrs={"thresholds": OBJ},
+        attrs={"thresholds": OBJ, "contact_sheets": BOOL},
         pure=False,
     )
 )

@@ -16,7 +16,7 @@ from vpipe.kernels.registry import Kernel, kernel
 from vpipe.lipsync.timeline import output_timeline, slot_windows
 from vpipe.media.decode import DecodeError, frame_timing, iter_decoded, read_audio
 from vpipe.media.write import VideoSettings, WriteError, encode, output_pix_fmt, remux
-from vpipe.outputs import confine
+from vpipe.outputs import CONTAINER_CODECS, confine
 from vpipe.probe import ProbeError, probe_image, probe_video
 from vpipe.templates import TemplateProgram
 
@@ -118,7 +118,7 @@ def retimed_frames(video: VideoSource, track: Track) -> Frames:
 
 @kernel("media.write", backend="pyav")
 class WriteVideo(Kernel):
-    version = "2"
+    version = "3"
     cache = True  # the value records path + hash: a later run skips rows whose file is intact
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
@@ -138,10 +138,11 @@ class WriteVideo(Kernel):
             metadata=_metadata(bool(op.attr("synthetic", False)), row.id),
         )
         try:
-            if frames.is_passthrough and not track.retimed:
+            source = None if frames.still else probe_video(frames.source)
+            if frames.is_passthrough and not track.retimed and source is not None and _can_copy(source.codec, target):
                 remux(frames.source, track.audio, target, settings)
             else:
-                source_format = None if frames.still else probe_video(frames.source).pix_fmt
+                source_format = source.pix_fmt if source is not None else None
                 encode(
                     lambda: _frame_stream(frames),
                     (frames.width, frames.height),
@@ -154,6 +155,16 @@ class WriteVideo(Kernel):
         except (WriteError, DecodeError) as exc:
             raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
         return OutputFile(target, file_digest(target), target.stat().st_size)
+
+
+# decoder names → the codec they decode (what a container is asked to carry)
+_DECODED_AS = {"libdav1d": "av1", "libaom-av1": "av1", "libvpx-vp9": "vp9"}
+
+
+def _can_copy(source_codec: str, target: Path) -> bool:
+    """The source's video stream can be copied into `target`'s container as it is."""
+    codec = _DECODED_AS.get(source_codec, source_codec)
+    return codec in CONTAINER_CODECS.get(target.suffix.lower(), ())
 
 
 def _metadata(synthetic: bool, row_id: str) -> tuple[tuple[str, str], ...]:

@@ -84,7 +84,7 @@ def _source_window(e: Any) -> Any:
 
 @kernel("qc.measure", backend="weightfree")
 class Measure(Kernel):
-    version = "2"
+    version = "3"
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.4, ram_mb=400)
@@ -102,4 +102,10 @@ class Measure(Kernel):
             visual_metrics(file, track, frames, thresholds, rt, metrics, failures)
         for f in failures:
             rt.warn("VP310", f)
-        return QcReport(metrics, tuple(failures), bool(thresholds.get("fail_rows", False)))
+        sheet = None
+        if frames.rendered and op.attr("contact_sheets", False):
+            from vpipe.qc.contact import write_contact_sheet
+
+            # beside the output, so it stays inside the output directory
+            sheet = str(write_contact_sheet(file.path.parent / "qc" / f"{file.path.stem}.png", file.path, frames))
+        return QcReport(metrics, tuple(failures), bool(thresholds.get("fail_rows", False)), sheet)

@@ -99,21 +99,39 @@ def remux(source: Path, audio: Audio, target: Path, settings: VideoSettings) -> 
     """The source's video stream copied packet for packet, with `audio` as the sound."""
     import av
 
-    with atomic_path(target) as tmp:
-        try:
-            with av.open(str(source)) as src, av.open(str(tmp), "w", options=_container_options(target)) as out:
-                in_video = src.streams.video[0]
+    try:
+        # closed in reverse order: the output is complete before atomic_path puts it in place
+        with (
+            atomic_path(target) as tmp,
+            av.open(str(source)) as src,
+            av.open(str(tmp), "w", options=_container_options(target)) as out,
+        ):
+            in_video = src.streams.video[0]
+            try:
                 out_video = out.add_stream_from_template(in_video)
-                audio_stream, rate = _add_audio_stream(out, audio, target, settings.audio_bitrate_kbps)
-                _set_metadata(out, settings)
-                for packet in src.demux(in_video):
-                    if packet.dts is None:
-                        continue
-                    packet.stream = out_video
-                    out.mux(packet)
-                _encode_audio(out, audio_stream, audio, rate)
-        except av.error.FFmpegError as exc:
-            raise WriteError(f"cannot write {target.name}: {exc.strerror}") from None
+            except ValueError as exc:  # PyAV: the container cannot carry this codec
+                raise WriteError(f"cannot write {target.name}: {exc}") from None
+            audio_stream, rate = _add_audio_stream(out, audio, target, settings.audio_bitrate_kbps)
+            _set_metadata(out, settings)
+            for packet in src.demux(in_video):
+                if packet.dts is None:
+                    continue
+                packet.stream = out_video
+                out.mux(packet)
+            _encode_audio(out, audio_stream, audio, rate)
+    except (av.error.FFmpegError, OSError) as exc:  # the muxer refused, the disk is full, ...
+        raise WriteError(f"cannot write {target.name}: {_reason(exc)}") from None
+
+
+def _add_video_stream(out, codec: str, target: Path):  # type: ignore[no-untyped-def]
+    try:
+        return out.add_stream(codec)
+    except ValueError as exc:  # PyAV: the container cannot carry this codec
+        raise WriteError(f"cannot encode {target.name}: {exc}") from None
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
 
 
 # (seconds, frame): a BGR image (re-rendered) or a decoded av.VideoFrame (untouched)
@@ -150,40 +168,42 @@ def encode(
     codec = VIDEO_CODECS[settings.codec]
     if codec == "libsvtav1":  # SVT-AV1 logs its configuration to stderr at info level
         os.environ.setdefault("SVT_LOG", "1")
-    with atomic_path(target) as tmp:
-        try:
-            with av.open(str(tmp), "w", options=_container_options(target)) as out:
-                vs = out.add_stream(codec)
-                vs.width, vs.height, vs.pix_fmt = w, h, pix_fmt
-                vs.time_base = time_base
-                vs.codec_context.time_base = time_base
-                vs.options = _codec_options(settings)
-                audio_stream, rate = _add_audio_stream(out, audio, target, settings.audio_bitrate_kbps)
-                _set_metadata(out, settings)
-                count = 0
-                last_pts = -1
-                for seconds, image in frames():
-                    pts = round(seconds / time_base)
-                    if pts <= last_pts:  # rounding of very close times: keep timestamps strictly increasing
-                        pts = last_pts + 1
-                    last_pts = pts
-                    if isinstance(image, av.VideoFrame):
-                        frame = image if image.format.name == pix_fmt else image.reformat(format=pix_fmt)
-                    elif pix_fmt == "yuv420p":
-                        frame = av.VideoFrame(w, h, "yuv420p")
-                        _fill_yuv420(frame, cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), w, h)
-                    else:
-                        frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format=pix_fmt)
-                    frame.pts = pts
-                    frame.time_base = time_base
-                    for packet in vs.encode(frame):
-                        out.mux(packet)
-                    count += 1
-                for packet in vs.encode(None):
+    try:
+        with (
+            atomic_path(target) as tmp,
+            av.open(str(tmp), "w", options=_container_options(target)) as out,
+        ):
+            vs = _add_video_stream(out, codec, target)
+            vs.width, vs.height, vs.pix_fmt = w, h, pix_fmt
+            vs.time_base = time_base
+            vs.codec_context.time_base = time_base
+            vs.options = _codec_options(settings)
+            audio_stream, rate = _add_audio_stream(out, audio, target, settings.audio_bitrate_kbps)
+            _set_metadata(out, settings)
+            count = 0
+            last_pts = -1
+            for seconds, image in frames():
+                pts = round(seconds / time_base)
+                if pts <= last_pts:  # rounding of very close times: keep timestamps strictly increasing
+                    pts = last_pts + 1
+                last_pts = pts
+                if isinstance(image, av.VideoFrame):
+                    frame = image if image.format.name == pix_fmt else image.reformat(format=pix_fmt)
+                elif pix_fmt == "yuv420p":
+                    frame = av.VideoFrame(w, h, "yuv420p")
+                    _fill_yuv420(frame, cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), w, h)
+                else:
+                    frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format=pix_fmt)
+                frame.pts = pts
+                frame.time_base = time_base
+                for packet in vs.encode(frame):
                     out.mux(packet)
-                _encode_audio(out, audio_stream, audio, rate)
-        except av.error.FFmpegError as exc:
-            raise WriteError(f"cannot encode {target.name}: {exc.strerror}") from None
+                count += 1
+            for packet in vs.encode(None):
+                out.mux(packet)
+            _encode_audio(out, audio_stream, audio, rate)
+    except (av.error.FFmpegError, OSError) as exc:  # the muxer refused, the disk is full, ...
+        raise WriteError(f"cannot encode {target.name}: {_reason(exc)}") from None
     return count
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,10 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """Yields a temporary path next to `target` (same suffix, so muxers pick the format);
     it becomes `target` only if the block finishes without an exception."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+    # the writer's pid in the name: a later run can tell a dead run's leftovers from a live one's
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.stem}.{os.getpid()}.", suffix=f".tmp{target.suffix}", dir=target.parent
+    )
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -41,3 +45,33 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
 
 def atomic_write_text(target: Path, text: str) -> None:
     atomic_write_bytes(target, text.encode("utf-8"))
+
+
+# .{stem}.{pid}.{random}.tmp{suffix}, as atomic_path names its temporary files
+_TEMPORARY = re.compile(r"^\..*\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp(\.[^.]*)?$")
+
+
+def sweep_stale(root: Path) -> list[Path]:
+    """Remove the temporary files under `root` that a killed run left behind (SIGKILL, power
+    loss: no `finally` ran). Files of a writer that is still alive are kept. Returns what went."""
+    if not root.is_dir():
+        return []
+    removed = []
+    for path in root.rglob(".*.tmp*"):
+        match = _TEMPORARY.match(path.name)
+        if match is None or not path.is_file() or _alive(int(match["pid"])):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

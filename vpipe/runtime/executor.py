@@ -134,7 +134,10 @@ class Executor:
         rt: RunContext,
         timings: dict[str, float],
         cached: list[str],
+        reuse: bool = True,
     ) -> None:
+        """Run op `i` (or take its value from the cache when `reuse`), recording its value,
+        key and time."""
         kern = self.kernels[i]
         inputs = [values[o] for o in op.operands]
         name = op.results[0].name
@@ -146,8 +149,11 @@ class Executor:
         else:
             key = op_key(op, [keys[o] for o in op.operands], self.versions[i])
             value = Cache.MISS  # type: ignore[attr-defined]
-            if kern.cache and self.cache is not None:
+            if kern.cache and self.cache is not None and reuse:
                 value = self.cache.get(key)
+                still_valid = getattr(value, "still_valid", None)
+                if still_valid is not None and not still_valid():  # a written file deleted or edited since
+                    value = Cache.MISS  # type: ignore[attr-defined]
                 if value is not Cache.MISS:  # type: ignore[attr-defined]
                     cached.append(name)
             if value is Cache.MISS:  # type: ignore[attr-defined]
@@ -235,7 +241,8 @@ class Executor:
             rt = RunContext(work, row, self.target)
             try:
                 for i, op in self.row_ops:
-                    self._execute(i, op, values, keys, rt, outcome.timings, outcome.cached)
+                    # --force: the user distrusts what is stored, so nothing of the row is reused
+                    self._execute(i, op, values, keys, rt, outcome.timings, outcome.cached, reuse=not force)
                     if op.kind == "media.write":
                         outcome.output = str(getattr(values[op.results[0].name], "path", ""))
                         outcome.key = keys[op.results[0].name]

@@ -26,6 +26,7 @@ from vpipe.frontend.rows import Row
 from vpipe.ir.hashing import graph_hashes
 from vpipe.ir.parser import parse_graph
 from vpipe.ir.printer import print_graph
+from vpipe.runtime.atomic import sweep_stale
 from vpipe.runtime.cache import Cache
 from vpipe.runtime.context import Target
 from vpipe.runtime.executor import Executor, MissingKernel, RowOutcome, SharedState
@@ -159,6 +160,7 @@ def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | 
         },
     )
     summary = RunSummary(manifest=manifest.path)
+    sweep_stale(recipe.output.root)
     try:
         if progress:
             progress.shared("analysing the source")

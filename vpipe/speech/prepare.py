@@ -85,7 +85,7 @@ def _apply_lexicon(text: str, lexicon: Lexicon, supports_ipa: bool, ipa: dict[st
 
 
 # Emoji and pictographs, with their joiners, variation selectors and skin-tone modifiers.
-_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE00-\uFE0F\u200D\u20E3]+")
+_EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe00-\ufe0f\u200d\u20e3]+")
 
 
 def _fold_stacked_diacritics(text: str) -> str:
