@@ -160,8 +160,9 @@ def active_db(x: np.ndarray, rate: int) -> float:
 @pytest.mark.parametrize("name", list(CLIPS))
 def test_the_slot_is_as_loud_as_the_speech_around_it(name: str, level: float) -> None:
     """Whatever level the word arrives at (−12, 0, +6 dB; joe is ~7 dB louder than these
-    speakers), it plays within ±2 dB of the speech within 1 s around it: K-weighted (the QC
-    measure; measured ±0.02 dB) and unweighted over active frames (measured −0.7…+1.3 dB)."""
+    speakers), it plays as loud as the speech within 1 s around it: K-weighted (the QC measure,
+    matched to ±0.25 dB; measured ±0.02 dB) and unweighted over active frames (within the QC's
+    ±2 dB; measured −0.7…+1.3 dB)."""
     from vpipe.qc.audio import loudness_delta
 
     _, track = spliced(name, True, level)
@@ -171,7 +172,8 @@ def test_the_slot_is_as_loud_as_the_speech_around_it(name: str, level: float) ->
     around = np.concatenate([mono[max(0, a - rate) : a], mono[b : b + rate]])
     weighted, plain = loudness_delta(mono, rate, edit), active_db(mono[a:b], rate) - active_db(around, rate)
     print(f"{name} x{level}: K-weighted {weighted:+.2f} dB, unweighted {plain:+.2f} dB")
-    assert abs(weighted) <= 2.0 and abs(plain) <= 2.0
+    assert abs(weighted) <= 0.25, "the gain was not measured on the word as it plays"
+    assert abs(plain) <= 2.0
 
 
 @pytest.mark.media

@@ -15,7 +15,7 @@ from vpipe.speech.splice import splice
 
 @kernel("audio.splice", backend="crossfade")
 class Splice(Kernel):
-    version = "4"
+    version = "5"
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.02, ram_mb=30)

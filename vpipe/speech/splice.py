@@ -83,6 +83,7 @@ class _Cut:
     body: np.ndarray  # the new word
     head: np.ndarray  # FADE samples of its lead-in
     tail: np.ndarray  # FADE samples after it
+    target_lufs: float  # loudness of the speech around the recorded word
     joined: bool = False  # the next slot starts within two crossfades: crossfade straight into it
 
 
@@ -96,12 +97,12 @@ def _prepare(source: Audio, clips: list[SlotClip], fade: int) -> list[_Cut]:
         lead = round(clip.lead * rate)
         word_end = min(len(new), lead + round(clip.duration * rate))
         body = new[lead:word_end]
-        gain = loudness_gain(body, rate, surrounding_loudness(mono, rate, s0, s1))
         head = new[max(0, lead - fade) : lead]
         head = np.pad(head, (fade - len(head), 0))  # the clip had less lead-in than a fade: silence
         tail = new[word_end : word_end + fade]
         tail = np.pad(tail, (0, fade - len(tail)))
-        cuts.append(_Cut(clip, s0, s1, round(s0 * rate), round(s1 * rate), body * gain, head * gain, tail * gain))
+        target = surrounding_loudness(mono, rate, s0, s1)
+        cuts.append(_Cut(clip, s0, s1, round(s0 * rate), round(s1 * rate), body, head, tail, target))
     # Neighbouring slots (a first and a last name) may meet closer than two crossfades: the
     # recorded gap between them then belongs to the first edit, and its new word crossfades
     # into the next new word — source audio of the second recorded word must not leak between.
@@ -109,6 +110,13 @@ def _prepare(source: Audio, clips: list[SlotClip], fade: int) -> list[_Cut]:
         if b.i0 - a.i1 < 2 * fade:
             a.joined, a.i1 = True, max(b.i0, a.i0 + fade + 1)
             a.s1 = a.i1 / rate
+    for cut in cuts:
+        join = fade if cut.joined else 0  # output samples of the join, charged to this edit
+        if cut.clip.fitted and len(cut.body) != cut.i1 - cut.i0 - join:  # snapping (or a join) moved the boundaries
+            cut.body = wsola(cut.body, rate, max(1, cut.i1 - cut.i0 - join))
+        # the gain is measured on the word as it will sound (after any stretching)
+        gain = loudness_gain(cut.body, rate, cut.target_lufs)
+        cut.body, cut.head, cut.tail = cut.body * gain, cut.head * gain, cut.tail * gain
     return cuts
 
 
@@ -134,8 +142,6 @@ def splice(
         clip, i0, i1 = cut.clip, cut.i0, cut.i1
         join = fade if cut.joined else 0  # output samples of the join, charged to this edit
         body = cut.body
-        if clip.fitted and len(body) != i1 - i0 - join:  # snapping (or a join) moved the boundaries
-            body = wsola(body, rate, max(1, i1 - i0 - join))
         # untouched source, then the source's tail fading out under the new word's lead-in
         # (nothing when the previous slot already crossfaded into this one: cursor == i0)
         a = max(cursor, i0 - fade)
