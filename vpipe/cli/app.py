@@ -173,7 +173,9 @@ def run(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", min=0, help="Rows rendered in parallel processes (0: target.workers).")
     ] = 0,
-    force: Annotated[bool, typer.Option("--force", help="Re-render rows whose output is up to date.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Re-render the selected rows from scratch, reusing nothing cached for them.")
+    ] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
     pipeline: PipelineOpt = "default",
     disable_pass: DisableOpt = [],  # noqa: B006

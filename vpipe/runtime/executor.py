@@ -212,7 +212,7 @@ class Executor:
             return keys, None
         value = self.cache.get(key)
         if value is Cache.MISS:  # type: ignore[attr-defined]
-            return key, None
+            return keys, None
         check = getattr(value, "still_valid", None)
         if check is None or not check():
             return keys, None
