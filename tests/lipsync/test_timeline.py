@@ -62,6 +62,7 @@ def test_fitted_edits_keep_the_source_timeline(video: VideoSource, edits: tuple)
     assert tl.identity
     assert np.array_equal(tl.times, video.times)
     assert np.array_equal(tl.pose_frame, np.arange(video.frames))
+    assert np.array_equal(tl.position, np.arange(video.frames))
 
 
 @pytest.mark.media
@@ -101,6 +102,14 @@ def test_elastic_edit_shifts_later_frames_and_maps_the_window(video: VideoSource
         s = _source_time(track, float(t))
         want = int(np.searchsorted(video.times, s + 1e-9, side="right")) - 1
         assert f == want
+    # where between its pose frame and the next each frame's source moment lies
+    for k in range(inside.start, inside.stop):
+        s, f = _source_time(track, float(tl.times[k])), int(tl.pose_frame[k])
+        expected = (s - video.times[f]) / (video.times[f + 1] - video.times[f])
+        assert tl.phase(k) == pytest.approx(min(expected, 0.999), abs=1e-6)
+    assert np.array_equal(tl.position[:n_before], np.nonzero(before)[0])
+    assert np.array_equal(tl.position[-n_after:], np.nonzero(after)[0])
+    assert np.all(np.diff(tl.position) > 0)  # the head moves forward, never stands still
     assert np.all(np.diff(tl.pose_frame) >= 0)  # the head never jumps back in time
     if delta > 0:  # stretched: every source frame of the window is still shown
         window_frames = set(np.nonzero((video.times >= wa) & (video.times < wb))[0])

@@ -4,7 +4,8 @@ For each output frame inside a window: what should the mouth show (the new words
 inside a slot; the frame's own mouth in the margins, where the source's audio plays),
 which inventory mouth fits best (dynamic programming over the window), then the
 transplant onto the frame's head. Frames outside the windows, and frames whose face is
-lost or turned too far, are the source's own pixels.
+lost or turned too far, are the source's own pixels; in an elastic window, whose frames
+show moments between source frames, the head is interpolated (interpolate.py) first.
 """
 
 from __future__ import annotations
@@ -22,13 +23,18 @@ from vpipe.lipsync.select import FrameTarget, choose_mouths
 from vpipe.lipsync.timeline import output_timeline
 from vpipe.lipsync.visemes import INDEX, LIP_LEAD, frame_visemes, predicted_aperture
 
+# An output frame this close to its source frame shows that frame as it is (no interpolation).
+MIN_PHASE = 0.02
+
 
 @dataclass
 class RetrieveReport:
     windows: list[tuple[float, float]]  # source time
     output_windows: list[tuple[float, float]] = field(default_factory=list)
     rendered: int = 0
+    transplanted: int = 0  # window frames given another mouth
     kept: int = 0  # window frames whose own mouth was the best choice
+    interpolated: list[tuple[int, float]] = field(default_factory=list)  # (output frame, phase): head interpolated
     faces_lost: list[int] = field(default_factory=list)  # output frames passed through: no usable face
     phones: list[Segment] = field(default_factory=list)  # what is heard in the windows (output time)
     natural_sync: float = float("nan")
@@ -41,7 +47,9 @@ class RetrieveReport:
             "windows": [[round(a, 4), round(b, 4)] for a, b in self.windows],
             "output_windows": [[round(a, 4), round(b, 4)] for a, b in self.output_windows],
             "rendered": self.rendered,
+            "transplanted": self.transplanted,
             "kept": self.kept,
+            "interpolated": [[k, round(phase, 4)] for k, phase in self.interpolated],
             "faces_lost": self.faces_lost,
             "identity_timeline": identity,
             "phones": [[p.label, round(p.start, 4), round(p.end, 4)] for p in self.phones],
@@ -99,6 +107,52 @@ def frame_targets(times: np.ndarray, pose_frames: np.ndarray, track: Track, inv:
 EASE_FRAMES = 2
 
 
+def _render(
+    video: VideoSource,
+    face: FaceTrack,
+    inv: MouthInventory,
+    jobs: dict[int, tuple[int, int | None]],
+    phases: dict[int, float],
+    strength: dict[int, float],
+    poisson: bool,
+) -> dict[int, np.ndarray]:
+    """Output frame k → its image: the pose frame (or the picture `phases[k]` of the way to the
+    next source frame, landmarks likewise) with the chosen donor's mouth transplanted when
+    `jobs[k]` names one. Source frames are decoded once, in order, and kept only while needed."""
+    from vpipe.lipsync.interpolate import between, between_points
+    from vpipe.media.decode import iter_frames
+
+    last = video.frames - 1
+    need = {k: min(pose + (1 if k in phases else 0), last) for k, (pose, _) in jobs.items()}
+    pending = sorted(jobs, key=lambda k: need[k])
+    images: dict[int, np.ndarray] = {}
+    rendered: dict[int, np.ndarray] = {}
+    first = min(pose for pose, _ in jobs.values())
+    for i, _, image in iter_frames(video.path, first, max(need.values()) + 1):
+        images[i] = image
+        while pending and need[pending[0]] <= i:
+            k = pending.pop(0)
+            pose, entry = jobs[k]
+            base, points = images[pose], face.landmarks[pose]
+            if k in phases and pose + 1 in images:
+                base = between(base, images[pose + 1], phases[k])
+                points = between_points(points, face.landmarks[pose + 1], phases[k])
+            if entry is None:
+                rendered[k] = base
+                continue
+            donor_frame = int(inv.frames[entry])
+            donor = Donor(
+                inv.crops[entry],
+                (int(inv.crop_origin[entry][0]), int(inv.crop_origin[entry][1])),
+                face.landmarks[donor_frame],
+            )
+            rendered[k], _ = transplant(base, points, donor, inv.scale, poisson, strength[k])
+        oldest = min((jobs[k][0] for k in pending), default=i + 1)
+        for j in [j for j in images if j < oldest]:
+            del images[j]
+    return rendered
+
+
 def ease(rendered: set[int]) -> dict[int, float]:
     """Transplant strength per re-rendered frame: ramps over the first and last EASE_FRAMES
     frames of each run, so the mouth eases from the recording's into the new one and back."""
@@ -119,7 +173,6 @@ def retrieve(
     max_offset: int | None = None,
     poisson: bool = False,
 ) -> Frames:
-    from vpipe.media.decode import iter_frames
 
     timeline = output_timeline(video, track, windows)
     out_windows = [(track.to_output(a), track.to_output(b)) for a, b in windows]
@@ -148,24 +201,22 @@ def retrieve(
                     report.kept += 1
                 else:
                     plan.setdefault(pose, []).append((int(k), int(entry)))
-        if plan:
+        # an elastic window's frames mostly show moments between two source frames
+        between_frames = {int(k): timeline.phase(k) for k in np.nonzero(in_window)[0] if timeline.phase(k) > MIN_PHASE}
+        if plan or between_frames:
             strength = ease({k for jobs in plan.values() for k, _ in jobs})
             pose_of = {k: pose for pose, jobs in plan.items() for k, _ in jobs}
             for k in sorted(strength):  # a repeated frame on the ramp keeps the previous frame's blend too
                 pose = pose_of[k]
                 if k - 1 in strength and pose < len(inv.repeats) and inv.repeats[pose] and pose_of[k - 1] == pose - 1:
                     strength[k] = strength[k - 1]
-            last = max(plan)
-            for i, _, image in iter_frames(video.path, min(plan), last + 1):
-                for k, entry in plan.get(i, []):
-                    donor_frame = int(inv.frames[entry])
-                    donor = Donor(
-                        inv.crops[entry],
-                        (int(inv.crop_origin[entry][0]), int(inv.crop_origin[entry][1])),
-                        face.landmarks[donor_frame],
-                    )
-                    rendered[k], _ = transplant(image, face.landmarks[i], donor, inv.scale, poisson, strength[k])
+            jobs: dict[int, tuple[int, int | None]] = {k: (pose, entry) for pose, js in plan.items() for k, entry in js}
+            for k in between_frames:
+                jobs.setdefault(k, (int(timeline.pose_frame[k]), None))
+            rendered = _render(video, face, inv, jobs, between_frames, strength, poisson)
             report.rendered = len(rendered)
+            report.transplanted = len(strength)
+            report.interpolated = sorted(between_frames.items())
     elif in_window.any():
         report.faces_lost = [int(k) for k in np.nonzero(in_window)[0]]
     if inv.size and in_window.any():

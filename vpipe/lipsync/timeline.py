@@ -4,7 +4,9 @@ With every slot fitted to its recorded word, the output shows the source's frame
 source's own times (variable frame rate included). An elastic slot changes the length of
 its window: frames outside every window keep their timestamps (shifted by the slots
 before them), and inside a stretched window new frame times are laid at the window's own
-frame rate, each showing the head pose of the source moment it maps to.
+frame rate, each showing the head pose of the source moment it maps to. That moment
+usually falls between two source frames: `position` says where (a fractional frame index),
+so a renderer can interpolate the picture and the landmarks instead of repeating a frame.
 """
 
 from __future__ import annotations
@@ -21,28 +23,46 @@ class Timeline:
     times: np.ndarray  # float64 output times
     pose_frame: np.ndarray  # int64 source frame shown (or used as the head) at each output frame
     identity: bool  # the source's own frames at their own times
+    position: np.ndarray  # float64 source position: pose_frame + the fraction of the way to the next frame
+
+    def phase(self, k: int) -> float:
+        """How far output frame k's source moment lies from its pose frame towards the next."""
+        return float(self.position[k] - self.pose_frame[k])
 
 
 def output_timeline(video: VideoSource, track: Track, windows: list[tuple[float, float]]) -> Timeline:
     if not track.retimed:
-        return Timeline(video.times.copy(), np.arange(video.frames, dtype=np.int64), True)
+        index = np.arange(video.frames, dtype=np.int64)
+        return Timeline(video.times.copy(), index, True, index.astype(np.float64))
     stretched = [(a, b) for a, b in windows if _shift_inside(track, a, b)]
     times: list[float] = []
     frames: list[int] = []
+    positions: list[float] = []
     for i, t in enumerate(video.times):
         if not any(a <= t < b for a, b in stretched):
             times.append(track.to_output(float(t)))
             frames.append(i)
+            positions.append(float(i))
     for a, b in stretched:
         inside = video.times[(video.times >= a) & (video.times < b)]
         step = float(np.median(np.diff(inside))) if len(inside) > 1 else 1.0 / max(video.fps, 1.0)
         start, end = track.to_output(a), track.to_output(b)
         first = float(inside[0]) - a if len(inside) else 0.0  # keep the window's phase
         for t in np.arange(start + first, end - 1e-9, step):
+            source_time = track.to_source(float(t))
+            k = video.frame_at(source_time)
             times.append(float(t))
-            frames.append(video.frame_at(track.to_source(float(t))))
+            frames.append(k)
+            positions.append(k + _fraction(video.times, k, source_time))
     order = np.argsort(times, kind="stable")
-    return Timeline(np.asarray(times)[order], np.asarray(frames, np.int64)[order], False)
+    return Timeline(np.asarray(times)[order], np.asarray(frames, np.int64)[order], False, np.asarray(positions)[order])
+
+
+def _fraction(times: np.ndarray, k: int, t: float) -> float:
+    """Where `t` lies between source frames k and k + 1, in [0, 1)."""
+    if k + 1 >= len(times) or times[k + 1] <= times[k]:
+        return 0.0
+    return float(np.clip((t - times[k]) / (times[k + 1] - times[k]), 0.0, 0.999))
 
 
 def _shift_inside(track: Track, a: float, b: float) -> bool:

@@ -9,7 +9,8 @@
   frames (the change of output − source in the face region), against the median natural
   frame-to-frame change elsewhere. Measuring the raw change instead would blame the edit
   for the speaker's own movement that happens to fall on a window edge; the raw ratio is
-  reported too (`seam_ratio_raw`).
+  reported too (`seam_ratio_raw`). A frame of an elastic window shows a head interpolated
+  between two source frames: its edit is measured against that same interpolation.
 """
 
 from __future__ import annotations
@@ -38,6 +39,37 @@ def _aperture(images: list[np.ndarray], times: list[float]) -> np.ndarray:
     return np.asarray(mouth_aperture(track.landmarks), np.float64)
 
 
+def _interpolated_references(frames: Frames, report: dict[str, Any]) -> dict[int, np.ndarray]:
+    """Luma of the interpolated head each interpolated frame next to a seam was drawn on
+    (only those: the seam measure compares the edit across the seam)."""
+    import cv2
+
+    from vpipe.lipsync.interpolate import between
+    from vpipe.media.decode import read_frames
+
+    phases = {int(k): float(p) for k, p in report.get("interpolated") or []}
+    if not phases:
+        return {}
+    edited = np.zeros(len(frames.times), bool)
+    edited[list(frames.rendered)] = True
+    seams = {k for k in range(1, len(edited)) if edited[k] != edited[k - 1]}
+    wanted = sorted(k for k in phases if k in seams or k + 1 in seams)
+    if not wanted:
+        return {}
+    poses = {int(frames.source_index[k]) for k in wanted}
+    images = read_frames(frames.source, sorted(poses | {p + 1 for p in poses}))
+    out = {}
+    for k in wanted:
+        f = int(frames.source_index[k])
+        if f + 1 in images:
+            image = between(images[f], images[f + 1], phases[k])
+            # the Y plane as the writer makes it (BT.601 video range, like the decoded planes here)
+            y = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)[: image.shape[0]] if image.shape[0] % 2 == 0 else None
+            if y is not None and image.shape[1] % 2 == 0:
+                out[k] = y.astype(np.float32)
+    return out
+
+
 def visual_metrics(
     file: OutputFile,
     track: Track,
@@ -56,6 +88,7 @@ def visual_metrics(
     box = report.get("face_box")
     times = frames.times
     in_window = np.array([any(a <= t < b for a, b in windows) for t in times])
+    between_luma = _interpolated_references(frames, report)
     source = iter_decoded(frames.source)
     src_index, src_frame = -1, None
     psnrs: list[float] = []
@@ -76,7 +109,8 @@ def visual_metrics(
         while src_index < want:
             src_index, _, src_frame = next(source)
         src_y = luma(src_frame).astype(np.float32) if src_frame is not None else y
-        residual = region - _crop(src_y, box)
+        reference = between_luma.get(k)
+        residual = region - _crop(reference if reference is not None else src_y, box)
         residual_diffs.append(
             float(np.abs(residual - previous_residual).mean()) if previous_residual is not None else math.nan
         )
