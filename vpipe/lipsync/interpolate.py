@@ -7,16 +7,19 @@ Instead, dense optical flow (OpenCV's DIS) is measured both ways between the fra
 warped to the in-between moment along it, and the two are blended by how close the moment
 is to each. Landmarks, which are points, are interpolated linearly.
 
-Between adjacent frames of a talking head the motion is a few pixels, so the flow is
-computed on a half-size copy when the frame is large (the field is smooth; the warp itself
-runs at full size).
+Between adjacent frames of a talking head the motion is a few pixels and smooth, so the
+flow and the sampling maps are computed on a copy at most FLOW_WIDTH wide and scaled up;
+only the final sampling runs at full size (measured: the same PSNR as flow at full size,
+~10-20 ms per 524-700 px frame on one core).
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-FLOW_WIDTH = 640  # frames wider than this get their flow measured at half size or less
+FLOW_WIDTH = 320  # frames wider than this get their flow measured at half size or less
 
 
 def between(a: np.ndarray, b: np.ndarray, phase: float) -> np.ndarray:
@@ -31,32 +34,36 @@ def between(a: np.ndarray, b: np.ndarray, phase: float) -> np.ndarray:
     scale = 1
     while w // scale > FLOW_WIDTH:
         scale *= 2
-    gray_a = cv2.cvtColor(a, cv2.COLOR_BGR2GRAY)
-    gray_b = cv2.cvtColor(b, cv2.COLOR_BGR2GRAY)
-    if scale > 1:
-        size = (w // scale, h // scale)
-        gray_a = cv2.resize(gray_a, size, interpolation=cv2.INTER_AREA)
-        gray_b = cv2.resize(gray_b, size, interpolation=cv2.INTER_AREA)
+    small = (w // scale, h // scale)
+    gray_a = cv2.resize(cv2.cvtColor(a, cv2.COLOR_BGR2GRAY), small, interpolation=cv2.INTER_AREA)
+    gray_b = cv2.resize(cv2.cvtColor(b, cv2.COLOR_BGR2GRAY), small, interpolation=cv2.INTER_AREA)
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
-    forward = dis.calc(gray_a, gray_b, None)  # a(x) ≈ b(x + forward(x))
+    forward = dis.calc(gray_a, gray_b, None)  # a(x) ≈ b(x + forward(x)), in small pixels
     backward = dis.calc(gray_b, gray_a, None)
-    if scale > 1:
-        forward = cv2.resize(forward, (w, h), interpolation=cv2.INTER_LINEAR) * scale
-        backward = cv2.resize(backward, (w, h), interpolation=cv2.INTER_LINEAR) * scale
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     # The in-between pixel at x came from a at x − phase·forward and from b at x − (1 − phase)·backward
     # (the flow at x stands in for the flow at the unknown origin: motion is small and smooth).
-    from_a = cv2.remap(
-        a, xs - phase * forward[..., 0], ys - phase * forward[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-    )
-    from_b = cv2.remap(
-        b,
-        xs - (1 - phase) * backward[..., 0],
-        ys - (1 - phase) * backward[..., 1],
-        cv2.INTER_LINEAR,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
+    # The sampling maps are built at the flow's size and scaled up: the field is smooth.
+    # (a small pixel's centre is at scale·x + (scale − 1)/2 in the full frame)
+    centres = _grid(small[1], small[0]) * scale + (scale - 1) / 2
+    from_a = _sample(a, centres - (phase * scale) * forward, (w, h))
+    from_b = _sample(b, centres - ((1 - phase) * scale) * backward, (w, h))
     return cv2.addWeighted(from_a, 1 - phase, from_b, phase, 0.0)
+
+
+@functools.cache
+def _grid(height: int, width: int) -> np.ndarray:
+    """(x, y) of every pixel centre, float32 (height, width, 2)."""
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    return np.dstack([xs, ys])
+
+
+def _sample(image: np.ndarray, where: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`image` sampled at the positions `where` (a coarse map in full-size pixels), scaled to `size`."""
+    import cv2
+
+    if where.shape[1] != size[0]:
+        where = cv2.resize(where, size, interpolation=cv2.INTER_LINEAR)
+    return cv2.remap(image, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def between_points(a: np.ndarray, b: np.ndarray, phase: float) -> np.ndarray:
