@@ -202,7 +202,8 @@ def retrieve(
                 else:
                     plan.setdefault(pose, []).append((int(k), int(entry)))
         # an elastic window's frames mostly show moments between two source frames
-        between_frames = {int(k): timeline.phase(k) for k in np.nonzero(in_window)[0] if timeline.phase(k) > MIN_PHASE}
+        phase = timeline.position - timeline.pose_frame
+        between_frames = {int(k): float(phase[k]) for k in np.nonzero(in_window & (phase > MIN_PHASE))[0]}
         if plan or between_frames:
             strength = ease({k for jobs in plan.values() for k, _ in jobs})
             pose_of = {k: pose for pose, jobs in plan.items() for k, _ in jobs}

@@ -11,6 +11,7 @@ so a renderer can interpolate the picture and the landmarks instead of repeating
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,27 +22,24 @@ from vpipe.data.media import Track, VideoSource
 @dataclass(frozen=True)
 class Timeline:
     times: np.ndarray  # float64 output times
-    pose_frame: np.ndarray  # int64 source frame shown (or used as the head) at each output frame
     identity: bool  # the source's own frames at their own times
-    position: np.ndarray  # float64 source position: pose_frame + the fraction of the way to the next frame
+    position: np.ndarray  # float64 source position: a frame index + the fraction (< 1) of the way to the next
 
-    def phase(self, k: int) -> float:
-        """How far output frame k's source moment lies from its pose frame towards the next."""
-        return float(self.position[k] - self.pose_frame[k])
+    @functools.cached_property
+    def pose_frame(self) -> np.ndarray:
+        """int64 source frame shown (or used as the head) at each output frame."""
+        return np.floor(self.position).astype(np.int64)
 
 
 def output_timeline(video: VideoSource, track: Track, windows: list[tuple[float, float]]) -> Timeline:
     if not track.retimed:
-        index = np.arange(video.frames, dtype=np.int64)
-        return Timeline(video.times.copy(), index, True, index.astype(np.float64))
+        return Timeline(video.times.copy(), True, np.arange(video.frames, dtype=np.float64))
     stretched = [(a, b) for a, b in windows if _shift_inside(track, a, b)]
     times: list[float] = []
-    frames: list[int] = []
     positions: list[float] = []
     for i, t in enumerate(video.times):
         if not any(a <= t < b for a, b in stretched):
             times.append(track.to_output(float(t)))
-            frames.append(i)
             positions.append(float(i))
     for a, b in stretched:
         inside = video.times[(video.times >= a) & (video.times < b)]
@@ -52,10 +50,9 @@ def output_timeline(video: VideoSource, track: Track, windows: list[tuple[float,
             source_time = track.to_source(float(t))
             k = video.frame_at(source_time)
             times.append(float(t))
-            frames.append(k)
             positions.append(k + _fraction(video.times, k, source_time))
     order = np.argsort(times, kind="stable")
-    return Timeline(np.asarray(times)[order], np.asarray(frames, np.int64)[order], False, np.asarray(positions)[order])
+    return Timeline(np.asarray(times)[order], False, np.asarray(positions)[order])
 
 
 def _fraction(times: np.ndarray, k: int, t: float) -> float:

@@ -39,7 +39,14 @@ def _aperture(images: list[np.ndarray], times: list[float]) -> np.ndarray:
     return np.asarray(mouth_aperture(track.landmarks), np.float64)
 
 
-def _interpolated_references(frames: Frames, report: dict[str, Any]) -> dict[int, np.ndarray]:
+def _seams(frames: Frames) -> list[int]:
+    """Output frames where re-rendering starts or stops (k differs from k − 1 in being edited)."""
+    edited = np.zeros(len(frames.times), bool)
+    edited[list(frames.rendered)] = True
+    return [k for k in range(1, len(edited)) if edited[k] != edited[k - 1]]
+
+
+def _interpolated_references(frames: Frames, report: dict[str, Any], seams: list[int]) -> dict[int, np.ndarray]:
     """Luma of the interpolated head each interpolated frame next to a seam was drawn on
     (only those: the seam measure compares the edit across the seam)."""
     import cv2
@@ -50,9 +57,6 @@ def _interpolated_references(frames: Frames, report: dict[str, Any]) -> dict[int
     phases = {int(k): float(p) for k, p in report.get("interpolated") or []}
     if not phases:
         return {}
-    edited = np.zeros(len(frames.times), bool)
-    edited[list(frames.rendered)] = True
-    seams = {k for k in range(1, len(edited)) if edited[k] != edited[k - 1]}
     wanted = sorted(k for k in phases if k in seams or k + 1 in seams)
     if not wanted:
         return {}
@@ -63,10 +67,10 @@ def _interpolated_references(frames: Frames, report: dict[str, Any]) -> dict[int
         f = int(frames.source_index[k])
         if f + 1 in images:
             image = between(images[f], images[f + 1], phases[k])
-            # the Y plane as the writer makes it (BT.601 video range, like the decoded planes here)
-            y = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)[: image.shape[0]] if image.shape[0] % 2 == 0 else None
-            if y is not None and image.shape[1] % 2 == 0:
-                out[k] = y.astype(np.float32)
+            height, width = image.shape[:2]
+            if height % 2 == 0 and width % 2 == 0:  # I420 needs even sizes; otherwise the source frame serves
+                # the Y plane as the writer makes it (BT.601 video range, like the decoded planes here)
+                out[k] = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)[:height].astype(np.float32)
     return out
 
 
@@ -88,7 +92,8 @@ def visual_metrics(
     box = report.get("face_box")
     times = frames.times
     in_window = np.array([any(a <= t < b for a, b in windows) for t in times])
-    between_luma = _interpolated_references(frames, report)
+    seams = _seams(frames)
+    between_luma = _interpolated_references(frames, report, seams)
     source = iter_decoded(frames.source)
     src_index, src_frame = -1, None
     psnrs: list[float] = []
@@ -126,9 +131,6 @@ def visual_metrics(
     limit = float(thresholds.get("min_untouched_psnr_db", 45.0))
     if finite and min(finite) < limit:
         failures.append(f"frames outside the windows: PSNR {min(finite):.1f} dB < {limit:g} dB against the source")
-    edited = np.zeros(len(times), bool)
-    edited[list(frames.rendered)] = True
-    seams = [k for k in range(1, len(edited)) if edited[k] != edited[k - 1]]
     calm = [d for k, d in enumerate(diffs) if k > 0 and k not in seams and math.isfinite(d)]
     if seams and calm:
         natural = max(float(np.median(calm)), 1e-6)
