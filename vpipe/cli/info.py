@@ -106,7 +106,7 @@ def _module_version(name: str) -> str | None:
 
 @app.command()
 def doctor(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
-    """Check the environment: ffmpeg, GPU, optional packages, bundled weights, kernels."""
+    """Check the environment: ffmpeg, GPU, optional packages, kernels, and every model's weight files."""
     from vpipe.kernels import registry
 
     checks: list[dict[str, str]] = []
@@ -127,6 +127,7 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
         ("onnxruntime", "ONNX inference"),
         ("torch", "neural backends and QC encoders"),
         ("diffusers", "diffusion lip-sync backends (extra: neural)"),
+        ("safetensors", "reading .safetensors weights (extra: neural)"),
         ("ray", "distributed executor (extra: ray)"),
         ("whisperx", "GPU aligner and recogniser (extra: whisperx; local models)"),
     ]:
@@ -154,12 +155,40 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
     for info in sorted(registry.all_kernels(), key=lambda k: (k.kind, k.id)):
         why = registry.availability(info)
         add(f"kernel {info.kind}", why is None, f"{info.id}" + (f": {why}" if why else ""))
+    checks.extend(_model_checks())
     if as_json:
         sys.stdout.write(json.dumps(checks, indent=2) + "\n")
         return
     for c in checks:
         mark = "✓" if c["status"] == "ok" else "✗"
         typer.echo(f"{mark} {c['check']:<30} {c['detail']}")
+
+
+def _model_checks() -> list[dict[str, str]]:
+    """One line per weight file of every model whose weights the user supplies: found (where,
+    which version), missing (where to put it) or not the published file (size or sha256)."""
+    from vpipe.catalog import model
+    from vpipe.weights import model_status, neural_models
+
+    out = []
+    for model_id in neural_models():
+        status = model_status(model_id)
+        roles = ((model(model_id) or {}).get("weights") or {}).get("roles") or {}
+        for f in status.files:
+            what = f"model {model_id}"
+            if f.ok:
+                assert f.path is not None and f.name is not None
+                version = f.version or roles.get(f.name, "")
+                check = "sha256 matches the published file" if f.verified else "no published hash to check"
+                detail = f"{f.name}: {f.path} ({check}{'; ' + version if version else ''})"
+                out.append({"check": what, "status": "ok", "detail": detail})
+            elif f.state == "missing":
+                alts = f" (or {', '.join(f.expected.alternatives)})" if f.expected.alternatives else ""
+                detail = f"{f.expected.name}{alts}: not found; put it at {status.expected_dir / f.expected.name}"
+                out.append({"check": what, "status": "missing", "detail": detail})
+            else:
+                out.append({"check": what, "status": f.state, "detail": f"{f.name}: {f.path}: {f.detail}"})
+    return out
 
 
 @app.command()

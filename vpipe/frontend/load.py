@@ -200,6 +200,7 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
     lipsync = LipsyncSpec(
         ls.get("model", "auto"), ls.get("quality", "balanced"), weights, float(ls.get("margin_ms", 120))
     )
+    _check_weights(bag, lipsync, smap)
     if kind == "image" and lipsync.model in ("retrieve", "retime"):
         bag.error(
             "VP018",
@@ -578,3 +579,23 @@ def row_variables(row: rows_io.Row) -> dict[str, Any]:
 
 def errors_only(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
     return [d for d in diagnostics if d.severity is Severity.ERROR]
+
+
+def _check_weights(bag: DiagnosticBag, lipsync: LipsyncSpec, smap: SourceMap) -> None:
+    """A neural model asked for by name must have its published weight files (VP023)."""
+    from vpipe.weights import default_root, missing_weights
+
+    if lipsync.model in ("auto", "none", "retrieve", "retime", "warp"):
+        return
+    extra = [lipsync.weights] if lipsync.weights is not None and lipsync.weights.is_dir() else []
+    missing = missing_weights(lipsync.model, extra)
+    if missing is None:
+        return
+    model_id, problems = missing
+    bag.error(
+        "VP023",
+        f"lipsync model '{lipsync.model}' needs weights vpipe cannot use: {'; '.join(problems)}",
+        smap.value("/lipsync/model"),
+        help=f"download the authors' files into {default_root() / model_id} (or set lipsync.weights: DIR, "
+        "or $VPIPE_MODELS); `vpipe doctor` lists every model's files",
+    )
