@@ -36,6 +36,7 @@ BUILTIN_MODULES = (
     "vpipe.kernels.face",
     "vpipe.kernels.lipsync_retrieve",
     "vpipe.kernels.lipsync_warp",
+    "vpipe.kernels.lipsync_wav2lip",
 )
 
 

@@ -1,0 +1,149 @@
+"""lipsync.apply with Wav2Lip (user-supplied `wav2lip_gan.pth` or `wav2lip.pth`).
+
+    load_generator(path, device="cpu") -> torch.nn.Module
+        forward(mel[B,1,80,16], faces[B,6,96,96]) -> [B,3,96,96]
+
+The checkpoint is read safely (vpipe.weights: weights_only, `state_dict` unwrapped,
+`module.` stripped) and loaded strictly: a missing, unexpected or mis-shaped key is an error
+naming them, never silently random weights. Only slot-window frames are rendered
+(lipsync/neural.py); the model runs batched on the target device.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vpipe.data.media import Frames
+from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
+from vpipe.ir.graph import Estimate, Op
+from vpipe.kernels.face import face_lost_in_window
+from vpipe.kernels.lipsync_retrieve import _windows
+from vpipe.kernels.registry import Kernel, kernel
+
+MODEL_ID = "wav2lip"
+CROP = 96
+
+
+def load_generator(path: Path | str, device: str = "cpu") -> Any:
+    """The generator with the checkpoint's weights, in eval mode on `device`. The width
+    (channels) is read from the checkpoint, so tiny test checkpoints of the same layout load
+    through the same strict path as the published 36.3 M-parameter one."""
+    import torch
+
+    from vpipe.neural.wav2lip import Wav2Lip
+    from vpipe.weights import WeightsError, load_state_dict, load_strict
+
+    state = load_state_dict(Path(path))
+    first = state.get("face_encoder_blocks.0.0.conv_block.0.weight")
+    if first is None or first.ndim != 4:
+        raise WeightsError(f"{path}: not a Wav2Lip generator (no face_encoder_blocks.0.0.conv_block.0.weight)")
+    with torch.device("meta"):
+        model = Wav2Lip(width=int(first.shape[0]) / 16)
+    load_strict(model, state, source=str(path))
+    return model.eval().to(device)
+
+
+def model_inputs(crops: list[np.ndarray]) -> np.ndarray:
+    """(B, 6, 96, 96) float32: the BGR crops in [0, 1] with rows 48-95 zeroed, then unmasked."""
+    faces = np.stack(crops).astype(np.float32) / 255.0  # B, H, W, 3 (BGR)
+    masked = faces.copy()
+    masked[:, CROP // 2 :] = 0.0
+    return np.concatenate([masked, faces], axis=3).transpose(0, 3, 1, 2).copy()
+
+
+def predictor(model: Any, mel: np.ndarray, audio_start: float, device: str, half: bool = False) -> Any:
+    """The renderer's predict(crops, times) for a loaded generator and the row's mel."""
+    import torch
+
+    from vpipe.neural.features import mel_windows
+
+    dtype = torch.float16 if half else torch.float32
+
+    def predict(crops: list[np.ndarray], times: np.ndarray) -> list[np.ndarray]:
+        faces = torch.from_numpy(model_inputs(crops)).to(device, dtype)
+        mels = torch.from_numpy(mel_windows(mel, times, audio_start)).to(device, dtype)
+        with torch.inference_mode():
+            out = model(mels, faces).float().clamp(0, 1).mul(255).round().byte().cpu().numpy()
+        return list(out.transpose(0, 2, 3, 1))
+
+    return predict
+
+
+def weights_path(op: Op) -> Path:
+    from vpipe.weights import model_status
+
+    extra = [Path(op.attr("weights"))] if op.attr("weights") else []
+    status = model_status(MODEL_ID, extra)
+    if not status.ready:
+        raise WeightsMissing("; ".join(status.problems()))
+    return status.path()
+
+
+class WeightsMissing(Exception):
+    pass
+
+
+class _Wav2Lip(Kernel):
+    version = "1"
+    cache = False  # frames are large; the written file is what is kept
+    batch = 32
+
+    def available(self) -> str | None:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            return "needs torch (pip install 'vpipe[neural]')"
+        return None
+
+    def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
+        windows = op.attr("windows") or [[0.0, 0.8]]
+        frames = sum(b - a for a, b in windows) * 30
+        per_frame = 0.06 if self.device == "cpu" else 0.01  # crop + paste-back dominate on GPU
+        return Estimate(seconds=2.0 + frames * per_frame, ram_mb=900, vram_mb=0 if self.device == "cpu" else 4000)
+
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> Frames:
+        from vpipe.lipsync.neural import render_neural
+        from vpipe.neural.features import resample, wav2lip_mel
+        from vpipe.weights import WeightsError
+
+        video, landmarks, inventory, track, _spans = inputs
+        device = "cuda" if self.device == "cuda" else "cpu"
+        half = device == "cuda" and getattr(rt.target, "precision", "fp32") == "fp16"
+        try:
+            path = weights_path(op)
+            model = rt.resource(f"wav2lip:{path}:{device}:{half}", lambda: _load(path, device, half))
+        except (WeightsError, WeightsMissing) as exc:
+            raise DiagnosticError(Diagnostic("VP320", f"wav2lip: {exc}", rt.op_span)) from None
+        mel = wav2lip_mel(resample(track.audio.mono(), track.audio.rate))
+        predict = predictor(model, mel, track.audio.start, device, half)
+        frames = render_neural(
+            video, landmarks, inventory, track, _windows(op, video, track), predict, CROP, self.batch
+        )
+        face_lost_in_window(rt, frames.report or {})
+        return frames
+
+
+def _load(path: Path, device: str, half: bool) -> Any:
+    model = load_generator(path, device)
+    return model.half() if half else model
+
+
+@kernel("lipsync.apply", backend="wav2lip", device="cpu")
+class Wav2LipCpu(_Wav2Lip):
+    pass
+
+
+@kernel("lipsync.apply", backend="wav2lip", device="cuda")
+class Wav2LipCuda(_Wav2Lip):
+    batch = 128
+
+    def available(self) -> str | None:
+        why = super().available()
+        if why:
+            return why
+        import torch
+
+        return None if torch.cuda.is_available() else "no CUDA device"
