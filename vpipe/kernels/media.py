@@ -118,7 +118,7 @@ def retimed_frames(video: VideoSource, track: Track) -> Frames:
 
 @kernel("media.write", backend="pyav")
 class WriteVideo(Kernel):
-    version = "3"
+    version = "4"  # 4: re-rendered frames converted by PyAV at every size (media/convert.py)
     cache = True  # the value records path + hash: a later run skips rows whose file is intact
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:

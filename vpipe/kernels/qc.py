@@ -84,7 +84,7 @@ def _source_window(e: Any) -> Any:
 
 @kernel("qc.measure", backend="weightfree")
 class Measure(Kernel):
-    version = "4"
+    version = "5"  # 5: interpolated references converted as the writer converts them
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.4, ram_mb=400)

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from vpipe.data.audio import Audio
+from vpipe.media.convert import frame_to_bgr
 
 
 class DecodeError(Exception):
@@ -74,10 +75,7 @@ def frame_timing(path: Path) -> FrameTiming:
 
 
 def iter_frames(path: Path, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
-    """(index, seconds, BGR uint8 image) for frames start..stop-1 in presentation order.
-    YUV→BGR goes through OpenCV: PyAV's own rgb24 path is ~8× slower at odd widths."""
-    import cv2
-
+    """(index, seconds, BGR uint8 image) for frames start..stop-1 in presentation order."""
     with _open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
@@ -86,7 +84,7 @@ def iter_frames(path: Path, start: int = 0, stop: int | None = None) -> Iterator
                 continue
             if stop is not None and index >= stop:
                 break
-            yield index, float(frame.time), to_bgr(frame, cv2)
+            yield index, float(frame.time), frame_to_bgr(frame)
 
 
 def iter_decoded(path: Path) -> Iterator[tuple[int, float, object]]:
@@ -105,16 +103,9 @@ def luma(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
     return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[: frame.height, : frame.width]
 
 
-def to_bgr(frame, cv2):  # type: ignore[no-untyped-def]
-    if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
-        w, h = frame.width, frame.height
-        planes = [np.frombuffer(p, np.uint8).reshape(-1, p.line_size) for p in frame.planes]
-        y = planes[0][:h, :w]
-        u = planes[1][: h // 2, : w // 2]
-        v = planes[2][: h // 2, : w // 2]
-        i420 = np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)]).reshape(h * 3 // 2, w)
-        return cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)
-    return frame.to_ndarray(format="bgr24")
+def to_bgr(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """A decoded frame as a BGR image (the conversion lives in `media/convert.py`)."""
+    return frame_to_bgr(frame)
 
 
 def read_frames(path: Path, indices: list[int] | None = None) -> dict[int, np.ndarray]:

@@ -4,7 +4,8 @@
   audio-only personalization: not a single video pixel changes).
 - `encode`: decode the source, substitute re-rendered frames, re-encode with the source's
   own per-frame timestamps (variable-frame-rate sources keep their timing exactly) and
-  pixel format. Untouched frames go to the encoder as decoded, without a trip through BGR.
+  pixel format. Untouched frames go to the encoder as decoded, without a trip through BGR;
+  re-rendered ones are converted by PyAV (`media/convert.py`), at any size and format.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from vpipe.data.audio import Audio
+from vpipe.media.convert import bgr_to_frame
 from vpipe.runtime.atomic import atomic_path
 
 VIDEO_CODECS = {"h264": "libx264", "hevc": "libx265", "av1": "libsvtav1", "vp9": "libvpx-vp9"}
@@ -162,7 +164,6 @@ def encode(
     """Encode (seconds, BGR image or decoded frame) at exactly those times in `pix_fmt`;
     returns the frame count."""
     import av
-    import cv2
 
     w, h = size
     codec = VIDEO_CODECS[settings.codec]
@@ -189,11 +190,8 @@ def encode(
                 last_pts = pts
                 if isinstance(image, av.VideoFrame):
                     frame = image if image.format.name == pix_fmt else image.reformat(format=pix_fmt)
-                elif pix_fmt == "yuv420p":
-                    frame = av.VideoFrame(w, h, "yuv420p")
-                    _fill_yuv420(frame, cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420), w, h)
                 else:
-                    frame = av.VideoFrame.from_ndarray(image, format="bgr24").reformat(format=pix_fmt)
+                    frame = bgr_to_frame(image, pix_fmt)
                 frame.pts = pts
                 frame.time_base = time_base
                 for packet in vs.encode(frame):
@@ -213,14 +211,3 @@ def _codec_options(settings: VideoSettings) -> dict[str, str]:
     if settings.codec == "av1":
         return {"crf": str(settings.crf), "preset": "8"}
     return {"crf": str(settings.crf), "b": "0", "deadline": "good", "cpu-used": "4"}
-
-
-def _fill_yuv420(frame, i420: np.ndarray, w: int, h: int) -> None:  # type: ignore[no-untyped-def]
-    """Copy an I420 buffer into the frame's planes, respecting each plane's line stride."""
-    y = i420[:h]
-    u = i420[h : h + h // 4].reshape(h // 2, w // 2)
-    v = i420[h + h // 4 :].reshape(h // 2, w // 2)
-    for plane, data in zip(frame.planes, (y, u, v), strict=True):
-        rows, cols = data.shape
-        view = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
-        view[:rows, :cols] = data

@@ -49,10 +49,9 @@ def _seams(frames: Frames) -> list[int]:
 def _interpolated_references(frames: Frames, report: dict[str, Any], seams: list[int]) -> dict[int, np.ndarray]:
     """Luma of the interpolated head each interpolated frame next to a seam was drawn on
     (only those: the seam measure compares the edit across the seam)."""
-    import cv2
-
     from vpipe.lipsync.interpolate import between
-    from vpipe.media.decode import read_frames
+    from vpipe.media.convert import bgr_to_frame
+    from vpipe.media.decode import luma, read_frames
 
     phases = {int(k): float(p) for k, p in report.get("interpolated") or []}
     if not phases:
@@ -67,10 +66,8 @@ def _interpolated_references(frames: Frames, report: dict[str, Any], seams: list
         f = int(frames.source_index[k])
         if f + 1 in images:
             image = between(images[f], images[f + 1], phases[k])
-            height, width = image.shape[:2]
-            if height % 2 == 0 and width % 2 == 0:  # I420 needs even sizes; otherwise the source frame serves
-                # the Y plane as the writer makes it (BT.601 video range, like the decoded planes here)
-                out[k] = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)[:height].astype(np.float32)
+            # the Y plane as the writer makes it (media/convert.py), at any frame size
+            out[k] = luma(bgr_to_frame(image, "yuv420p")).astype(np.float32)
     return out
 
 
@@ -83,8 +80,6 @@ def visual_metrics(
     metrics: dict[str, float],
     failures: list[str],
 ) -> None:
-    import cv2
-
     from vpipe.media.decode import iter_decoded, luma, to_bgr
 
     report = frames.report or {}
@@ -121,7 +116,7 @@ def visual_metrics(
         )
         previous_residual = residual
         if in_window[k]:
-            window_images.append(to_bgr(frame, cv2))
+            window_images.append(to_bgr(frame))
             window_times.append(float(times[k]))
         elif src_frame is not None:
             psnrs.append(psnr(y, src_y))

@@ -2,7 +2,8 @@
 
 Layout: `<root>/<key[:2]>/<key>/value.json` (+ `arrays.npz`). Entries are written into a
 temporary directory and renamed into place, so a crash never leaves a half entry; an
-entry that fails to decode is treated as a miss and removed.
+entry that fails to decode (a file cut short, emptied, lost or overwritten: a full disk, a
+killed copy, a cleanup) is treated as a miss and removed, so the recomputed value is stored.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,12 +43,14 @@ class Cache:
         entry = self._dir(key)
         meta = entry / "value.json"
         if not meta.is_file():
+            if entry.exists():  # entries are renamed into place whole: this one was damaged since
+                shutil.rmtree(entry, ignore_errors=True)
             self.stats.misses += 1
             return _MISS
         try:
             arrays = entry / "arrays.npz"
             value = decode(meta.read_text(encoding="utf-8"), arrays.read_bytes() if arrays.is_file() else None)
-        except (OSError, ValueError, KeyError, TypeError, CodecError):
+        except (OSError, ValueError, KeyError, TypeError, CodecError, zipfile.BadZipFile):
             shutil.rmtree(entry, ignore_errors=True)
             self.stats.misses += 1
             return _MISS

@@ -1,0 +1,60 @@
+"""Pixel conversion between decoded frames and the BGR images the lip-sync edits.
+
+The two directions are a pair: a frame decoded to BGR and converted back gives the frame's
+own planes again (62-99 dB on the shared clips, tests/kernels/test_media_convert.py), whatever
+its size or pixel format, so re-rendered frames keep the colours of the untouched frames
+around them. Both directions read the planes as BT.601 video range (what OpenCV's I420
+conversion does); the stream's colour tag is ignored on both sides, so the pair stays inverse.
+
+- BGR → frame is PyAV's own `reformat` (swscale) for every size and format, with accurate
+  rounding and area-averaged chroma.
+- frame → BGR keeps OpenCV's I420 conversion for 8-bit 4:2:0 at even sides (the common case,
+  decoded for every frame the tracker sees): it is the better inverse of the step above (swscale's
+  yuv→bgr loses 15 dB of luma on the round trip unless it interpolates chroma at full
+  resolution, which costs 5-10× OpenCV's time). Other frames go through swscale with full
+  chroma interpolation and accurate rounding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _swscale(to_bgr: bool) -> dict[str, Any]:
+    from av.video.reformatter import Colorspace, Interpolation
+
+    flags = Interpolation.ACCURATE_RND
+    flags |= Interpolation.BILINEAR | Interpolation.FULL_CHR_H_INT if to_bgr else Interpolation.AREA
+    side = "src_colorspace" if to_bgr else "dst_colorspace"
+    return {"interpolation": flags, side: Colorspace.ITU601}
+
+
+def plane_arrays(frame: Any) -> list[np.ndarray]:
+    """Views of an 8-bit planar frame's planes, without their line padding."""
+    out = []
+    for plane in frame.planes:
+        view = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)
+        out.append(view[: plane.height, : plane.width])
+    return out
+
+
+def frame_to_bgr(frame: Any) -> np.ndarray:
+    """A decoded av.VideoFrame as a BGR uint8 image (height × width × 3)."""
+    import cv2
+
+    w, h = frame.width, frame.height
+    if frame.format.name == "yuv420p" and w % 2 == 0 and h % 2 == 0:  # cv2's I420 takes even sides only
+        y, u, v = plane_arrays(frame)
+        i420 = np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)]).reshape(h * 3 // 2, w)
+        return cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)
+    return frame.reformat(format="bgr24", **_swscale(to_bgr=True)).to_ndarray()
+
+
+def bgr_to_frame(image: np.ndarray, pix_fmt: str) -> Any:
+    """A BGR uint8 image as an av.VideoFrame in `pix_fmt`: PyAV's own conversion, any size."""
+    import av
+
+    source = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
+    return source.reformat(format=pix_fmt, **_swscale(to_bgr=False))
