@@ -72,7 +72,16 @@ def filter_name_title(value: Any) -> str:
     text = str(value)
     if text != text.lower() and text != text.upper():
         return text
-    return re.sub(r"[^\W\d_]+('[^\W\d_]+)?", lambda m: m.group(0)[:1].upper() + m.group(0)[1:].lower(), text)
+    return re.sub(r"[^\W\d_]+('[^\W\d_]+)?", _title_word, text)
+
+
+def _title_word(match: re.Match[str]) -> str:
+    """'o'neil' → 'O'Neil', 'd'angelo' → 'D'Angelo' (a one-letter prefix); 'ana's' → 'Ana's'."""
+    word = match.group(0)
+    head, apostrophe, tail = word.partition("'")
+    if apostrophe and len(head) == 1 and len(tail) > 1:
+        return head.upper() + "'" + tail[:1].upper() + tail[1:].lower()
+    return word[:1].upper() + word[1:].lower()
 
 
 class _Environment(ImmutableSandboxedEnvironment):
@@ -167,7 +176,7 @@ class TemplateProgram:
         """Raises jinja2.TemplateSyntaxError on bad syntax (callers turn it into VP030)."""
         self.source = source
         self.env = make_environment()
-        ast = self.env.parse(source)
+        ast = self.env.parse(scrub(source))  # marker code points in the template cannot forge a span
         self.variables: frozenset[str] = frozenset(meta.find_undeclared_variables(ast))
         self.slots = slots & self.variables
         marked = _MarkSlots(self.slots).visit(ast) if self.slots else ast

@@ -85,7 +85,7 @@ def test_a_damaged_entry_is_a_miss_and_is_stored_again(name: str, tmp_path: Path
     original = value()
     assert cache.put(KEY, original)
     entry = tmp_path / KEY[:2] / KEY
-    assert sorted(p.name for p in entry.iterdir()) == ["arrays.npz", "value.json"]
+    assert {"arrays.npz", "value.json"} <= {p.name for p in entry.iterdir()}
     file, damage = DAMAGE[name]
     damage(entry / file)
 

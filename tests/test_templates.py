@@ -1,0 +1,255 @@
+"""Script templates (vpipe/templates.py): row values are data, never template code; the slot
+spans point at exactly the characters of each slot's final value (after the user's filters);
+the sandbox refuses Python internals and output bombs; the filters do what the docs say."""
+
+from __future__ import annotations
+
+import pytest
+from jinja2 import TemplateSyntaxError
+
+from vpipe.templates import (
+    MAX_RENDERED_CHARS,
+    Rendered,
+    SlotSpan,
+    TemplateProgram,
+    TemplateRenderError,
+    filter_default,
+    filter_first_word,
+    filter_name_title,
+    filter_possessive,
+    filter_slug,
+    scrub,
+    syntax_error_position,
+)
+
+OPEN, SEP, CLOSE = "\ue000", "\ue001", "\ue002"
+SLOTS = frozenset({"first_name", "city"})
+
+
+def render(source: str, slots: frozenset[str] = SLOTS, **values: object) -> Rendered:
+    return TemplateProgram(source, slots).render(values)
+
+
+def spans(r: Rendered) -> list[tuple[str, str]]:
+    return [(s.name, s.text(r.text)) for s in r.spans]
+
+
+# --- row values are data ---------------------------------------------------------------------
+@pytest.mark.parametrize("value", ["{{ 7*7 }}", "{% for x in range(3) %}x{% endfor %}", "{# c #}", "{{ city }}"])
+def test_template_syntax_in_a_row_value_is_spoken_literally(value: str) -> None:
+    r = render("Hi {{ first_name }}, welcome to {{ city }}!", first_name=value, city="Paris")
+    assert r.text == f"Hi {value}, welcome to Paris!"
+    assert spans(r) == [("first_name", value), ("city", "Paris")]
+
+
+def test_marker_characters_in_row_data_are_scrubbed_and_cannot_forge_a_span() -> None:
+    forged = f"{OPEN}city{SEP}Berlin{CLOSE}"
+    r = render("Hi {{ first_name }} from {{ city }}.", first_name=f"Jo{forged}hn", city=f"Pa{OPEN}ris{CLOSE}")
+    assert r.text == "Hi JocityBerlinhn from Paris."
+    assert spans(r) == [("first_name", "JocityBerlinhn"), ("city", "Paris")]
+    assert not any(ch in r.text for ch in (OPEN, SEP, CLOSE))
+
+
+def test_marker_characters_in_a_non_slot_value_are_scrubbed_too() -> None:
+    r = render("{{ greeting }} {{ first_name }}", greeting=f"{OPEN}city{SEP}X{CLOSE}Hello", first_name="Ana")
+    assert r.text == "cityXHello Ana" and spans(r) == [("first_name", "Ana")]
+
+
+def test_marker_characters_in_the_template_itself_do_not_make_spans() -> None:
+    r = render(f"{OPEN}city{SEP}Rome{CLOSE} and {{{{ city }}}}", city="Oslo")
+    assert r.text == "cityRome and Oslo"
+    assert r.spans == (SlotSpan("city", 13, 17),)
+
+
+def test_scrub_leaves_non_strings_and_clean_strings_alone() -> None:
+    assert scrub(42) == 42 and scrub(None) is None and scrub(["\ue000"]) == ["\ue000"]
+    assert scrub(f"a{OPEN}b{SEP}c{CLOSE}d") == "abcd" and scrub("plain é") == "plain é"
+
+
+# --- slot spans --------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("expression", "value", "said"),
+    [
+        ("{{ first_name | title }}", "mary-jane o'neil", "Mary-Jane O'Neil"),
+        ("{{ first_name | upper }}", "ana", "ANA"),
+        ("{{ first_name | default('friend') }}", "", "friend"),
+        ("{{ first_name | first_word }}", "Ana Maria", "Ana"),
+        ("{{ first_name | possessive }}", "James", "James'"),
+        ("{{ first_name ~ '!' }}", "Ana", "Ana!"),
+        ("{{ first_name | trim | lower }}", "  ZOË ", "zoë"),
+        ("{{ first_name if first_name else 'there' }}", "", "there"),
+    ],
+)
+def test_a_span_covers_the_final_value_after_filters(expression: str, value: str, said: str) -> None:
+    r = render(f"Hi {expression}, welcome.", first_name=value)
+    assert r.text == f"Hi {said}, welcome."
+    assert spans(r) == [("first_name", said)]
+    assert r.spans[0].start == 3 and r.spans[0].end == 3 + len(said)
+
+
+def test_span_offsets_count_characters_of_the_rendered_text() -> None:
+    r = render("Ça va, {{ first_name }}? 🎉 {{ city }} {{ first_name }}.", first_name="Zoë", city="Köln")
+    assert r.text == "Ça va, Zoë? 🎉 Köln Zoë."
+    assert r.spans == (SlotSpan("first_name", 7, 10), SlotSpan("city", 14, 18), SlotSpan("first_name", 19, 22))
+
+
+def test_an_expression_of_two_slots_or_none_is_not_a_span() -> None:
+    r = render("{{ first_name ~ city }} and {{ other }} and {{ city }}", first_name="A", city="B", other="C")
+    assert r.text == "AB and C and B" and spans(r) == [("city", "B")]
+
+
+def test_only_declared_slots_that_the_template_reads_are_slots() -> None:
+    program = TemplateProgram("Hi {{ first_name }} {{ last }}", frozenset({"first_name", "city"}))
+    assert program.variables == frozenset({"first_name", "last"})
+    assert program.slots == frozenset({"first_name"})
+    assert TemplateProgram("Hi {{ first_name }}").render({"first_name": "Ana"}).spans == ()
+
+
+def test_slots_inside_blocks_are_spans_too() -> None:
+    r = render(
+        "{% if city %}In {{ city }}{% endif %}{% for _ in [1, 2] %} {{ first_name }}{% endfor %}",
+        city="Rome",
+        first_name="Ana",
+    )
+    assert r.text == "In Rome Ana Ana"
+    assert spans(r) == [("city", "Rome"), ("first_name", "Ana"), ("first_name", "Ana")]
+
+
+def test_an_empty_value_is_an_empty_span() -> None:
+    r = render("Hi {{ first_name }}!", first_name="")
+    assert r.text == "Hi !" and r.spans == (SlotSpan("first_name", 3, 3),)
+
+
+# --- errors and the sandbox ----------------------------------------------------------------------
+def test_an_undefined_variable_names_itself() -> None:
+    with pytest.raises(TemplateRenderError) as info:
+        render("Hi {{ first_name }} {{ missing }}", first_name="Ana")
+    assert info.value.kind == "undefined" and info.value.variable == "missing"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ ''.__class__.__mro__ }}",
+        "{{ first_name.__class__ }}",
+        "{{ cycler.__init__.__globals__ }}",
+        "{{ 'x' * 100000 }}",
+        "{{ 100000 * 'x' }}",
+        "{{ [1, 2] * 20000 }}",
+        "{{ 20000 * [1, 2] }}",
+        "{{ 2 ** 100000 }}",
+        "{{ 2 ** -65 }}",
+        "{{ '{0.__class__}'.format(first_name) }}",
+    ],
+)
+def test_the_sandbox_refuses_internals_and_bombs(source: str) -> None:
+    with pytest.raises(TemplateRenderError) as info:
+        render(source, first_name="Ana")
+    assert info.value.kind in ("security", "error")
+    assert "Traceback" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("source", "text"),
+    [
+        ("{{ 'ab' * 3 }}", "ababab"),
+        ("{{ 3 * 'ab' }}", "ababab"),
+        ("{{ 'x' * " + str(MAX_RENDERED_CHARS) + " }}", "x" * MAX_RENDERED_CHARS),
+        ("{{ 2 ** 64 }}", str(2**64)),
+        ("{{ 2 ** -64 }}", str(2**-64)),
+        ("{{ 6 * 7 }}", "42"),
+    ],
+)
+def test_arithmetic_below_the_limits_works(source: str, text: str) -> None:
+    assert render(source).text == text
+
+
+def test_the_rendered_text_is_capped() -> None:
+    render("{% for _ in range(10) %}" + "x" * (MAX_RENDERED_CHARS // 10) + "{% endfor %}")  # at the cap
+    with pytest.raises(TemplateRenderError) as info:
+        render("{% for _ in range(11) %}" + "x" * (MAX_RENDERED_CHARS // 10) + "{% endfor %}")
+    assert info.value.kind == "error" and str(MAX_RENDERED_CHARS) in str(info.value)
+    with pytest.raises(TemplateRenderError):
+        render("{% for _ in range(100000000) %}x{% endfor %}")  # the sandbox's range limit
+
+
+def test_a_failing_filter_is_a_row_error() -> None:
+    with pytest.raises(TemplateRenderError) as info:
+        render("{{ first_name | round }}", first_name="12")
+    assert info.value.kind == "error"
+    with pytest.raises(TemplateRenderError) as info:
+        render("{{ first_name / 0 }}", first_name=1)
+    assert info.value.kind == "error" and "ZeroDivisionError" in str(info.value)
+
+
+def test_syntax_errors_say_where() -> None:
+    with pytest.raises(TemplateSyntaxError) as info:
+        TemplateProgram("line one\nline two {{ oops")
+    assert syntax_error_position(info.value) == 2
+    info.value.lineno = None  # type: ignore[assignment]
+    assert syntax_error_position(info.value) == 1
+
+
+def test_the_template_is_not_autoescaped_and_keeps_no_trailing_newline() -> None:
+    assert render("{{ first_name }} & co\n", first_name="<b>A&B</b>").text == "<b>A&B</b> & co"
+
+
+# --- filters -------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("", "x"), ("   ", "x"), (None, "x"), ([], "x"), ("Ana", "Ana"), (0, 0), (0.0, 0.0), (False, False), ("0", "0")],
+)
+def test_default_falls_back_on_absent_or_empty(value: object, expected: object) -> None:
+    assert filter_default(value, "x") == expected
+
+
+def test_default_without_boolean_keeps_falsy_values() -> None:
+    assert filter_default([], "x", boolean=False) == [] and filter_default("", "x", boolean=False) == "x"
+    assert filter_default(False, "x", boolean=False) is False
+    assert render("Hi {{ missing | default('you') }}", frozenset()).text == "Hi you"
+    assert render("Hi {{ first_name | d('you') }}{{ city | fallback('!') }}", first_name="", city=" ").text == "Hi you!"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Zoë Dupont", "zoe-dupont"),
+        ("../../etc/passwd", "etc-passwd"),
+        ("  --Ana__María--  ", "ana-maria"),
+        ("", "row"),
+        ("漢字", "row"),
+        ("A/B\\C", "a-b-c"),
+        (42, "42"),
+    ],
+)
+def test_slug(value: object, expected: str) -> None:
+    assert filter_slug(value) == expected
+
+
+def test_slug_separator() -> None:
+    assert filter_slug("Zoë Dupont", "_") == "zoe_dupont"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("mary-jane o'neil", "Mary-Jane O'Neil"),
+        ("JOHN SMITH", "John Smith"),
+        ("McDonald", "McDonald"),
+        ("DeShawn", "DeShawn"),
+        ("zoë", "Zoë"),
+        ("ana 2nd", "Ana 2Nd"),
+        ("d'angelo", "D'Angelo"),
+        ("ana's", "Ana's"),
+        ("o'", "O'"),
+        ("", ""),
+    ],
+)
+def test_title_respects_names(value: str, expected: str) -> None:
+    assert filter_name_title(value) == expected
+
+
+def test_first_word_and_possessive() -> None:
+    assert filter_first_word("  Ana Maria ") == "Ana" and filter_first_word("   ") == "" and filter_first_word(7) == "7"
+    assert filter_possessive("Ana") == "Ana's" and filter_possessive("James") == "James'"
+    assert filter_possessive("JAMES") == "JAMES'" and filter_possessive("") == "'s"
