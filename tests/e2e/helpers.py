@@ -267,9 +267,13 @@ def slot_confidence(audio: Path | DecodedAudio, clip: Clip, said: str) -> float:
 
     before = len(words_of(clip.transcript[: clip.transcript.index(clip.slot_word)]))
     n = len(words_of(said))
+    from vpipe.speech.align import AlignmentFailed
+
     try:
         al = align(audio, transcript_with(clip, said))
-    except Exception:  # the aligner found no path: the text does not fit the audio at all
+    except AlignmentFailed as exc:  # only "no path": the text does not fit the audio at all
+        if "found no path" not in str(exc):
+            raise  # a word it cannot pronounce, a crash: a broken measurement, not a lost word
         return -math.inf
     scores = [s for s in al.scores[before : before + n] if math.isfinite(s)]
     return float(np.mean(scores)) if scores else -math.inf

@@ -1,7 +1,9 @@
 """Snapshot corpus of invalid recipes and rows: each case's rendered diagnostics must match
 `expected.txt` exactly (file:line:col, code, message, code frame, help).
 
-Regenerate after an intended change with VPIPE_UPDATE_SNAPSHOTS=1 and review the diff.
+Regenerate after an intended change with VPIPE_UPDATE_SNAPSHOTS=1 and review the diff. A new
+case without `expected.txt` fails, and leaves its output beside it as `expected.txt.new` to read
+and rename.
 """
 
 from __future__ import annotations
@@ -56,8 +58,14 @@ def test_case(name: str, media: Path, tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.chdir(case)
     got = check_output(case)
     expected_file = CORPUS / name / "expected.txt"
-    if os.environ.get("VPIPE_UPDATE_SNAPSHOTS") or not expected_file.exists():
+    if os.environ.get("VPIPE_UPDATE_SNAPSHOTS"):
+        assert not os.environ.get("CI"), "VPIPE_UPDATE_SNAPSHOTS rewrites the expectations: never in CI"
         expected_file.write_text(got, encoding="utf-8")
+    if not expected_file.exists():
+        # a new case fails until a person has read its output and committed it as expected.txt
+        proposal = expected_file.with_name("expected.txt.new")
+        proposal.write_text(got, encoding="utf-8")
+        pytest.fail(f"{name} has no expected.txt: review {proposal} and rename it to expected.txt")
     assert got == expected_file.read_text(encoding="utf-8")
     assert "Traceback" not in got
     assert got.strip(), "every corpus case must produce a diagnostic"
