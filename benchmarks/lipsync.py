@@ -40,8 +40,8 @@ def one_core() -> int:
 
 def run_clip(work: Path, clip: Any, rows: int, out: Path) -> dict[str, object]:
     from vpipe.driver import BuildOptions, build_dir, compile_recipe, target_of
+    from vpipe.kernel_api.context import RunContext
     from vpipe.qc.contact import write_contact_sheet
-    from vpipe.runtime.context import RunContext
     from vpipe.runtime.executor import Executor
     from vpipe.runtime.run import row_value
 

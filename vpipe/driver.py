@@ -20,13 +20,13 @@ from vpipe.frontend.lower import lower
 from vpipe.frontend.recipe import Recipe
 from vpipe.ir.graph import Graph
 from vpipe.ir.types import Scope
+from vpipe.kernel_api.context import Target
 from vpipe.passes.base import PassContext, UnknownPass
 from vpipe.passes.instruments import DumpIR, Instrument, PrintAfter, RecordChanges, TimePasses
 from vpipe.passes.manager import PassManager
 from vpipe.passes.pipelines import pipeline
 from vpipe.passes.select_kernels import choose
 from vpipe.runtime.cache import Cache
-from vpipe.runtime.context import Target
 from vpipe.runtime.executor import Executor
 
 

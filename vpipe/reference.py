@@ -2,7 +2,9 @@
 
 - docs/recipe.md from the recipe JSON Schema (every key: type, default, allowed values,
   limits, description);
-- docs/cli.md from the typer application (every command and option).
+- docs/cli.md from the typer application (every command and option);
+- the backend keys' allowed values in the schema file itself (`lipsync.model`, `voice.engine`,
+  `source.aligner.engine`), from the declared backends.
 
 `python -m vpipe.reference` rewrites both; a test fails when a committed file is stale.
 """
@@ -93,7 +95,9 @@ def _rows(node: dict[str, Any], path: str, defs: dict[str, Any]) -> Iterator[tup
 
 
 def recipe_reference(schema: dict[str, Any] | None = None) -> str:
-    schema = schema or json.loads(SCHEMA.read_text(encoding="utf-8"))
+    from vpipe.frontend.schema import recipe_schema
+
+    schema = schema or recipe_schema()
     defs = schema.get("$defs", {})
     lines = [
         "# Recipe reference (format `vpipe: 1`)",
@@ -138,8 +142,24 @@ def cli_reference() -> str:
     return header + text.strip() + "\n"
 
 
+def schema_file() -> str:
+    """The schema file's text with the backend keys' `enum` lists set to the declared
+    backends (the rest of the file, hand-written, is kept as it is)."""
+    from vpipe.frontend.schema import BACKEND_KEYS, backend_values
+
+    text = SCHEMA.read_text(encoding="utf-8")
+    for path, task in BACKEND_KEYS.items():
+        pos = 0
+        for key in path:
+            pos = text.index(f'"{key}": {{', pos)
+        start = text.index('"enum": [', pos) + len('"enum": ')
+        end = text.index("]", start) + 1
+        text = text[:start] + json.dumps(backend_values(task)) + text[end:]
+    return text
+
+
 def documents() -> dict[Path, str]:
-    return {DOCS / "recipe.md": recipe_reference(), DOCS / "cli.md": cli_reference()}
+    return {DOCS / "recipe.md": recipe_reference(), DOCS / "cli.md": cli_reference(), SCHEMA: schema_file()}
 
 
 def main() -> int:

@@ -45,8 +45,8 @@ class Source:
 def open_video(path: Path) -> VideoSource:
     """The source as the product's own `media.open` kernel opens it."""
     from vpipe.ir.graph import Op
+    from vpipe.kernel_api.context import RunContext
     from vpipe.kernels.media import OpenVideo
-    from vpipe.runtime.context import RunContext
 
     return OpenVideo().run(Op("media.open", (), (), {"path": str(path)}), [], RunContext(path.parent))
 

@@ -20,10 +20,10 @@ from vpipe.data.media import Frames, ImageSource, TimelineEdit, Track
 from vpipe.diagnostics.codes import codes
 from vpipe.diagnostics.diagnostic import DiagnosticError, Severity
 from vpipe.ir.graph import Op
+from vpipe.kernel_api.context import RunContext
 from vpipe.kernels.face import Inventory, TrackFace
 from vpipe.kernels.lipsync_retrieve import Retime, Retrieve
 from vpipe.kernels.lipsync_warp import Animate, TrackImage
-from vpipe.runtime.context import RunContext
 
 
 def _op(kind: str, **attrs: object) -> Op:
@@ -51,7 +51,7 @@ def test_lipsync_kernel_warns_when_the_face_is_lost_in_a_window(
     clip = black_frames
     rt = RunContext(tmp_path)
     op = _op("lipsync.apply", margin_ms=120.0)
-    fr = kernel().run(op, [clip.video, clip.face, clip.inventory, clip.track, None], rt)
+    fr = kernel().run(op, [clip.video, clip.face, clip.track, None, clip.inventory], rt)
     assert isinstance(fr, Frames)
     assert _codes(rt) == ["VP312"] and rt.diagnostics[0].severity is Severity.WARNING
     assert rt.diagnostics[0].message.startswith("4 frames")
@@ -71,7 +71,7 @@ def test_lipsync_kernel_without_lost_faces_is_silent(tmp_path: Path) -> None:
     track = track_of(src, edit(src, 1.22, 1.87, ("P", "AA", "M", "AA")))
     rt = RunContext(tmp_path)
     op = _op("lipsync.apply", margin_ms=120.0, windows=[[1.0, 2.1]])
-    fr = Retrieve().run(op, [src.video, src.face, src.inventory, track, None], rt)
+    fr = Retrieve().run(op, [src.video, src.face, track, None, src.inventory], rt)
     assert rt.diagnostics == []
     assert fr.report["windows"] == [[1.0, 2.1]] and fr.rendered
 
@@ -116,7 +116,7 @@ def test_no_face_anywhere(faceless: Path, tmp_path: Path) -> None:
     assert "no mouth inventory" in rt.diagnostics[1].message
     audio = Audio(np.zeros((8000, 1), np.float32), 16000)
     edit = TimelineEdit("s", 0.1, 0.3, 0.1, 0.3, "ah", "", (Segment("AA", 0.0, 0.2),))
-    fr = Retrieve().run(_op("lipsync.apply", margin_ms=40.0), [video, track, inv, Track(audio, (edit,)), None], rt)
+    fr = Retrieve().run(_op("lipsync.apply", margin_ms=40.0), [video, track, Track(audio, (edit,)), None, inv], rt)
     assert fr.rendered == {}
     window = [k for k, t in enumerate(fr.times) if 0.06 <= t < 0.34]
     assert fr.report["faces_lost"] == window

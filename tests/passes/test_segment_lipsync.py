@@ -19,7 +19,7 @@ graph @g {
   %speech = speech.synthesize(%script, %lexicon, %spans) {"engine": "piper", "voice": "v"} : Speech per_row
   %slot_audio = speech.fit(%speech, %spans) : SlotAudio per_row
   %track = audio.splice(%audio, %slot_audio, %spans) : Track per_row
-  %frames = lipsync.apply(%video, %landmarks, %inventory, %track, %spans) {"backend": "retrieve", "margin_ms": 120.0} : Frames per_row
+  %frames = lipsync.apply(%video, %landmarks, %track, %spans, %inventory) {"backend": "retrieve", "margin_ms": 120.0} : Frames per_row
 }
 """
 

@@ -10,7 +10,7 @@ from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Op
 from vpipe.ir.opspec import OpSpec, define
 from vpipe.ir.parser import parse_graph
-from vpipe.kernels.registry import Kernel, kernel
+from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.runtime.cache import Cache
 from vpipe.runtime.executor import Executor
 
@@ -103,7 +103,7 @@ def test_changed_attribute_changes_the_key(tmp_path: Path) -> None:
 def test_a_kernel_class_version_reaches_its_registration_and_cache_keys() -> None:
     """Bumping `version` on a kernel class must change the cache keys of its results (a
     stale cached result of an older kernel must never be reused)."""
-    from vpipe.kernels import registry
+    from vpipe.kernel_api import registry
     from vpipe.kernels.tts import Synthesize
 
     info = registry.find("speech.synthesize", "tts@cpu")

@@ -195,7 +195,7 @@ def test_transcript_of_a_recognition_result() -> None:
 
 
 def test_the_kernels_are_registered_but_unavailable_without_whisperx() -> None:
-    from vpipe.kernels import registry
+    from vpipe.kernel_api import registry
 
     found = {k.id: registry.availability(k) for k in registry.candidates("speech.align") if k.backend == "whisperx"}
     assert set(found) == {"whisperx@cpu", "whisperx@cuda"}

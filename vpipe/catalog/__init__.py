@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -35,3 +36,9 @@ def model_entries(task: str | None = None) -> list[tuple[str, dict[str, Any]]]:
 def model(model_id: str) -> dict[str, Any] | None:
     entry = models().get("models", {}).get(model_id)
     return entry if isinstance(entry, dict) else None
+
+
+def model_names(task: str) -> list[str]:
+    """What a recipe calls the catalog's models of a task: the id without its version
+    (`latentsync-1.5` and `latentsync-1.6` are both `latentsync`), in catalog order."""
+    return list(dict.fromkeys(re.sub(r"-\d+(\.\d+)*$", "", k) for k, _ in model_entries(task)))

@@ -6,6 +6,7 @@ import importlib.util
 import json
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -18,7 +19,7 @@ from vpipe.cli.output import EXIT_INPUT
 @app.command()
 def passes(ops: Annotated[bool, typer.Option("--ops", help="Also list the op specs.")] = False) -> None:
     """List the passes, the named pipelines and (with --ops) the op set."""
-    from vpipe.ir.opspec import all_specs
+    from vpipe.ir.dialect import all_specs
     from vpipe.passes.base import registered
     from vpipe.passes.pipelines import PIPELINES
 
@@ -58,30 +59,39 @@ def models(
     task: Annotated[Optional[str], typer.Option("--task", help="lipsync, tts, align or quality.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the catalog entries as JSON.")] = False,
 ) -> None:
-    """Print the model catalog: families, resolution, VRAM, weights layout, licences."""
+    """Print the model catalog and the declared backends: families, resolution, VRAM, weights
+    layout, licences, and which backend of this installation serves each model."""
     from vpipe.catalog import model_entries
+    from vpipe.kernel_api import backends
 
-    entries = model_entries(task)
+    declared = {b.catalog or b.name: b for t in backends.TASKS for b in backends.backends(t)}
+    entries = dict(model_entries(task))
+    for key, b in declared.items():  # a plug-in backend without a catalog entry: what it declares
+        if key not in entries and (task is None or b.task == task):
+            entries[key] = {"task": b.task, "summary": b.summary, "devices": list(b.devices)}
     if as_json:
-        sys.stdout.write(json.dumps(dict(entries), indent=2, ensure_ascii=False) + "\n")
+        out = {k: {**e, "backend": declared[k].to_json()} if k in declared else e for k, e in entries.items()}
+        sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
         return
     from rich.console import Console
     from rich.table import Table
 
     table = Table(title="vpipe model catalog", show_lines=False)
-    for col in ("model", "task", "family", "res.", "VRAM (GB)", "weights", "licence"):
+    for col in ("model", "task", "backend", "family", "res.", "VRAM (GB)", "weights", "licence"):
         table.add_column(col, overflow="fold")
-    for model_id, e in entries:
+    for model_id, e in entries.items():
         vram = e.get("vram_gb") or {}
         weights = e.get("weights") or {}
         files = ", ".join(weights.get("files") or []) if isinstance(weights, dict) else ""
         if not files and isinstance(weights, dict) and weights.get("note"):
             files = str(weights["note"])
         lic = e.get("license") or {}
+        b = declared.get(model_id)
         table.add_row(
             model_id,
             e.get("task", ""),
-            e.get("family", ""),
+            f"{b.name} ({', '.join(b.devices)})" if b else "not installed",
+            e.get("family", e.get("summary", "")),
             str(e.get("resolution", "")),
             ", ".join(f"{k} {v}" for k, v in vram.items()) or "—",
             files or "none needed",  # weight-free backends
@@ -106,8 +116,9 @@ def _module_version(name: str) -> str | None:
 
 @app.command()
 def doctor(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
-    """Check the environment: ffmpeg, GPU, optional packages, kernels, and every model's weight files."""
-    from vpipe.kernels import registry
+    """Check the environment: ffmpeg, GPU, optional packages, backends, kernels, and every
+    model's weight files."""
+    from vpipe.kernel_api import registry
 
     checks: list[dict[str, str]] = []
 
@@ -152,6 +163,7 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
     problems = registry.load_plugins()
     for p in problems:
         add("kernel plug-in", False, p)
+    _backend_checks(add)
     for info in sorted(registry.all_kernels(), key=lambda k: (k.kind, k.id)):
         why = registry.availability(info)
         add(f"kernel {info.kind}", why is None, f"{info.id}" + (f": {why}" if why else ""))
@@ -189,6 +201,24 @@ def _model_checks() -> list[dict[str, str]]:
             else:
                 out.append({"check": what, "status": f.state, "detail": f"{f.name}: {f.path}: {f.detail}"})
     return out
+
+
+def _backend_checks(add: Callable[[str, bool, str], None]) -> None:
+    """One line per declared backend: usable here when one of its kernels is (a TTS engine is
+    served by the TTS kernels, checked below), and what it declares."""
+    from vpipe.kernel_api import backends, registry
+
+    for task in backends.TASKS:
+        for b in backends.backends(task):
+            kernels = [k for k in registry.all_kernels() if k.backend == b.name]
+            problems = [f"{k.id}: {why}" for k in kernels if (why := registry.availability(k)) is not None]
+            ok = not kernels or len(problems) < len(kernels)
+            facts = [f"devices {', '.join(b.devices)}", f"sources {', '.join(sorted(b.sources))}"]
+            if b.needs_weights:
+                facts.append(f"needs weights ({b.catalog or b.name} in `vpipe models`)")
+            detail = "; ".join(facts if task == "lipsync" else facts[:1] + facts[2:])
+            problems = list(dict.fromkeys(problems))
+            add(f"backend {task}: {b.name}", ok, detail + ("" if ok else " — " + "; ".join(problems)))
 
 
 @app.command()

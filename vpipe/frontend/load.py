@@ -31,10 +31,10 @@ from vpipe.frontend.recipe import (
 )
 from vpipe.frontend.schema import validate
 from vpipe.frontend.yamlmap import SourceMap, load_yaml
+from vpipe.kernel_api import backends
 from vpipe.lexicon import Lexicon, LexiconError, parse_mapping, parse_row_column
 from vpipe.outputs import CONTAINER_CODECS, OUTPUT_EXTENSIONS, confine, output_root
 from vpipe.probe import MediaInfo, ProbeError, probe_image, probe_video
-from vpipe.speech.voices import UnknownVoice, resolve_piper
 from vpipe.templates import TemplateProgram, TemplateRenderError
 from vpipe.text import words_of
 
@@ -130,7 +130,7 @@ def _aligner(bag: DiagnosticBag, base: Path, spec: dict[str, Any], smap: SourceM
                 help="vpipe downloads no models: give the folder the model was saved to",
             )
     return AlignerSpec(
-        spec.get("engine", "pocketsphinx"), folders["align_model"], folders["asr_model"], spec.get("language", "en")
+        spec.get("engine") or _default_backend("align"), folders["align_model"], folders["asr_model"], spec.get("language", "en")
     )
 
 
@@ -175,14 +175,18 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
     # --- voice / lexicon ------------------------------------------------------------------
     v = data.get("voice", {})
     lexicon, lexicon_file = _lexicon(bag, base, v.get("lexicon"), smap)
-    if v.get("engine", "piper") == "piper" and "voice" in v:
+    engine = v.get("engine") or _default_backend("tts")
+    tts = backends.find("tts", engine)
+    if "voice" in v and tts is not None and tts.resolve_voice is not None:
         try:
-            resolve_piper(v["voice"], base)
-        except UnknownVoice as exc:
-            bag.error("VP051", str(exc), smap.value("/voice/voice"), help="`vpipe models --task tts` lists the voices")
+            tts.resolve_voice(v["voice"], base)
+        except LookupError as exc:
+            bag.error(
+                "VP051", str(exc.args[0]), smap.value("/voice/voice"), help="`vpipe models --task tts` lists the voices"
+            )
     voice = VoiceSpec(
-        engine=v.get("engine", "piper"),
-        voice=v.get("voice", "en_US-joe-medium" if v.get("engine", "piper") == "piper" else "en-us"),
+        engine=engine,
+        voice=v.get("voice", tts.default_voice if tts is not None and tts.default_voice else ""),
         match_speaker=v.get("match_speaker", True),
         lexicon=lexicon,
         lexicon_file=lexicon_file,
@@ -201,13 +205,7 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
         ls.get("model", "auto"), ls.get("quality", "balanced"), weights, float(ls.get("margin_ms", 120))
     )
     _check_weights(bag, lipsync, smap)
-    if kind == "image" and lipsync.model in ("retrieve", "retime"):
-        bag.error(
-            "VP018",
-            f"lipsync model '{lipsync.model}' needs a video source: it reuses mouth shapes from the recording",
-            smap.value("/lipsync/model"),
-            help="use 'warp' (or 'auto') for a still image",
-        )
+    _check_lipsync_source(bag, lipsync, kind, smap)
     target = _target(data.get("target", "cpu"))
     out = data.get("output", {})
     path_template = out.get("path", "out/{{ row_id }}.mp4")
@@ -284,6 +282,30 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
     recipe = replace(recipe, rows=replace(rowset, rows=checked))
     row_diags = [d for r in checked for d in r.problems]
     return recipe, [d for d in bag.items if not d.is_error] + row_diags
+
+
+def _default_backend(task: backends.Task) -> str:
+    """The engine a recipe gets when it names none: the declared default of the task."""
+    chosen = backends.default(task)
+    return chosen.name if chosen is not None else ""
+
+
+def _check_lipsync_source(bag: DiagnosticBag, lipsync: LipsyncSpec, kind: str, smap: SourceMap) -> None:
+    """A named lip-sync backend must animate this kind of source, as it declares
+    (vpipe.kernel_api.backends)."""
+    spec = backends.find("lipsync", lipsync.model)
+    if spec is None:  # auto or none
+        return
+    if not spec.animates(kind):
+        fitting = " or ".join(f"'{b.name}'" for b in backends.backends("lipsync") if b.animates(kind))
+        needs = "a video source" if "video" in spec.sources else "a still image source"
+        why = ": it reuses mouth shapes from the recording" if spec.needs_inventory else ""
+        bag.error(
+            "VP018",
+            f"lipsync model '{spec.name}' needs {needs}{why}",
+            smap.value("/lipsync/model"),
+            help=f"use {fitting or 'none'} (or 'auto') for a {'still image' if kind == 'image' else 'video'}",
+        )
 
 
 def _lexicon(bag: DiagnosticBag, base: Path, value: Any, smap: SourceMap) -> tuple[Lexicon, Path | None]:
@@ -582,10 +604,12 @@ def errors_only(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
 
 
 def _check_weights(bag: DiagnosticBag, lipsync: LipsyncSpec, smap: SourceMap) -> None:
-    """A neural model asked for by name must have its published weight files (VP023)."""
+    """A model that reads weights (a backend that declares `needs_weights`, or a catalog model
+    whose backend is not installed) must have its published weight files (VP023)."""
     from vpipe.weights import default_root, missing_weights
 
-    if lipsync.model in ("auto", "none", "retrieve", "retime", "warp"):
+    spec = backends.find("lipsync", lipsync.model)
+    if lipsync.model in backends.LIPSYNC_KEYWORDS or (spec is not None and not spec.needs_weights):
         return
     extra = [lipsync.weights] if lipsync.weights is not None and lipsync.weights.is_dir() else []
     missing = missing_weights(lipsync.model, extra)

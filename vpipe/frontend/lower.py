@@ -11,7 +11,7 @@ from vpipe.frontend.recipe import Recipe
 from vpipe.ir.graph import Graph, GraphBuilder, Loc
 from vpipe.ir.hashing import file_sha256
 from vpipe.ir.types import Type
-from vpipe.speech.voices import UnknownVoice, resolve_piper
+from vpipe.kernel_api import backends
 from vpipe.text import words_of
 
 
@@ -21,9 +21,12 @@ def _loc(recipe: Recipe, pointer: str) -> Loc:
 
 
 def lipsync_backend(recipe: Recipe) -> str:
+    """The backend the recipe's `lipsync.model` names; for `auto`, the one the registry picks
+    for this source (`none` when no backend fits)."""
     model = recipe.lipsync.model
     if model == "auto":
-        return "retrieve" if recipe.source.kind == "video" else "warp"
+        chosen = backends.choose_auto(recipe.source.kind, recipe.lipsync.weights is not None, recipe.target.device)
+        return chosen.name if chosen is not None else "none"
     return model
 
 
@@ -228,9 +231,19 @@ def lower(recipe: Recipe) -> Graph:
             {"select": src.face.select, "index": src.face.index, "max_yaw_deg": src.face.max_yaw_deg},
             _loc(recipe, "/source"),
         )
-        inventory = b.add(
-            "face.inventory", [video, landmarks, alignment], Type("Inventory"), "inventory", {}, _loc(recipe, "/source")
-        )
+        operands = [video, landmarks, track, spans]
+        spec = backends.find("lipsync", backend)
+        if spec is not None and spec.needs_inventory:
+            operands.append(
+                b.add(
+                    "face.inventory",
+                    [video, landmarks, alignment],
+                    Type("Inventory"),
+                    "inventory",
+                    {},
+                    _loc(recipe, "/source"),
+                )
+            )
         ls_attrs: dict[str, object] = {
             "backend": backend,
             "margin_ms": recipe.lipsync.margin_ms,
@@ -238,14 +251,7 @@ def lower(recipe: Recipe) -> Graph:
         }
         if recipe.lipsync.weights is not None:
             ls_attrs["weights"] = str(recipe.lipsync.weights)
-        frames = b.add(
-            "lipsync.apply",
-            [video, landmarks, inventory, track, spans],
-            Type("Frames"),
-            "frames",
-            ls_attrs,
-            _loc(recipe, "/lipsync"),
-        )
+        frames = b.add("lipsync.apply", operands, Type("Frames"), "frames", ls_attrs, _loc(recipe, "/lipsync"))
     file = b.add("media.write", [frames, track, row], Type("File"), "file", write_attrs, _loc(recipe, "/output"))
     thresholds = {
         "min_speaker_similarity": recipe.qc.min_speaker_similarity,
@@ -270,11 +276,13 @@ def lower(recipe: Recipe) -> Graph:
 
 
 def _aligner_attrs(recipe: Recipe, model: str) -> dict[str, object]:
-    """The aligner's backend, and for whisperx its local model folder and language."""
+    """The aligner's backend, and for one that reads local models (whisperx) its model folder
+    and language."""
     spec = recipe.source.aligner
     attrs: dict[str, object] = {"backend": spec.engine}
     folder = getattr(spec, model)
-    if spec.engine != "pocketsphinx":
+    aligner = backends.find("align", spec.engine)
+    if aligner is not None and aligner.needs_weights:
         if folder is not None:
             attrs["model"] = str(folder)
         attrs["language"] = spec.language
@@ -285,13 +293,14 @@ def _voice_attrs(recipe: Recipe) -> dict[str, object]:
     """Engine, voice and the hash of the voice's weights: a new voice model must not hit
     cached audio of the old one."""
     attrs: dict[str, object] = {"engine": recipe.voice.engine, "voice": recipe.voice.voice, "speed": recipe.voice.speed}
-    if recipe.voice.engine == "piper":
+    tts = backends.find("tts", recipe.voice.engine)
+    if tts is not None and tts.resolve_voice is not None:
         try:
-            files = resolve_piper(recipe.voice.voice, recipe.dir)
-        except UnknownVoice:
+            name, weights = tts.resolve_voice(recipe.voice.voice, recipe.dir)
+        except LookupError:
             return attrs  # the frontend reported it
-        attrs["voice"] = files.name if files.name == recipe.voice.voice else str(files.model)
-        attrs["voice_sha256"] = file_sha256(str(files.model))
+        attrs["voice"] = name if name == recipe.voice.voice else str(weights)
+        attrs["voice_sha256"] = file_sha256(str(weights))
     return attrs
 
 

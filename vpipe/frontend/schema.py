@@ -3,6 +3,7 @@ coded diagnostic at the offending node (with a "did you mean" where one helps)."
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 from functools import cache
@@ -12,23 +13,62 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from vpipe.catalog import model_names
 from vpipe.diagnostics.diagnostic import Diagnostic, Span
 from vpipe.frontend.yamlmap import SourceMap, escape_pointer_token
+from vpipe.kernel_api.backends import LIPSYNC_KEYWORDS, Task, names
 
 SCHEMA_NAME = "recipe-v1.schema.json"
 RECIPE_VERSION = 1
 
 
+# Recipe keys whose values name a backend: their allowed values are the declared backends of
+# the task (vpipe.kernel_api.backends), not a list written here or in the schema file.
+BACKEND_KEYS: dict[tuple[str, ...], Task] = {
+    ("source", "aligner", "engine"): "align",
+    ("voice", "engine"): "tts",
+    ("lipsync", "model"): "lipsync",
+}
+
+
 @cache
-def recipe_schema() -> dict[str, Any]:
+def _schema_file() -> dict[str, Any]:
     text = resources.files("vpipe.schemas").joinpath(SCHEMA_NAME).read_text(encoding="utf-8")
     schema: dict[str, Any] = json.loads(text)
     return schema
 
 
+def backend_values(task: Task) -> list[str]:
+    """What a recipe may write where it names a backend of `task`: the declared backends; for
+    lip-sync also `auto`, `none` and the catalog's models whose backend is not installed here
+    (the recipe is valid; the loader and select-kernels say what is missing to run it)."""
+    declared = names(task)
+    if task == "lipsync":
+        known = [n for n in model_names(task) if n not in declared]
+        return [LIPSYNC_KEYWORDS[0], *declared, *known, *LIPSYNC_KEYWORDS[1:]]  # auto first, none last
+    return declared
+
+
+def recipe_schema() -> dict[str, Any]:
+    """The recipe schema, with the backend keys' values taken from the backend registry (so a
+    plug-in's backend is a valid value; `python -m vpipe.reference` writes the built-in ones
+    into the schema file for editors)."""
+    schema = copy.deepcopy(_schema_file())
+    for path, task in BACKEND_KEYS.items():
+        node = schema
+        for key in path:
+            node = node["properties"][key]
+        node["enum"] = backend_values(task)
+    return schema
+
+
 @cache
-def _validator() -> Draft202012Validator:
+def _validator_for(backends: tuple[tuple[str, ...], ...]) -> Draft202012Validator:
     return Draft202012Validator(recipe_schema())
+
+
+def _validator() -> Draft202012Validator:
+    return _validator_for(tuple(tuple(backend_values(task)) for task in BACKEND_KEYS.values()))
 
 
 def _pointer(path: Any) -> str:
@@ -298,7 +338,7 @@ class _Mapper:
     def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         ref = schema.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            resolved: dict[str, Any] = recipe_schema()["$defs"][ref.split("/")[-1]]
+            resolved: dict[str, Any] = _schema_file()["$defs"][ref.split("/")[-1]]
             return resolved
         return schema
 

@@ -1,14 +1,18 @@
 """The vpipe op set. Shared analysis of the source, then the per-row personalization.
 
 media.open ─┬─ media.audio ── speech.align ── slots.locate ──────────────┐
-            └─ face.track ── face.inventory                           │
+            └─ face.track ── face.inventory (backends that read it)     │
 rows.row ── template.render ── speech.synthesize ── speech.fit ── speech.match_voice
          ── audio.splice ── lipsync.apply ── media.write ── qc.measure
+
+Passes, the verifier and the CLI find specs with `lookup` and `all_specs` here: importing
+this module is what makes vpipe's op set defined (a plug-in adds its own with `define`).
 """
 
 from __future__ import annotations
 
-from vpipe.ir.opspec import OpSpec, define
+from vpipe.ir.graph import Op
+from vpipe.ir.opspec import OpSpec, define, defined
 from vpipe.ir.types import Scope
 
 STR = {"type": "string"}
@@ -246,17 +250,19 @@ define(
 define(
     OpSpec(
         "lipsync.apply",
-        "Re-animate the mouth in the slot windows to the new audio.",
+        "Re-animate the mouth in the slot windows to the new audio (the mouth inventory only "
+        "for backends that declare `needs_inventory`).",
         operands=(
             ("video", "Video"),
             ("landmarks", "Landmarks"),
-            ("inventory", "Inventory"),
             ("track", "Track"),
             ("spans", "Spans"),
+            ("inventory", "Inventory"),
         ),
         results=("Frames",),
         attrs={"backend": STR, "margin_ms": NUM, "quality": STR, "windows": {"type": "array"}, "weights": STR},
         required=("backend",),
+        optional=1,
     )
 )
 define(
@@ -316,3 +322,17 @@ define(
         results=("Frames",),
     )
 )
+
+
+def lookup(kind: str) -> OpSpec | None:
+    return defined().get(kind)
+
+
+def all_specs() -> list[OpSpec]:
+    return sorted(defined().values(), key=lambda s: s.kind)
+
+
+def operand_roles(op: Op) -> dict[str, str]:
+    """The op's operand values by role (an optional operand left out has no entry)."""
+    spec = lookup(op.kind)
+    return spec.roles(op.operands) if spec is not None else {}

@@ -1,7 +1,8 @@
 """Op specifications: what each op kind takes, returns and accepts as attributes.
 
 The verifier checks every op against its spec; kernels implement specs; passes reason
-with the spec's flags (e.g. only `pure` ops may be hoisted or deduplicated).
+with the spec's flags (e.g. only `pure` ops may be hoisted or deduplicated). vpipe's own
+op set, and the lookup over every defined op, is `vpipe.ir.dialect`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,16 @@ class OpSpec:
     required: tuple[str, ...] = ()
     pure: bool = True  # deterministic in its inputs: may be hoisted, cached, deduplicated
     fixed_scope: Scope | None = None  # e.g. rows.row is always per_row
+    optional: int = 0  # how many of the last operands may be left out (e.g. an inventory only some backends read)
+
+    @property
+    def min_operands(self) -> int:
+        return len(self.operands) - self.optional
+
+    def roles(self, operands: tuple[str, ...]) -> dict[str, str]:
+        """Operand values by role (`{"video": "video", "spans": "spans", ...}`); an optional
+        operand left out has no entry."""
+        return {role: value for (role, _), value in zip(self.operands, operands, strict=False)}
 
     def attr_schema(self) -> dict[str, Any]:
         return {
@@ -42,29 +53,13 @@ _REGISTRY: dict[str, OpSpec] = {}
 
 
 def define(spec: OpSpec) -> OpSpec:
-    _ensure_dialect()
+    """Add an op kind to the op table (vpipe's own in `vpipe.ir.dialect`; a plug-in's anywhere)."""
     if spec.kind in _REGISTRY:
         raise ValueError(f"op {spec.kind} defined twice")
     _REGISTRY[spec.kind] = spec
     return spec
 
 
-def lookup(kind: str) -> OpSpec | None:
-    _ensure_dialect()
-    return _REGISTRY.get(kind)
-
-
-def all_specs() -> list[OpSpec]:
-    _ensure_dialect()
-    return sorted(_REGISTRY.values(), key=lambda s: s.kind)
-
-
-_dialect_loaded = False
-
-
-def _ensure_dialect() -> None:
-    """Load vpipe's own op set once, whatever else (plug-ins, tests) defined ops first."""
-    global _dialect_loaded
-    if not _dialect_loaded:
-        _dialect_loaded = True
-        import vpipe.ir.dialect  # noqa: F401  (defines the op set on import)
+def defined() -> dict[str, OpSpec]:
+    """The op kinds defined so far. Ask `vpipe.ir.dialect.lookup`, which loads vpipe's own first."""
+    return _REGISTRY

@@ -10,8 +10,8 @@
 from __future__ import annotations
 
 from vpipe.diagnostics.diagnostic import Diagnostic, Span
+from vpipe.ir.dialect import lookup
 from vpipe.ir.graph import Graph, Op, thaw
-from vpipe.ir.opspec import lookup
 from vpipe.ir.types import Scope
 
 
@@ -49,10 +49,11 @@ def verify(graph: Graph) -> list[Diagnostic]:
         if spec is None:
             bad("VP106", op, f"unknown op kind '{op.kind}'")
         else:
-            if len(op.operands) != len(spec.operands):
-                bad("VP103", op, f"takes {len(spec.operands)} operand(s), got {len(op.operands)}")
+            if not spec.min_operands <= len(op.operands) <= len(spec.operands):
+                count = f"{spec.min_operands} to {len(spec.operands)}" if spec.optional else str(len(spec.operands))
+                bad("VP103", op, f"takes {count} operand(s), got {len(op.operands)}")
             else:
-                for operand, (role, type_name) in zip(op.operands, spec.operands, strict=True):
+                for operand, (role, type_name) in zip(op.operands, spec.operands, strict=False):
                     if operand in defined:
                         got = graph.values[operand].type
                         if got.name != type_name:

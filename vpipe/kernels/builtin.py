@@ -8,7 +8,8 @@ from typing import Any
 from vpipe.data.rowdata import RowValue, Script, ScriptSpan
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Span
 from vpipe.ir.graph import Op, thaw
-from vpipe.kernels.registry import Kernel, kernel
+from vpipe.kernel_api.context import RunContext
+from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.lexicon import Lexicon, LexiconError, parse_row_column
 from vpipe.templates import TemplateProgram, TemplateRenderError
 
@@ -18,7 +19,7 @@ class RowKernel(Kernel):
     cache = False
     value_keyed = True
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> RowValue:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> RowValue:
         row: RowValue = rt.row
         return row
 
@@ -28,7 +29,7 @@ class TextConst(Kernel):
     cache = False
     value_keyed = True
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> str:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> str:
         return str(op.attr("text"))
 
 
@@ -37,7 +38,7 @@ class LexiconConst(Kernel):
     cache = False
     value_keyed = True
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Lexicon:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Lexicon:
         return Lexicon.from_json(thaw(op.attr("entries", {})))
 
 
@@ -49,7 +50,7 @@ class RenderTemplate(Kernel):
     cache = False
     value_keyed = True
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Script:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Script:
         (row,) = inputs
         key = (str(op.attr("template")), tuple(op.attr("slots", ())))
         program = _programs.get(key)
@@ -73,7 +74,7 @@ class RowLexicon(Kernel):
     cache = False
     value_keyed = True
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Lexicon:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Lexicon:
         lexicon, row = inputs
         cell = row.values.get(str(op.attr("column")))
         if cell is None or not str(cell).strip():

@@ -8,7 +8,8 @@ import numpy as np
 
 from vpipe.data.face import FaceTrack
 from vpipe.ir.graph import Estimate, Op
-from vpipe.kernels.registry import Kernel, kernel
+from vpipe.kernel_api.context import RunContext
+from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.lipsync.inventory import MouthInventory, build_inventory
 from vpipe.lipsync.visemes import NAMES
 
@@ -31,7 +32,7 @@ class TrackFace(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.006 * _frames(context) + 0.3, ram_mb=300)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> FaceTrack:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> FaceTrack:
         from vpipe.face.tracker import track_video
 
         (video,) = inputs
@@ -42,7 +43,7 @@ class TrackFace(Kernel):
         return track
 
 
-def _report_faces(track: FaceTrack, rt: Any) -> None:
+def _report_faces(track: FaceTrack, rt: RunContext) -> None:
     missing = np.nonzero(~track.present)[0]
     turned = np.nonzero(track.present & ~track.usable)[0]
     if not track.present.any():
@@ -88,7 +89,7 @@ class Inventory(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.002 * _frames(context) + 0.1, ram_mb=50 + 0.25 * _frames(context))
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> MouthInventory:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> MouthInventory:
         video, track, alignment = inputs
         try:
             return build_inventory(video.path, track, alignment)
@@ -112,7 +113,7 @@ def empty_inventory() -> MouthInventory:
     )
 
 
-def face_lost_in_window(rt: Any, report: dict[str, Any]) -> None:
+def face_lost_in_window(rt: RunContext, report: dict[str, Any]) -> None:
     lost = report.get("faces_lost") or []
     if lost:
         rt.warn("VP312", f"{len(lost)} frames of the slot windows have no usable face and pass through untouched")

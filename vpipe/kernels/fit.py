@@ -16,7 +16,8 @@ import numpy as np
 from vpipe.data.alignment import Segment
 from vpipe.data.speech import SlotAudio, SlotClip, Speech
 from vpipe.ir.graph import Estimate, Op
-from vpipe.kernels.registry import Kernel, kernel
+from vpipe.kernel_api.context import RunContext
+from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.speech.stretch import wsola
 
 CONTEXT = 0.03  # seconds of sentence kept on each side of the word
@@ -60,7 +61,7 @@ class FitSlots(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.01, ram_mb=10)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> SlotAudio:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> SlotAudio:
         speech, spans = inputs
         policy = str(op.attr("policy", "auto"))
         max_stretch = float(op.attr("max_stretch", 0.2))

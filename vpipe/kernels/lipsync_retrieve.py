@@ -7,8 +7,10 @@ from typing import Any
 
 from vpipe.data.media import Frames
 from vpipe.ir.graph import Estimate, Op
+from vpipe.kernel_api.backends import VIDEO, Backend, backend
+from vpipe.kernel_api.context import RunContext
+from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.kernels.face import face_lost_in_window
-from vpipe.kernels.registry import Kernel, kernel
 from vpipe.lipsync.retrieve import retrieve
 from vpipe.lipsync.timeline import slot_windows
 
@@ -31,8 +33,8 @@ class _WeightFree(Kernel):
         seconds = sum(b - a for a, b in windows)
         return Estimate(seconds=0.3 + seconds * 30 * 0.015, ram_mb=150)  # +~25 ms per frame of an elastic window
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Frames:
-        video, landmarks, inventory, track, _spans = inputs
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Frames:
+        video, landmarks, track, _spans, inventory = inputs
         frames = retrieve(
             video,
             landmarks,
@@ -46,12 +48,35 @@ class _WeightFree(Kernel):
         return frames
 
 
-@kernel("lipsync.apply", backend="retrieve")
+RETRIEVE = backend(
+    Backend(
+        "retrieve",
+        "lipsync",
+        summary="re-uses the speaker's own mouth shapes, chosen by viseme with dynamic programming, warped and blended",
+        catalog="retrieve",
+        sources=VIDEO,
+        needs_inventory=True,
+        auto=10,
+    )
+)
+RETIME = backend(
+    Backend(
+        "retime",
+        "lipsync",
+        summary="within ±3 frames picks the frame whose mouth best fits the audio",
+        catalog="retime",
+        sources=VIDEO,
+        needs_inventory=True,
+    )
+)
+
+
+@kernel("lipsync.apply", backend=RETRIEVE)
 class Retrieve(_WeightFree):
     version = "4"
 
 
-@kernel("lipsync.apply", backend="retime")
+@kernel("lipsync.apply", backend=RETIME)
 class Retime(_WeightFree):
     version = "4"
     max_offset = 3

@@ -10,7 +10,9 @@ from vpipe.data.face import FaceTrack
 from vpipe.data.media import Frames
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Estimate, Op
-from vpipe.kernels.registry import Kernel, kernel
+from vpipe.kernel_api.backends import STILL, Backend, backend
+from vpipe.kernel_api.context import RunContext
+from vpipe.kernel_api.registry import Kernel, kernel
 
 TIME_BASE = (1, 12800)
 
@@ -19,7 +21,7 @@ TIME_BASE = (1, 12800)
 class TrackImage(Kernel):
     version = "1"
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> FaceTrack:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> FaceTrack:
         import cv2
 
         from vpipe.face.tracker import track_image
@@ -39,7 +41,19 @@ class TrackImage(Kernel):
         return track
 
 
-@kernel("lipsync.animate", backend="warp")
+WARP = backend(
+    Backend(
+        "warp",
+        "lipsync",
+        summary="animates a still portrait towards viseme target shapes, with idle motion",
+        catalog="warp",
+        sources=STILL,
+        auto=10,
+    )
+)
+
+
+@kernel("lipsync.animate", backend=WARP)
 class Animate(Kernel):
     version = "1"
     cache = False
@@ -47,7 +61,7 @@ class Animate(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=4.0, ram_mb=300)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Frames:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Frames:
         import cv2
 
         from vpipe.lipsync.animate import animate

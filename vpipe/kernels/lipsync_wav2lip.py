@@ -19,12 +19,30 @@ import numpy as np
 from vpipe.data.media import Frames
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Estimate, Op
+from vpipe.kernel_api.backends import VIDEO, Backend, backend
+from vpipe.kernel_api.context import RunContext
+from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.kernels.face import face_lost_in_window
 from vpipe.kernels.lipsync_retrieve import _windows
-from vpipe.kernels.registry import Kernel, kernel
 
 MODEL_ID = "wav2lip"
 CROP = 96
+
+WAV2LIP = backend(
+    Backend(
+        "wav2lip",
+        "lipsync",
+        summary="GAN lip-sync on 96 px lower-face crops (user-supplied weights)",
+        catalog=MODEL_ID,
+        sources=VIDEO,
+        needs_inventory=True,  # the sync report compares with the speaker's own mouth shapes
+        needs_weights=True,
+        devices=("cuda", "cpu"),
+        precisions=("fp32", "fp16"),
+        resolution=CROP,
+        batchable=True,
+    )
+)
 
 
 def load_generator(path: Path | str, device: str = "cpu") -> Any:
@@ -104,12 +122,12 @@ class _Wav2Lip(Kernel):
         per_frame = 0.06 if self.device == "cpu" else 0.01  # crop + paste-back dominate on GPU
         return Estimate(seconds=2.0 + frames * per_frame, ram_mb=900, vram_mb=0 if self.device == "cpu" else 4000)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Frames:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Frames:
         from vpipe.lipsync.neural import render_neural
         from vpipe.neural.features import resample, wav2lip_mel
         from vpipe.weights import WeightsError
 
-        video, landmarks, inventory, track, _spans = inputs
+        video, landmarks, track, _spans, inventory = inputs
         device = "cuda" if self.device == "cuda" else "cpu"
         half = device == "cuda" and getattr(rt.target, "precision", "fp32") == "fp16"
         try:
@@ -131,12 +149,12 @@ def _load(path: Path, device: str, half: bool) -> Any:
     return model.half() if half else model
 
 
-@kernel("lipsync.apply", backend="wav2lip", device="cpu")
+@kernel("lipsync.apply", backend=WAV2LIP, device="cpu")
 class Wav2LipCpu(_Wav2Lip):
     pass
 
 
-@kernel("lipsync.apply", backend="wav2lip", device="cuda")
+@kernel("lipsync.apply", backend=WAV2LIP, device="cuda")
 class Wav2LipCuda(_Wav2Lip):
     batch = 128
 

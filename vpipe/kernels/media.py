@@ -12,7 +12,8 @@ from vpipe.data.audio import Audio
 from vpipe.data.media import Frames, ImageSource, OutputFile, Track, VideoSource, file_digest
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Estimate, Op
-from vpipe.kernels.registry import Kernel, kernel
+from vpipe.kernel_api.context import RunContext
+from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.lipsync.timeline import output_timeline, slot_windows
 from vpipe.media.decode import DecodeError, frame_timing, iter_decoded, read_audio
 from vpipe.media.write import VideoSettings, WriteError, encode, output_pix_fmt, remux
@@ -21,7 +22,7 @@ from vpipe.probe import ProbeError, probe_image, probe_video
 from vpipe.templates import TemplateProgram
 
 
-def _fail(code: str, message: str, rt: Any, help: str | None = None) -> DiagnosticError:
+def _fail(code: str, message: str, rt: RunContext, help: str | None = None) -> DiagnosticError:
     return DiagnosticError(Diagnostic(code, message, rt.row_span(), help=help))
 
 
@@ -29,7 +30,7 @@ def _fail(code: str, message: str, rt: Any, help: str | None = None) -> Diagnost
 class OpenVideo(Kernel):
     cache = False  # cheap, and its value names a file that must exist now
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> VideoSource:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> VideoSource:
         path = Path(op.attr("path"))
         try:
             info = probe_video(path)
@@ -52,7 +53,7 @@ class OpenVideo(Kernel):
 class OpenImage(Kernel):
     cache = False
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> ImageSource:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> ImageSource:
         path = Path(op.attr("path"))
         try:
             w, h = probe_image(path)
@@ -66,7 +67,7 @@ class SourceAudio(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.02, ram_mb=20)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Audio:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Audio:
         (video,) = inputs
         if not video.has_audio:
             raise _fail(
@@ -83,7 +84,7 @@ class SourceAudio(Kernel):
 
 @kernel("media.load_audio", backend="pyav")
 class ExternalAudio(Kernel):
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Audio:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Audio:
         try:
             return read_audio(Path(op.attr("path")))
         except DecodeError as exc:
@@ -97,7 +98,7 @@ class Passthrough(Kernel):
 
     cache = False
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Frames:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Frames:
         video, track = inputs
         return retimed_frames(video, track)
 
@@ -124,7 +125,7 @@ class WriteVideo(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.6, ram_mb=150)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> OutputFile:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> OutputFile:
         frames, track, row = inputs
         rendered = TemplateProgram(str(op.attr("path"))).render(row.variables()).text
         target = confine(rendered, Path(op.attr("base")), Path(op.attr("root")))

@@ -7,7 +7,9 @@ from typing import Any
 from vpipe.data.alignment import Alignment
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Estimate, Op
-from vpipe.kernels.registry import Kernel, kernel
+from vpipe.kernel_api.backends import Backend, backend
+from vpipe.kernel_api.context import RunContext
+from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.speech.align import AlignmentFailed, align, recognize
 
 
@@ -20,7 +22,18 @@ def _seconds(context: dict[str, Any], per_second: float) -> float:
     return per_second * duration
 
 
-@kernel("speech.align", backend="pocketsphinx")
+POCKETSPHINX = backend(
+    Backend(
+        "pocketsphinx",
+        "align",
+        auto=10,
+        summary="embedded CMU Sphinx forced alignment and recognition (English, CPU)",
+        catalog="pocketsphinx:en-us",
+    )
+)
+
+
+@kernel("speech.align", backend=POCKETSPHINX)
 class PocketsphinxAlign(Kernel):
     version = "3"
 
@@ -32,7 +45,7 @@ class PocketsphinxAlign(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=_seconds(context, 0.15) + 0.3, ram_mb=120)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Alignment:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Alignment:
         from vpipe.speech.tts import phonemize
 
         audio, transcript, lexicon = inputs
@@ -49,14 +62,14 @@ class PocketsphinxAlign(Kernel):
             ) from None
 
 
-@kernel("speech.recognize", backend="pocketsphinx")
+@kernel("speech.recognize", backend=POCKETSPHINX)
 class PocketsphinxRecognize(Kernel):
     version = "2"
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=_seconds(context, 0.4) + 0.5, ram_mb=250)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> str:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> str:
         (audio,) = inputs
         try:
             return recognize(audio.mono(), audio.rate)

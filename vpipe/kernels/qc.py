@@ -12,13 +12,14 @@ import numpy as np
 from vpipe.data.media import Frames, OutputFile, Track
 from vpipe.data.report import QcReport
 from vpipe.ir.graph import Estimate, Op, thaw
-from vpipe.kernels.registry import Kernel, kernel
+from vpipe.kernel_api.context import RunContext
+from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.media.decode import read_audio
 from vpipe.qc import audio as qa
 from vpipe.text import words_of
 
 
-def _speaker_embedding(path: Path, rt: Any) -> np.ndarray:
+def _speaker_embedding(path: Path, rt: RunContext) -> np.ndarray:
     from vpipe.speech.similarity import embed
 
     def load() -> np.ndarray:
@@ -33,7 +34,7 @@ def audio_metrics(
     track: Track,
     source: Path,
     thresholds: dict[str, Any],
-    rt: Any,
+    rt: RunContext,
     metrics: dict[str, float],
     failures: list[str],
 ) -> None:
@@ -89,7 +90,7 @@ class Measure(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.4, ram_mb=400)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> QcReport:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> QcReport:
         file, track, frames, _profile = inputs
         thresholds = thaw(op.attr("thresholds", {}))
         metrics: dict[str, float] = {}

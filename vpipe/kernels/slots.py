@@ -7,7 +7,8 @@ from typing import Any
 from vpipe.data.alignment import Alignment, SlotLocation, Spans
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Op, thaw
-from vpipe.kernels.registry import Kernel, kernel
+from vpipe.kernel_api.context import RunContext
+from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.speech.align import LOW_CONFIDENCE
 from vpipe.text import find_sequence
 
@@ -18,12 +19,12 @@ CONTEXT_WORDS = 3  # recorded words kept on each side of a slot (QC hears the ne
 class LocateSlots(Kernel):
     version = "3"
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Spans:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Spans:
         (alignment,) = inputs
         return locate(alignment, thaw(op.attr("slots")), rt)
 
 
-def locate(alignment: Alignment, slots: dict[str, dict[str, Any]], rt: Any | None = None) -> Spans:
+def locate(alignment: Alignment, slots: dict[str, dict[str, Any]], rt: RunContext | None = None) -> Spans:
     """Where each slot's words are said. `slots` as the op's attribute: name → {say, words,
     word_index (resolved at build time) or occurrence}. `rt` takes warnings and gives the
     recipe location of errors."""
@@ -67,7 +68,7 @@ def locate(alignment: Alignment, slots: dict[str, dict[str, Any]], rt: Any | Non
     return Spans(tuple(sorted(out, key=lambda s: s.start)))
 
 
-def _check_confidence(rt: Any, alignment: Alignment, name: str, say: str, first: int, count: int) -> None:
+def _check_confidence(rt: RunContext, alignment: Alignment, name: str, say: str, first: int, count: int) -> None:
     scores = alignment.scores[first : first + count] if alignment.scores else ()
     worst = min(scores, default=0.0)
     if worst < LOW_CONFIDENCE:

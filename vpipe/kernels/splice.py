@@ -9,7 +9,8 @@ import numpy as np
 from vpipe.data.audio import Audio
 from vpipe.data.media import TimelineEdit, Track
 from vpipe.ir.graph import Estimate, Op
-from vpipe.kernels.registry import Kernel, kernel
+from vpipe.kernel_api.context import RunContext
+from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.speech.splice import splice
 
 
@@ -20,7 +21,7 @@ class Splice(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.02, ram_mb=30)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Track:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Track:
         audio, slot_audio, spans = inputs
         return splice(
             audio,
@@ -34,7 +35,7 @@ class Splice(Kernel):
 class Narration(Kernel):
     version = "1"
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Track:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Track:
         (speech,) = inputs
         lead = 0.3  # a breath of silence at both ends
         pad = np.zeros(int(lead * speech.rate), np.float32)

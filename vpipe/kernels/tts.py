@@ -11,28 +11,61 @@ from vpipe.data.rowdata import Script
 from vpipe.data.speech import SlotSpeech, Speech, SpeechWord
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Estimate, Op
-from vpipe.kernels.registry import Kernel, kernel
+from vpipe.kernel_api.backends import Backend, backend
+from vpipe.kernel_api.context import RunContext
+from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.lexicon import Lexicon
 from vpipe.speech.g2p import G2PError, timed_ipa_to_arpabet
 from vpipe.speech.piper_client import WorkerError
 from vpipe.speech.prepare import PreparedText, Unspeakable, prepare
 from vpipe.speech.tts import EngineOutput, engine_class
+from vpipe.speech.voices import resolve_piper
 from vpipe.speech.wordtiming import sentence_scales
+
+
+def _piper_files(voice: str, base: Path | None) -> tuple[str, Path]:
+    files = resolve_piper(voice, base)  # UnknownVoice is a LookupError
+    return files.name, files.model
+
+
+# The engines a recipe's `voice.engine` names (their code: vpipe.speech.tts); both run in the
+# GPL worker process.
+PIPER = backend(
+    Backend(
+        "piper",
+        "tts",
+        auto=10,
+        summary="neural (VITS, ONNX), offline; per-phoneme length control",
+        catalog="piper:en_US-joe-medium",
+        devices=("cpu", "cuda"),
+        default_voice="en_US-joe-medium",
+        resolve_voice=_piper_files,
+    )
+)
+ESPEAK = backend(
+    Backend(
+        "espeak",
+        "tts",
+        summary="formant synthesis (espeak-ng), the fallback engine",
+        catalog="espeak",
+        default_voice="en-us",
+    )
+)
 
 LENGTH_CONTROL_TOLERANCE = 0.03  # re-synthesize only when the slot is off by more than 3 %
 DECODE_PAD = 0.1  # seconds of the sentence decoded around the slot words (the cut keeps 30 ms)
 
 
-def engine_for(op: Op, rt: Any) -> Any:
+def engine_for(op: Op, rt: RunContext) -> Any:
     name, voice = str(op.attr("engine")), str(op.attr("voice"))
     return rt.resource(f"tts:{name}:{voice}", lambda: engine_class(name)(voice, Path.cwd()))
 
 
-def _fail(rt: Any, code: str, message: str, help: str | None = None) -> DiagnosticError:
+def _fail(rt: RunContext, code: str, message: str, help: str | None = None) -> DiagnosticError:
     return DiagnosticError(Diagnostic(code, message, rt.row_span(), help=help))
 
 
-def _prepare(script: Script, lexicon: Lexicon, engine: Any, rt: Any, whole: bool) -> PreparedText:
+def _prepare(script: Script, lexicon: Lexicon, engine: Any, rt: RunContext, whole: bool) -> PreparedText:
     spans = [(s.name, s.start, s.end) for s in script.spans]
     if whole:
         spans = spans or [("", 0, len(script.text))]
@@ -49,7 +82,7 @@ def _prepare(script: Script, lexicon: Lexicon, engine: Any, rt: Any, whole: bool
         ) from None
 
 
-def speak(engine: Any, text: str, speed: float, rt: Any) -> EngineOutput:
+def speak(engine: Any, text: str, speed: float, rt: RunContext) -> EngineOutput:
     try:
         return engine.synthesize(text, speed)
     except WorkerError as exc:
@@ -143,7 +176,7 @@ class Synthesize(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.25, ram_mb=250)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Speech:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Speech:
         script, lexicon, spans = inputs
         engine = engine_for(op, rt)
         speed = float(op.attr("speed", 1.0))
@@ -201,7 +234,7 @@ class Narrate(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.5, ram_mb=250)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Speech:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Speech:
         script, lexicon = inputs
         engine = engine_for(op, rt)
         prepared = _prepare(script, lexicon, engine, rt, whole=True)

@@ -10,7 +10,8 @@ import numpy as np
 from vpipe.data.speech import SlotAudio, SlotTargets
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Estimate, Op
-from vpipe.kernels.registry import Kernel, kernel
+from vpipe.kernel_api.context import RunContext
+from vpipe.kernel_api.registry import Kernel, kernel
 
 MIN_SILENCE = 0.05  # seconds; shorter pauses are coarticulation, not room tone
 
@@ -22,7 +23,7 @@ class SpeakerProfileKernel(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.3, ram_mb=120)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Any:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Any:
         from vpipe.speech.profile import measure_profile
 
         audio, alignment = inputs
@@ -39,7 +40,7 @@ class SlotTargetsKernel(Kernel):
 
     version = "1"
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> SlotTargets:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> SlotTargets:
         from vpipe.speech.pitch import local_f0
         from vpipe.speech.splice import surrounding_loudness
 
@@ -65,7 +66,7 @@ class VoiceStatsKernel(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=1.0, ram_mb=250)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Any:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Any:
         from vpipe.kernels.tts import engine_for, speak
         from vpipe.speech.prepare import Unspeakable, prepare
         from vpipe.speech.voice_match import voice_stats
@@ -90,7 +91,7 @@ class MatchVoice(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.08, ram_mb=80)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> SlotAudio:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> SlotAudio:
         from vpipe.speech.voice_match import match_voice
 
         slot_audio, profile, targets, voice = inputs

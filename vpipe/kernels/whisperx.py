@@ -13,8 +13,23 @@ from typing import Any
 from vpipe.data.alignment import Alignment
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Estimate, Op
-from vpipe.kernels.registry import Kernel, kernel
+from vpipe.kernel_api.backends import Backend, backend
+from vpipe.kernel_api.context import RunContext
+from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.speech.align import AlignmentFailed
+
+# GPU users' aligner: reads local model folders (source.aligner.align_model / asr_model).
+WHISPERX = backend(
+    Backend(
+        "whisperx",
+        "align",
+        summary="Whisper recognition + wav2vec2 forced alignment (install vpipe[whisperx]; local model folders)",
+        catalog="whisperx",
+        needs_weights=True,
+        devices=("cuda", "cpu"),
+        precisions=("fp16", "fp32"),
+    )
+)
 
 
 class _Whisperx(Kernel):
@@ -26,7 +41,7 @@ class _Whisperx(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=3.0, ram_mb=2000, vram_mb=2500 if self.device == "cuda" else 0)
 
-    def _fail(self, rt: Any, what: str, exc: Exception) -> DiagnosticError:
+    def _fail(self, rt: RunContext, what: str, exc: Exception) -> DiagnosticError:
         return DiagnosticError(
             Diagnostic(
                 "VP304",
@@ -40,7 +55,7 @@ class _Whisperx(Kernel):
 class _Align(_Whisperx):
     version = "1"
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Alignment:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Alignment:
         from vpipe.speech.align import phones_of_words
         from vpipe.speech.tts import phonemize
         from vpipe.speech.whisperx_adapter import run_align, to_alignment
@@ -61,7 +76,7 @@ class _Align(_Whisperx):
 class _Recognize(_Whisperx):
     version = "1"
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> str:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> str:
         from vpipe.speech.whisperx_adapter import run_recognize, transcript_of
 
         (audio,) = inputs
@@ -74,21 +89,21 @@ class _Recognize(_Whisperx):
         return text
 
 
-@kernel("speech.align", backend="whisperx", device="cuda")
+@kernel("speech.align", backend=WHISPERX, device="cuda")
 class WhisperxAlignCuda(_Align):
     pass
 
 
-@kernel("speech.align", backend="whisperx", device="cpu")
+@kernel("speech.align", backend=WHISPERX, device="cpu")
 class WhisperxAlignCpu(_Align):
     pass
 
 
-@kernel("speech.recognize", backend="whisperx", device="cuda")
+@kernel("speech.recognize", backend=WHISPERX, device="cuda")
 class WhisperxRecognizeCuda(_Recognize):
     pass
 
 
-@kernel("speech.recognize", backend="whisperx", device="cpu")
+@kernel("speech.recognize", backend=WHISPERX, device="cpu")
 class WhisperxRecognizeCpu(_Recognize):
     pass

@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from vpipe.ir.dialect import lookup
 from vpipe.ir.graph import Graph, Op
-from vpipe.ir.opspec import lookup
 from vpipe.ir.types import Scope
 from vpipe.passes.base import PassContext, register
 

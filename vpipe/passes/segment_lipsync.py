@@ -7,10 +7,10 @@ every other frame passes through untouched. Without slot times (transcript recog
 run time) the op is left as is and the kernel derives the windows itself.
 
 Before:
-    %frames = lipsync.apply(%video, %landmarks, %inventory, %track, %spans) {"backend": "retrieve", "margin_ms": 120.0} : Frames per_row
+    %frames = lipsync.apply(%video, %landmarks, %track, %spans, %inventory) {"backend": "retrieve", "margin_ms": 120.0} : Frames per_row
 
 After (slot 'skill' at 1.95–2.23 s):
-    %frames = lipsync.apply(%video, %landmarks, %inventory, %track, %spans) {"backend": "retrieve", "margin_ms": 120.0, "windows": [[1.83, 2.35]]} : Frames per_row
+    %frames = lipsync.apply(%video, %landmarks, %track, %spans, %inventory) {"backend": "retrieve", "margin_ms": 120.0, "windows": [[1.83, 2.35]]} : Frames per_row
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from vpipe.ir.dialect import operand_roles
 from vpipe.ir.graph import Graph, Op
 from vpipe.lipsync.timeline import merge_windows
 from vpipe.passes.base import PassContext, register
@@ -34,12 +35,13 @@ class SegmentLipsync:
         for index, op in enumerate(graph.ops):
             if op.kind != "lipsync.apply":
                 continue
-            spans_op = graph.producer(op.operands[4])
+            operands = operand_roles(op)
+            spans_op = graph.producer(operands["spans"])
             slots = spans_op.attr("slots") or {}
             times = [(s["start"], s["end"]) for s in slots.values() if "start" in s and "end" in s]
             if len(times) != len(slots) or not times:
                 continue
-            video = graph.value(op.operands[0]).type
+            video = graph.value(operands["video"]).type
             duration = (video.param("frames") or 0) / (video.param("fps") or 1) or None
             margin = float(op.attr("margin_ms", 120.0)) / 1000.0
             windows = merge_windows(times, margin, duration)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from vpipe.ir.graph import Graph, Op
-from vpipe.kernels import registry
+from vpipe.kernel_api import registry
 from vpipe.passes.base import PassContext, register
 
 

@@ -28,9 +28,9 @@ from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Span
 from vpipe.ir.graph import Graph, Op
 from vpipe.ir.hashing import digest, op_key
 from vpipe.ir.types import Scope
-from vpipe.kernels import registry
+from vpipe.kernel_api import registry
+from vpipe.kernel_api.context import RunContext, Target
 from vpipe.runtime.cache import Cache
-from vpipe.runtime.context import RunContext, Target
 
 
 def value_hash(value: Any) -> str:

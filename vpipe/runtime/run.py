@@ -26,9 +26,9 @@ from vpipe.frontend.rows import Row
 from vpipe.ir.hashing import graph_hashes
 from vpipe.ir.parser import parse_graph
 from vpipe.ir.printer import print_graph
+from vpipe.kernel_api.context import Target
 from vpipe.runtime.atomic import sweep_stale
 from vpipe.runtime.cache import Cache
-from vpipe.runtime.context import Target
 from vpipe.runtime.executor import Executor, MissingKernel, RowOutcome, SharedState
 
 

@@ -1,19 +1,22 @@
 """Kernel plug-ins, registered by (op kind, backend, device).
 
 A kernel implements one op spec. It never imports the compiler: it sees the op (kind,
-attributes) and its input values, and returns the result value.
+attributes), its input values and a `RunContext`, and returns the result value.
 
     @kernel("speech.align", backend="pocketsphinx", device="cpu")
     class PocketsphinxAlign(Kernel):
-        def run(self, op, inputs, rt): ...
+        def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Alignment: ...
 
-Built-in kernel modules are listed in `BUILTIN_MODULES`; other packages add theirs
-through the `vpipe.kernels` entry-point group.
+`backend` is a name, or a `Backend` declared with `vpipe.kernel_api.backends.backend` for
+the backends a recipe chooses (lip-sync, TTS, aligner). Built-in kernel modules are every
+module of the `vpipe.kernels` package (found by scanning it: a new file is picked up as it
+is); other packages add theirs through the `vpipe.kernels` entry-point group.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -21,23 +24,16 @@ from importlib.metadata import entry_points
 from typing import Any, ClassVar, TypeVar
 
 from vpipe.ir.graph import Estimate, Op
+from vpipe.kernel_api.backends import Backend
+from vpipe.kernel_api.context import RunContext
 
-BUILTIN_MODULES = (
-    "vpipe.kernels.builtin",
-    "vpipe.kernels.media",
-    "vpipe.kernels.pocketsphinx",
-    "vpipe.kernels.whisperx",
-    "vpipe.kernels.slots",
-    "vpipe.kernels.tts",
-    "vpipe.kernels.fit",
-    "vpipe.kernels.splice",
-    "vpipe.kernels.voice",
-    "vpipe.kernels.qc",
-    "vpipe.kernels.face",
-    "vpipe.kernels.lipsync_retrieve",
-    "vpipe.kernels.lipsync_warp",
-    "vpipe.kernels.lipsync_wav2lip",
-)
+BUILTIN_PACKAGE = "vpipe.kernels"
+
+
+def builtin_modules() -> list[str]:
+    """The modules of the built-in kernel package, by name."""
+    package = importlib.import_module(BUILTIN_PACKAGE)
+    return sorted(f"{BUILTIN_PACKAGE}.{m.name}" for m in pkgutil.iter_modules(package.__path__))
 
 
 class Kernel:
@@ -60,7 +56,7 @@ class Kernel:
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate()
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Any:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Any:
         raise NotImplementedError
 
 
@@ -81,9 +77,11 @@ _KERNELS: dict[str, list[KernelInfo]] = {}
 K = TypeVar("K", bound=type[Kernel])
 
 
-def kernel(kind: str, backend: str, device: str = "cpu", version: str | None = None) -> Callable[[K], K]:
+def kernel(kind: str, backend: str | Backend, device: str = "cpu", version: str | None = None) -> Callable[[K], K]:
     """Register a kernel class. Its `version` (part of every cache key of its results) is the
     class attribute unless given here: bump it whenever the kernel's output changes."""
+    if isinstance(backend, Backend):
+        backend = backend.name
 
     def register(cls: K) -> K:
         cls.kind, cls.backend, cls.device = kind, backend, device
@@ -98,11 +96,18 @@ def kernel(kind: str, backend: str, device: str = "cpu", version: str | None = N
     return register
 
 
+def unregister(kind: str, kernel_id: str) -> None:
+    """Forget a kernel (tests that register one of their own clean up with this)."""
+    _KERNELS[kind] = [i for i in _KERNELS.get(kind, []) if i.id != kernel_id]
+    _instances.pop((kind, kernel_id), None)
+    _availability.pop((kind, kernel_id), None)
+
+
 @cache
 def load_plugins() -> tuple[str, ...]:
     """Import built-in and third-party kernel modules once; returns plug-in load problems."""
     problems: list[str] = []
-    for name in BUILTIN_MODULES:
+    for name in builtin_modules():
         importlib.import_module(name)
     for ep in entry_points(group="vpipe.kernels"):
         try:
