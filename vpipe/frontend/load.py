@@ -130,7 +130,10 @@ def _aligner(bag: DiagnosticBag, base: Path, spec: dict[str, Any], smap: SourceM
                 help="vpipe downloads no models: give the folder the model was saved to",
             )
     return AlignerSpec(
-        spec.get("engine") or _default_backend("align"), folders["align_model"], folders["asr_model"], spec.get("language", "en")
+        spec.get("engine") or _default_backend("align"),
+        folders["align_model"],
+        folders["asr_model"],
+        spec.get("language", "en"),
     )
 
 
