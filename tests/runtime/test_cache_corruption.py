@@ -112,7 +112,7 @@ ARRAY_CALLS: list[int] = []
 
 def _define_array_op() -> None:
     from vpipe.ir.opspec import OpSpec, define
-    from vpipe.kernels.registry import Kernel, kernel
+    from vpipe.kernel_api.registry import Kernel, kernel
 
     define(OpSpec("test.array_value", "an array result", operands=(), results=("Text",), attrs={}))
 
