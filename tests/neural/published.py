@@ -166,3 +166,103 @@ def reference_forward(state, mel, faces):  # type: ignore[no-untyped-def]
     for prefix, kind, s, p in stages["output_block"]:
         x = block(x, prefix, kind, s, p)
     return torch.sigmoid(x)
+
+
+# joonson/syncnet_python SyncNetModel.S (commit 6efbb1c): index in its nn.Sequential, layer, shape
+# arguments. conv2d/conv3d: in out kernel; bn: channels; lin: in out.
+SYNCNET_V2 = """
+netcnnaud.0 conv2d 1 64 3x3
+netcnnaud.1 bn 64
+netcnnaud.4 conv2d 64 192 3x3
+netcnnaud.5 bn 192
+netcnnaud.8 conv2d 192 384 3x3
+netcnnaud.9 bn 384
+netcnnaud.11 conv2d 384 256 3x3
+netcnnaud.12 bn 256
+netcnnaud.14 conv2d 256 256 3x3
+netcnnaud.15 bn 256
+netcnnaud.18 conv2d 256 512 5x4
+netcnnaud.19 bn 512
+netfcaud.0 lin 512 512
+netfcaud.1 bn 512
+netfcaud.3 lin 512 1024
+netfclip.0 lin 512 512
+netfclip.1 bn 512
+netfclip.3 lin 512 1024
+netcnnlip.0 conv3d 3 96 5x7x7
+netcnnlip.1 bn 96
+netcnnlip.4 conv3d 96 256 1x5x5
+netcnnlip.5 bn 256
+netcnnlip.8 conv3d 256 256 1x3x3
+netcnnlip.9 bn 256
+netcnnlip.11 conv3d 256 256 1x3x3
+netcnnlip.12 bn 256
+netcnnlip.14 conv3d 256 256 1x3x3
+netcnnlip.15 bn 256
+netcnnlip.18 conv3d 256 512 1x6x6
+netcnnlip.19 bn 512
+"""
+
+# Wav2Lip models/syncnet.py SyncNet_color: same line format as GENERATOR.
+EXPERT = """
+face_encoder.0 c 15 32 7 1 3
+face_encoder.1 c 32 64 5 1x2 1
+face_encoder.2 r 64 64 3 1 1
+face_encoder.3 r 64 64 3 1 1
+face_encoder.4 c 64 128 3 2 1
+face_encoder.5 r 128 128 3 1 1
+face_encoder.6 r 128 128 3 1 1
+face_encoder.7 r 128 128 3 1 1
+face_encoder.8 c 128 256 3 2 1
+face_encoder.9 r 256 256 3 1 1
+face_encoder.10 r 256 256 3 1 1
+face_encoder.11 c 256 512 3 2 1
+face_encoder.12 r 512 512 3 1 1
+face_encoder.13 r 512 512 3 1 1
+face_encoder.14 c 512 512 3 2 1
+face_encoder.15 c 512 512 3 1 0
+face_encoder.16 c 512 512 1 1 0
+audio_encoder.0 c 1 32 3 1 1
+audio_encoder.1 r 32 32 3 1 1
+audio_encoder.2 r 32 32 3 1 1
+audio_encoder.3 c 32 64 3 3x1 1
+audio_encoder.4 r 64 64 3 1 1
+audio_encoder.5 r 64 64 3 1 1
+audio_encoder.6 c 64 128 3 3 1
+audio_encoder.7 r 128 128 3 1 1
+audio_encoder.8 r 128 128 3 1 1
+audio_encoder.9 c 128 256 3 3x2 1
+audio_encoder.10 r 256 256 3 1 1
+audio_encoder.11 r 256 256 3 1 1
+audio_encoder.12 c 256 512 3 1 0
+audio_encoder.13 c 512 512 1 1 0
+"""
+
+
+def syncnet_v2_shapes() -> dict[str, tuple[int, ...]]:
+    shapes: dict[str, tuple[int, ...]] = {}
+    for line in SYNCNET_V2.strip().splitlines():
+        prefix, kind, *args = line.split()
+        if kind == "bn":
+            c = int(args[0])
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                shapes[f"{prefix}.{name}"] = (c,)
+            shapes[f"{prefix}.num_batches_tracked"] = ()
+        elif kind == "lin":
+            shapes[f"{prefix}.weight"] = (int(args[1]), int(args[0]))
+            shapes[f"{prefix}.bias"] = (int(args[1]),)
+        else:
+            k = tuple(int(x) for x in args[2].split("x"))
+            shapes[f"{prefix}.weight"] = (int(args[1]), int(args[0]), *k)
+            shapes[f"{prefix}.bias"] = (int(args[1]),)
+    return shapes
+
+
+def expert_shapes() -> dict[str, tuple[int, ...]]:
+    global GENERATOR
+    saved = GENERATOR
+    try:
+        GENERATOR = EXPERT
+        return checkpoint_shapes()
+    finally:
+        GENERATOR = saved

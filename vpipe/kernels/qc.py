@@ -101,6 +101,7 @@ class Measure(Kernel):
             from vpipe.qc.visual import visual_metrics
 
             visual_metrics(file, track, frames, thresholds, rt, metrics, failures)
+            _sync_expert_metrics(file, frames, track, rt, metrics)
         for f in failures:
             rt.warn("VP310", f)
         sheet = None
@@ -110,3 +111,17 @@ class Measure(Kernel):
             # beside the output, so it stays inside the output directory
             sheet = str(write_contact_sheet(file.path.parent / "qc" / f"{file.path.stem}.png", file.path, frames))
         return QcReport(metrics, tuple(failures), bool(thresholds.get("fail_rows", False)), sheet)
+
+
+def _sync_expert_metrics(file: Any, frames: Frames, track: Any, rt: Any, metrics: dict[str, float]) -> None:
+    """LSE-D / LSE-C over the re-rendered windows when the user has SyncNet weights (any backend)."""
+    from vpipe.qc.lse import available_scorer, lse_metrics
+
+    windows = [(float(a), float(b)) for a, b in (frames.report or {}).get("output_windows") or []]
+    scorer = available_scorer(rt) if windows else None
+    if scorer is None:
+        return
+    try:
+        metrics.update(lse_metrics(file.path, windows, float(frames.times[-1]) + 0.04, scorer))
+    except ValueError:  # too short, or no face in the scored frames: no LSE for this row
+        metrics["lse_windows"] = 0.0
