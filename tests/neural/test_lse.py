@@ -123,8 +123,8 @@ def test_tiny_sync_experts_load_strictly_and_score_a_real_clip(tmp_path: Path) -
 
 
 def test_qc_scores_with_the_users_sync_expert_only_when_it_is_there() -> None:
+    from vpipe.kernel_api.context import RunContext
     from vpipe.qc.lse import available_scorer, lse_metrics
-    from vpipe.runtime.context import RunContext
     from vpipe.weights import default_root
 
     rt = RunContext(Path("."))

@@ -25,7 +25,7 @@ def lipsync_backend(recipe: Recipe) -> str:
     for this source (`none` when no backend fits)."""
     model = recipe.lipsync.model
     if model == "auto":
-        chosen = backends.choose_auto(recipe.source.kind, recipe.lipsync.weights is not None, recipe.target.device)
+        chosen = backends.choose_auto(recipe.source.kind, recipe.lipsync.weights, recipe.target.device)
         return chosen.name if chosen is not None else "none"
     return model
 

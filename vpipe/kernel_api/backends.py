@@ -146,18 +146,26 @@ def find(task: Task, name: str) -> Backend | None:
     return next((b for b in backends(task) if b.name == name), None)
 
 
-def choose_auto(source_kind: str, weights_given: bool = False, device: str = "cpu") -> Backend | None:
+def choose_auto(source_kind: str, weights_dir: Path | None = None, device: str = "cpu") -> Backend | None:
     """The lip-sync backend `auto` means for this source: the highest `auto` rank among the
-    backends that animate the source kind and need no weights the recipe lacks; a backend
-    that runs on the target device wins a tie."""
+    backends that animate the source kind and, when they need weights, whose published files
+    are found (vpipe.weights: the recipe's `weights_dir`, $VPIPE_MODELS, the default folder,
+    the Hugging Face cache); a backend that runs on the target device wins a tie."""
     fitting = [
         b
         for b in backends("lipsync")
-        if b.auto is not None and b.animates(source_kind) and (weights_given or not b.needs_weights)
+        if b.auto is not None and b.animates(source_kind) and (not b.needs_weights or has_weights(b, weights_dir))
     ]
     if not fitting:
         return None
     return min(fitting, key=lambda b: (-(b.auto or 0), device not in b.devices, b.name))
+
+
+def has_weights(spec: Backend, weights_dir: Path | None = None) -> bool:
+    """Every file the backend's catalog entry names is found and is the published file."""
+    from vpipe.weights import missing_weights
+
+    return missing_weights(spec.catalog or spec.name, [weights_dir] if weights_dir is not None else []) is None
 
 
 def default(task: Task) -> Backend | None:
