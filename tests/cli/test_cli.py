@@ -71,7 +71,7 @@ def test_graph_writes_svg_and_dot(tiny_recipe: Path) -> None:
     assert code == 0 and "wrote g.svg" in out
     root = ET.parse(tiny_recipe.parent / "g.svg").getroot()
     texts = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
-    assert "media.open" in texts and "media.write" in texts and "shared (once)" in texts
+    assert "media.open" in texts and "media.splice" in texts and "shared (once)" in texts
     code, _, _ = invoke("graph", str(tiny_recipe), "--as", "dot", "-o", "g.dot")
     dot = (tiny_recipe.parent / "g.dot").read_text()
     assert code == 0 and dot.startswith('digraph "tiny"') and "->" in dot

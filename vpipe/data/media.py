@@ -14,6 +14,29 @@ from vpipe.data.audio import Audio
 from vpipe.data.codec import cacheable
 
 
+@cacheable("GopIndex")
+@dataclass(frozen=True)
+class GopIndex:
+    """How a normalised source is cut: its encoder settings (vpipe.media.normalize), the first
+    frame of every GOP, a digest of every GOP's packets, each frame's timestamp in the stream's
+    time base, and each frame's luma PSNR against the original source."""
+
+    original: Path
+    encoder: dict[str, object]
+    starts: np.ndarray  # int64
+    digests: tuple[str, ...]
+    pts: np.ndarray  # int64
+    psnr: np.ndarray  # float32, dB
+    size: int  # bytes of the normalised file
+
+    def gop_of(self, frame: np.ndarray) -> np.ndarray:
+        return np.searchsorted(self.starts, frame, side="right") - 1
+
+    def gop_range(self, g: int) -> tuple[int, int]:
+        end = int(self.starts[g + 1]) if g + 1 < len(self.starts) else int(self.pts.shape[0])
+        return int(self.starts[g]), end
+
+
 @cacheable("VideoSource")
 @dataclass(frozen=True)
 class VideoSource:
@@ -25,6 +48,16 @@ class VideoSource:
     time_base: tuple[int, int]
     duration: float
     has_audio: bool
+    gops: GopIndex | None = None  # set on a normalised source: it can be spliced GOP by GOP
+
+    def still_valid(self) -> bool:
+        """A normalised file is kept outside the cache entry: it must still be there, whole."""
+        if self.gops is None:
+            return True
+        try:
+            return self.path.stat().st_size == self.gops.size
+        except OSError:
+            return False
 
     @property
     def frames(self) -> int:
@@ -132,6 +165,7 @@ class OutputFile:
     path: Path
     sha256: str
     size: int
+    splice: dict[str, object] | None = None  # how it was spliced from a normalised source (media.splice)
 
     def still_valid(self) -> bool:
         """The file on disk is still the one this value describes (resume / up-to-date check)."""

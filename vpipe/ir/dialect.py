@@ -322,6 +322,36 @@ define(
         results=("Frames",),
     )
 )
+define(
+    OpSpec(
+        "media.normalize",
+        "Re-encode the source once as H.264 with a fixed closed GOP, so rows can be spliced GOP by GOP.",
+        operands=(("video", "Video"),),
+        results=("Video",),
+        attrs={"gop": INT, "crf": INT, "preset": STR},
+        required=("gop",),
+    )
+)
+define(
+    OpSpec(
+        "media.splice",
+        "Write the row's file from a normalised source: re-encode the GOPs with changed frames, copy the rest.",
+        operands=(("frames", "Frames"), ("track", "Track"), ("row", "Row"), ("gops", "Video")),
+        results=("File",),
+        attrs={
+            "path": STR,
+            "root": STR,
+            "base": STR,
+            "codec": STR,
+            "crf": INT,
+            "preset": STR,
+            "audio_bitrate_kbps": INT,
+            "synthetic": BOOL,
+        },
+        required=("path", "root", "base"),
+        pure=False,
+    )
+)
 
 
 def lookup(kind: str) -> OpSpec | None:

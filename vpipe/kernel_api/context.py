@@ -32,6 +32,7 @@ class RunContext:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     artifacts: dict[str, Any] = field(default_factory=dict)  # measurements kernels report (QC, remarks)
     op_span: Span | None = None  # recipe location of the op running now (set by the executor)
+    store_dir: Path | None = None  # large shared artefacts that outlive the op (a normalised source)
 
     def resource(self, key: str, factory: Callable[[], T]) -> T:
         """Load once per process: `rt.resource("piper:joe", lambda: load_voice(...))`."""

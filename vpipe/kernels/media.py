@@ -126,18 +126,9 @@ class WriteVideo(Kernel):
         return Estimate(seconds=0.6, ram_mb=150)
 
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> OutputFile:
-        frames, track, row = inputs
-        rendered = TemplateProgram(str(op.attr("path"))).render(row.variables()).text
-        target = confine(rendered, Path(op.attr("base")), Path(op.attr("root")))
-        if target is None:
-            raise _fail("VP302", f"row {row.index}: output path '{rendered}' leaves the output directory", rt)
-        settings = VideoSettings(
-            codec=str(op.attr("codec", "h264")),
-            crf=int(op.attr("crf", 12)),
-            preset=str(op.attr("preset", "veryfast")),
-            audio_bitrate_kbps=int(op.attr("audio_bitrate_kbps", 128)),
-            metadata=_metadata(bool(op.attr("synthetic", False)), row.id),
-        )
+        frames, track, row = inputs[:3]
+        target = output_target(op, row, rt)
+        settings = write_settings(op, row)
         try:
             source = None if frames.still else probe_video(frames.source)
             if frames.is_passthrough and not track.retimed and source is not None and _can_copy(source.codec, target):
@@ -156,6 +147,25 @@ class WriteVideo(Kernel):
         except (WriteError, DecodeError) as exc:
             raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
         return OutputFile(target, file_digest(target), target.stat().st_size)
+
+
+def output_target(op: Op, row: Any, rt: Any) -> Path:
+    """The row's output path, confined to the output directory."""
+    rendered = TemplateProgram(str(op.attr("path"))).render(row.variables()).text
+    target = confine(rendered, Path(op.attr("base")), Path(op.attr("root")))
+    if target is None:
+        raise _fail("VP302", f"row {row.index}: output path '{rendered}' leaves the output directory", rt)
+    return target
+
+
+def write_settings(op: Op, row: Any) -> VideoSettings:
+    return VideoSettings(
+        codec=str(op.attr("codec", "h264")),
+        crf=int(op.attr("crf", 12)),
+        preset=str(op.attr("preset", "veryfast")),
+        audio_bitrate_kbps=int(op.attr("audio_bitrate_kbps", 128)),
+        metadata=_metadata(bool(op.attr("synthetic", False)), row.id),
+    )
 
 
 # decoder names → the codec they decode (what a container is asked to carry)

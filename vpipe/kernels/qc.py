@@ -96,7 +96,8 @@ class Measure(Kernel):
         metrics: dict[str, float] = {}
         failures: list[str] = []
         assert isinstance(frames, Frames)
-        audio_metrics(file, track, frames.source, thresholds, rt, metrics, failures)
+        original = (file.splice or {}).get("original")  # spliced: frames.source is the normalised video
+        audio_metrics(file, track, Path(str(original)) if original else frames.source, thresholds, rt, metrics, failures)
         if frames.rendered:  # the mouth was re-rendered: measure sync, untouched frames and seams
             from vpipe.qc.visual import visual_metrics
 

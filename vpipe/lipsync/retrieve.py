@@ -128,7 +128,8 @@ def _render(
     images: dict[int, np.ndarray] = {}
     rendered: dict[int, np.ndarray] = {}
     first = min(pose for pose, _ in jobs.values())
-    for i, _, image in iter_frames(video.path, first, max(need.values()) + 1):
+    seek = video.gops.pts if video.gops is not None else None  # a normalised source: start at its GOP
+    for i, _, image in iter_frames(video.path, first, max(need.values()) + 1, seek):
         images[i] = image
         while pending and need[pending[0]] <= i:
             k = pending.pop(0)

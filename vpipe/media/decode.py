@@ -74,26 +74,36 @@ def frame_timing(path: Path) -> FrameTiming:
     return FrameTiming(arr, (tb.numerator, tb.denominator), arr * float(tb))
 
 
-def iter_frames(path: Path, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, float, np.ndarray]]:
-    """(index, seconds, BGR uint8 image) for frames start..stop-1 in presentation order."""
-    with _open(path) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        for index, frame in enumerate(container.decode(stream)):
-            if index < start:
-                continue
-            if stop is not None and index >= stop:
-                break
-            yield index, float(frame.time), frame_to_bgr(frame)
+def iter_frames(
+    path: Path, start: int = 0, stop: int | None = None, pts: np.ndarray | None = None
+) -> Iterator[tuple[int, float, np.ndarray]]:
+    """(index, seconds, BGR uint8 image) for frames start..stop-1 in presentation order.
+    With `pts` (every frame's timestamp, sorted), decoding starts at the keyframe before
+    `start` instead of the first frame: a source with short GOPs is read only where needed."""
+    for index, _, frame in iter_decoded(path, start, pts):
+        if index < start:
+            continue
+        if stop is not None and index >= stop:
+            break
+        yield index, float(frame.time), frame_to_bgr(frame)
 
 
-def iter_decoded(path: Path) -> Iterator[tuple[int, float, object]]:
+def iter_decoded(path: Path, start: int = 0, pts: np.ndarray | None = None) -> Iterator[tuple[int, float, object]]:
     """(index, seconds, av.VideoFrame) in presentation order, for callers that need only a
-    plane (luma for PSNR) and would waste time converting every frame to BGR."""
+    plane (luma for PSNR) and would waste time converting every frame to BGR. With `pts`
+    (see iter_frames) it seeks to the keyframe before frame `start` first."""
     with _open(path) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        for index, frame in enumerate(container.decode(stream)):
+        if pts is None or start <= 0 or start >= len(pts):
+            for index, frame in enumerate(container.decode(stream)):
+                yield index, float(frame.time), frame
+            return
+        container.seek(int(pts[start]), stream=stream, backward=True, any_frame=False)
+        for frame in container.decode(stream):
+            index = int(np.searchsorted(pts, frame.pts)) if frame.pts is not None else -1
+            if index < 0 or index >= len(pts) or pts[index] != frame.pts:
+                continue  # not a frame of the index (cannot happen for the stream it was made from)
             yield index, float(frame.time), frame
 
 

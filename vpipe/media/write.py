@@ -63,6 +63,12 @@ def _add_audio_stream(output, audio: Audio, target: Path, bitrate_kbps: int):  #
 
 
 def _encode_audio(output, stream, audio: Audio, rate: int) -> None:  # type: ignore[no-untyped-def]
+    for packet in audio_packets(stream, audio, rate):
+        output.mux(packet)
+
+
+def audio_packets(stream, audio: Audio, rate: int) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    """The encoded packets of `audio` on the output's audio `stream` (the caller muxes them)."""
     import av
 
     layout = "mono" if audio.channels == 1 else "stereo"
@@ -81,15 +87,12 @@ def _encode_audio(output, stream, audio: Audio, rate: int) -> None:  # type: ign
         for f in frames:
             if resampler:
                 f.pts, pts = pts, pts + f.samples
-            for packet in stream.encode(f):
-                output.mux(packet)
+            yield from stream.encode(f)
     if resampler:
         for f in resampler.resample(None):
             f.pts, pts = pts, pts + f.samples
-            for packet in stream.encode(f):
-                output.mux(packet)
-    for packet in stream.encode(None):
-        output.mux(packet)
+            yield from stream.encode(f)
+    yield from stream.encode(None)
 
 
 def _set_metadata(output, settings: VideoSettings) -> None:  # type: ignore[no-untyped-def]
@@ -188,10 +191,7 @@ def encode(
                 if pts <= last_pts:  # rounding of very close times: keep timestamps strictly increasing
                     pts = last_pts + 1
                 last_pts = pts
-                if isinstance(image, av.VideoFrame):
-                    frame = image if image.format.name == pix_fmt else image.reformat(format=pix_fmt)
-                else:
-                    frame = bgr_to_frame(image, pix_fmt)
+                frame = video_frame(image, pix_fmt)
                 frame.pts = pts
                 frame.time_base = time_base
                 for packet in vs.encode(frame):
@@ -203,6 +203,16 @@ def encode(
     except (av.error.FFmpegError, OSError) as exc:  # the muxer refused, the disk is full, ...
         raise WriteError(f"cannot encode {target.name}: {_reason(exc)}") from None
     return count
+
+
+def video_frame(image: Any, pix_fmt: str = "yuv420p") -> Any:
+    """An av.VideoFrame in `pix_fmt` of a decoded frame (as it is when already in that format)
+    or of a re-rendered BGR image."""
+    import av
+
+    if isinstance(image, av.VideoFrame):
+        return image if image.format.name == pix_fmt else image.reformat(format=pix_fmt)
+    return bgr_to_frame(image, pix_fmt)
 
 
 def _codec_options(settings: VideoSettings) -> dict[str, str]:

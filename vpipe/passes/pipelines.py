@@ -7,7 +7,7 @@ from vpipe.passes.base import Pass, UnknownPass, create
 
 PIPELINES: dict[str, tuple[str, ...]] = {
     # What `vpipe build` and `vpipe run` use.
-    "default": ("resolve-slots", "hoist-shared", "segment-lipsync", "select-kernels"),
+    "default": ("resolve-slots", "hoist-shared", "segment-lipsync", "splice-gops", "select-kernels"),
     # No optimization: every op runs per row (the cache still avoids recomputation).
     "O0": ("resolve-slots", "segment-lipsync", "select-kernels"),
 }

@@ -83,6 +83,10 @@ class RowOutcome:
         return out
 
 
+# Ops that write a row's output file (the up-to-date check and the manifest look for them).
+OUTPUT_KINDS = ("media.write", "media.splice")
+
+
 class MissingKernel(Exception):
     pass
 
@@ -107,6 +111,12 @@ class Executor:
         self.target = target or Target()
         self.work_root = work_root
         self.log_dir = log_dir
+        # files too large for a cache entry (the normalised source) live beside the cache, or, with
+        # no cache, in the build's work folder for this run
+        if cache is not None:
+            self.store_dir: Path | None = cache.root.parent / (cache.root.name + "-store")
+        else:
+            self.store_dir = (work_root / "store") if work_root is not None else None
         self.kernels: dict[int, registry.Kernel] = {}
         self.versions: dict[int, str] = {}
         missing = []
@@ -171,7 +181,7 @@ class Executor:
         timings: dict[str, float] = {}
         cached: list[str] = []
         with self._scratch("shared") as work:
-            rt = RunContext(work, None, self.target)
+            rt = RunContext(work, None, self.target, store_dir=self.store_dir)
             try:
                 for i, op in self.shared_ops:
                     self._execute(i, op, values, keys, rt, timings, cached)
@@ -185,7 +195,7 @@ class Executor:
         one of those fails (the row will fail when it runs)."""
         values, keys = dict(shared.values), dict(shared.keys)
         with self._scratch(f"plan-{row.index}") as work:
-            rt = RunContext(work, row, self.target)
+            rt = RunContext(work, row, self.target, store_dir=self.store_dir)
             for i, op in self.row_ops:
                 if self.kernels[i].value_keyed:
                     try:
@@ -196,7 +206,7 @@ class Executor:
                     keys[op.results[0].name] = op_key(op, [keys[o] for o in op.operands], self.versions[i])
         return keys
 
-    def _key_of(self, keys: dict[str, str] | None, kind_prefix: str) -> str | None:
+    def _key_of(self, keys: dict[str, str] | None, kind_prefix: str | tuple[str, ...]) -> str | None:
         if keys is None:
             return None
         for _, op in self.row_ops:
@@ -207,7 +217,7 @@ class Executor:
     def is_up_to_date(self, shared: SharedState, row: RowValue) -> tuple[dict[str, str] | None, Any]:
         """(the row's keys, the cached output if the file on disk still matches it)."""
         keys = self.plan_keys(shared, row)
-        key = self._key_of(keys, "media.write")
+        key = self._key_of(keys, OUTPUT_KINDS)
         if key is None or self.cache is None:
             return keys, None
         value = self.cache.get(key)
@@ -227,7 +237,7 @@ class Executor:
         if not force:
             keys, done = self.is_up_to_date(shared, row)
             if done is not None:
-                outcome.status, outcome.key = "up-to-date", self._key_of(keys, "media.write")
+                outcome.status, outcome.key = "up-to-date", self._key_of(keys, OUTPUT_KINDS)
                 outcome.output = str(getattr(done, "path", ""))
                 report_key = self._key_of(keys, "qc.")
                 if report_key and self.cache is not None:
@@ -238,12 +248,12 @@ class Executor:
                 return outcome
         values, keys = dict(shared.values), dict(shared.keys)
         with self._scratch(f"row-{row.index}") as work:
-            rt = RunContext(work, row, self.target)
+            rt = RunContext(work, row, self.target, store_dir=self.store_dir)
             try:
                 for i, op in self.row_ops:
                     # --force: the user distrusts what is stored, so nothing of the row is reused
                     self._execute(i, op, values, keys, rt, outcome.timings, outcome.cached, reuse=not force)
-                    if op.kind == "media.write":
+                    if op.kind in OUTPUT_KINDS:
                         outcome.output = str(getattr(values[op.results[0].name], "path", ""))
                         outcome.key = keys[op.results[0].name]
                     if op.kind.startswith("qc."):

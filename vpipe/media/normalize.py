@@ -1,0 +1,221 @@
+"""Normalise a source once so rows can be spliced on its GOPs.
+
+Most recordings have one keyframe (or a few), so nothing can be cut out of them without
+decoding from the start. Normalising re-encodes the source once — shared by every row and
+cached — as H.264 High, yuv420p, with a fixed *closed* GOP of `gop` frames (an IDR every
+`gop` frames, no B-frames so decode order is presentation order) at the output's own
+quality. A row then re-encodes only the GOPs that contain changed frames, with exactly
+these encoder settings, and copies every other GOP's packets (see `splice.py`).
+
+A source that already has short closed GOPs of a compatible stream would not need this;
+every clip we have has one keyframe, so normalisation is the path taken (the pass says so).
+
+The normalised frames keep the source's own presentation timestamps (variable frame rate
+included) and the luma PSNR of each frame against the source frame is measured once, here,
+so QC can report what every copied frame's quality is without decoding it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vpipe.runtime.atomic import atomic_path
+
+# GOP length in frames, chosen by benchmarks/gop_length.py (see its docstring for the numbers).
+DEFAULT_GOP = 12
+
+
+class NormalizeError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """Everything that decides the H.264 parameter sets: equal settings give byte-equal SPS/PPS,
+    which is what lets re-encoded GOPs sit between copied ones in one stream."""
+
+    width: int
+    height: int
+    time_base: tuple[int, int]
+    rate: tuple[int, int]  # nominal frame rate (level and VUI timing; not the frame times)
+    crf: int
+    preset: str
+    gop: int
+
+    def options(self) -> dict[str, str]:
+        params = f"keyint={self.gop}:min-keyint={self.gop}:scenecut=0:bframes=0:open-gop=0"
+        return {"crf": str(self.crf), "preset": self.preset, "x264-params": params}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "width": self.width,
+            "height": self.height,
+            "time_base": list(self.time_base),
+            "rate": list(self.rate),
+            "crf": self.crf,
+            "preset": self.preset,
+            "gop": self.gop,
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> EncoderSettings:
+        return EncoderSettings(
+            int(data["width"]),
+            int(data["height"]),
+            (int(data["time_base"][0]), int(data["time_base"][1])),
+            (int(data["rate"][0]), int(data["rate"][1])),
+            int(data["crf"]),
+            str(data["preset"]),
+            int(data["gop"]),
+        )
+
+
+def new_encoder(settings: EncoderSettings):  # type: ignore[no-untyped-def]
+    """A fresh libx264 encoder with these settings (global headers, as an MP4 stream has)."""
+    import av
+
+    cc = av.CodecContext.create("libx264", "w")
+    _configure(cc, settings)
+    cc.flags |= av.codec.context.Flags.global_header
+    cc.open()
+    return cc
+
+
+def _configure(cc, settings: EncoderSettings) -> None:  # type: ignore[no-untyped-def]
+    cc.width, cc.height, cc.pix_fmt = settings.width, settings.height, "yuv420p"
+    cc.time_base = Fraction(*settings.time_base)
+    cc.framerate = Fraction(*settings.rate)
+    cc.options = settings.options()
+
+
+def add_video_stream(out, settings: EncoderSettings):  # type: ignore[no-untyped-def]
+    """An output stream whose (opened) encoder has exactly these settings: its parameter sets
+    are the stream's, whether its packets come from it, a fresh encoder, or a copy."""
+    vs = out.add_stream("libx264", rate=Fraction(*settings.rate))
+    vs.time_base = Fraction(*settings.time_base)
+    _configure(vs.codec_context, settings)
+    vs.codec_context.open()
+    return vs
+
+
+def nominal_rate(stream) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+    rate = Fraction(rate).limit_denominator(1001)
+    return rate.numerator, rate.denominator
+
+
+def can_normalize(width: int, height: int) -> bool:
+    return width % 2 == 0 and height % 2 == 0 and width >= 16 and height >= 16
+
+
+def _planar(frame):  # type: ignore[no-untyped-def]
+    import av
+
+    out = frame if frame.format.name == "yuv420p" else frame.reformat(format="yuv420p")
+    out.pict_type = av.video.frame.PictureType.NONE  # the encoder decides: keyframes every `gop`
+    return out
+
+
+def normalize(source: Path, target: Path, crf: int, preset: str, gop: int) -> EncoderSettings:
+    """Encode `source`'s video as the normalised stream at `target` (atomically)."""
+    import av
+
+    try:
+        with av.open(str(source)) as src:
+            stream = src.streams.video[0]
+            stream.thread_type = "AUTO"
+            tb = stream.time_base or Fraction(1, 90000)
+            settings = EncoderSettings(
+                stream.codec_context.width,
+                stream.codec_context.height,
+                (tb.numerator, tb.denominator),
+                nominal_rate(stream),
+                crf,
+                preset,
+                gop,
+            )
+            if not can_normalize(settings.width, settings.height):
+                raise NormalizeError(f"{settings.width}×{settings.height} cannot be H.264 yuv420p (odd size)")
+            with atomic_path(target) as tmp, av.open(str(tmp), "w") as out:
+                vs = add_video_stream(out, settings)
+                last = None
+                for frame in src.decode(stream):
+                    if frame.pts is None or (last is not None and frame.pts <= last):
+                        continue  # the splice relies on strictly increasing timestamps
+                    last = frame.pts
+                    planar = _planar(frame)
+                    planar.pts, planar.time_base = frame.pts, tb
+                    for packet in vs.encode(planar):
+                        out.mux(packet)
+                for packet in vs.encode(None):
+                    out.mux(packet)
+    except av.error.FFmpegError as exc:
+        raise NormalizeError(f"cannot normalise {source.name}: {exc}") from None
+    return settings
+
+
+@dataclass(frozen=True)
+class GopTable:
+    starts: np.ndarray  # int64 index of each GOP's first frame
+    digests: tuple[str, ...]  # sha256 over each GOP's packets (their bytes, in order)
+    pts: np.ndarray  # int64 presentation timestamp of every frame
+
+
+def packet_groups(path: Path) -> Iterator[tuple[int, list[Any]]]:
+    """(first frame index, packets) of each GOP of a normalised (or spliced) stream, by demuxing."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        group: list[Any] = []
+        first = 0
+        index = 0
+        for packet in container.demux(stream):
+            if packet.dts is None or not packet.size:
+                continue
+            if packet.is_keyframe and group:
+                yield first, group
+                group, first = [], index
+            group.append(packet)
+            index += 1
+        if group:
+            yield first, group
+
+
+def gop_digest(packets: list[Any]) -> str:
+    h = hashlib.sha256()
+    for p in packets:
+        h.update(bytes(p))
+    return h.hexdigest()
+
+
+def gop_table(path: Path) -> GopTable:
+    starts: list[int] = []
+    digests: list[str] = []
+    pts: list[int] = []
+    for first, packets in packet_groups(path):
+        starts.append(first)
+        digests.append(gop_digest(packets))
+        pts.extend(int(p.pts) for p in packets)
+    return GopTable(np.asarray(starts, np.int64), tuple(digests), np.asarray(pts, np.int64))
+
+
+def frame_psnr(source: Path, normalized: Path) -> np.ndarray:
+    """Luma PSNR of every normalised frame against the source frame (decoded side by side)."""
+    from vpipe.media.decode import iter_decoded, luma
+
+    out: list[float] = []
+    for (_, _, a), (_, _, b) in zip(iter_decoded(source), iter_decoded(normalized), strict=False):
+        ya = luma(a).astype(np.int16)
+        yb = luma(b).astype(np.int16)
+        mse = float(np.mean((ya - yb).astype(np.float32) ** 2))
+        out.append(99.0 if mse == 0 else min(99.0, 10 * math.log10(255.0**2 / mse)))
+    return np.asarray(out, np.float32)

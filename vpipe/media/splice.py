@@ -1,0 +1,307 @@
+"""Write a row's video by splicing the GOPs of a normalised source.
+
+A GOP of the normalised stream whose frames all appear in the output unchanged, in order,
+each at its own time plus one constant shift (an elastic slot before it moves it), is
+*copied*: its packets go into the output as they are, re-timestamped. Every other GOP —
+one with a re-rendered frame, or inside an elastic window whose frames are repeated,
+skipped or interpolated — is decoded and *re-encoded* with a fresh encoder of exactly the
+normalised stream's settings (so both share one set of H.264 parameter sets), runs of
+changed GOPs as one segment starting with an IDR. The new audio is encoded first (it is
+small) and interleaved with the video as it is written; the file is faststart MP4.
+
+One pass over the normalised stream's packets; only the GOPs being re-encoded are decoded,
+and only their frames are held: memory does not grow with the length of the source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vpipe.data.audio import Audio
+from vpipe.data.media import Frames, GopIndex
+from vpipe.media.normalize import EncoderSettings, new_encoder
+from vpipe.media.write import (
+    VideoSettings,
+    WriteError,
+    _add_audio_stream,
+    _reason,
+    _set_metadata,
+    audio_packets,
+    video_frame,
+)
+from vpipe.runtime.atomic import atomic_path
+
+
+@dataclass(frozen=True)
+class SplicePlan:
+    """Per output frame: its timestamp; per normalised GOP: copied (with a pts offset) or not.
+    `segments` are output frame ranges [k0, k1) that are re-encoded."""
+
+    out_pts: np.ndarray  # int64, strictly increasing
+    copy_offset: dict[int, int]  # GOP → pts offset of its copy
+    copy_at: dict[int, int]  # GOP → output index of its first frame
+    segments: list[tuple[int, int]]
+
+    @property
+    def reencoded_frames(self) -> int:
+        return sum(b - a for a, b in self.segments)
+
+    def to_json(self, gop: int) -> dict[str, object]:
+        return {
+            "gop": gop,
+            "copied": [[g, self.copy_at[g]] for g in sorted(self.copy_at)],
+            "reencoded": [[a, b] for a, b in self.segments],
+            "reencoded_frames": self.reencoded_frames,
+            "frames": int(self.out_pts.shape[0]),
+        }
+
+
+def plan_splice(frames: Frames, index: GopIndex, time_base: Fraction) -> SplicePlan:
+    times = np.asarray(frames.times, np.float64)
+    n = times.shape[0]
+    out_pts = np.rint(times / float(time_base)).astype(np.int64)
+    for k in range(1, n):  # rounding of very close times: keep timestamps strictly increasing
+        if out_pts[k] <= out_pts[k - 1]:
+            out_pts[k] = out_pts[k - 1] + 1
+    src = np.asarray(frames.source_index, np.int64)
+    gop_of = index.gop_of(src)
+    rendered = np.zeros(n, bool)
+    if frames.rendered:
+        rendered[list(frames.rendered)] = True
+    copy_offset: dict[int, int] = {}
+    copy_at: dict[int, int] = {}
+    changed = np.ones(n, bool)
+    k = 0
+    while k < n:  # runs of output frames drawn from one GOP (the timeline is monotone in source frames)
+        g = int(gop_of[k])
+        end = k
+        while end < n and gop_of[end] == g:
+            end += 1
+        first, last = index.gop_range(g)
+        run = src[k:end]
+        if (
+            end - k == last - first
+            and np.array_equal(run, np.arange(first, last))
+            and not rendered[k:end].any()
+            and np.unique(out_pts[k:end] - index.pts[first:last]).shape[0] == 1
+        ):
+            copy_offset[g] = int(out_pts[k] - index.pts[first])
+            copy_at[g] = k
+            changed[k:end] = False
+        k = end
+    segments: list[tuple[int, int]] = []
+    k = 0
+    while k < n:
+        if changed[k]:
+            start = k
+            while k < n and changed[k]:
+                k += 1
+            segments.append((start, k))
+        else:
+            k += 1
+    return SplicePlan(out_pts, copy_offset, copy_at, segments)
+
+
+def parameter_sets(extradata: bytes) -> list[bytes]:
+    """SPS/PPS NAL units of H.264 extradata, avcC (MP4) or Annex B (an encoder's)."""
+    if not extradata:
+        return []
+    if extradata[0] == 1 and len(extradata) > 6:  # avcC
+        out, i = [], 6
+        for count_at_i in (True, False):
+            count = extradata[5] & 31 if count_at_i else extradata[i]
+            if not count_at_i:
+                i += 1
+            for _ in range(count):
+                size = int.from_bytes(extradata[i : i + 2], "big")
+                out.append(bytes(extradata[i + 2 : i + 2 + size]))
+                i += 2 + size
+        return out
+    return annexb_units(bytes(extradata))
+
+
+def annexb_units(data: bytes) -> list[bytes]:
+    parts = data.replace(b"\x00\x00\x00\x01", b"\x00\x00\x01").split(b"\x00\x00\x01")
+    return [p for p in parts if p]
+
+
+def length_prefixed(annexb: bytes) -> bytes:
+    """Annex B NAL units (start codes, as an encoder emits them) → 4-byte length prefixes (MP4)."""
+    out = bytearray()
+    for nal in annexb_units(annexb):
+        out += len(nal).to_bytes(4, "big") + nal
+    return bytes(out)
+
+
+def splice(
+    frames: Frames,
+    normalized: Path,
+    index: GopIndex,
+    audio: Audio,
+    target: Path,
+    settings: VideoSettings,
+) -> dict[str, object]:
+    """Write `frames` (times and pixels) to `target` from the normalised stream; returns the
+    splice report (copied GOPs with their output position, re-encoded output ranges)."""
+    import av
+
+    encoder = EncoderSettings.from_json(dict(index.encoder))
+    tb = Fraction(*encoder.time_base)
+    plan = plan_splice(frames, index, tb)
+    try:
+        with (
+            atomic_path(target) as tmp,
+            av.open(str(normalized)) as src,
+            av.open(str(tmp), "w", options={"movflags": "+faststart"}) as out,
+        ):
+            in_video = src.streams.video[0]
+            in_video.codec_context.thread_type = "SLICE"  # no frame delay: a GOP's frames come out with its packets
+            vs = out.add_stream_from_template(in_video)  # the normalised stream's avcC, packets as they are
+            if parameter_sets(new_encoder(encoder).extradata) != parameter_sets(in_video.codec_context.extradata):
+                raise WriteError("the encoder's parameter sets differ from the normalised stream's")
+            audio_stream, rate = _add_audio_stream(out, audio, target, settings.audio_bitrate_kbps)
+            _set_metadata(out, settings)
+            pending = list(audio_packets(audio_stream, audio, rate))  # a few hundred kB even for minutes
+            muxer = _Interleaver(out, pending)
+            _write_video(src, in_video, vs, muxer, frames, index, plan, encoder, tb)
+            muxer.finish()
+    except (av.error.FFmpegError, OSError) as exc:
+        raise WriteError(f"cannot write {target.name}: {_reason(exc)}") from None
+    return plan.to_json(encoder.gop)
+
+
+class _Interleaver:
+    """Mux audio packets as the video reaches their time (bounded muxer buffering)."""
+
+    def __init__(self, out: Any, audio: list[Any]) -> None:
+        self.out, self.audio, self.next = out, audio, 0
+
+    def video(self, packet: Any, seconds: float) -> None:
+        while self.next < len(self.audio) and _seconds(self.audio[self.next]) <= seconds:
+            self.out.mux(self.audio[self.next])
+            self.next += 1
+        self.out.mux(packet)
+
+    def finish(self) -> None:
+        for packet in self.audio[self.next :]:
+            self.out.mux(packet)
+
+
+def _seconds(packet: Any) -> float:
+    return float(packet.pts * packet.time_base) if packet.pts is not None else 0.0
+
+
+def _write_video(
+    src: Any,
+    in_video: Any,
+    vs: Any,
+    muxer: _Interleaver,
+    frames: Frames,
+    index: GopIndex,
+    plan: SplicePlan,
+    encoder: EncoderSettings,
+    tb: Fraction,
+) -> None:
+    src_index = np.asarray(frames.source_index, np.int64)
+    # GOPs each re-encoded segment draws its untouched pixels from, and where each segment starts
+    seg_gops = [set(index.gop_of(src_index[a:b]).tolist()) for a, b in plan.segments]
+    needed = set().union(*seg_gops) if seg_gops else set()
+    last_needed = {g: s for s, gops in enumerate(seg_gops) for g in gops}
+    decoded: dict[int, Any] = {}  # source frame → decoded frame, for the segment being gathered
+    next_segment = 0
+    frame_no = 0
+    for g, packets in _gops(src, in_video):
+        if g in needed:
+            for packet in packets:
+                for frame in in_video.codec_context.decode(packet):
+                    decoded[_frame_index(frame, index, frame_no)] = frame
+                frame_no += 1
+        else:
+            frame_no += len(packets)
+        if g in plan.copy_offset:
+            offset = plan.copy_offset[g]
+            for packet in packets:
+                packet.pts += offset
+                packet.dts += offset
+                packet.stream = vs
+                packet.time_base = tb
+                muxer.video(packet, float(packet.pts * tb))
+        # a segment is written once every GOP it draws from has been decoded
+        while next_segment < len(plan.segments) and all(
+            gg <= g for gg, s in last_needed.items() if s == next_segment
+        ):
+            _encode_segment(plan.segments[next_segment], frames, src_index, decoded, plan, encoder, vs, muxer, tb)
+            keep = set().union(*seg_gops[next_segment + 1 :]) if next_segment + 1 < len(seg_gops) else set()
+            for f in [f for f in decoded if int(index.gop_of(np.asarray([f]))[0]) not in keep]:
+                del decoded[f]
+            next_segment += 1
+    while next_segment < len(plan.segments):  # frames past the source's end (cannot happen; be safe)
+        _encode_segment(plan.segments[next_segment], frames, src_index, decoded, plan, encoder, vs, muxer, tb)
+        next_segment += 1
+
+
+def _frame_index(frame: Any, index: GopIndex, fallback: int) -> int:
+    if frame.pts is None:
+        return fallback
+    i = int(np.searchsorted(index.pts, frame.pts))
+    return i if i < index.pts.shape[0] and index.pts[i] == frame.pts else fallback
+
+
+def _gops(src: Any, stream: Any) -> Iterator[tuple[int, list[Any]]]:
+    group: list[Any] = []
+    g = -1
+    for packet in src.demux(stream):
+        if packet.dts is None or not packet.size:
+            continue
+        if packet.is_keyframe and group:
+            yield g, group
+            group = []
+        if packet.is_keyframe:
+            g += 1
+        group.append(packet)
+    if group:
+        yield g, group
+
+
+def _encode_segment(
+    segment: tuple[int, int],
+    frames: Frames,
+    src_index: np.ndarray,
+    decoded: dict[int, Any],
+    plan: SplicePlan,
+    encoder: EncoderSettings,
+    vs: Any,
+    muxer: _Interleaver,
+    tb: Fraction,
+) -> None:
+    import av
+    from av.video.frame import PictureType
+
+    enc = new_encoder(encoder)
+
+    def emit(packets: list[Any]) -> None:
+        for packet in packets:
+            muxed = av.Packet(length_prefixed(bytes(packet)))  # the MP4 stream's NAL framing (avcC)
+            muxed.pts, muxed.dts, muxed.is_keyframe = packet.pts, packet.dts, packet.is_keyframe
+            muxed.stream = vs
+            muxed.time_base = tb
+            muxer.video(muxed, float(muxed.pts * tb))
+
+    for k in range(*segment):
+        image = frames.rendered.get(k)
+        if image is None:
+            image = decoded.get(int(src_index[k]))
+            if image is None:
+                raise WriteError(f"source frame {int(src_index[k])} is missing from the normalised stream")
+        frame = video_frame(image, "yuv420p")
+        frame.pict_type = PictureType.NONE  # a decoded IDR must not force a keyframe: the encoder decides
+        frame.pts = int(plan.out_pts[k])
+        frame.time_base = tb
+        emit(enc.encode(frame))
+    emit(enc.encode(None))
