@@ -17,13 +17,13 @@ from tests.media import shared_media
 from vpipe.data.media import Frames, VideoSource
 from vpipe.ir.graph import Op, Value
 from vpipe.ir.types import Type
+from vpipe.kernel_api.context import RunContext
 from vpipe.kernels.gops import Normalize
 from vpipe.kernels.media import OpenVideo
 from vpipe.media.decode import iter_decoded, iter_frames, read_audio
 from vpipe.media.splice import plan_splice, splice
 from vpipe.media.write import VideoSettings
 from vpipe.qc.visual import psnr
-from vpipe.kernel_api.context import RunContext
 
 GOP = 12
 

@@ -8,8 +8,8 @@ from typing import Any
 from vpipe.data.media import GopIndex, OutputFile, VideoSource, file_digest
 from vpipe.ir.graph import Estimate, Op
 from vpipe.ir.hashing import digest
-from vpipe.kernels.media import WriteVideo, _fail, output_target, write_settings
 from vpipe.kernel_api.registry import Kernel, kernel
+from vpipe.kernels.media import WriteVideo, _fail, output_target, write_settings
 from vpipe.media.decode import DecodeError, frame_timing
 from vpipe.media.normalize import DEFAULT_GOP, NormalizeError, frame_psnr, gop_table, normalize
 from vpipe.media.splice import splice
@@ -64,7 +64,7 @@ class Normalize(Kernel):
 
 @kernel("media.splice", backend="pyav")
 class SpliceVideo(Kernel):
-    version = "1"
+    version = "2"
     cache = True  # like media.write: the value records path + hash, so intact rows are skipped
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:

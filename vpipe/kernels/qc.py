@@ -3,6 +3,7 @@ natural values). The visual measures join in vpipe.qc.visual once lip-sync rende
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import Any
@@ -12,19 +13,41 @@ import numpy as np
 from vpipe.data.media import Frames, OutputFile, Track
 from vpipe.data.report import QcReport
 from vpipe.ir.graph import Estimate, Op, thaw
+from vpipe.ir.hashing import digest
 from vpipe.kernel_api.context import RunContext
 from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.media.decode import read_audio
 from vpipe.qc import audio as qa
+from vpipe.runtime.atomic import atomic_write_bytes
 from vpipe.text import words_of
 
 
 def _speaker_embedding(path: Path, rt: RunContext) -> np.ndarray:
+    """The speaker's embedding over the whole source: shared work, so computed once per source
+    (kept in the run's store by the source's size and time stamp) and once per process."""
     from vpipe.speech.similarity import embed
 
-    def load() -> np.ndarray:
+    def compute() -> np.ndarray:
         a = read_audio(path)
         return embed(a.mono(), a.rate)
+
+    def load() -> np.ndarray:
+        store = getattr(rt, "store_dir", None)
+        if store is None:
+            return compute()
+        stat = path.stat()
+        saved = Path(store) / "speaker" / f"{digest(str(path.resolve()), str(stat.st_size), str(stat.st_mtime_ns))}.npy"
+        if saved.is_file():
+            try:
+                return np.load(saved, allow_pickle=False)
+            except (OSError, ValueError):
+                pass  # damaged: computed again
+        value = compute()
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        np.save(buffer, value, allow_pickle=False)
+        atomic_write_bytes(saved, buffer.getvalue())
+        return value
 
     return rt.resource(f"speaker-embedding:{path}", load)
 
@@ -85,7 +108,7 @@ def _source_window(e: Any) -> Any:
 
 @kernel("qc.measure", backend="weightfree")
 class Measure(Kernel):
-    version = "5"  # 5: interpolated references converted as the writer converts them
+    version = "6"  # 5: interpolated references converted as the writer converts them; 6: spliced outputs
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.4, ram_mb=400)

@@ -118,12 +118,13 @@ def to_bgr(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
     return frame_to_bgr(frame)
 
 
-def read_frames(path: Path, indices: list[int] | None = None) -> dict[int, np.ndarray]:
-    """Decode the frames with the given indices (all frames when None)."""
+def read_frames(path: Path, indices: list[int] | None = None, pts: np.ndarray | None = None) -> dict[int, np.ndarray]:
+    """Decode the frames with the given indices (all frames when None); with `pts` (see
+    iter_frames) from the keyframe before the first one."""
     wanted = set(indices) if indices is not None else None
     stop = max(wanted) + 1 if wanted else None
     out: dict[int, np.ndarray] = {}
-    for i, _, img in iter_frames(path, 0, stop):
+    for i, _, img in iter_frames(path, min(wanted) if wanted else 0, stop, pts):
         if wanted is None or i in wanted:
             out[i] = img
     return out

@@ -52,23 +52,32 @@ class SplicePlan:
     def reencoded_frames(self) -> int:
         return sum(b - a for a, b in self.segments)
 
-    def to_json(self, gop: int) -> dict[str, object]:
+    def to_json(self, index: GopIndex, gop: int) -> dict[str, object]:
+        untouched = [int(s) for g in self.copy_at for s in range(*index.gop_range(g))]
         return {
             "gop": gop,
-            "copied": [[g, self.copy_at[g]] for g in sorted(self.copy_at)],
+            # GOP, its first output frame, the digest its packets must have in the output
+            "copied": [[g, self.copy_at[g], index.digests[g]] for g in sorted(self.copy_at)],
             "reencoded": [[a, b] for a, b in self.segments],
             "reencoded_frames": self.reencoded_frames,
             "frames": int(self.out_pts.shape[0]),
+            # the normalisation's luma PSNR against the recording, over the copied frames
+            "copied_source_psnr_min_db": float(index.psnr[untouched].min()) if untouched else 99.0,
         }
 
 
-def plan_splice(frames: Frames, index: GopIndex, time_base: Fraction) -> SplicePlan:
-    times = np.asarray(frames.times, np.float64)
-    n = times.shape[0]
-    out_pts = np.rint(times / float(time_base)).astype(np.int64)
-    for k in range(1, n):  # rounding of very close times: keep timestamps strictly increasing
+def output_pts(times: np.ndarray, time_base: Fraction) -> np.ndarray:
+    """The timestamps the output frames are written with (strictly increasing)."""
+    out_pts = np.rint(np.asarray(times, np.float64) / float(time_base)).astype(np.int64)
+    for k in range(1, out_pts.shape[0]):  # rounding of very close times
         if out_pts[k] <= out_pts[k - 1]:
             out_pts[k] = out_pts[k - 1] + 1
+    return out_pts
+
+
+def plan_splice(frames: Frames, index: GopIndex, time_base: Fraction) -> SplicePlan:
+    out_pts = output_pts(frames.times, time_base)
+    n = out_pts.shape[0]
     src = np.asarray(frames.source_index, np.int64)
     gop_of = index.gop_of(src)
     rendered = np.zeros(n, bool)
@@ -173,7 +182,7 @@ def splice(
             muxer.finish()
     except (av.error.FFmpegError, OSError) as exc:
         raise WriteError(f"cannot write {target.name}: {_reason(exc)}") from None
-    return plan.to_json(encoder.gop)
+    return plan.to_json(index, encoder.gop)
 
 
 class _Interleaver:

@@ -44,15 +44,21 @@ def _face_crop(box: Sequence[float] | None, width: int, height: int) -> tuple[in
 
 def contact_sheet(output: Path, frames: Frames, columns: int = 8) -> np.ndarray:
     """BGR image: source frames (top) over output frames (bottom) for sampled slot frames."""
+    from fractions import Fraction
+
     import cv2
 
-    from vpipe.media.decode import read_frames
+    from vpipe.media.decode import frame_timing, read_frames
+    from vpipe.media.splice import output_pts
 
     picks = window_frames(frames, columns)
     if not picks:
         return np.zeros((TILE_HEIGHT, TILE_HEIGHT, 3), np.uint8)
-    out_images = read_frames(output, picks)
-    src_images = read_frames(frames.source, sorted({int(frames.source_index[k]) for k in picks}))
+    # both decoded from the keyframe before the first pick (a spliced output has one per GOP)
+    out_images = read_frames(output, picks, output_pts(frames.times, Fraction(*frames.time_base)))
+    src_images = read_frames(
+        frames.source, sorted({int(frames.source_index[k]) for k in picks}), frame_timing(frames.source).pts
+    )
     x0, y0, x1, y1 = _face_crop((frames.report or {}).get("face_box"), frames.width, frames.height)
     scale = TILE_HEIGHT / max(1, y1 - y0)
     size = (max(1, round((x1 - x0) * scale)), TILE_HEIGHT)

@@ -16,6 +16,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,7 +49,9 @@ def _seams(frames: Frames) -> list[int]:
     return [k for k in range(1, len(edited)) if edited[k] != edited[k - 1]]
 
 
-def _interpolated_references(frames: Frames, report: dict[str, Any], seams: list[int]) -> dict[int, np.ndarray]:
+def _interpolated_references(
+    frames: Frames, report: dict[str, Any], seams: list[int], src_pts: np.ndarray | None = None
+) -> dict[int, np.ndarray]:
     """Luma of the interpolated head each interpolated frame next to a seam was drawn on
     (only those: the seam measure compares the edit across the seam)."""
     from vpipe.lipsync.interpolate import between
@@ -60,7 +65,7 @@ def _interpolated_references(frames: Frames, report: dict[str, Any], seams: list
     if not wanted:
         return {}
     poses = {int(frames.source_index[k]) for k in wanted}
-    images = read_frames(frames.source, sorted(poses | {p + 1 for p in poses}))
+    images = read_frames(frames.source, sorted(poses | {p + 1 for p in poses}), src_pts)
     out = {}
     for k in wanted:
         f = int(frames.source_index[k])
@@ -69,6 +74,68 @@ def _interpolated_references(frames: Frames, report: dict[str, Any], seams: list
             # the Y plane as the writer makes it (media/convert.py), at any frame size
             out[k] = luma(bgr_to_frame(image, "yuv420p")).astype(np.float32)
     return out
+
+
+def _pairs_full(file: OutputFile, frames: Frames) -> Iterator[tuple[int, Any, Any]]:
+    """(output index, output frame, source frame it shows) for every frame: both files decoded
+    from the start."""
+    from vpipe.media.decode import iter_decoded
+
+    source = iter_decoded(frames.source)
+    src_index, src_frame = -1, None
+    for k, (_, _, frame) in enumerate(iter_decoded(file.path)):
+        if k >= len(frames.times):
+            break
+        want = int(frames.source_index[k])
+        while src_index < want:
+            src_index, _, src_frame = next(source)
+        yield k, frame, src_frame
+
+
+def measured_ranges(splice: dict[str, Any], n: int) -> list[tuple[int, int]]:
+    """Output frames QC decodes for a spliced file: each re-encoded range, one GOP either side
+    (the seams and the natural frame-to-frame change around them), merged."""
+    gop = int(splice.get("gop", 12))
+    grown = sorted((max(0, int(a) - gop), min(n, int(b) + gop)) for a, b in splice.get("reencoded") or [])
+    merged: list[tuple[int, int]] = []
+    for a, b in grown:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def _pairs_spliced(file: OutputFile, frames: Frames, rt: Any) -> Iterator[tuple[int, Any, Any]]:
+    """Like _pairs_full, but only around the re-encoded GOPs (seeking both files there)."""
+    from vpipe.media.decode import frame_timing, iter_decoded
+    from vpipe.media.splice import output_pts
+
+    out_pts = output_pts(frames.times, Fraction(*frames.time_base))
+    src_pts = rt.resource(f"frame-pts:{frames.source}", lambda: frame_timing(frames.source).pts)
+    for a, b in measured_ranges(file.splice or {}, len(frames.times)):
+        first_source = int(frames.source_index[a])
+        source = iter_decoded(frames.source, first_source, src_pts)
+        src_index, src_frame = -1, None
+        for k, _, frame in iter_decoded(file.path, a, out_pts):
+            if k < a:
+                continue
+            if k >= b:
+                break
+            want = int(frames.source_index[k])
+            while src_index < want:
+                src_index, _, src_frame = next(source)
+            yield k, frame, src_frame
+
+
+def copied_gops_identical(path: Path, splice: dict[str, Any]) -> tuple[int, int]:
+    """(copied GOPs, how many of them carry exactly the normalised stream's packets): the
+    packets are compared, nothing is decoded."""
+    from vpipe.media.normalize import gop_digest, packet_groups
+
+    expected = {int(k0): str(d) for _, k0, d in splice.get("copied") or []}
+    same = sum(1 for first, packets in packet_groups(path) if first in expected and gop_digest(packets) == expected[first])
+    return len(expected), same
 
 
 def visual_metrics(
@@ -80,7 +147,7 @@ def visual_metrics(
     metrics: dict[str, float],
     failures: list[str],
 ) -> None:
-    from vpipe.media.decode import iter_decoded, luma, to_bgr
+    from vpipe.media.decode import luma, to_bgr
 
     report = frames.report or {}
     windows = [tuple(w) for w in report.get("output_windows") or []]
@@ -88,49 +155,55 @@ def visual_metrics(
     times = frames.times
     in_window = np.array([any(a <= t < b for a, b in windows) for t in times])
     seams = _seams(frames)
-    between_luma = _interpolated_references(frames, report, seams)
-    source = iter_decoded(frames.source)
-    src_index, src_frame = -1, None
+    src_pts = None
+    if file.splice:
+        from vpipe.media.decode import frame_timing
+
+        src_pts = rt.resource(f"frame-pts:{frames.source}", lambda: frame_timing(frames.source).pts)
+        copied, identical = copied_gops_identical(file.path, file.splice)
+        metrics["copied_gops"] = copied
+        metrics["copied_gops_identical"] = identical
+        metrics["copied_source_psnr_min_db"] = float(file.splice.get("copied_source_psnr_min_db", 99.0))
+        metrics["reencoded_frames"] = float(file.splice.get("reencoded_frames", 0))
+        if identical != copied:
+            failures.append(f"{copied - identical} copied GOP(s) differ from the normalised source's packets")
+    between_luma = _interpolated_references(frames, report, seams, src_pts)
+    pairs = _pairs_spliced(file, frames, rt) if file.splice else _pairs_full(file, frames)
     psnrs: list[float] = []
-    diffs: list[float] = []  # raw face-region change to the previous output frame
-    residual_diffs: list[float] = []  # change of (output − source) to the previous frame
-    previous_residual: np.ndarray | None = None
+    diffs: dict[int, float] = {}  # raw face-region change to the previous output frame
+    residual_diffs: dict[int, float] = {}  # change of (output − source) to the previous frame
     window_images: list[np.ndarray] = []
     window_times: list[float] = []
-    previous: np.ndarray | None = None
-    for k, (_, _, frame) in enumerate(iter_decoded(file.path)):
-        if k >= len(times):
-            break
+    last_k, previous, previous_residual = -2, None, None
+    for k, frame, src_frame in pairs:
         y = luma(frame).astype(np.float32)
         region = _crop(y, box)
-        diffs.append(float(np.abs(region - previous).mean()) if previous is not None else math.nan)
-        previous = region
-        want = int(frames.source_index[k])
-        while src_index < want:
-            src_index, _, src_frame = next(source)
         src_y = luma(src_frame).astype(np.float32) if src_frame is not None else y
         reference = between_luma.get(k)
         residual = region - _crop(reference if reference is not None else src_y, box)
-        residual_diffs.append(
-            float(np.abs(residual - previous_residual).mean()) if previous_residual is not None else math.nan
-        )
-        previous_residual = residual
+        if last_k == k - 1 and previous is not None and previous_residual is not None:
+            diffs[k] = float(np.abs(region - previous).mean())
+            residual_diffs[k] = float(np.abs(residual - previous_residual).mean())
+        last_k, previous, previous_residual = k, region, residual
         if in_window[k]:
             window_images.append(to_bgr(frame))
             window_times.append(float(times[k]))
         elif src_frame is not None:
             psnrs.append(psnr(y, src_y))
     finite = [p for p in psnrs if math.isfinite(p)]
+    if file.splice:  # copied frames are the normalised frames (packets checked): their PSNR is its
+        finite.append(metrics["copied_source_psnr_min_db"])
     metrics["untouched_psnr_min_db"] = min(finite) if finite else 99.0
     metrics["untouched_psnr_mean_db"] = float(np.mean(finite)) if finite else 99.0
     limit = float(thresholds.get("min_untouched_psnr_db", 45.0))
     if finite and min(finite) < limit:
         failures.append(f"frames outside the windows: PSNR {min(finite):.1f} dB < {limit:g} dB against the source")
-    calm = [d for k, d in enumerate(diffs) if k > 0 and k not in seams and math.isfinite(d)]
-    if seams and calm:
+    calm = [d for k, d in diffs.items() if k not in seams and math.isfinite(d)]
+    measured_seams = [k for k in seams if k in diffs]
+    if measured_seams and calm:
         natural = max(float(np.median(calm)), 1e-6)
-        metrics["seam_ratio_raw"] = max(diffs[k] for k in seams if k < len(diffs)) / natural
-        ratio = max(residual_diffs[k] for k in seams if k < len(residual_diffs)) / natural
+        metrics["seam_ratio_raw"] = max(diffs[k] for k in measured_seams) / natural
+        ratio = max(residual_diffs[k] for k in measured_seams) / natural
         metrics["seam_ratio"] = ratio
         limit = float(thresholds.get("max_seam_ratio", 2.0))
         if ratio > limit:
