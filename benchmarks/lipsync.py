@@ -39,7 +39,8 @@ def one_core() -> int:
 
 
 def run_clip(work: Path, clip: Any, rows: int, out: Path) -> dict[str, object]:
-    from vpipe.driver import BuildOptions, build_dir, compile_recipe, target_of
+    from vpipe.build import build_dir, target_of
+    from vpipe.driver import BuildOptions, compile_recipe
     from vpipe.kernel_api.context import RunContext
     from vpipe.qc.contact import write_contact_sheet
     from vpipe.runtime.executor import Executor

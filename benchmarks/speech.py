@@ -28,7 +28,8 @@ SPEECH_OPS = ("speech.synthesize", "speech.fit", "speech.match_voice", "audio.sp
 
 
 def run_clip(work: Path, clip, rows: int) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    from vpipe.driver import BuildOptions, build_dir, compile_recipe, target_of
+    from vpipe.build import build_dir, target_of
+    from vpipe.driver import BuildOptions, compile_recipe
     from vpipe.kernel_api.context import RunContext
     from vpipe.runtime.executor import Executor
     from vpipe.runtime.run import row_value

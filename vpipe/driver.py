@@ -8,23 +8,24 @@ runtime would run, through the same content-addressed cache, so `vpipe run` afte
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from vpipe.build import BuildResult, build_dir, cache_dir, target_of
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.frontend.load import load_recipe
 from vpipe.frontend.lower import lower
-from vpipe.frontend.recipe import Recipe
 from vpipe.ir.graph import Graph
 from vpipe.ir.types import Scope
 from vpipe.kernel_api.context import Target
-from vpipe.passes.base import PassContext, UnknownPass
+from vpipe.passes.base import PassContext
 from vpipe.passes.instruments import DumpIR, Instrument, PrintAfter, RecordChanges, TimePasses
 from vpipe.passes.manager import PassManager
+from vpipe.passes.options import BadPassOption
 from vpipe.passes.pipelines import pipeline
+from vpipe.passes.registry import UnknownPass
 from vpipe.passes.select_kernels import choose
 from vpipe.runtime.cache import Cache
 from vpipe.runtime.executor import Executor
@@ -42,34 +43,6 @@ class BuildOptions:
     analyze: bool = True  # evaluate shared analysis (alignment, ...) during the build
     cache_dir: Path | None = None
     stream: TextIO = field(default_factory=lambda: sys.stdout)
-
-
-@dataclass
-class BuildResult:
-    recipe: Recipe
-    input_graph: Graph
-    graph: Graph
-    diagnostics: list[Diagnostic]
-    facts: dict[str, Any]
-    changed: list[str]
-    disabled: list[str]
-    timings: list[tuple[str, float]]
-
-
-def build_dir(recipe: Recipe) -> Path:
-    return recipe.dir / ".vpipe" / recipe.file.stem
-
-
-def cache_dir(recipe: Recipe, override: Path | None = None) -> Path:
-    if override is not None:
-        return override
-    env = os.environ.get("VPIPE_CACHE_DIR")
-    return Path(env) if env else recipe.dir / ".vpipe" / "cache"
-
-
-def target_of(recipe: Recipe) -> Target:
-    t = recipe.target
-    return Target(device=t.device, precision=t.precision, vram_gb=t.vram_gb)
 
 
 class SharedEvaluator:
@@ -109,7 +82,7 @@ def compile_recipe(path: str | Path, options: BuildOptions | None = None) -> Bui
         raise DiagnosticError(
             Diagnostic(
                 "VP113",
-                f"unknown pass or pipeline '{exc.args[0]}'",
+                str(exc.args[0]) if isinstance(exc, BadPassOption) else f"unknown pass or pipeline '{exc.args[0]}'",
                 None,
                 help="`vpipe passes` lists the passes and pipelines",
             )

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from vpipe.build import BuildResult, build_dir
 from vpipe.diagnostics.diagnostic import Severity, display_path
-from vpipe.driver import BuildResult, build_dir
 from vpipe.ir.printer import print_graph
 from vpipe.ir.types import Scope
 from vpipe.text import tokenize
@@ -160,7 +160,7 @@ def render_plan(plan: dict[str, Any]) -> str:
 def write_build(build: BuildResult, plan: dict[str, Any], text: str) -> Path:
     import json
 
-    from vpipe.runtime.atomic import atomic_write_text
+    from vpipe.atomic import atomic_write_text
 
     out = build_dir(build.recipe)
     out.mkdir(parents=True, exist_ok=True)

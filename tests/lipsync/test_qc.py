@@ -1,4 +1,4 @@
-"""The weight-free sync measure (vpipe.qc.sync) and the visual QC helpers (vpipe.qc.visual).
+"""The weight-free sync measure (vpipe.lipsync.sync) and the visual QC helpers (vpipe.qc.visual).
 
 The sync measure is checked on real speech: the three shared clips' own mouths follow their
 own aligned phones (positive natural baseline), a mouth that shows exactly the speaker's
@@ -16,8 +16,8 @@ import pytest
 from tests.lipsync.sources import frames, source
 from vpipe.data.alignment import Segment
 from vpipe.face.landmarks import mouth_aperture
+from vpipe.lipsync.sync import correlation, natural_baseline, sync_score
 from vpipe.lipsync.visemes import INDEX, frame_visemes
-from vpipe.qc.sync import correlation, natural_baseline, sync_score
 from vpipe.qc.visual import _crop, psnr
 
 CLIPS = ("interview_man", "glasses_woman", "studio_woman")

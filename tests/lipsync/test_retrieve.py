@@ -24,9 +24,9 @@ from vpipe.face import landmarks as L
 from vpipe.kernels.face import empty_inventory
 from vpipe.lipsync.interpolate import between
 from vpipe.lipsync.retrieve import EASE_FRAMES, ease, frame_targets, heard_phones, retrieve
+from vpipe.lipsync.sync import sync_score
 from vpipe.lipsync.timeline import slot_windows
 from vpipe.lipsync.visemes import INDEX, viseme_of
-from vpipe.qc.sync import sync_score
 from vpipe.qc.visual import psnr
 
 MARGIN = 0.12

@@ -5,7 +5,8 @@ from __future__ import annotations
 from vpipe.ir.parser import parse_graph
 from vpipe.ir.printer import print_graph
 from vpipe.ir.verify import verify
-from vpipe.passes.base import PassContext, create
+from vpipe.passes.base import PassContext
+from vpipe.passes.catalog import create
 
 
 def run_pass(spec: str, before: str, ctx: PassContext | None = None) -> str:

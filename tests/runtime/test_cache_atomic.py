@@ -5,10 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vpipe.atomic import atomic_path, atomic_write_text, sweep_stale
 from vpipe.data.alignment import Alignment, Segment
 from vpipe.data.audio import Audio
 from vpipe.data.codec import CodecError, decode, encode
-from vpipe.runtime.atomic import atomic_path, atomic_write_text, sweep_stale
 from vpipe.runtime.cache import Cache
 
 

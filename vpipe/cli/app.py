@@ -1,50 +1,20 @@
 """The `vpipe` command line: check, build, run, graph (this module) and the informational
-commands in `vpipe.cli.info`."""
+commands in `vpipe.cli.info`, both registered on the application of `vpipe.cli.root`."""
 
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from vpipe import __version__
 from vpipe.cli.output import EXIT_INPUT, EXIT_OK, EXIT_ROWS_FAILED, Format, emit, fail
+from vpipe.cli.root import app
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Severity
-
-# Third-party imports (pyworld, resemblyzer) warn about their own use of pkg_resources; that is
-# not the user's business. vpipe's own problems are diagnostics, never Python warnings.
-warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-warnings.filterwarnings("ignore", category=DeprecationWarning)
-
-app = typer.Typer(
-    name="vpipe",
-    help="Compile a recipe (recorded video + script template + rows) into personalized videos.",
-    no_args_is_help=True,
-    add_completion=True,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
 
 RecipeArg = Annotated[Path, typer.Argument(help="The recipe YAML file.", show_default=False, metavar="RECIPE")]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Diagnostics as text or JSON.")]
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"vpipe {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    version: Annotated[
-        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
-    ] = None,
-) -> None:
-    """vpipe: personalized talking-head videos, compiled."""
 
 
 @app.command()
@@ -240,10 +210,11 @@ def graph(
     analyze: AnalyzeOpt = False,
 ) -> None:
     """Draw the IR graph (shared ops in blue, per-row ops in orange) as SVG, DOT or text."""
-    from vpipe.driver import build_dir, compile_recipe
+    from vpipe.atomic import atomic_write_text
+    from vpipe.build import build_dir
+    from vpipe.driver import compile_recipe
     from vpipe.ir.draw import to_dot, to_svg
     from vpipe.ir.printer import print_graph
-    from vpipe.runtime.atomic import atomic_write_text
 
     if graph_format not in ("svg", "dot", "ir") or stage not in ("input", "final"):
         typer.echo("--as must be svg, dot or ir; --stage must be input or final", err=True)
@@ -259,10 +230,6 @@ def graph(
     typer.echo(f"wrote {target} ({len(g)} ops)")
 
 
-def _register_info_commands() -> None:
-    from vpipe.cli import info  # noqa: F401  (registers passes, explain, models, doctor, sample)
-
-
-_register_info_commands()
+from vpipe.cli import info  # noqa: E402, F401  (registers passes, explain, models, doctor, sample)
 
 __all__ = ["EXIT_ROWS_FAILED", "app"]

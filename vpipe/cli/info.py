@@ -12,19 +12,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from vpipe.cli.app import app
 from vpipe.cli.output import EXIT_INPUT
+from vpipe.cli.root import app
 
 
 @app.command()
 def passes(ops: Annotated[bool, typer.Option("--ops", help="Also list the op specs.")] = False) -> None:
     """List the passes, the named pipelines and (with --ops) the op set."""
     from vpipe.ir.dialect import all_specs
-    from vpipe.passes.base import registered
+    from vpipe.passes.catalog import all_passes
     from vpipe.passes.pipelines import PIPELINES
 
     typer.echo("passes:")
-    for name, cls in registered().items():
+    for name, cls in all_passes().items():
         typer.echo(f"  {name:<18} {cls.summary}")
     typer.echo("\npipelines:")
     for name, names in PIPELINES.items():
@@ -119,6 +119,7 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
     """Check the environment: ffmpeg, GPU, optional packages, backends, kernels, and every
     model's weight files."""
     from vpipe.kernel_api import registry
+    from vpipe.kernel_api.plugins import load_plugins
 
     checks: list[dict[str, str]] = []
 
@@ -160,7 +161,7 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
         import onnxruntime
 
         add("onnxruntime providers", True, ", ".join(onnxruntime.get_available_providers()))
-    problems = registry.load_plugins()
+    problems = load_plugins()
     for p in problems:
         add("kernel plug-in", False, p)
     _backend_checks(add)

@@ -21,7 +21,10 @@ asks this registry instead of naming it: the frontend's schema check (`lipsync.m
 Adding a backend is that file, its entry in `vpipe/catalog/models.yaml` (weights, VRAM,
 licence, provenance) and its tests; nothing in `frontend/`, `ir/` or `passes/` changes.
 Built-in kernel modules are found by scanning `vpipe.kernels`; another package registers
-its module under the `vpipe.kernels` entry-point group (see `registry.load_plugins`).
+its module under the `vpipe.kernels` entry-point group (`vpipe.kernel_api.plugins`). A
+kernel module declares its backends at import without importing heavy packages (torch,
+diffusers): import those inside `run`/`available`, so a backend whose extra is not
+installed is still known, and `vpipe doctor` says what it lacks.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from vpipe.kernel_api.plugins import load_plugins
 
 Task = Literal["lipsync", "tts", "align"]
 TASKS: tuple[Task, ...] = ("lipsync", "tts", "align")
@@ -131,8 +136,6 @@ def unregister(task: Task, name: str) -> None:
 def backends(task: Task) -> list[Backend]:
     """Every declared backend of a task: those with an `auto` rank first (highest first), then
     the others, each group by name (a stable order, whatever imported what first)."""
-    from vpipe.kernel_api.registry import load_plugins
-
     load_plugins()
     found = [b for (t, _), b in _BACKENDS.items() if t == task]
     return sorted(found, key=lambda b: (b.auto is None, -(b.auto or 0), b.name))

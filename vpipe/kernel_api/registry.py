@@ -10,30 +10,20 @@ attributes), its input values and a `RunContext`, and returns the result value.
 `backend` is a name, or a `Backend` declared with `vpipe.kernel_api.backends.backend` for
 the backends a recipe chooses (lip-sync, TTS, aligner). Built-in kernel modules are every
 module of the `vpipe.kernels` package (found by scanning it: a new file is picked up as it
-is); other packages add theirs through the `vpipe.kernels` entry-point group.
+is); other packages add theirs through the `vpipe.kernels` entry-point group
+(`vpipe.kernel_api.plugins`).
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from importlib.metadata import entry_points
 from typing import Any, ClassVar, TypeVar
 
 from vpipe.ir.graph import Estimate, Op
 from vpipe.kernel_api.backends import Backend
 from vpipe.kernel_api.context import RunContext
-
-BUILTIN_PACKAGE = "vpipe.kernels"
-
-
-def builtin_modules() -> list[str]:
-    """The modules of the built-in kernel package, by name."""
-    package = importlib.import_module(BUILTIN_PACKAGE)
-    return sorted(f"{BUILTIN_PACKAGE}.{m.name}" for m in pkgutil.iter_modules(package.__path__))
+from vpipe.kernel_api.plugins import load_plugins
 
 
 class Kernel:
@@ -101,20 +91,6 @@ def unregister(kind: str, kernel_id: str) -> None:
     _KERNELS[kind] = [i for i in _KERNELS.get(kind, []) if i.id != kernel_id]
     _instances.pop((kind, kernel_id), None)
     _availability.pop((kind, kernel_id), None)
-
-
-@cache
-def load_plugins() -> tuple[str, ...]:
-    """Import built-in and third-party kernel modules once; returns plug-in load problems."""
-    problems: list[str] = []
-    for name in builtin_modules():
-        importlib.import_module(name)
-    for ep in entry_points(group="vpipe.kernels"):
-        try:
-            ep.load()
-        except Exception as exc:  # a broken third-party plug-in must not break vpipe
-            problems.append(f"{ep.name}: {exc}")
-    return tuple(problems)
 
 
 def candidates(kind: str) -> list[KernelInfo]:

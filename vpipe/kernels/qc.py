@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from vpipe.atomic import atomic_write_bytes
 from vpipe.data.media import Frames, OutputFile, Track
 from vpipe.data.report import QcReport
 from vpipe.ir.graph import Estimate, Op, thaw
@@ -18,7 +19,6 @@ from vpipe.kernel_api.context import RunContext
 from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.media.decode import read_audio
 from vpipe.qc import audio as qa
-from vpipe.runtime.atomic import atomic_write_bytes
 from vpipe.text import words_of
 
 

@@ -135,7 +135,7 @@ def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> Mout
     repeats = np.nan_to_num(change, nan=np.inf) < max(REPEAT_THRESHOLD, REPEAT_FRACTION * typical)
     vis_idx = np.array([INDEX[visemes[i]] for i in usable], np.int16)
     measured = aperture[usable].astype(np.float64)
-    from vpipe.qc.sync import natural_baseline
+    from vpipe.lipsync.sync import natural_baseline
 
     table = speaker_apertures(vis_idx, measured)
     natural = natural_baseline(measured, track.times[usable], list(alignment.phones), table)

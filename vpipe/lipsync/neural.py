@@ -90,7 +90,7 @@ def render_neural(
             flush()
         report.rendered = report.transplanted = len(rendered)
     if inv.size and in_window.any():
-        from vpipe.qc.sync import sync_score
+        from vpipe.lipsync.sync import sync_score
 
         phones = heard_phones(track, inv)
         report.phones = [p for p in phones if any(a - 0.3 < p.end and p.start < b + 0.3 for a, b in out_windows)]

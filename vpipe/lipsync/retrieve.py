@@ -223,7 +223,7 @@ def retrieve(
         report.faces_lost = [int(k) for k in np.nonzero(in_window)[0]]
     if inv.size and in_window.any():
         from vpipe.face.landmarks import mouth_aperture
-        from vpipe.qc.sync import sync_score
+        from vpipe.lipsync.sync import sync_score
 
         phones = heard_phones(track, inv)
         report.phones = [p for p in phones if any(a - 0.3 < p.end and p.start < b + 0.3 for a, b in out_windows)]

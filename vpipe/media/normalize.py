@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from vpipe.runtime.atomic import atomic_path
+from vpipe.atomic import atomic_path
 
 # GOP length in frames, chosen by benchmarks/gop_length.py (see its docstring for the numbers).
 DEFAULT_GOP = 12

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from vpipe.atomic import atomic_path
 from vpipe.data.audio import Audio
 from vpipe.data.media import Frames, GopIndex
 from vpipe.media.normalize import EncoderSettings, new_encoder
@@ -35,7 +36,6 @@ from vpipe.media.write import (
     audio_packets,
     video_frame,
 )
-from vpipe.runtime.atomic import atomic_path
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from vpipe.atomic import atomic_path
 from vpipe.data.audio import Audio
 from vpipe.media.convert import bgr_to_frame
-from vpipe.runtime.atomic import atomic_path
 
 VIDEO_CODECS = {"h264": "libx264", "hevc": "libx265", "av1": "libsvtav1", "vp9": "libvpx-vp9"}
 

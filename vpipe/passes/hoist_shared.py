@@ -26,7 +26,8 @@ from typing import ClassVar
 from vpipe.ir.dialect import lookup
 from vpipe.ir.graph import Graph, Op
 from vpipe.ir.types import Scope
-from vpipe.passes.base import PassContext, register
+from vpipe.passes.base import PassContext
+from vpipe.passes.registry import register
 
 
 @register

@@ -3,7 +3,9 @@ pass names (with options in braces) is a pipeline too."""
 
 from __future__ import annotations
 
-from vpipe.passes.base import Pass, UnknownPass, create
+from vpipe.passes.base import Pass
+from vpipe.passes.catalog import create
+from vpipe.passes.registry import UnknownPass
 
 PIPELINES: dict[str, tuple[str, ...]] = {
     # What `vpipe build` and `vpipe run` use.

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from vpipe.ir.graph import Graph, Op, thaw
-from vpipe.passes.base import PassContext, register
+from vpipe.passes.base import PassContext
+from vpipe.passes.registry import register
 from vpipe.text import find_sequence, words_of
 
 

@@ -21,7 +21,8 @@ from typing import ClassVar
 from vpipe.ir.dialect import operand_roles
 from vpipe.ir.graph import Graph, Op
 from vpipe.lipsync.timeline import merge_windows
-from vpipe.passes.base import PassContext, register
+from vpipe.passes.base import PassContext
+from vpipe.passes.registry import register
 
 
 @register

@@ -18,7 +18,8 @@ from typing import Any, ClassVar
 
 from vpipe.ir.graph import Graph, Op
 from vpipe.kernel_api import registry
-from vpipe.passes.base import PassContext, register
+from vpipe.passes.base import PassContext
+from vpipe.passes.registry import register
 
 
 @register

@@ -30,7 +30,8 @@ from typing import ClassVar
 
 from vpipe.ir.graph import Graph, Op, Value
 from vpipe.media.normalize import DEFAULT_GOP
-from vpipe.passes.base import PassContext, register
+from vpipe.passes.base import PassContext
+from vpipe.passes.registry import register
 
 
 @register

@@ -79,7 +79,7 @@ def write_contact_sheet(path: Path, output: Path, frames: Frames, columns: int =
     """Write the sheet of `output` (rendered from `frames`) as a PNG, atomically."""
     import cv2
 
-    from vpipe.runtime.atomic import atomic_write_bytes
+    from vpipe.atomic import atomic_write_bytes
 
     ok, png = cv2.imencode(".png", contact_sheet(output, frames, columns))
     if not ok:

@@ -25,7 +25,7 @@ import numpy as np
 
 from vpipe.data.alignment import Segment
 from vpipe.data.media import Frames, OutputFile, Track
-from vpipe.qc.sync import sync_score
+from vpipe.lipsync.sync import sync_score
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from vpipe import __version__
+from vpipe.atomic import sweep_stale
+from vpipe.build import BuildResult, build_dir, cache_dir, target_of
 from vpipe.data.rowdata import RowValue
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
-from vpipe.driver import BuildResult, build_dir, cache_dir, target_of
 from vpipe.frontend.rows import Row
 from vpipe.ir.hashing import graph_hashes
 from vpipe.ir.parser import parse_graph
 from vpipe.ir.printer import print_graph
 from vpipe.kernel_api.context import Target
-from vpipe.runtime.atomic import sweep_stale
 from vpipe.runtime.cache import Cache
 from vpipe.runtime.executor import Executor, MissingKernel, RowOutcome, SharedState
 
