@@ -42,6 +42,7 @@ class BuildOptions:
     time_passes: bool = False
     analyze: bool = True  # evaluate shared analysis (alignment, ...) during the build
     cache_dir: Path | None = None
+    no_cache: bool = False  # analysis at build time computed afresh and not stored
     stream: TextIO = field(default_factory=lambda: sys.stdout)
 
 
@@ -111,7 +112,9 @@ def compile_recipe(path: str | Path, options: BuildOptions | None = None) -> Bui
     evaluator = None
     if options.analyze:
         evaluator = SharedEvaluator(
-            Cache(cache_dir(recipe, options.cache_dir)), target_of(recipe), build_dir(recipe) / "work"
+            None if options.no_cache else Cache(cache_dir(recipe, options.cache_dir)),
+            target_of(recipe),
+            build_dir(recipe) / "work",
         )
     ctx = PassContext(evaluator=evaluator, target=recipe.target, spans=recipe.smap.value)
     manager = PassManager(passes, instruments, options.disabled)

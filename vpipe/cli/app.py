@@ -80,6 +80,9 @@ AnalyzeOpt = Annotated[
     typer.Option("--analyze/--no-analyze", help="Analyse the source (align, track) while building, through the cache."),
 ]
 CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Content-addressed cache folder.")]
+NoCacheOpt = Annotated[
+    bool, typer.Option("--no-cache", help="Compute everything afresh and store nothing (with --pipeline O0: the naive baseline).")
+]
 
 
 @app.command()
@@ -150,6 +153,7 @@ def run(
     pipeline: PipelineOpt = "default",
     disable_pass: DisableOpt = [],  # noqa: B006
     cache_dir: CacheOpt = None,
+    no_cache: NoCacheOpt = False,
     fmt: FormatOpt = Format.text,
 ) -> None:
     """Build, then render one video per row. Exit 1 if any row failed."""
@@ -158,6 +162,7 @@ def run(
     from vpipe.runtime.run import RunOptions, run_build
 
     options = _build_options(pipeline, disable_pass, [], False, False, None, False, True, cache_dir)
+    options.no_cache = no_cache
     try:
         result = compile_recipe(recipe, options)
         recipe_level: list[Diagnostic] = []
@@ -172,7 +177,9 @@ def run(
         with RunProgress(enabled=progress and fmt is Format.text, total=0) as bar:
             summary = run_build(
                 result,
-                RunOptions(rows=rows, only=tuple(only), jobs=workers, force=force, cache_dir=cache_dir),
+                RunOptions(
+                    rows=rows, only=tuple(only), jobs=workers, force=force, cache_dir=cache_dir, no_cache=no_cache
+                ),
                 bar,
             )
     except DiagnosticError as exc:

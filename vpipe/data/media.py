@@ -166,12 +166,23 @@ class OutputFile:
     sha256: str
     size: int
     splice: dict[str, object] | None = None  # how it was spliced from a normalised source (media.splice)
+    mtime_ns: int = 0  # modification time when written: an unchanged file is not hashed again
+
+    @staticmethod
+    def of(path: Path, splice: dict[str, object] | None = None) -> OutputFile:
+        stat = path.stat()
+        return OutputFile(path, file_digest(path), stat.st_size, splice, stat.st_mtime_ns)
 
     def still_valid(self) -> bool:
-        """The file on disk is still the one this value describes (resume / up-to-date check)."""
+        """The file on disk is still the one this value describes (resume / up-to-date check).
+        Same size and modification time: taken as unchanged without reading it (a no-op re-run
+        must not hash every output); otherwise its content hash decides."""
         try:
-            if self.path.stat().st_size != self.size:
+            stat = self.path.stat()
+            if stat.st_size != self.size:
                 return False
+            if self.mtime_ns and stat.st_mtime_ns == self.mtime_ns:
+                return True
             return file_digest(self.path) == self.sha256
         except OSError:
             return False

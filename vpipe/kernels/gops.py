@@ -83,4 +83,4 @@ class SpliceVideo(Kernel):
         except WriteError as exc:
             raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
         report["original"] = str(gops.gops.original)  # QC measures the sound against the recording itself
-        return OutputFile(target, file_digest(target), target.stat().st_size, report)
+        return OutputFile.of(target, report)

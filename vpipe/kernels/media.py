@@ -9,7 +9,7 @@ from typing import Any
 
 from vpipe import __version__
 from vpipe.data.audio import Audio
-from vpipe.data.media import Frames, ImageSource, OutputFile, Track, VideoSource, file_digest
+from vpipe.data.media import Frames, ImageSource, OutputFile, Track, VideoSource
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Estimate, Op
 from vpipe.kernel_api.context import RunContext
@@ -146,7 +146,7 @@ class WriteVideo(Kernel):
                 )
         except (WriteError, DecodeError) as exc:
             raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
-        return OutputFile(target, file_digest(target), target.stat().st_size)
+        return OutputFile.of(target)
 
 
 def output_target(op: Op, row: Any, rt: Any) -> Path:

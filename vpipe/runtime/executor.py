@@ -189,6 +189,37 @@ class Executor:
                 raise DiagnosticError([replace(d, span=d.span or rt.op_span) for d in exc.diagnostics]) from None
         return SharedState(values, keys, timings, cached, rt.diagnostics)
 
+    def shared_keys(self) -> SharedState:
+        """The shared values' keys without doing the shared work: value-keyed ops (the lexicon,
+        a given transcript) run, every other key follows from its op and operands. Enough to
+        tell whether rows are up to date; `run_shared` computes the values when one is not."""
+        values: dict[str, Any] = {}
+        keys: dict[str, str] = {}
+        with self._scratch("shared-keys") as work:
+            rt = RunContext(work, None, self.target, store_dir=self.store_dir)
+            for i, op in self.shared_ops:
+                if self.kernels[i].value_keyed:
+                    self._execute(i, op, values, keys, rt, {}, [])
+                else:
+                    keys[op.results[0].name] = op_key(op, [keys[o] for o in op.operands], self.versions[i])
+        return SharedState(values, keys)
+
+    def up_to_date(self, shared: SharedState, row: RowValue) -> RowOutcome | None:
+        """The row's outcome if its output is up to date (nothing to do), else None."""
+        start = time.perf_counter()
+        keys, done = self.is_up_to_date(shared, row)
+        if done is None:
+            return None
+        outcome = RowOutcome(row.index, row.id, "up-to-date", key=self._key_of(keys, OUTPUT_KINDS))
+        outcome.output = str(getattr(done, "path", ""))
+        report_key = self._key_of(keys, "qc.")
+        if report_key and self.cache is not None:
+            report = self.cache.get(report_key)
+            if report is not Cache.MISS:  # type: ignore[attr-defined]
+                outcome.report = getattr(report, "to_json", lambda: None)()
+        outcome.seconds = time.perf_counter() - start
+        return outcome
+
     # --- rows ---------------------------------------------------------------------------------
     def plan_keys(self, shared: SharedState, row: RowValue) -> dict[str, str] | None:
         """Keys of all of a row's values, running only the cheap value-keyed ops; None when
@@ -235,17 +266,9 @@ class Executor:
         start = time.perf_counter()
         outcome = RowOutcome(row.index, row.id, "ok")
         if not force:
-            keys, done = self.is_up_to_date(shared, row)
+            done = self.up_to_date(shared, row)
             if done is not None:
-                outcome.status, outcome.key = "up-to-date", self._key_of(keys, OUTPUT_KINDS)
-                outcome.output = str(getattr(done, "path", ""))
-                report_key = self._key_of(keys, "qc.")
-                if report_key and self.cache is not None:
-                    report = self.cache.get(report_key)
-                    if report is not Cache.MISS:  # type: ignore[attr-defined]
-                        outcome.report = getattr(report, "to_json", lambda: None)()
-                outcome.seconds = time.perf_counter() - start
-                return outcome
+                return done
         values, keys = dict(shared.values), dict(shared.keys)
         with self._scratch(f"row-{row.index}") as work:
             rt = RunContext(work, row, self.target, store_dir=self.store_dir)

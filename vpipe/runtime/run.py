@@ -39,6 +39,7 @@ class RunOptions:
     jobs: int = 1
     force: bool = False
     cache_dir: Path | None = None
+    no_cache: bool = False  # compute everything afresh, store nothing (the honest baseline)
     manifest: Path | None = None  # default: manifest.jsonl in the output directory
 
 
@@ -139,7 +140,7 @@ class ProgressSink(Protocol):
 def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | None = None) -> RunSummary:
     recipe, graph = build.recipe, build.graph
     start = time.perf_counter()
-    cache = Cache(cache_dir(recipe, options.cache_dir))
+    cache = None if options.no_cache else Cache(cache_dir(recipe, options.cache_dir))
     target = target_of(recipe)
     bdir = build_dir(recipe)
     try:
@@ -162,31 +163,42 @@ def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | 
     summary = RunSummary(manifest=manifest.path)
     sweep_stale(recipe.output.root)
     try:
+        done, rows = _split_up_to_date(executor, rows, options)
+        if not any(not any(d.is_error for d in r.problems) for r in rows):
+            # every row is up to date (or fails before rendering): the shared work is not needed
+            manifest.write({"type": "shared", "seconds": 0.0, "timings": {}, "cached": [], "skipped": True})
+            shared = SharedState({}, {})
+        else:
+            if progress:
+                progress.shared("analysing the source")
+            shared_start = time.perf_counter()
+            shared = executor.run_shared()
+            summary.shared_seconds = time.perf_counter() - shared_start
+            summary.shared_cached = shared.cached
+            summary.shared_diagnostics = shared.diagnostics
+            manifest.write(
+                {
+                    "type": "shared",
+                    "seconds": round(summary.shared_seconds, 4),
+                    "timings": {k: round(v, 4) for k, v in shared.timings.items()},
+                    "cached": shared.cached,
+                    "diagnostics": [d.to_json() for d in shared.diagnostics],
+                }
+            )
         if progress:
-            progress.shared("analysing the source")
-        shared_start = time.perf_counter()
-        shared = executor.run_shared()
-        summary.shared_seconds = time.perf_counter() - shared_start
-        summary.shared_cached = shared.cached
-        summary.shared_diagnostics = shared.diagnostics
-        manifest.write(
-            {
-                "type": "shared",
-                "seconds": round(summary.shared_seconds, 4),
-                "timings": {k: round(v, 4) for k, v in shared.timings.items()},
-                "cached": shared.cached,
-                "diagnostics": [d.to_json() for d in shared.diagnostics],
-            }
-        )
-        if progress:
-            progress.set_total(len(rows))
+            progress.set_total(len(rows) + len(done))
+        for outcome in done:
+            summary.outcomes.append(outcome)
+            manifest.write({"type": "row", **outcome.to_json()})
+            if progress:
+                progress.row(outcome)
         for outcome in _execute_rows(
             executor,
             shared,
             rows,
             options,
             graph_text=print_graph(graph),
-            cache_root=cache.root,
+            cache_root=cache.root if cache is not None else None,
             target=target,
             bdir=bdir,
         ):
@@ -208,6 +220,26 @@ def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | 
     return summary
 
 
+def _split_up_to_date(executor: Executor, rows: list[Row], options: RunOptions) -> tuple[list[RowOutcome], list[Row]]:
+    """(outcomes of the rows whose output is up to date, the rows left to run), decided from
+    the keys alone: the shared work is neither loaded nor recomputed to find that out."""
+    if options.force or executor.cache is None:
+        return [], rows
+    try:
+        keys = executor.shared_keys()
+    except DiagnosticError:
+        return [], rows  # the run reports it
+    done: list[RowOutcome] = []
+    todo: list[Row] = []
+    for row in rows:
+        outcome = None if any(d.is_error for d in row.problems) else executor.up_to_date(keys, row_value(row))
+        if outcome is None:
+            todo.append(row)
+        else:
+            done.append(outcome)
+    return done, todo
+
+
 def _execute_rows(
     executor: Executor,
     shared: SharedState,
@@ -215,7 +247,7 @@ def _execute_rows(
     options: RunOptions,
     *,
     graph_text: str,
-    cache_root: Path,
+    cache_root: Path | None,
     target: Target,
     bdir: Path,
 ) -> Iterable[RowOutcome]:
@@ -235,7 +267,7 @@ def _execute_rows(
         max_workers=options.jobs,
         mp_context=ctx,
         initializer=_init_worker,
-        initargs=(graph_text, str(cache_root), target, str(bdir / "work"), str(bdir / "logs"), shared),
+        initargs=(graph_text, str(cache_root) if cache_root else None, target, str(bdir / "work"), str(bdir / "logs"), shared),
     ) as pool:
         futures = {pool.submit(_run_in_worker, rv, options.force): rv for rv in runnable}
         results: dict[int, RowOutcome] = {}
