@@ -45,3 +45,14 @@ def test_merge_windows() -> None:
     assert merge_windows([(1.0, 1.2), (1.3, 1.5)], 0.1, None) == [(0.9, 1.6)]
     assert merge_windows([(1.0, 1.2), (2.0, 2.5)], 0.1, 2.55) == [(0.9, 1.3), (1.9, 2.55)]
     assert merge_windows([(0.05, 0.2)], 0.1, None) == [(0.0, 0.30000000000000004)]
+
+
+def test_margin_option_replaces_the_recipe_margin() -> None:
+    """`segment-lipsync{margin_ms=80}`: windows grow by 80 ms, and the op says so."""
+    expected = BEFORE.replace(
+        '{"backend": "retrieve", "margin_ms": 120.0}',
+        '{"backend": "retrieve", "margin_ms": 80.0, "windows": [[1.87, 2.31]]}',
+    )
+    ctx = PassContext()
+    assert run_pass("segment-lipsync{margin_ms=80}", BEFORE, ctx) == normalized(expected)
+    assert ctx.facts["frames_changed"] == 11  # 0.44 s at 25 fps

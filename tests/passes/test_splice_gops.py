@@ -12,7 +12,7 @@ graph @g {
   %landmarks = face.track(%video) : Landmarks shared
   %row = rows.row() {"file": "rows.csv"} : Row per_row
   %track = audio.narrate(%speech) : Track per_row
-  %frames = lipsync.apply(%video, %landmarks, %track, %spans, %inventory) {"backend": "retrieve"} : Frames per_row
+  %frames = lipsync.apply(%video, %landmarks, %track, %spans, %inventory) {"backend": "retrieve", "margin_ms": 120.0} : Frames per_row
   %file = media.write(%frames, %track, %row) {"base": ".", "codec": "h264", "crf": 12, "path": "out/{{ row_id }}.mp4", "preset": "veryfast", "root": "out"} : File per_row
 }
 """
@@ -24,7 +24,7 @@ graph @g {
   %landmarks = face.track(%video) : Landmarks shared
   %row = rows.row() {"file": "rows.csv"} : Row per_row
   %track = audio.narrate(%speech) : Track per_row
-  %frames = lipsync.apply(%gops, %landmarks, %track, %spans, %inventory) {"backend": "retrieve"} : Frames per_row
+  %frames = lipsync.apply(%gops, %landmarks, %track, %spans, %inventory) {"backend": "retrieve", "margin_ms": 120.0} : Frames per_row
   %file = media.splice(%frames, %track, %row, %gops) {"base": ".", "codec": "h264", "crf": 12, "path": "out/{{ row_id }}.mp4", "preset": "veryfast", "root": "out"} : File per_row
 }
 """
@@ -80,7 +80,7 @@ def test_rows_without_re_rendered_pixels_keep_the_source_stream() -> None:
     before = (
         _complete(BEFORE)
         .replace(
-            '  %frames = lipsync.apply(%video, %landmarks, %track, %spans, %inventory) {"backend": "retrieve"} : Frames per_row',
+            '  %frames = lipsync.apply(%video, %landmarks, %track, %spans, %inventory) {"backend": "retrieve", "margin_ms": 120.0} : Frames per_row',
             "  %frames = lipsync.passthrough(%video, %track) : Frames per_row",
         )
     )

@@ -1,12 +1,13 @@
 """The typed recipe: what the frontend hands to lowering once the document is valid.
 
 Every part keeps a JSON pointer so lowering can attach recipe locations to the IR ops it
-creates (`loc` in printed IR, and the span of any later diagnostic).
+creates (`loc` in printed IR, and the span of any later diagnostic). The parts hold no
+defaults of their own: the loader fills what a recipe leaves out from the schema.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from vpipe.diagnostics.diagnostic import Span
@@ -19,37 +20,37 @@ from vpipe.templates import TemplateProgram
 
 @dataclass(frozen=True)
 class FaceSelect:
-    select: str = "largest"
-    index: int = 0
-    max_yaw_deg: float = 35.0
+    select: str
+    index: int
+    max_yaw_deg: float
 
 
 @dataclass(frozen=True)
 class AlignerSpec:
-    engine: str = "pocketsphinx"
-    align_model: Path | None = None  # whisperx: local wav2vec2 folder
-    asr_model: Path | None = None  # whisperx: local faster-whisper folder
-    language: str = "en"
+    engine: str
+    align_model: Path | None  # whisperx: local wav2vec2 folder
+    asr_model: Path | None  # whisperx: local faster-whisper folder
+    language: str
 
 
 @dataclass(frozen=True)
 class SourceSpec:
     kind: str  # "video" | "image"
     path: Path
-    transcript: str | None = None
-    audio: Path | None = None
-    face: FaceSelect = FaceSelect()
-    media: MediaInfo | None = None  # probed format of a video source
-    image_size: tuple[int, int] | None = None  # (w, h) of an image source
-    aligner: AlignerSpec = AlignerSpec()
+    transcript: str | None
+    audio: Path | None
+    face: FaceSelect
+    media: MediaInfo | None  # probed format of a video source
+    image_size: tuple[int, int] | None  # (w, h) of an image source
+    aligner: AlignerSpec
 
 
 @dataclass(frozen=True)
 class SlotSpec:
     name: str
     say: str
-    occurrence: int | None = None
-    max_chars: int = 60
+    occurrence: int | None
+    max_chars: int
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -60,53 +61,53 @@ class SlotSpec:
 
 @dataclass(frozen=True)
 class VoiceSpec:
-    engine: str = "piper"
-    voice: str = "en_US-joe-medium"
-    match_speaker: bool = True
-    lexicon: Lexicon = field(default_factory=Lexicon)
-    lexicon_file: Path | None = None
-    lexicon_column: str | None = None
-    duration: str = "auto"
-    max_stretch: float = 0.2
-    speed: float = 1.0
+    engine: str
+    voice: str
+    match_speaker: bool
+    lexicon: Lexicon
+    lexicon_file: Path | None
+    lexicon_column: str | None
+    duration: str
+    max_stretch: float
+    speed: float
 
 
 @dataclass(frozen=True)
 class LipsyncSpec:
-    model: str = "auto"
-    quality: str = "balanced"
-    weights: Path | None = None
-    margin_ms: float = 120.0
+    model: str
+    quality: str
+    weights: Path | None
+    margin_ms: float
 
 
 @dataclass(frozen=True)
 class TargetSpec:
-    preset: str | None = "cpu"
-    device: str = "cpu"
-    vram_gb: float = 0.0
-    precision: str = "fp32"
-    workers: int = 1
+    preset: str | None
+    device: str
+    vram_gb: float
+    precision: str
+    workers: int
 
 
 @dataclass(frozen=True)
 class OutputSpec:
-    path_template: str = "out/{{ row_id }}.mp4"
-    root: Path = Path("out")  # the directory outputs are confined to
-    codec: str = "h264"
-    crf: int = 12
-    preset: str = "veryfast"
-    audio_bitrate_kbps: int = 128
+    path_template: str
+    root: Path  # the directory outputs are confined to
+    codec: str
+    crf: int
+    preset: str
+    audio_bitrate_kbps: int
 
 
 @dataclass(frozen=True)
 class QcSpec:
-    min_speaker_similarity: float = 0.6
-    max_loudness_delta_db: float = 2.0
-    min_sync_ratio: float = 0.5
-    min_untouched_psnr_db: float = 45.0
-    max_seam_ratio: float = 2.0
-    fail_rows: bool = False
-    contact_sheets: bool = False
+    min_speaker_similarity: float
+    max_loudness_delta_db: float
+    min_sync_ratio: float
+    min_untouched_psnr_db: float
+    max_seam_ratio: float
+    fail_rows: bool
+    contact_sheets: bool
 
 
 @dataclass(frozen=True)

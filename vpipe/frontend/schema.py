@@ -16,7 +16,7 @@ from jsonschema.exceptions import ValidationError
 from vpipe.catalog import model_names
 from vpipe.diagnostics.diagnostic import Diagnostic, Span
 from vpipe.frontend.yamlmap import SourceMap, escape_pointer_token
-from vpipe.kernel_api.backends import LIPSYNC_KEYWORDS, Task, names
+from vpipe.kernel_api.backends import LIPSYNC_KEYWORDS, Task, default, names
 
 SCHEMA_NAME = "recipe-v1.schema.json"
 RECIPE_VERSION = 1
@@ -49,26 +49,64 @@ def backend_values(task: Task) -> list[str]:
     return declared
 
 
-def recipe_schema() -> dict[str, Any]:
-    """The recipe schema, with the backend keys' values taken from the backend registry (so a
-    plug-in's backend is a valid value; `python -m vpipe.reference` writes the built-in ones
-    into the schema file for editors)."""
+def _backend_key() -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(backend_values(task)) for task in BACKEND_KEYS.values())
+
+
+@cache
+def _schema_for(backends: tuple[tuple[str, ...], ...]) -> dict[str, Any]:
     schema = copy.deepcopy(_schema_file())
-    for path, task in BACKEND_KEYS.items():
+    for (path, task), values in zip(BACKEND_KEYS.items(), backends, strict=True):
         node = schema
         for key in path:
             node = node["properties"][key]
-        node["enum"] = backend_values(task)
+        node["enum"] = list(values)
+        chosen = default(task) if task != "lipsync" else None
+        if chosen is not None:  # the engine used when the recipe names none: the registry's default
+            node["default"] = chosen.name
     return schema
+
+
+def recipe_schema() -> dict[str, Any]:
+    """The recipe schema, with the backend keys' values (and the default engines) taken from
+    the backend registry, so a plug-in's backend is a valid value; `python -m vpipe.reference`
+    writes the built-in ones into the schema file for editors. Do not modify the result."""
+    return _schema_for(_backend_key())
 
 
 @cache
 def _validator_for(backends: tuple[tuple[str, ...], ...]) -> Draft202012Validator:
-    return Draft202012Validator(recipe_schema())
+    return Draft202012Validator(_schema_for(backends))
 
 
 def _validator() -> Draft202012Validator:
-    return _validator_for(tuple(tuple(backend_values(task)) for task in BACKEND_KEYS.values()))
+    return _validator_for(_backend_key())
+
+
+def _object_node(node: dict[str, Any]) -> dict[str, Any]:
+    """The mapping form of a schema node (the object branch of a oneOf)."""
+    if "properties" in node or node.get("type") == "object":
+        return node
+    return next((o for o in node.get("oneOf", []) if o.get("type") == "object"), {})
+
+
+def defaults(*path: str) -> dict[str, Any]:
+    """The schema's default of every key of the mapping at `path` that declares one, e.g.
+    `defaults("lipsync")` or `defaults("slots", "*")` (a free-keyed mapping's values). The
+    schema is the one home of the recipe's defaults: the loader fills absent keys from here,
+    and docs/recipe.md prints the same values."""
+    node = _object_node(recipe_schema())
+    for key in path:
+        child = node["additionalProperties"] if key == "*" else node["properties"][key]
+        node = _object_node(child)
+    return {k: v["default"] for k, v in (node.get("properties") or {}).items() if "default" in v}
+
+
+def with_defaults(value: Any, *path: str) -> dict[str, Any]:
+    """The mapping at `path` of the document (or {} when absent), absent keys filled in from
+    the schema's defaults."""
+    given = value if isinstance(value, dict) else {}
+    return {**defaults(*path), **given}
 
 
 def _pointer(path: Any) -> str:

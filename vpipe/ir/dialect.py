@@ -261,7 +261,7 @@ define(
         ),
         results=("Frames",),
         attrs={"backend": STR, "margin_ms": NUM, "quality": STR, "windows": {"type": "array"}, "weights": STR},
-        required=("backend",),
+        required=("backend", "margin_ms"),
         optional=1,
     )
 )

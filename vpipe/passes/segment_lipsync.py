@@ -6,6 +6,9 @@ windows (in source time; a row whose new words are longer stretches its own wind
 every other frame passes through untouched. Without slot times (transcript recognised at
 run time) the op is left as is and the kernel derives the windows itself.
 
+Option: `segment-lipsync{margin_ms=80}` uses an 80 ms margin instead of the recipe's (the
+op's `margin_ms` is set to it, so a kernel deriving its own windows agrees).
+
 Before:
     %frames = lipsync.apply(%video, %landmarks, %track, %spans, %inventory) {"backend": "retrieve", "margin_ms": 120.0} : Frames per_row
 
@@ -31,11 +34,15 @@ class SegmentLipsync:
     name: ClassVar[str] = "segment-lipsync"
     summary: ClassVar[str] = "limit mouth re-animation to slot windows plus a coarticulation margin"
 
+    margin_ms: float | None = None  # replaces every op's margin (the recipe's lipsync.margin_ms) when given
+
     def run(self, graph: Graph, ctx: PassContext) -> Graph:
         updates: dict[int, Op] = {}
         for index, op in enumerate(graph.ops):
             if op.kind != "lipsync.apply":
                 continue
+            if self.margin_ms is not None:
+                op = updates[index] = op.with_attrs(margin_ms=float(self.margin_ms))
             operands = operand_roles(op)
             spans_op = graph.producer(operands["spans"])
             slots = spans_op.attr("slots") or {}
@@ -44,7 +51,7 @@ class SegmentLipsync:
                 continue
             video = graph.value(operands["video"]).type
             duration = (video.param("frames") or 0) / (video.param("fps") or 1) or None
-            margin = float(op.attr("margin_ms", 120.0)) / 1000.0
+            margin = float(op.attr("margin_ms")) / 1000.0
             windows = merge_windows(times, margin, duration)
             updates[index] = op.with_attrs(windows=[[round(a, 4), round(b, 4)] for a, b in windows])
             fps = video.param("fps")

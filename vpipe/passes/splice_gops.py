@@ -58,7 +58,9 @@ class SpliceGops:
         elif (w is not None and w % 2) or (h is not None and h % 2):
             why = f"the source is {w}×{h}; H.264 yuv420p needs an even size"
         if why is not None:
-            ctx.diagnostics.remark("VP231", f"splice-gops not applied: {why}; rows re-encode the whole video", ctx.span(write))
+            ctx.diagnostics.remark(
+                "VP231", f"splice-gops not applied: {why}; rows re-encode the whole video", ctx.span(write)
+            )
             return graph
         name = _fresh(graph, "gops")
         normalize = Op(

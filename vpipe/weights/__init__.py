@@ -27,13 +27,13 @@ What a backend uses:
 """
 
 from vpipe.weights.digest import file_sha256
+from vpipe.weights.home import default_root
 from vpipe.weights.load import LoadReport, WeightsError, compare, load_state_dict, load_strict, strip_prefix
 from vpipe.weights.locate import (
     ENV_MODELS,
     FileStatus,
     ModelStatus,
     catalog_ids,
-    default_root,
     missing_weights,
     model_status,
     neural_models,

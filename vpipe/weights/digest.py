@@ -13,13 +13,13 @@ import os
 import tempfile
 from pathlib import Path
 
+from vpipe.weights.home import default_root
+
 _MEMO: dict[str, list[object]] = {}
 _LOADED: set[Path] = set()
 
 
 def _memo_file() -> Path:
-    from vpipe.weights.locate import default_root
-
     return default_root() / ".sha256.json"
 
 

@@ -14,15 +14,10 @@ from pathlib import Path
 
 from vpipe.catalog import model, model_entries
 from vpipe.weights.digest import file_sha256
+from vpipe.weights.home import default_root
 from vpipe.weights.spec import ExpectedFile, expected_files
 
 ENV_MODELS = "VPIPE_MODELS"  # a folder of model folders (or of files)
-
-
-def default_root() -> Path:
-    """`~/.cache/vpipe/models` ($XDG_CACHE_HOME respected)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "vpipe" / "models"
 
 
 def _hf_hub_dirs() -> list[Path]:

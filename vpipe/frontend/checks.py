@@ -1,0 +1,332 @@
+"""Checks across the recipe's parts, once each part is loaded: the lip-sync backend fits the
+source and has its weights, the template's variables are slots and columns, the template
+follows the transcript, the output path is writable, and every row renders (its problems
+attached to the row, so it fails alone).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticBag, Span, display_path
+from vpipe.frontend import rows as rows_io
+from vpipe.frontend.recipe import LipsyncSpec, OutputSpec, Recipe, SlotSpec
+from vpipe.frontend.yamlmap import SourceMap
+from vpipe.kernel_api import backends
+from vpipe.lexicon import LexiconError, parse_row_column
+from vpipe.outputs import CONTAINER_CODECS, OUTPUT_EXTENSIONS, confine
+from vpipe.templates import TemplateProgram, TemplateRenderError
+from vpipe.text import words_of
+
+BUILTIN_VARIABLES = frozenset({"row_index", "row_id"})
+
+
+def check_lipsync_source(bag: DiagnosticBag, lipsync: LipsyncSpec, kind: str, smap: SourceMap) -> None:
+    """A named lip-sync backend must animate this kind of source, as it declares
+    (vpipe.kernel_api.backends)."""
+    spec = backends.find("lipsync", lipsync.model)
+    if spec is None:  # auto or none
+        return
+    if not spec.animates(kind):
+        fitting = " or ".join(f"'{b.name}'" for b in backends.backends("lipsync") if b.animates(kind))
+        needs = "a video source" if "video" in spec.sources else "a still image source"
+        why = ": it reuses mouth shapes from the recording" if spec.needs_inventory else ""
+        bag.error(
+            "VP018",
+            f"lipsync model '{spec.name}' needs {needs}{why}",
+            smap.value("/lipsync/model"),
+            help=f"use {fitting or 'none'} (or 'auto') for a {'still image' if kind == 'image' else 'video'}",
+        )
+
+
+def check_weights(bag: DiagnosticBag, lipsync: LipsyncSpec, smap: SourceMap) -> None:
+    """A model that reads weights (a backend that declares `needs_weights`, or a catalog model
+    whose backend is not installed) must have its published weight files (VP023)."""
+    from vpipe.weights import default_root, missing_weights
+
+    spec = backends.find("lipsync", lipsync.model)
+    if lipsync.model in backends.LIPSYNC_KEYWORDS or (spec is not None and not spec.needs_weights):
+        return
+    extra = [lipsync.weights] if lipsync.weights is not None and lipsync.weights.is_dir() else []
+    missing = missing_weights(lipsync.model, extra)
+    if missing is None:
+        return
+    model_id, problems = missing
+    bag.error(
+        "VP023",
+        f"lipsync model '{lipsync.model}' needs weights vpipe cannot use: {'; '.join(problems)}",
+        smap.value("/lipsync/model"),
+        help=f"download the authors' files into {default_root() / model_id} (or set lipsync.weights: DIR, "
+        "or $VPIPE_MODELS); `vpipe doctor` lists every model's files",
+    )
+
+
+def check_template_variables(
+    bag: DiagnosticBag,
+    template: TemplateProgram,
+    slots: list[SlotSpec],
+    rowset: rows_io.RowSet,
+    kind: str,
+    smap: SourceMap,
+) -> None:
+    slot_names = {s.name for s in slots}
+    columns = set(rowset.columns) | BUILTIN_VARIABLES
+    span = smap.value("/template")
+    for slot in slots:
+        if slot.name not in template.variables:
+            bag.warning(
+                "VP032",
+                f"slot '{slot.name}' is not used in the template, so '{slot.say}' will be kept as recorded",
+                smap.key(f"/slots/{slot.name}"),
+                help=f"add {{{{ {slot.name} }}}} to the template where '{slot.say}' is said",
+            )
+    for var in sorted(template.variables - BUILTIN_VARIABLES):
+        if kind == "video" and var not in slot_names:
+            bag.error(
+                "VP033",
+                f"template variable '{var}' is not a slot: nothing in the recording can be replaced by it",
+                span,
+                help=f"declare it under slots with the word it replaces, e.g. slots: {{{var}: {{say: WORD}}}}",
+            )
+        elif rowset.uniform and var not in columns:
+            guess = difflib.get_close_matches(var, sorted(rowset.columns), n=1, cutoff=0.6)
+            bag.error(
+                "VP041",
+                f"template uses '{var}', which is not a column of {rowset.file}",
+                span,
+                help=f"did you mean '{guess[0]}'?" if guess else None,
+                notes=(f"columns are: {', '.join(rowset.columns)}",),
+            )
+
+
+def check_transcript(
+    bag: DiagnosticBag, template: TemplateProgram, slots: list[SlotSpec], transcript: str, smap: SourceMap
+) -> None:
+    """The template, with each slot read as its recorded words, should be a stretch of the
+    transcript; if not, the in-context synthesis will not sound like the recording."""
+    values: dict[str, Any] = {s.name: s.say for s in slots} | {"row_index": 1, "row_id": "1"}
+    try:
+        said = words_of(template.render(values).text)
+    except TemplateRenderError:
+        return  # variables are reported elsewhere
+    heard = words_of(transcript)
+    n = len(said)
+    if n == 0 or any(heard[i : i + n] == said for i in range(len(heard) - n + 1)):
+        return
+    matcher = difflib.SequenceMatcher(a=said, b=heard, autojunk=False)
+    diff = next((op for op in matcher.get_opcodes() if op[0] != "equal"), None)
+    detail = ""
+    if diff is not None:
+        tag, i1, i2, j1, j2 = diff
+        ours, theirs = " ".join(said[i1:i2]), " ".join(heard[j1:j2])
+        detail = {
+            "insert": f": the template leaves out '{theirs}'",
+            "delete": f": the template adds '{ours}', which is not said",
+            "replace": f": the template says '{ours}' where the recording says '{theirs}'",
+        }[tag]
+    bag.warning(
+        "VP054",
+        f"the template does not follow the transcript{detail}",
+        smap.value("/template"),
+        help="write the template as the recording's words with {{ slot }} in place of each slot word",
+    )
+
+
+def _add_render_problem(
+    exc: TemplateRenderError,
+    row: rows_io.Row,
+    rowset: rows_io.RowSet,
+    span: Span,
+    what: str,
+    problems: list[Diagnostic],
+    template_level: list[Diagnostic],
+) -> None:
+    if exc.kind == "security":  # the template itself is unsafe, whatever the row: say it once
+        d = Diagnostic(
+            "VP034",
+            f"the {what} is refused by the sandbox: {exc}",
+            span,
+            help="templates may read values and apply filters, not reach Python internals",
+        )
+        if d not in template_level:
+            template_level.append(d)
+        return
+    if exc.kind == "undefined" and exc.variable:
+        if rowset.uniform:
+            problems.append(
+                Diagnostic(
+                    "VP041",
+                    f"row {row.index}: {what} uses '{exc.variable}', which is not a column of {rowset.file}",
+                    span,
+                )
+            )
+        else:
+            problems.append(
+                Diagnostic(
+                    "VP041",
+                    f"row {row.index} has no '{exc.variable}'",
+                    row.span,
+                    help=f"add '{exc.variable}' to this row, or use {{{{ {exc.variable} | default(\"...\") }}}}",
+                )
+            )
+        return
+    problems.append(Diagnostic("VP035", f"row {row.index}: cannot render the {what}: {exc}", row.span))
+
+
+def row_variables(row: rows_io.Row) -> dict[str, Any]:
+    return {**row.values, "row_index": row.index, "row_id": row.id}
+
+
+def lexicon_help() -> str:
+    return "write ARPAbet phones in capitals ('Z OW IY') or a lower-case respelling ('zoh ee'); `vpipe explain VP050` lists the phones"
+
+
+def check_output_path(bag: DiagnosticBag, output: OutputSpec, codec_given: bool, smap: SourceMap) -> None:
+    """The output path's fixed extension is one vpipe writes (VP036) and holds the codec (VP037)."""
+    path_template = output.path_template
+    static_tail = path_template.rsplit("}}", 1)[-1]
+    if "." in static_tail and not static_tail.lower().endswith(OUTPUT_EXTENSIONS):
+        bag.error(
+            "VP036",
+            f"output path must end in {', '.join(OUTPUT_EXTENSIONS)}",
+            smap.value("/output/path"),
+            help='e.g. output: {path: "out/{{ row_id }}.mp4"}',
+        )
+    elif static_tail.lower().endswith(OUTPUT_EXTENSIONS):
+        extension = "." + static_tail.lower().rsplit(".", 1)[-1]
+        if output.codec not in CONTAINER_CODECS[extension]:
+            bag.error(
+                "VP037",
+                f"a {extension} file cannot hold {output.codec} video",
+                smap.value("/output/codec") if codec_given else smap.value("/output/path"),
+                help=f"for {extension} use codec {' or '.join(CONTAINER_CODECS[extension])}",
+            )
+
+
+def check_rows(recipe: Recipe) -> tuple[tuple[rows_io.Row, ...], list[Diagnostic]]:
+    """Render every row's script and output path once, attaching per-row problems.
+    Returns the rows and the template-level problems rendering revealed (reported once)."""
+    checked: list[rows_io.Row] = []
+    template_level: list[Diagnostic] = []
+    outputs: dict[Path, int] = {}
+    for row in recipe.rows.rows:
+        problems = list(row.problems)
+        if any(d.is_error for d in problems):  # a row that could not be read is not rendered
+            checked.append(row)
+            continue
+        values = row_variables(row)
+        if recipe.voice.lexicon_column:
+            cell = row.values.get(recipe.voice.lexicon_column)
+            if cell:
+                try:
+                    parse_row_column(str(cell))
+                except LexiconError as exc:
+                    problems.append(Diagnostic("VP050", f"row {row.index}: {exc}", row.span, help=lexicon_help()))
+        _script_problems(recipe, row, values, problems, template_level)
+        _output_problems(recipe, row, values, outputs, problems, template_level)
+        checked.append(replace(row, problems=tuple(problems)))
+    return tuple(checked), template_level
+
+
+def _script_problems(
+    recipe: Recipe,
+    row: rows_io.Row,
+    values: dict[str, Any],
+    problems: list[Diagnostic],
+    template_level: list[Diagnostic],
+) -> None:
+    """An empty slot value (VP047), one too long for its slot (VP048), a template the row
+    cannot render."""
+    try:
+        rendered = recipe.template.render(values)
+        for span in rendered.spans:
+            slot = recipe.slot(span.name)
+            text = span.text(rendered.text).strip()
+            if not text:
+                problems.append(
+                    Diagnostic(
+                        "VP047",
+                        f"row {row.index}: '{slot.name}' is empty",
+                        row.span,
+                        help=f'fill it in, or write {{{{ {slot.name} | default("...") }}}} in the template',
+                    )
+                )
+            elif len(text) > slot.max_chars:
+                problems.append(
+                    Diagnostic(
+                        "VP048",
+                        f"row {row.index}: '{slot.name}' has {len(text)} characters; at most {slot.max_chars} fit a slot",
+                        row.span,
+                        help=f"shorten the value, or raise slots.{slot.name}.max_chars",
+                    )
+                )
+    except TemplateRenderError as exc:
+        _add_render_problem(exc, row, recipe.rows, recipe.span("/template"), "template", problems, template_level)
+
+
+def _output_problems(
+    recipe: Recipe,
+    row: rows_io.Row,
+    values: dict[str, Any],
+    outputs: dict[Path, int],
+    problems: list[Diagnostic],
+    template_level: list[Diagnostic],
+) -> None:
+    """The row's output path: inside the output folder, a file name, a container that holds
+    the codec, and no other row's file (VP036, VP037, VP049)."""
+    root = recipe.output.root
+    ospan = recipe.span("/output/path")
+    try:
+        rel = recipe.output_program.render(values).text
+        target = confine(rel, recipe.dir, recipe.output.root)
+        if target is None:
+            problems.append(
+                Diagnostic(
+                    "VP036",
+                    f"row {row.index}: output path '{rel}' leaves the output directory '{display_path(root)}'",
+                    row.span,
+                    help="row values may not contain '..' or absolute paths; use the slug filter",
+                )
+            )
+        elif not target.stem or target.stem.startswith("."):
+            problems.append(
+                Diagnostic(
+                    "VP036",
+                    f"row {row.index}: output file name is empty in '{rel}'",
+                    row.span,
+                    help="a value used in output.path is empty; add {{ row_id }} to the path",
+                )
+            )
+        elif target.suffix.lower() not in OUTPUT_EXTENSIONS:
+            problems.append(
+                Diagnostic(
+                    "VP036",
+                    f"row {row.index}: output path '{rel}' must end in {', '.join(OUTPUT_EXTENSIONS)}",
+                    ospan,
+                )
+            )
+        elif recipe.output.codec not in CONTAINER_CODECS[target.suffix.lower()]:
+            problems.append(
+                Diagnostic(
+                    "VP037",
+                    f"row {row.index}: a {target.suffix.lower()} file cannot hold {recipe.output.codec} video",
+                    ospan,
+                    help=f"use output.codec {' or '.join(CONTAINER_CODECS[target.suffix.lower()])}",
+                )
+            )
+        elif target in outputs:
+            problems.append(
+                Diagnostic(
+                    "VP049",
+                    f"row {row.index} writes the same file as row {outputs[target]}: '{rel}'",
+                    row.span,
+                    help="put a unique column such as {{ row_id }} in output.path",
+                )
+            )
+        else:
+            outputs[target] = row.index
+    except TemplateRenderError as exc:
+        _add_render_problem(exc, row, recipe.rows, ospan, "output path", problems, template_level)
