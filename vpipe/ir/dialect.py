@@ -260,7 +260,14 @@ define(
             ("inventory", "Inventory"),
         ),
         results=("Frames",),
-        attrs={"backend": STR, "margin_ms": NUM, "quality": STR, "windows": {"type": "array"}, "weights": STR},
+        attrs={
+            "backend": STR,
+            "margin_ms": NUM,
+            "quality": STR,
+            "windows": {"type": "array"},
+            "weights": STR,
+            "onnx": {"type": "object"},
+        },  # onnx: the graph export-onnx wrote (path, precision, opset, parity)
         required=("backend", "margin_ms"),
         optional=1,
     )

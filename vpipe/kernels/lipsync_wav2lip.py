@@ -90,24 +90,45 @@ def predictor(model: Any, mel: np.ndarray, audio_start: float, device: str, half
     return predict
 
 
-def weights_path(op: Op) -> Path:
+def weights_status(op: Op) -> Any:
+    """The model's ModelStatus (files found in the recipe's weights folder or the usual places)."""
     from vpipe.weights import model_status
 
     extra = [Path(op.attr("weights"))] if op.attr("weights") else []
     status = model_status(MODEL_ID, extra)
     if not status.ready:
         raise WeightsMissing("; ".join(status.problems()))
-    return status.path()
+    return status
 
 
 class WeightsMissing(Exception):
     pass
 
 
+EXAMPLE_BATCH = 4
+
+
+def onnx_spec(op: Op) -> Any:
+    """What the export-onnx pass exports: the generator with the user's weights, fed mel and
+    face batches of the kernel's shapes (seeded), keyed by the weights' hash."""
+    from vpipe.neural.onnx_export import ExportSpec
+
+    status = weights_status(op)
+    rng = np.random.default_rng(0)
+    inputs = {
+        "mel": rng.uniform(-4, 4, (EXAMPLE_BATCH, 1, 80, 16)).astype(np.float32),
+        "faces": rng.uniform(0, 1, (EXAMPLE_BATCH, 6, CROP, CROP)).astype(np.float32),
+    }
+    return ExportSpec(
+        "wav2lip", f"{status.weights_hash}-v{_Wav2Lip.version}", lambda: load_generator(status.path()), inputs
+    )
+
+
 class _Wav2Lip(Kernel):
     version = "1"
     cache = False  # frames are large; the written file is what is kept
     batch = 32
+    onnx_twin: str | None = "wav2lip-onnx"  # the export-onnx pass may swap this kernel for that one
 
     def available(self) -> str | None:
         try:
@@ -122,24 +143,29 @@ class _Wav2Lip(Kernel):
         per_frame = 0.06 if self.device == "cpu" else 0.01  # crop + paste-back dominate on GPU
         return Estimate(seconds=2.0 + frames * per_frame, ram_mb=900, vram_mb=0 if self.device == "cpu" else 4000)
 
+    def onnx_spec(self, op: Op) -> Any:
+        return onnx_spec(op)
+
+    def predict(self, op: Op, rt: RunContext, mel: np.ndarray, audio_start: float) -> Any:
+        device = "cuda" if self.device == "cuda" else "cpu"
+        half = device == "cuda" and getattr(rt.target, "precision", "fp32") == "fp16"
+        path = weights_status(op).path()
+        model = rt.resource(f"wav2lip:{path}:{device}:{half}", lambda: _load(path, device, half))
+        return predictor(model, mel, audio_start, device, half)
+
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Frames:
         from vpipe.lipsync.neural import render_neural
         from vpipe.neural.features import resample, wav2lip_mel
         from vpipe.weights import WeightsError
 
         video, landmarks, track, _spans, inventory = inputs
-        device = "cuda" if self.device == "cuda" else "cpu"
-        half = device == "cuda" and getattr(rt.target, "precision", "fp32") == "fp16"
+        mel = wav2lip_mel(resample(track.audio.mono(), track.audio.rate))
         try:
-            path = weights_path(op)
-            model = rt.resource(f"wav2lip:{path}:{device}:{half}", lambda: _load(path, device, half))
+            predict = self.predict(op, rt, mel, track.audio.start)
         except (WeightsError, WeightsMissing) as exc:
             raise DiagnosticError(Diagnostic("VP320", f"wav2lip: {exc}", rt.op_span)) from None
-        mel = wav2lip_mel(resample(track.audio.mono(), track.audio.rate))
-        predict = predictor(model, mel, track.audio.start, device, half)
-        frames = render_neural(
-            video, landmarks, inventory, track, _windows(op, video, track), predict, CROP, self.batch
-        )
+        windows = _windows(op, video, track)
+        frames = render_neural(video, landmarks, inventory, track, windows, predict, CROP, self.batch)
         face_lost_in_window(rt, frames.report or {})
         return frames
 
@@ -147,6 +173,12 @@ class _Wav2Lip(Kernel):
 def _load(path: Path, device: str, half: bool) -> Any:
     model = load_generator(path, device)
     return model.half() if half else model
+
+
+def _has_cuda() -> str | None:
+    import torch
+
+    return None if torch.cuda.is_available() else "no CUDA device"
 
 
 @kernel("lipsync.apply", backend=WAV2LIP, device="cpu")
@@ -159,9 +191,48 @@ class Wav2LipCuda(_Wav2Lip):
     batch = 128
 
     def available(self) -> str | None:
-        why = super().available()
-        if why:
-            return why
-        import torch
+        return super().available() or _has_cuda()
 
-        return None if torch.cuda.is_available() else "no CUDA device"
+
+class _Wav2LipOnnx(_Wav2Lip):
+    """The same rendering with the generator run by onnxruntime from the graph export-onnx
+    wrote (op attribute `onnx`: path, precision, opset, parity). IO stays float32 (fp16
+    graphs keep their IO types); CUDA execution provider when present, CPU otherwise."""
+
+    onnx_twin = None
+
+    def available(self) -> str | None:
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            return "needs onnxruntime"
+        return None
+
+    def predict(self, op: Op, rt: RunContext, mel: np.ndarray, audio_start: float) -> Any:
+        from vpipe.neural.features import mel_windows
+        from vpipe.neural.onnx_export import session
+
+        info = op.attr("onnx") or {}
+        path = Path(str(info.get("path", "")))
+        if not path.is_file():
+            raise WeightsMissing(f"the exported graph {path} is gone; build again (export-onnx writes it)")
+        device = "cuda" if self.device == "cuda" else "cpu"
+        sess = rt.resource(f"onnx:{path}:{device}", lambda: session(path, device))
+
+        def predict(crops: list[np.ndarray], times: np.ndarray) -> list[np.ndarray]:
+            feed = {"mel": mel_windows(mel, times, audio_start), "faces": model_inputs(crops)}
+            (out,) = sess.run(["output"], feed)
+            pixels = np.clip(np.round(np.asarray(out, np.float32) * 255), 0, 255).astype(np.uint8)
+            return list(pixels.transpose(0, 2, 3, 1))
+
+        return predict
+
+
+@kernel("lipsync.apply", backend="wav2lip-onnx", device="cpu")
+class Wav2LipOnnxCpu(_Wav2LipOnnx):
+    pass
+
+
+@kernel("lipsync.apply", backend="wav2lip-onnx", device="cuda")
+class Wav2LipOnnxCuda(_Wav2LipOnnx):
+    batch = 128

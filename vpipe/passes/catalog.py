@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from vpipe.passes import hoist_shared, resolve_slots, segment_lipsync, select_kernels, splice_gops  # noqa: F401
+from vpipe.passes import (  # noqa: F401
+    export_onnx,
+    hoist_shared,
+    resolve_slots,
+    segment_lipsync,
+    select_kernels,
+    splice_gops,
+)
 from vpipe.passes.base import Pass
 from vpipe.passes.options import parse_options, split_spec
 from vpipe.passes.registry import UnknownPass, registered_so_far
