@@ -1,11 +1,18 @@
-"""Lower a typed recipe to the IR.
+"""Lower a typed recipe to the IR, one function per part of the recipe.
 
 Lowering is deliberately naive: it writes the program as "for every row, do everything",
 so every op starts `per_row`. Deciding what can run once is the job of the
-`hoist-shared` pass (loop-invariant code motion), not of the frontend.
+`hoist-shared` pass (loop-invariant code motion), not of the frontend. Which lip-sync backend
+`auto` means, and whether it reads the speaker's mouth inventory, is the backend registry's
+answer (`vpipe.kernel_api.backends`), not a name written here.
+
+    video source:  _script → _source → _speech → _lipsync → _output → _qc
+    still source:  _script → _still (narration, animation) → _output
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 from vpipe.frontend.recipe import Recipe
 from vpipe.ir.graph import Graph, GraphBuilder, Loc
@@ -13,6 +20,8 @@ from vpipe.ir.hashing import file_sha256
 from vpipe.ir.types import Type
 from vpipe.kernel_api import backends
 from vpipe.text import words_of
+
+STILL_FPS = 25.0  # frame rate of a video made from a still portrait
 
 
 def _loc(recipe: Recipe, pointer: str) -> Loc:
@@ -30,9 +39,43 @@ def lipsync_backend(recipe: Recipe) -> str:
     return model
 
 
+class Script(NamedTuple):
+    """What every row starts from: its row, its rendered script and the lexicons."""
+
+    row: str
+    script: str
+    lexicon: str  # the recipe's
+    synth_lexicon: str  # what the synthesizer reads: the recipe's plus the row's own entries
+
+
+class Source(NamedTuple):
+    """The analysis of a recorded source."""
+
+    video: str
+    audio: str
+    transcript: str
+    alignment: str
+    spans: str
+    profile: str
+
+
 def lower(recipe: Recipe) -> Graph:
     b = GraphBuilder(_graph_name(recipe))
-    src = recipe.source
+    script = _script(b, recipe)
+    if recipe.source.kind == "image":
+        frames, track = _still(b, recipe, script)
+        _output(b, recipe, frames, track, script.row, synthetic=True)
+        return b.build()
+    source = _source(b, recipe, script.lexicon)
+    track = _speech(b, recipe, script, source)
+    frames = _lipsync(b, recipe, source, track)
+    file = _output(b, recipe, frames, track, script.row)
+    _qc(b, recipe, file, track, frames, source.profile)
+    return b.build()
+
+
+def _script(b: GraphBuilder, recipe: Recipe) -> Script:
+    """voice.lexicon, rows, voice.lexicon_column, template."""
     lexicon = b.add(
         "speech.lexicon",
         [],
@@ -52,7 +95,7 @@ def lower(recipe: Recipe) -> Graph:
         {"file": recipe.rows.file, "columns": list(recipe.rows.columns)},
         _loc(recipe, "/rows"),
     )
-    synth_lexicon = lexicon  # what the synthesizer reads: the recipe's, plus the row's own entries
+    synth_lexicon = lexicon
     if recipe.voice.lexicon_column:
         synth_lexicon = b.add(
             "speech.row_lexicon",
@@ -70,58 +113,52 @@ def lower(recipe: Recipe) -> Graph:
         {"template": recipe.template.source, "slots": sorted(recipe.template.slots)},
         _loc(recipe, "/template"),
     )
-    voice_attrs = _voice_attrs(recipe)
-    write_attrs = {
-        "path": recipe.output.path_template,
-        "root": str(recipe.output.root),
-        "base": str(recipe.dir),
-        "codec": recipe.output.codec,
-        "crf": recipe.output.crf,
-        "preset": recipe.output.preset,
-        "audio_bitrate_kbps": recipe.output.audio_bitrate_kbps,
-    }
-    backend = lipsync_backend(recipe)
+    return Script(row, script, lexicon, synth_lexicon)
 
-    if src.kind == "image":
-        w, h = src.image_size or (None, None)
-        image = b.add(
-            "media.open_image",
-            [],
-            Type.of("Image", w=w, h=h),
-            "image",
-            {"path": str(src.path), "sha256": file_sha256(str(src.path))},
-            _loc(recipe, "/source/image"),
-        )
-        landmarks = b.add(
-            "face.track_image",
-            [image],
-            Type("Landmarks"),
-            "landmarks",
-            {"select": src.face.select, "index": src.face.index},
-            _loc(recipe, "/source"),
-        )
-        speech = b.add(
-            "speech.narrate", [script, synth_lexicon], Type("Speech"), "speech", voice_attrs, _loc(recipe, "/voice")
-        )
-        track = b.add("audio.narrate", [speech], Type("Track"), "track", {}, _loc(recipe, "/voice"))
-        frames = b.add(
-            "lipsync.animate",
-            [image, landmarks, track],
-            Type("Frames"),
-            "frames",
-            {"backend": backend, "fps": 25.0, "quality": recipe.lipsync.quality},
-            _loc(recipe, "/lipsync"),
-        )
-        b.add(
-            "media.write",
-            [frames, track, row],
-            Type("File"),
-            "file",
-            {**write_attrs, "synthetic": True},
-            _loc(recipe, "/output"),
-        )
-        return b.build()
 
+def _still(b: GraphBuilder, recipe: Recipe, script: Script) -> tuple[str, str]:
+    """source.image, voice (the whole script narrated), lipsync (the portrait animated)."""
+    src = recipe.source
+    w, h = src.image_size or (None, None)
+    image = b.add(
+        "media.open_image",
+        [],
+        Type.of("Image", w=w, h=h),
+        "image",
+        {"path": str(src.path), "sha256": file_sha256(str(src.path))},
+        _loc(recipe, "/source/image"),
+    )
+    landmarks = b.add(
+        "face.track_image",
+        [image],
+        Type("Landmarks"),
+        "landmarks",
+        {"select": src.face.select, "index": src.face.index},
+        _loc(recipe, "/source"),
+    )
+    speech = b.add(
+        "speech.narrate",
+        [script.script, script.synth_lexicon],
+        Type("Speech"),
+        "speech",
+        _voice_attrs(recipe),
+        _loc(recipe, "/voice"),
+    )
+    track = b.add("audio.narrate", [speech], Type("Track"), "track", {}, _loc(recipe, "/voice"))
+    frames = b.add(
+        "lipsync.animate",
+        [image, landmarks, track],
+        Type("Frames"),
+        "frames",
+        {"backend": lipsync_backend(recipe), "fps": STILL_FPS, "quality": recipe.lipsync.quality},
+        _loc(recipe, "/lipsync"),
+    )
+    return frames, track
+
+
+def _source(b: GraphBuilder, recipe: Recipe, lexicon: str) -> Source:
+    """source.video / audio / transcript / aligner, slots, and the speaker's profile."""
+    src = recipe.source
     media = src.media
     video = b.add(
         "media.open",
@@ -183,9 +220,16 @@ def lower(recipe: Recipe) -> Graph:
     }
     spans = b.add("slots.locate", [alignment], Type("Spans"), "spans", {"slots": slots}, _loc(recipe, "/slots"))
     profile = b.add("speech.profile", [audio, alignment], Type("Profile"), "profile", {}, _loc(recipe, "/voice"))
+    return Source(video, audio, transcript, alignment, spans, profile)
+
+
+def _speech(b: GraphBuilder, recipe: Recipe, script: Script, source: Source) -> str:
+    """voice: the slot words synthesized in their sentence, fitted, matched to the speaker and
+    spliced into the recording's track."""
+    voice_attrs = _voice_attrs(recipe)
     speech = b.add(
         "speech.synthesize",
-        [script, synth_lexicon, spans],
+        [script.script, script.synth_lexicon, source.spans],
         Type("Speech"),
         "speech",
         {**voice_attrs, "policy": recipe.voice.duration, "max_stretch": recipe.voice.max_stretch},
@@ -193,7 +237,7 @@ def lower(recipe: Recipe) -> Graph:
     )
     slot_audio = b.add(
         "speech.fit",
-        [speech, spans],
+        [speech, source.spans],
         Type("SlotAudio"),
         "slot_audio",
         {"policy": recipe.voice.duration, "max_stretch": recipe.voice.max_stretch},
@@ -201,11 +245,16 @@ def lower(recipe: Recipe) -> Graph:
     )
     if recipe.voice.match_speaker:
         targets = b.add(
-            "speech.slot_targets", [audio, spans], Type("SlotTargets"), "slot_targets", {}, _loc(recipe, "/slots")
+            "speech.slot_targets",
+            [source.audio, source.spans],
+            Type("SlotTargets"),
+            "slot_targets",
+            {},
+            _loc(recipe, "/slots"),
         )
         voice_stats = b.add(
             "speech.voice_stats",
-            [transcript, lexicon],  # the recipe's lexicon: a row's own entries would make it per row
+            [source.transcript, script.lexicon],  # the recipe's lexicon: a row's own entries would make it per row
             Type("VoiceStats"),
             "voice_stats",
             voice_attrs,
@@ -213,46 +262,75 @@ def lower(recipe: Recipe) -> Graph:
         )
         slot_audio = b.add(
             "speech.match_voice",
-            [slot_audio, profile, targets, voice_stats],
+            [slot_audio, source.profile, targets, voice_stats],
             Type("SlotAudio"),
             "matched",
             {},
             _loc(recipe, "/voice/match_speaker"),
         )
-    track = b.add("audio.splice", [audio, slot_audio, spans], Type("Track"), "track", {}, _loc(recipe, "/slots"))
+    return b.add(
+        "audio.splice", [source.audio, slot_audio, source.spans], Type("Track"), "track", {}, _loc(recipe, "/slots")
+    )
+
+
+def _lipsync(b: GraphBuilder, recipe: Recipe, source: Source, track: str) -> str:
+    """lipsync: the chosen backend on the slot windows (the mouth inventory only for a backend
+    that declares it reads one), or the source frames when it is `none`."""
+    backend = lipsync_backend(recipe)
     if backend == "none":
-        frames = b.add("lipsync.passthrough", [video, track], Type("Frames"), "frames", {}, _loc(recipe, "/lipsync"))
-    else:
-        landmarks = b.add(
-            "face.track",
-            [video],
-            Type("Landmarks"),
-            "landmarks",
-            {"select": src.face.select, "index": src.face.index, "max_yaw_deg": src.face.max_yaw_deg},
-            _loc(recipe, "/source"),
+        return b.add(
+            "lipsync.passthrough", [source.video, track], Type("Frames"), "frames", {}, _loc(recipe, "/lipsync")
         )
-        operands = [video, landmarks, track, spans]
-        spec = backends.find("lipsync", backend)
-        if spec is not None and spec.needs_inventory:
-            operands.append(
-                b.add(
-                    "face.inventory",
-                    [video, landmarks, alignment],
-                    Type("Inventory"),
-                    "inventory",
-                    {},
-                    _loc(recipe, "/source"),
-                )
+    face = recipe.source.face
+    landmarks = b.add(
+        "face.track",
+        [source.video],
+        Type("Landmarks"),
+        "landmarks",
+        {"select": face.select, "index": face.index, "max_yaw_deg": face.max_yaw_deg},
+        _loc(recipe, "/source"),
+    )
+    operands = [source.video, landmarks, track, source.spans]
+    spec = backends.find("lipsync", backend)
+    if spec is not None and spec.needs_inventory:
+        operands.append(
+            b.add(
+                "face.inventory",
+                [source.video, landmarks, source.alignment],
+                Type("Inventory"),
+                "inventory",
+                {},
+                _loc(recipe, "/source"),
             )
-        ls_attrs: dict[str, object] = {
-            "backend": backend,
-            "margin_ms": recipe.lipsync.margin_ms,
-            "quality": recipe.lipsync.quality,
-        }
-        if recipe.lipsync.weights is not None:
-            ls_attrs["weights"] = str(recipe.lipsync.weights)
-        frames = b.add("lipsync.apply", operands, Type("Frames"), "frames", ls_attrs, _loc(recipe, "/lipsync"))
-    file = b.add("media.write", [frames, track, row], Type("File"), "file", write_attrs, _loc(recipe, "/output"))
+        )
+    attrs: dict[str, object] = {
+        "backend": backend,
+        "margin_ms": recipe.lipsync.margin_ms,
+        "quality": recipe.lipsync.quality,
+    }
+    if recipe.lipsync.weights is not None:
+        attrs["weights"] = str(recipe.lipsync.weights)
+    return b.add("lipsync.apply", operands, Type("Frames"), "frames", attrs, _loc(recipe, "/lipsync"))
+
+
+def _output(b: GraphBuilder, recipe: Recipe, frames: str, track: str, row: str, synthetic: bool = False) -> str:
+    """output: the row's file (a still source's is labelled synthetic)."""
+    attrs: dict[str, object] = {
+        "path": recipe.output.path_template,
+        "root": str(recipe.output.root),
+        "base": str(recipe.dir),
+        "codec": recipe.output.codec,
+        "crf": recipe.output.crf,
+        "preset": recipe.output.preset,
+        "audio_bitrate_kbps": recipe.output.audio_bitrate_kbps,
+    }
+    if synthetic:
+        attrs["synthetic"] = True
+    return b.add("media.write", [frames, track, row], Type("File"), "file", attrs, _loc(recipe, "/output"))
+
+
+def _qc(b: GraphBuilder, recipe: Recipe, file: str, track: str, frames: str, profile: str) -> str:
+    """qc: measure the written file against the recipe's thresholds."""
     thresholds = {
         "min_speaker_similarity": recipe.qc.min_speaker_similarity,
         "max_loudness_delta_db": recipe.qc.max_loudness_delta_db,
@@ -261,18 +339,17 @@ def lower(recipe: Recipe) -> Graph:
         "max_seam_ratio": recipe.qc.max_seam_ratio,
         "fail_rows": recipe.qc.fail_rows,
     }
-    qc_attrs: dict[str, object] = {"thresholds": thresholds}
+    attrs: dict[str, object] = {"thresholds": thresholds}
     if recipe.qc.contact_sheets:
-        qc_attrs["contact_sheets"] = True
-    b.add(
+        attrs["contact_sheets"] = True
+    return b.add(
         "qc.measure",
         [file, track, frames, profile],
         Type("Report"),
         "report",
-        qc_attrs,
+        attrs,
         _loc(recipe, "/qc" if "qc" in _top_keys(recipe) else "/output"),
     )
-    return b.build()
 
 
 def _aligner_attrs(recipe: Recipe, model: str) -> dict[str, object]:
