@@ -20,8 +20,8 @@ from vpipe.frontend.lower import lower
 from vpipe.ir.graph import Graph
 from vpipe.ir.types import Scope
 from vpipe.kernel_api.context import Target
-from vpipe.passes.base import PassContext
-from vpipe.passes.instruments import DumpIR, Instrument, PrintAfter, RecordChanges, TimePasses
+from vpipe.passes.base import Pass, PassContext
+from vpipe.passes.instruments import DisablePasses, DumpIR, Instrument, PrintAfter, RecordChanges, TimePasses
 from vpipe.passes.manager import PassManager
 from vpipe.passes.options import BadPassOption
 from vpipe.passes.pipelines import pipeline
@@ -77,6 +77,32 @@ def compile_recipe(path: str | Path, options: BuildOptions | None = None) -> Bui
     options = options or BuildOptions()
     recipe, diagnostics = load_recipe(path)
     graph = lower(recipe)
+    passes = _passes(options)
+    record, timer = RecordChanges(), TimePasses(options.stream)
+    evaluator = None
+    if options.analyze:
+        evaluator = SharedEvaluator(
+            None if options.no_cache else Cache(cache_dir(recipe, options.cache_dir)),
+            target_of(recipe),
+            build_dir(recipe) / "work",
+        )
+    ctx = PassContext(evaluator=evaluator, target=target_of(recipe), spans=recipe.smap.value)
+    final = PassManager(passes, _instruments(options, record, timer)).run(graph, ctx)
+    diagnostics = diagnostics + list(ctx.diagnostics.items) + (evaluator.diagnostics if evaluator else [])
+    return BuildResult(
+        recipe,
+        graph,
+        final,
+        diagnostics,
+        ctx.facts,
+        record.changed,
+        record.disabled,
+        timer.timings if options.time_passes else [],
+    )
+
+
+def _passes(options: BuildOptions) -> list[Pass]:
+    """The pipeline the options name; the passes --disable-pass and --print-after name must be in it."""
     try:
         passes = pipeline(options.pipeline)
     except UnknownPass as exc:
@@ -98,35 +124,17 @@ def compile_recipe(path: str | Path, options: BuildOptions | None = None) -> Bui
                 help="`vpipe passes` lists the passes and pipelines",
             )
         )
-    record = RecordChanges()
-    timer = TimePasses(options.stream)
-    instruments: list[Instrument] = [record, timer]
+    return passes
+
+
+def _instruments(options: BuildOptions, record: RecordChanges, timer: TimePasses) -> list[Instrument]:
+    instruments: list[Instrument] = [DisablePasses(options.disabled), record]
+    if options.time_passes:
+        instruments.append(timer)
     if options.print_after_all or options.print_after_change:
         instruments.append(PrintAfter(options.stream, None, only_changed=options.print_after_change))
     elif options.print_after:
         instruments.append(PrintAfter(options.stream, options.print_after))
     if options.dump_ir is not None:
         instruments.append(DumpIR(options.dump_ir))
-    if not options.time_passes:
-        instruments.remove(timer)
-    evaluator = None
-    if options.analyze:
-        evaluator = SharedEvaluator(
-            None if options.no_cache else Cache(cache_dir(recipe, options.cache_dir)),
-            target_of(recipe),
-            build_dir(recipe) / "work",
-        )
-    ctx = PassContext(evaluator=evaluator, target=recipe.target, spans=recipe.smap.value)
-    manager = PassManager(passes, instruments, options.disabled)
-    final = manager.run(graph, ctx)
-    diagnostics = diagnostics + list(ctx.diagnostics.items) + (evaluator.diagnostics if evaluator else [])
-    return BuildResult(
-        recipe,
-        graph,
-        final,
-        diagnostics,
-        ctx.facts,
-        record.changed,
-        record.disabled,
-        timer.timings if options.time_passes else [],
-    )
+    return instruments

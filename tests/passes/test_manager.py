@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -15,7 +15,7 @@ from vpipe.driver import BuildOptions, compile_recipe
 from vpipe.ir.graph import Graph
 from vpipe.ir.parser import parse_graph
 from vpipe.passes.base import PassContext
-from vpipe.passes.instruments import DumpIR, PrintAfter, RecordChanges, TimePasses
+from vpipe.passes.instruments import DumpIR, Instrument, PrintAfter, RecordChanges, TimePasses
 from vpipe.passes.manager import PassManager
 from vpipe.passes.pipelines import pipeline
 
@@ -136,3 +136,41 @@ def test_pass_options_parse() -> None:
     assert p.name == "segment-lipsync"
     with pytest.raises(KeyError):
         pipeline("segment-lipsync{bogus=1}")
+
+
+@dataclass
+class Trace(Instrument):
+    """Records every hook in order; skips the passes in `skip`."""
+
+    skip: frozenset[str] = frozenset()
+    calls: list[str] = field(default_factory=list)
+
+    def should_run(self, name: str, graph: Graph) -> bool:
+        self.calls.append(f"should_run {name}")
+        return name not in self.skip
+
+    def before_pass(self, name: str, graph: Graph) -> None:
+        self.calls.append(f"before {name} ({graph.ops[0].scope.value})")
+
+    def after_pass(self, name: str, before: Graph, after: Graph, seconds: float) -> None:
+        self.calls.append(f"after {name} ({after.ops[0].scope.value})")
+
+    def skipped(self, name: str) -> None:
+        self.calls.append(f"skipped {name}")
+
+
+def test_should_run_and_before_pass_hooks() -> None:
+    graph = parse_graph('graph @g {\n  %video = media.open() {"kind": "video", "path": "a.mp4"} : Video per_row\n}\n')
+    trace, other = Trace(skip=frozenset({"segment-lipsync"})), Trace()
+    after = PassManager(pipeline("hoist-shared,segment-lipsync"), [trace, other]).run(graph, PassContext())
+    assert trace.calls == [
+        "should_run hoist-shared",
+        "before hoist-shared (per_row)",
+        "after hoist-shared (shared)",
+        "should_run segment-lipsync",
+        "skipped segment-lipsync",
+    ]
+    assert other.calls[-2:] == ["should_run segment-lipsync", "skipped segment-lipsync"]  # one False skips for all
+    assert after.ops[0].scope.value == "shared"
+    skipped_all = Trace(skip=frozenset({"hoist-shared", "segment-lipsync"}))
+    assert PassManager(pipeline("hoist-shared,segment-lipsync"), [skipped_all]).run(graph, PassContext()) == graph

@@ -16,6 +16,7 @@ from typing import Any, ClassVar, Protocol
 
 from vpipe.diagnostics.diagnostic import DiagnosticBag, Span
 from vpipe.ir.graph import Graph, Op
+from vpipe.kernel_api.context import Target
 
 
 class Pass(Protocol):
@@ -35,7 +36,7 @@ class PassContext:
 
     diagnostics: DiagnosticBag = field(default_factory=DiagnosticBag)
     evaluator: Evaluator | None = None
-    target: Any = None  # vpipe.frontend.recipe.TargetSpec
+    target: Target = field(default_factory=Target)  # the hardware planned for
     spans: Callable[[str], Span] | None = None  # recipe JSON pointer → span
     options: dict[str, Any] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)  # results passes publish for the plan summary

@@ -1,4 +1,4 @@
-"""Pass instruments: one mechanism behind --print-after, --print-after-all,
+"""Pass instruments: one mechanism behind --disable-pass, --print-after, --print-after-all,
 --print-after-change, --dump-ir and --time-passes (after LLVM's and TVM's instruments)."""
 
 from __future__ import annotations
@@ -14,6 +14,12 @@ from vpipe.ir.printer import print_graph
 class Instrument:
     def before_pipeline(self, graph: Graph) -> None: ...
 
+    def should_run(self, name: str, graph: Graph) -> bool:
+        """False skips the pass (e.g. --disable-pass)."""
+        return True
+
+    def before_pass(self, name: str, graph: Graph) -> None: ...
+
     def after_pass(self, name: str, before: Graph, after: Graph, seconds: float) -> None: ...
 
     def skipped(self, name: str) -> None: ...
@@ -23,6 +29,16 @@ class Instrument:
 
 def _banner(name: str) -> str:
     return f"// -----// IR Dump After {name} //----- //"
+
+
+@dataclass
+class DisablePasses(Instrument):
+    """Skip the named passes (--disable-pass)."""
+
+    names: frozenset[str]
+
+    def should_run(self, name: str, graph: Graph) -> bool:
+        return name not in self.names
 
 
 @dataclass
@@ -66,7 +82,7 @@ class TimePasses(Instrument):
     timings: list[tuple[str, float]] = field(default_factory=list)
 
     def after_pass(self, name: str, before: Graph, after: Graph, seconds: float) -> None:
-        self.timings.append((name, seconds))
+        self.timings.append((name, seconds))  # the pass alone: instruments' own work is not timed
 
     def after_pipeline(self, graph: Graph) -> None:
         total = sum(t for _, t in self.timings) or 1e-12

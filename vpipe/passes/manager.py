@@ -15,9 +15,12 @@ from vpipe.passes.instruments import Instrument
 
 @dataclass
 class PassManager:
+    """Runs the passes in order. Instruments see every step (after TVM's PassInstrument):
+    `should_run` may skip a pass (every instrument is asked; one False skips it, and all
+    hear `skipped`), `before_pass` and `after_pass` bracket each pass that runs."""
+
     passes: Sequence[Pass]
     instruments: list[Instrument] = field(default_factory=list)
-    disabled: frozenset[str] = frozenset()
     verify_each: bool = True
 
     def run(self, graph: Graph, ctx: PassContext) -> Graph:
@@ -25,10 +28,12 @@ class PassManager:
         for inst in self.instruments:
             inst.before_pipeline(graph)
         for p in self.passes:
-            if p.name in self.disabled:
+            if not all([inst.should_run(p.name, graph) for inst in self.instruments]):
                 for inst in self.instruments:
                     inst.skipped(p.name)
                 continue
+            for inst in self.instruments:
+                inst.before_pass(p.name, graph)
             start = time.perf_counter()
             after = p.run(graph, ctx)
             seconds = time.perf_counter() - start

@@ -8,7 +8,7 @@ Before:
     %alignment = speech.align(%audio, %transcript, %lexicon) {"backend": "pocketsphinx"} : Alignment shared
 
 After:
-    %alignment = speech.align(%audio, %transcript, %lexicon) {"backend": "pocketsphinx"} : Alignment shared kernel(pocketsphinx@cpu) est(t=0.18, ram_mb=60, vram_mb=0)
+    %alignment = speech.align(%audio, %transcript, %lexicon) {"backend": "pocketsphinx"} : Alignment shared kernel(pocketsphinx@cpu) est(t=1.8, ram_mb=120, vram_mb=0)
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ class SelectKernels:
     summary: ClassVar[str] = "pick a kernel (backend@device) for every op and attach resource estimates"
 
     def run(self, graph: Graph, ctx: PassContext) -> Graph:
-        device = getattr(ctx.target, "device", "cpu")
+        device = ctx.target.device
         estimate_context: dict[str, Any] = {
             "graph": graph,
             "target": ctx.target,
