@@ -13,7 +13,7 @@ from vpipe.ir.types import Scope
 from vpipe.text import tokenize
 
 
-def plan_summary(build: BuildResult) -> dict[str, Any]:
+def plan_summary(build: BuildResult, cache_dir: Path | None = None) -> dict[str, Any]:
     recipe, graph, facts = build.recipe, build.graph, build.facts
     src = recipe.source
     source: dict[str, Any] = {"kind": src.kind, "path": display_path(src.path)}
@@ -41,6 +41,14 @@ def plan_summary(build: BuildResult) -> dict[str, Any]:
         return sum(getattr(op.estimate, attr) for op in ops if op.estimate is not None)
 
     shared_s, row_s = total(shared, "seconds"), total(per_row, "seconds")
+    calibration = "the kernels' own estimates (no earlier run of this source and kernels in the cache)"
+    measured = _measured(build, cache_dir)
+    if measured is not None:
+        if measured["per_row_seconds"] is not None:
+            row_s = measured["per_row_seconds"]
+        warm = measured["shared_cached_seconds"]
+        shared_s = warm if warm is not None and _analysed(build) else (measured["shared_seconds"] or shared_s)
+        calibration = f"measured: median of {measured['rows_measured']} row(s) of earlier runs in this cache"
     peak_ram = max((op.estimate.ram_mb for op in graph if op.estimate), default=0.0)
     peak_vram = max((op.estimate.vram_mb for op in graph if op.estimate), default=0.0)
     transcript = facts.get("transcript") or src.transcript
@@ -75,6 +83,7 @@ def plan_summary(build: BuildResult) -> dict[str, Any]:
             "total_seconds": round(shared_s + row_s * (len(rows) - len(bad_rows)), 3),
             "peak_ram_mb": round(peak_ram, 1),
             "peak_vram_mb": round(peak_vram, 1),
+            "from": calibration,
         },
         "target": {
             "device": recipe.target.device,
@@ -83,6 +92,19 @@ def plan_summary(build: BuildResult) -> dict[str, Any]:
         },
         "remarks": [d.to_json() for d in build.diagnostics if d.severity is not Severity.ERROR],
     }
+
+
+def _measured(build: BuildResult, override: Path | None) -> dict[str, Any] | None:
+    from vpipe.build import cache_dir
+    from vpipe.runtime.calibration import calibrated, profile_key
+
+    recipe = build.recipe
+    return calibrated(cache_dir(recipe, override), profile_key(build.graph, recipe.source.path, recipe.target.device))
+
+
+def _analysed(build: BuildResult) -> bool:
+    """The build itself ran the shared analysis through the cache: the run will find it there."""
+    return bool(build.facts.get("slots")) and any("start" in s for s in build.facts["slots"].values())
 
 
 def highlight_transcript(transcript: str, slots: list[dict[str, Any]]) -> str:
@@ -154,6 +176,8 @@ def render_plan(plan: dict[str, Any]) -> str:
         f"= {e['total_seconds']:.1f} s for {r['total'] - len(r['with_errors'])} rows on {plan['target']['device']}; "
         f"peak RAM {e['peak_ram_mb']:.0f} MB, VRAM {e['peak_vram_mb']:.0f} MB"
     )
+    if e.get("from"):
+        lines.append(f"              ({e['from']})")
     return "\n".join(lines)
 
 

@@ -46,7 +46,7 @@ def make_sample(directory: Path) -> Path:
     recipe = work / "recipe.yaml"
     recipe.write_text(sample_recipe(portrait()), encoding="utf-8")
     build = compile_recipe(recipe, BuildOptions())
-    summary = run_build(build, RunOptions(force=True, manifest=work / "manifest.jsonl"))
+    summary = run_build(build, RunOptions(force=True, records=work))
     outcome = summary.outcomes[0]
     if outcome.status != "ok" or not outcome.output:
         raise DiagnosticError(

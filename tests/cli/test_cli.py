@@ -25,10 +25,10 @@ def test_version() -> None:
 
 
 def test_check_ok_and_errors(tiny_recipe: Path) -> None:
-    code, _, err = invoke("check", str(tiny_recipe))
+    code, _, err = invoke("check", str(tiny_recipe), "--no-analyze")
     assert code == 0 and "ok (3 rows, 0 with errors; 1 slot(s))" in err
     tiny_recipe.write_text(tiny_recipe.read_text().replace("rows: rows.csv", "rows: rows.csv\nlipsinc: {}"))
-    code, _, err = invoke("check", str(tiny_recipe))
+    code, _, err = invoke("check", str(tiny_recipe), "--no-analyze")
     assert code == 2
     assert "recipe.yaml:10:1: VP012 unknown key 'lipsinc' at the top level" in err
     assert "= help: did you mean 'lipsync'?" in err
@@ -36,7 +36,7 @@ def test_check_ok_and_errors(tiny_recipe: Path) -> None:
 
 def test_check_json(tiny_recipe: Path) -> None:
     (tiny_recipe.parent / "rows.csv").write_text("first_name,email\n,empty@example.com\n")
-    code, out, _ = invoke("check", str(tiny_recipe), "--format", "json")
+    code, out, _ = invoke("check", str(tiny_recipe), "--no-analyze", "--format", "json")
     assert code == 2
     (d,) = json.loads(out)
     assert d == {
@@ -90,13 +90,13 @@ def test_explain() -> None:
 def test_passes_models_doctor() -> None:
     code, out, _ = invoke("passes", "--ops")
     assert code == 0 and "resolve-slots" in out and "default" in out and "speech.align" in out
-    code, out, _ = invoke("models", "--json")
+    code, out, _ = invoke("models", "--format", "json")
     models = json.loads(out)
     assert models["latentsync-1.6"]["vram_gb"] == {"fp16": 18}
     assert models["wav2lip"]["resolution"] == 96
     code, out, _ = invoke("models", "--task", "lipsync")
     assert code == 0 and "musetalk-1.5" in out
-    code, out, _ = invoke("doctor", "--json")
+    code, out, _ = invoke("doctor", "--format", "json")
     checks = {c["check"]: c for c in json.loads(out)}
     assert checks["python: pocketsphinx"]["status"] == "ok"
     assert checks["ffmpeg"]["status"] == "ok"

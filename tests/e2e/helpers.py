@@ -97,7 +97,8 @@ def vpipe(*args: str | Path) -> Cli:
 class Run:
     recipe: Path
     cli: Cli
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)  # this run's own manifest
+    view: list[dict[str, Any]] = field(default_factory=list)  # out/manifest.jsonl: latest over all runs
 
     @property
     def rows(self) -> dict[str, dict[str, Any]]:
@@ -119,12 +120,19 @@ def read_manifest(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def latest_run(out: Path) -> Path | None:
+    """The newest run folder under an output folder (out/runs/ID)."""
+    runs = sorted((out / "runs").glob("*/manifest.jsonl")) if (out / "runs").is_dir() else []
+    return runs[-1].parent if runs else None
+
+
 def run_recipe(recipe: Path, *args: str | Path, cache: Path | None = None, out: str = "out") -> Run:
     extra: list[str | Path] = ["--cache-dir", cache] if cache is not None else []
     cli = vpipe("run", recipe, "--no-progress", *extra, *args)
-    manifest = recipe.parent / out / "manifest.jsonl"
-    records = read_manifest(manifest) if manifest.is_file() else []
-    return Run(recipe, cli, records)
+    view = recipe.parent / out / "manifest.jsonl"
+    folder = latest_run(recipe.parent / out)
+    records = read_manifest(folder / "manifest.jsonl") if folder is not None else []
+    return Run(recipe, cli, records, read_manifest(view) if view.is_file() else [])
 
 
 # --- reading the written files ----------------------------------------------------------------

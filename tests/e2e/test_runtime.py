@@ -23,6 +23,7 @@ from tests.e2e.helpers import (
     frame_interval,
     luma_frames,
     psnr,
+    read_manifest,
     run_recipe,
     source_slot,
     video_packets,
@@ -68,6 +69,14 @@ def test_rows_and_only_select_rows(tmp_path: Path, e2e_cache: Path) -> None:
     assert _statuses(run) == {"a": "ok"}
     assert "rendered 1 row(s), 0 up to date, 0 failed" in run.cli.stdout
     assert _outputs(tmp_path) == ["a.mp4", "b.mp4", "c.mp4"]
+    # out/manifest.jsonl is the latest view over both runs: rows b and c keep their result
+    view = {r["id"]: r for r in run.view if r["type"] == "row"}
+    assert {k: r["status"] for k, r in view.items()} == {"a": "ok", "b": "ok", "c": "ok"}
+    assert view["a"]["run"] != view["b"]["run"] == view["c"]["run"]
+    assert [r["status"] for r in run.view[0]["runs"]] == ["complete", "complete"]
+    assert view["b"]["script"] == "bringing in reforms to tighten that oversight and his"
+    assert view["b"]["values"] == {"id": "b", "value": "oversight"}
+    assert {d["slot"]: d["decision"] for d in view["b"]["duration"]} == {"value": "fit"}
 
     run = run_recipe(recipe, "--rows", "3", "--only", "c", cache=e2e_cache)
     assert _statuses(run) == {"c": "up-to-date"}
@@ -76,6 +85,8 @@ def test_rows_and_only_select_rows(tmp_path: Path, e2e_cache: Path) -> None:
     assert cli.code == 2 and "VP014 --only: no row has id zz" in cli.stderr
     cli = vpipe("run", recipe, "--no-progress", "--rows", "x:y", "--cache-dir", e2e_cache)
     assert cli.code == 2 and "VP014 --rows 'x:y' must look like 3, 1:10, :5 or 4:" in cli.stderr
+    cli = vpipe("run", recipe, "--no-progress", "--rows", "5:9", "--cache-dir", e2e_cache)
+    assert cli.code == 2 and "VP014 --rows 5:9 selects no row (the recipe has 3 row(s))" in cli.stderr
 
 
 @pytest.fixture
@@ -190,7 +201,7 @@ def test_failed_write_fails_that_row_only_and_leaves_no_partial_output(tmp_path:
     assert _statuses(run) == {"a": "ok", "b": "failed", "c": "ok"}
     assert run.codes("b") == ["VP308"], run.rows["b"]["diagnostics"]
     assert "VP308" in run.cli.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mp4", "b.mp4", "c.mp4", "manifest.jsonl"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mp4", "b.mp4", "c.mp4", "manifest.jsonl", "runs"]
     assert (tmp_path / "out" / "b.mp4").is_dir() and not any((tmp_path / "out" / "b.mp4").iterdir())
 
 
@@ -224,7 +235,12 @@ def test_ctrl_c_during_a_write_leaves_no_partial_output(tmp_path: Path) -> None:
     assert not any(out.glob(".*.tmp.*")), "the temporary file was left behind"
     final = out / "r1.mp4"
     assert not final.exists() or _complete(final, frames)
-    assert (out / "manifest.jsonl").is_file()
+    # the run is recorded as interrupted, in its own manifest and in the view
+    records = read_manifest(out / "manifest.jsonl")
+    assert records[0]["runs"][-1]["status"] == "interrupted"
+    (folder,) = (out / "runs").iterdir()
+    summary = read_manifest(folder / "manifest.jsonl")[-1]
+    assert summary["type"] == "summary" and summary["status"] == "interrupted"
 
 
 def test_killed_run_leaves_no_partial_output_after_the_next_run(tmp_path: Path, e2e_cache: Path) -> None:
@@ -237,7 +253,9 @@ def test_killed_run_leaves_no_partial_output_after_the_next_run(tmp_path: Path, 
     run = run_recipe(tmp_path / "recipe.yaml", cache=tmp_path / "cache")
     assert run.cli.code == 0 and _statuses(run) == {"r1": "ok"}
     assert _complete(out / "r1.mp4", frames)
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.jsonl", "r1.mp4"], "stale temporary files remain"
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.jsonl", "r1.mp4", "runs"], "stale temporary files remain"
+    # the killed run wrote no summary: the view marks it interrupted, the next run complete
+    assert [r["status"] for r in run.view[0]["runs"]] == ["interrupted", "complete"]
 
 
 # --- vpipe build -------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ commands in `vpipe.cli.info`, both registered on the application of `vpipe.cli.r
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -12,18 +13,47 @@ import typer
 from vpipe.cli.output import EXIT_INPUT, EXIT_OK, EXIT_ROWS_FAILED, Format, emit, fail
 from vpipe.cli.root import app
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Severity
+from vpipe.runtime.records import dumps
+
+
+class GraphAs(StrEnum):
+    svg = "svg"
+    dot = "dot"
+    ir = "ir"
+
+
+class Stage(StrEnum):
+    input = "input"
+    final = "final"
+
 
 RecipeArg = Annotated[Path, typer.Argument(help="The recipe YAML file.", show_default=False, metavar="RECIPE")]
-FormatOpt = Annotated[Format, typer.Option("--format", help="Diagnostics as text or JSON.")]
+FormatOpt = Annotated[Format, typer.Option("--format", help="Output as text or JSON (diagnostics included).")]
 
 
 @app.command()
-def check(recipe: RecipeArg, fmt: FormatOpt = Format.text) -> None:
-    """Validate a recipe and its rows without running anything heavy (exit 2 on errors)."""
+def check(
+    recipe: RecipeArg,
+    fmt: FormatOpt = Format.text,
+    analyze: Annotated[
+        bool,
+        typer.Option(
+            "--analyze/--no-analyze",
+            help="Align the source to its transcript (through the cache): slot words found and timed, "
+            "the transcript verified against the audio.",
+        ),
+    ] = True,
+    cache_dir: Annotated[
+        Optional[Path], typer.Option("--cache-dir", metavar="DIR", help="Content-addressed cache folder.")
+    ] = None,
+) -> None:
+    """Validate a recipe and its rows: schema, files, template, every row's values (empty, too
+    long, unspeakable), the slots in the recording and the transcript against the audio —
+    all of it in one pass, without rendering (exit 2 on errors)."""
     from vpipe.driver import BuildOptions, compile_recipe
 
     try:
-        build = compile_recipe(recipe, BuildOptions(pipeline="resolve-slots", analyze=False))
+        build = compile_recipe(recipe, BuildOptions(pipeline="resolve-slots", analyze=analyze, cache_dir=cache_dir))
     except DiagnosticError as exc:
         raise fail(exc.diagnostics, fmt) from None
     diags = [d for d in build.diagnostics if d.severity is not Severity.REMARK]
@@ -66,22 +96,38 @@ def _build_options(
     )
 
 
-PipelineOpt = Annotated[str, typer.Option("--pipeline", help="A named pipeline or comma-separated passes.")]
-DisableOpt = Annotated[list[str], typer.Option("--disable-pass", help="Skip this pass (repeatable).")]
-PrintAfterOpt = Annotated[list[str], typer.Option("--print-after", help="Print the IR after this pass (repeatable).")]
+PipelineOpt = Annotated[
+    str, typer.Option("--pipeline", metavar="NAME", help="A named pipeline or comma-separated passes.")
+]
+DisableOpt = Annotated[list[str], typer.Option("--disable-pass", metavar="PASS", help="Skip this pass (repeatable).")]
+PrintAfterOpt = Annotated[
+    list[str], typer.Option("--print-after", metavar="PASS", help="Print the IR after this pass (repeatable).")
+]
 PrintAllOpt = Annotated[bool, typer.Option("--print-after-all", help="Print the IR after every pass.")]
 PrintChangeOpt = Annotated[
     bool, typer.Option("--print-after-change", help="Print the IR after passes that changed it.")
 ]
-DumpOpt = Annotated[Optional[Path], typer.Option("--dump-ir", help="Write the IR after each pass into DIR.")]
+DumpOpt = Annotated[
+    Optional[Path], typer.Option("--dump-ir", metavar="DIR", help="Write the IR after each pass into DIR.")
+]
 TimeOpt = Annotated[bool, typer.Option("--time-passes", help="Report how long each pass took.")]
 AnalyzeOpt = Annotated[
     bool,
     typer.Option("--analyze/--no-analyze", help="Analyse the source (align, track) while building, through the cache."),
 ]
-CacheOpt = Annotated[Optional[Path], typer.Option("--cache-dir", help="Content-addressed cache folder.")]
+CacheOpt = Annotated[
+    Optional[Path],
+    typer.Option("--cache-dir", metavar="DIR", help="Content-addressed cache folder (default: $VPIPE_CACHE_DIR)."),
+]
+RowsOpt = Annotated[
+    Optional[str], typer.Option("--rows", metavar="SPEC", help="Rows to render: 3, 1:10, :5 or 4: (1-based).")
+]
+OnlyOpt = Annotated[list[str], typer.Option("--only", metavar="ID", help="Only the row with this id (repeatable).")]
 NoCacheOpt = Annotated[
-    bool, typer.Option("--no-cache", help="Compute everything afresh and store nothing (with --pipeline O0: the naive baseline).")
+    bool,
+    typer.Option(
+        "--no-cache", help="Compute everything afresh and store nothing (with --pipeline O0: the naive baseline)."
+    ),
 ]
 
 
@@ -118,17 +164,12 @@ def build(
         result = compile_recipe(recipe, options)
     except DiagnosticError as exc:
         raise fail(exc.diagnostics, fmt) from None
-    plan = plan_summary(result)
+    plan = plan_summary(result, cache_dir)
     text = render_plan(plan)
     out = write_build(result, plan, text)
     if fmt is Format.json:
-        import json
-
         sys.stdout.write(
-            json.dumps(
-                {"plan": plan, "diagnostics": [d.to_json() for d in result.diagnostics]}, indent=2, ensure_ascii=False
-            )
-            + "\n"
+            dumps({"plan": plan, "diagnostics": [d.to_json() for d in result.diagnostics]}, indent=2) + "\n"
         )
     else:
         emit(result.diagnostics, summary=False)
@@ -141,10 +182,13 @@ def build(
 @app.command()
 def run(
     recipe: RecipeArg,
-    rows: Annotated[Optional[str], typer.Option("--rows", help="Rows to render: 3, 1:10, :5 or 4: (1-based).")] = None,
-    only: Annotated[list[str], typer.Option("--only", help="Render only the row with this id (repeatable).")] = [],  # noqa: B006
+    rows: RowsOpt = None,
+    only: OnlyOpt = [],  # noqa: B006
     jobs: Annotated[
-        int, typer.Option("--jobs", "-j", min=0, help="Rows rendered in parallel processes (0: target.workers).")
+        int,
+        typer.Option(
+            "--jobs", "-j", min=0, metavar="N", help="Rows rendered in parallel processes (0: target.workers)."
+        ),
     ] = 0,
     force: Annotated[
         bool, typer.Option("--force", help="Re-render the selected rows from scratch, reusing nothing cached for them.")
@@ -156,15 +200,17 @@ def run(
     no_cache: NoCacheOpt = False,
     fmt: FormatOpt = Format.text,
 ) -> None:
-    """Build, then render one video per row. Exit 1 if any row failed."""
+    """Build, then render one video per row; write the manifest and the HTML review.
+    Exit 1 if any row failed (a QC gate with on_fail: fail included)."""
+    from vpipe.api import compile as compile_build
     from vpipe.cli.progress import RunProgress
-    from vpipe.driver import compile_recipe
-    from vpipe.runtime.run import RunOptions, run_build
+    from vpipe.cli.summary import render_run_summary, run_json
 
-    options = _build_options(pipeline, disable_pass, [], False, False, None, False, True, cache_dir)
-    options.no_cache = no_cache
     try:
-        result = compile_recipe(recipe, options)
+        build = compile_build(
+            recipe, options=_build_options(pipeline, disable_pass, [], False, False, None, False, True, cache_dir)
+        )
+        result = build.result
         recipe_level: list[Diagnostic] = []
         if fmt is Format.text:  # row problems are reported with each row's outcome below
             recipe_level = [
@@ -173,21 +219,12 @@ def run(
                 if d.severity is Severity.WARNING and (d.span is None or d.span.file == result.recipe.smap.file)
             ]
             emit(recipe_level, summary=False)
-        workers = jobs or result.recipe.target.workers
         with RunProgress(enabled=progress and fmt is Format.text, total=0) as bar:
-            summary = run_build(
-                result,
-                RunOptions(
-                    rows=rows, only=tuple(only), jobs=workers, force=force, cache_dir=cache_dir, no_cache=no_cache
-                ),
-                bar,
-            )
+            summary = build.run(rows, only=tuple(only), jobs=jobs or None, force=force, no_cache=no_cache, progress=bar)
     except DiagnosticError as exc:
         raise fail(exc.diagnostics, fmt) from None
     if fmt is Format.json:
-        import json
-
-        sys.stdout.write(json.dumps([o.to_json() for o in summary.outcomes], indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(run_json(summary) + "\n")
     else:
         # what the shared work found about the source (slot word unheard, no face, two faces)
         emit(
@@ -197,12 +234,7 @@ def run(
         for outcome in summary.outcomes:
             if outcome.diagnostics:
                 emit(outcome.diagnostics, summary=False)
-        ok, failed, fresh = summary.count("ok"), summary.failed, summary.count("up-to-date")
-        sys.stdout.write(
-            f"rendered {ok} row(s), {fresh} up to date, {failed} failed in {summary.total_seconds:.1f} s "
-            f"(shared {summary.shared_seconds:.1f} s, median {summary.median_row_seconds():.2f} s per row)\n"
-            f"manifest: {summary.manifest}\n"
-        )
+        sys.stdout.write(render_run_summary(summary) + "\n")
     raise typer.Exit(EXIT_ROWS_FAILED if summary.failed else EXIT_OK)
 
 
@@ -210,11 +242,17 @@ def run(
 def graph(
     recipe: RecipeArg,
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Where to write (default: the build folder).")
+        Optional[Path],
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Where to write; - for standard output (default: the build folder)."
+        ),
     ] = None,
-    graph_format: Annotated[str, typer.Option("--as", help="svg, dot or ir.")] = "svg",
-    stage: Annotated[str, typer.Option("--stage", help="input (as lowered) or final (after the passes).")] = "final",
+    graph_format: Annotated[GraphAs, typer.Option("--as", help="The drawing's format.")] = GraphAs.svg,
+    stage: Annotated[
+        Stage, typer.Option("--stage", help="input (as lowered) or final (after the passes).")
+    ] = Stage.final,
     analyze: AnalyzeOpt = False,
+    fmt: FormatOpt = Format.text,
 ) -> None:
     """Draw the IR graph (shared ops in blue, per-row ops in orange) as SVG, DOT or text."""
     from vpipe.atomic import atomic_write_text
@@ -223,20 +261,23 @@ def graph(
     from vpipe.ir.draw import to_dot, to_svg
     from vpipe.ir.printer import print_graph
 
-    if graph_format not in ("svg", "dot", "ir") or stage not in ("input", "final"):
-        typer.echo("--as must be svg, dot or ir; --stage must be input or final", err=True)
-        raise typer.Exit(EXIT_INPUT)
     try:
         result = compile_recipe(recipe, _build_options("default", [], [], False, False, None, False, analyze, None))
     except DiagnosticError as exc:
-        raise fail(exc.diagnostics) from None
-    g = result.input_graph if stage == "input" else result.graph
-    text = {"svg": to_svg, "dot": to_dot, "ir": print_graph}[graph_format](g)
-    target = output or build_dir(result.recipe) / f"graph-{stage}.{graph_format}"
+        raise fail(exc.diagnostics, fmt) from None
+    g = result.input_graph if stage is Stage.input else result.graph
+    text = {"svg": to_svg, "dot": to_dot, "ir": print_graph}[graph_format.value](g)
+    if output is not None and str(output) == "-":
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return
+    target = output or build_dir(result.recipe) / f"graph-{stage.value}.{graph_format.value}"
     atomic_write_text(target, text)
-    typer.echo(f"wrote {target} ({len(g)} ops)")
+    if fmt is Format.json:
+        sys.stdout.write(dumps({"wrote": str(target), "ops": len(g)}) + "\n")
+    else:
+        typer.echo(f"wrote {target} ({len(g)} ops)")
 
 
-from vpipe.cli import info  # noqa: E402, F401  (registers passes, explain, models, doctor, sample)
+from vpipe.cli import info, review  # noqa: E402, F401  (register passes, explain, models, doctor, sample; report, eval, preview)
 
 __all__ = ["EXIT_ROWS_FAILED", "app"]

@@ -3,25 +3,55 @@
 from __future__ import annotations
 
 import importlib.util
-import json
-import shutil
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from vpipe.cli.output import EXIT_INPUT
+from vpipe.cli.output import EXIT_INPUT, Format
 from vpipe.cli.root import app
+from vpipe.runtime.records import dumps
+
+FormatOpt = Annotated[Format, typer.Option("--format", help="Output as text or JSON.")]
+
+
+class Task(StrEnum):
+    lipsync = "lipsync"
+    tts = "tts"
+    align = "align"
+    quality = "quality"
 
 
 @app.command()
-def passes(ops: Annotated[bool, typer.Option("--ops", help="Also list the op specs.")] = False) -> None:
+def passes(
+    ops: Annotated[bool, typer.Option("--ops", help="Also list the op specs.")] = False,
+    fmt: FormatOpt = Format.text,
+) -> None:
     """List the passes, the named pipelines and (with --ops) the op set."""
     from vpipe.ir.dialect import all_specs
     from vpipe.passes.catalog import all_passes
     from vpipe.passes.pipelines import PIPELINES
+
+    if fmt is Format.json:
+        data: dict[str, object] = {
+            "passes": {name: cls.summary for name, cls in all_passes().items()},
+            "pipelines": {name: list(names) for name, names in PIPELINES.items()},
+        }
+        if ops:
+            data["ops"] = {
+                spec.kind: {
+                    "operands": dict(spec.operands),
+                    "results": list(spec.results),
+                    "pure": spec.pure,
+                    "summary": spec.summary,
+                }
+                for spec in all_specs()
+            }
+        sys.stdout.write(dumps(data, indent=2) + "\n")
+        return
 
     typer.echo("passes:")
     for name, cls in all_passes().items():
@@ -38,12 +68,18 @@ def passes(ops: Annotated[bool, typer.Option("--ops", help="Also list the op spe
 
 
 @app.command()
-def explain(code: Annotated[Optional[str], typer.Argument(help="A diagnostic code such as VP012.")] = None) -> None:
+def explain(
+    code: Annotated[Optional[str], typer.Argument(help="A diagnostic code such as VP012.", metavar="CODE")] = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
     """Explain a diagnostic code (without a code: list them all)."""
     from vpipe.diagnostics.codes import codes
     from vpipe.diagnostics.codes import explain as lookup
 
     if code is None:
+        if fmt is Format.json:
+            sys.stdout.write(dumps({i.code: i.title for i in codes().values()}, indent=2) + "\n")
+            return
         for info in codes().values():
             typer.echo(f"{info.code}  {info.title}")
         return
@@ -51,53 +87,83 @@ def explain(code: Annotated[Optional[str], typer.Argument(help="A diagnostic cod
     if info is None:
         typer.echo(f"unknown code '{code}'; `vpipe explain` lists them", err=True)
         raise typer.Exit(EXIT_INPUT)
+    if fmt is Format.json:
+        sys.stdout.write(dumps({"code": info.code, "title": info.title, "explanation": info.explanation}) + "\n")
+        return
     typer.echo(f"{info.code}: {info.title}\n\n{info.explanation}")
+
+
+def _vram(entry: dict[str, Any]) -> str:
+    vram = entry.get("vram_gb") or {}
+    if not vram or all(not v for v in vram.values()):
+        return "-"
+    return " ".join(f"{k}:{v}" for k, v in vram.items())
+
+
+def _weights(entry: dict[str, Any]) -> str:
+    weights = entry.get("weights")
+    if not weights:
+        return "none needed"
+    if isinstance(weights, dict):
+        files = weights.get("files") or []
+        if files:
+            return f"{len(files)} file(s)" if len(files) > 1 else str(files[0])
+        return "user-supplied"
+    return str(weights)
+
+
+LICENCE_CHARS = 34  # the compact table fits 120 columns; --wide shows the whole text
+
+
+def _clause(text: str) -> str:
+    for stop in (" (", "; ", ", "):
+        text = text.split(stop, 1)[0]
+    return text
 
 
 @app.command()
 def models(
-    task: Annotated[Optional[str], typer.Option("--task", help="lipsync, tts, align or quality.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the catalog entries as JSON.")] = False,
+    task: Annotated[Optional[Task], typer.Option("--task", help="Only the models of this task.")] = None,
+    fmt: FormatOpt = Format.text,
+    wide: Annotated[bool, typer.Option("--wide", help="Every field: family, licences in full.")] = False,
 ) -> None:
-    """Print the model catalog and the declared backends: families, resolution, VRAM, weights
-    layout, licences, and which backend of this installation serves each model."""
+    """The model catalog and the declared backends as a table, one line per model: task, the
+    backend of this installation that serves it, resolution, VRAM, weights, licence
+    (`--wide` or `--format json` for every field)."""
     from vpipe.catalog import model_entries
     from vpipe.kernel_api import backends
 
+    wanted = task.value if task else None
     declared = {b.catalog or b.name: b for t in backends.TASKS for b in backends.backends(t)}
-    entries = dict(model_entries(task))
+    entries = dict(model_entries(wanted))
     for key, b in declared.items():  # a plug-in backend without a catalog entry: what it declares
-        if key not in entries and (task is None or b.task == task):
+        if key not in entries and (wanted is None or b.task == wanted):
             entries[key] = {"task": b.task, "summary": b.summary, "devices": list(b.devices)}
-    if as_json:
+    if fmt is Format.json:
         out = {k: {**e, "backend": declared[k].to_json()} if k in declared else e for k, e in entries.items()}
-        sys.stdout.write(json.dumps(out, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(dumps(out, indent=2) + "\n")
         return
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="vpipe model catalog", show_lines=False)
-    for col in ("model", "task", "backend", "family", "res.", "VRAM (GB)", "weights", "licence"):
-        table.add_column(col, overflow="fold")
+    rows = []
     for model_id, e in entries.items():
-        vram = e.get("vram_gb") or {}
-        weights = e.get("weights") or {}
-        files = ", ".join(weights.get("files") or []) if isinstance(weights, dict) else ""
-        if not files and isinstance(weights, dict) and weights.get("note"):
-            files = str(weights["note"])
         lic = e.get("license") or {}
+        code, weights = str(lic.get("code")), str(lic.get("weights"))
+        if not wide:  # the first clause of each: the rest is in --wide and the JSON
+            code, weights = _clause(code), _clause(weights)
+        licence = code if weights in ("None", "none", code) else f"{code}; weights: {weights}"
+        if not wide and len(licence) > LICENCE_CHARS:
+            licence = licence[: LICENCE_CHARS - 1] + "…"
         b = declared.get(model_id)
-        table.add_row(
-            model_id,
-            e.get("task", ""),
-            f"{b.name} ({', '.join(b.devices)})" if b else "not installed",
-            e.get("family", e.get("summary", "")),
-            str(e.get("resolution", "")),
-            ", ".join(f"{k} {v}" for k, v in vram.items()) or "—",
-            files or "none needed",  # weight-free backends
-            f"code: {lic.get('code')}; weights: {lic.get('weights')}",
-        )
-    Console(width=max(120, shutil.get_terminal_size().columns)).print(table)
+        backend = b.name if b else "not installed"
+        row = [model_id, str(e.get("task", "")), backend, str(e.get("resolution", "")), _vram(e), _weights(e), licence]
+        if wide:
+            row.append(str(e.get("family", e.get("summary", ""))))
+        rows.append(row)
+    header = ["model", "task", "backend", "res.", "VRAM GB", "weights", "licence"] + (["family"] if wide else [])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    typer.echo("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
+    for r in rows:
+        typer.echo("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    typer.echo(f"({len(rows)} models; `vpipe models --wide` or `--format json` for every field)")
 
 
 def _module_version(name: str) -> str | None:
@@ -115,7 +181,7 @@ def _module_version(name: str) -> str | None:
 
 
 @app.command()
-def doctor(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
+def doctor(fmt: FormatOpt = Format.text) -> None:
     """Check the environment: ffmpeg, GPU, optional packages, backends, kernels, and every
     model's weight files."""
     from vpipe.kernel_api import registry
@@ -169,8 +235,8 @@ def doctor(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
         why = registry.availability(info)
         add(f"kernel {info.kind}", why is None, f"{info.id}" + (f": {why}" if why else ""))
     checks.extend(_model_checks())
-    if as_json:
-        sys.stdout.write(json.dumps(checks, indent=2) + "\n")
+    if fmt is Format.json:
+        sys.stdout.write(dumps(checks, indent=2) + "\n")
         return
     for c in checks:
         mark = "✓" if c["status"] == "ok" else "✗"
@@ -225,6 +291,7 @@ def _backend_checks(add: Callable[[str, bool, str], None]) -> None:
 @app.command()
 def sample(
     directory: Annotated[Path, typer.Argument(help="Where to write presenter.mp4.", metavar="DIR")] = Path("."),
+    fmt: FormatOpt = Format.text,
 ) -> None:
     """Make a sample presenter video from a public-domain portrait and a synthetic narration."""
     from vpipe.cli.output import fail
@@ -234,5 +301,8 @@ def sample(
     try:
         out = make_sample(directory)
     except DiagnosticError as exc:
-        raise fail(exc.diagnostics) from None
+        raise fail(exc.diagnostics, fmt) from None
+    if fmt is Format.json:
+        sys.stdout.write(dumps({"wrote": str(out), "script": SCRIPT, "synthetic": True}) + "\n")
+        return
     typer.echo(f"wrote {out}: a portrait animated to “{SCRIPT}” (labelled synthetic in its metadata)")

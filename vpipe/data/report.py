@@ -15,6 +15,9 @@ class QcReport:
     failures: tuple[str, ...]  # human sentences, one per missed threshold
     fail_rows: bool  # whether a missed threshold fails the row
     contact_sheet: str | None = None  # the review image written beside the output, if asked for
+    # for the review report: window frame times with measured and predicted mouth aperture,
+    # the re-rendered windows, the worst output frame by each visual measure, the slot edits
+    curves: dict[str, Any] | None = None
 
     @property
     def failed(self) -> bool:
@@ -27,4 +30,6 @@ class QcReport:
         }
         if self.contact_sheet is not None:
             out["contact_sheet"] = self.contact_sheet
+        if self.curves:
+            out["curves"] = self.curves
         return out

@@ -16,7 +16,7 @@ from vpipe.frontend import rows as rows_io
 from vpipe.frontend.recipe import LipsyncSpec, OutputSpec, Recipe, SlotSpec
 from vpipe.frontend.yamlmap import SourceMap
 from vpipe.kernel_api import backends
-from vpipe.lexicon import LexiconError, parse_row_column
+from vpipe.lexicon import Lexicon, LexiconError, parse_row_column
 from vpipe.outputs import CONTAINER_CODECS, OUTPUT_EXTENSIONS, confine
 from vpipe.templates import TemplateProgram, TemplateRenderError
 from vpipe.text import words_of
@@ -218,14 +218,15 @@ def check_rows(recipe: Recipe) -> tuple[tuple[rows_io.Row, ...], list[Diagnostic
             checked.append(row)
             continue
         values = row_variables(row)
+        lexicon = recipe.voice.lexicon
         if recipe.voice.lexicon_column:
             cell = row.values.get(recipe.voice.lexicon_column)
             if cell:
                 try:
-                    parse_row_column(str(cell))
+                    lexicon = lexicon.merged(parse_row_column(str(cell)))
                 except LexiconError as exc:
                     problems.append(Diagnostic("VP050", f"row {row.index}: {exc}", row.span, help=lexicon_help()))
-        _script_problems(recipe, row, values, problems, template_level)
+        _script_problems(recipe, row, values, problems, template_level, lexicon)
         _output_problems(recipe, row, values, outputs, problems, template_level)
         checked.append(replace(row, problems=tuple(problems)))
     return tuple(checked), template_level
@@ -237,9 +238,11 @@ def _script_problems(
     values: dict[str, Any],
     problems: list[Diagnostic],
     template_level: list[Diagnostic],
+    lexicon: Lexicon,
 ) -> None:
-    """An empty slot value (VP047), one too long for its slot (VP048), a template the row
-    cannot render."""
+    """An empty slot value (VP047), one too long for its slot (VP048), one the voice cannot
+    speak (VP305, the check the synthesizer makes at run time), a template the row cannot
+    render."""
     try:
         rendered = recipe.template.render(values)
         for span in rendered.spans:
@@ -263,8 +266,52 @@ def _script_problems(
                         help=f"shorten the value, or raise slots.{slot.name}.max_chars",
                     )
                 )
+            elif unspeakable := _unspeakable(text, lexicon):
+                problems.append(
+                    Diagnostic(
+                        "VP305",
+                        f"row {row.index}: '{slot.name}' cannot be spoken: {unspeakable}",
+                        row.span,
+                        help="give a Latin-script spelling of the value, or a pronunciation in the lexicon",
+                    )
+                )
     except TemplateRenderError as exc:
         _add_render_problem(exc, row, recipe.rows, recipe.span("/template"), "template", problems, template_level)
+
+
+def _unspeakable(text: str, lexicon: Lexicon) -> str | None:
+    """Why an English voice cannot say `text`, or None; words with a pronunciation in the
+    lexicon are spoken from it."""
+    from vpipe.speech.speakable import check_speakable, describe
+
+    problems = [p for p in check_speakable(text) if not any(lexicon.lookup(w) for w in p.text.split())]
+    return describe(problems) if problems else None
+
+
+def map_slot_columns(
+    bag: DiagnosticBag, rowset: rows_io.RowSet, slots: list[SlotSpec], smap: SourceMap
+) -> rows_io.RowSet:
+    """A slot with `column:` takes its value from that column (the template keeps the slot's
+    name): each row gets the slot's variable, copied from the column."""
+    mapped = [s for s in slots if s.column]
+    if not mapped:
+        return rowset
+    for s in mapped:
+        if rowset.uniform and s.column not in rowset.columns:
+            guess = difflib.get_close_matches(s.column or "", sorted(rowset.columns), n=1, cutoff=0.6)
+            bag.error(
+                "VP041",
+                f"slot '{s.name}' reads column '{s.column}', which is not a column of {rowset.file}",
+                smap.value(f"/slots/{s.name}/column"),
+                help=f"did you mean '{guess[0]}'?" if guess else None,
+                notes=(f"columns are: {', '.join(rowset.columns)}",),
+            )
+    rows = tuple(
+        replace(r, values={**r.values, **{s.name: r.values[s.column] for s in mapped if s.column in r.values}})
+        for r in rowset.rows
+    )
+    columns = tuple(dict.fromkeys([*rowset.columns, *(s.name for s in mapped)]))
+    return replace(rowset, rows=rows, columns=columns)
 
 
 def _output_problems(

@@ -114,10 +114,29 @@ def load_recipe(path: str | Path) -> tuple[Recipe, list[Diagnostic]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise DiagnosticError(Diagnostic("VP001", f"cannot read recipe '{shown}': {exc}", Span(shown))) from None
     data, smap = load_yaml(text, shown)
+    data = expand_shorthands(data)
     schema_errors = validate(data, smap)
     if any(d.is_error for d in schema_errors):
         raise DiagnosticError(schema_errors)
     return _build(file.resolve(), data, smap)
+
+
+VOICE_ENGINES = ("piper", "espeak")
+
+
+def expand_shorthands(data: Any) -> Any:
+    """`lipsync: wav2lip` is {model: wav2lip}; `voice: piper` is {engine: piper} (another
+    string names a voice), as `target: cpu` names a preset. The schema then checks the
+    mapping, so a wrong name is reported like one written in full."""
+    if not isinstance(data, dict):
+        return data
+    data = dict(data)
+    if isinstance(data.get("lipsync"), str):
+        data["lipsync"] = {"model": data["lipsync"]}
+    if isinstance(data.get("voice"), str):
+        v = data["voice"]
+        data["voice"] = {"engine": v} if v in VOICE_ENGINES else {"voice": v}
+    return data
 
 
 def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, list[Diagnostic]]:
@@ -130,13 +149,16 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
     lipsync = _lipsync(bag, base, data, source.kind, smap)
     output, output_program = _output(bag, base, data, smap)
     rowset = _rows(bag, base, data, smap)
-    bag.raise_if_errors()
-    assert template is not None and output_program is not None and rowset is not None
-
-    checks.check_template_variables(bag, template, slots, rowset, source.kind, smap)
-    if source.kind == "video" and source.transcript:
+    if rowset is not None:
+        rowset = checks.map_slot_columns(bag, rowset, slots, smap)
+    # the checks across the parts run whatever else failed, when their parts loaded: every
+    # stage's errors in one pass
+    if template is not None and rowset is not None:
+        checks.check_template_variables(bag, template, slots, rowset, source.kind, smap)
+    if template is not None and source.kind == "video" and source.transcript:
         checks.check_transcript(bag, template, slots, source.transcript, smap)
     bag.raise_if_errors()
+    assert template is not None and output_program is not None and rowset is not None
 
     recipe = Recipe(
         file=file,
@@ -149,7 +171,7 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
         lipsync=lipsync,
         target=_target(data.get("target", defaults()["target"])),
         output=output,
-        qc=QcSpec(**with_defaults(data.get("qc"), "qc")),
+        qc=_qc(data),
         smap=smap,
         output_program=output_program,
     )
@@ -192,7 +214,7 @@ def _slots(bag: DiagnosticBag, data: dict[str, Any], kind: str, smap: SourceMap)
     slots: list[SlotSpec] = []
     for name, value in (data.get("slots") or {}).items():
         spec = with_defaults({"say": value} if isinstance(value, str) else value, "slots", "*")
-        slot = SlotSpec(name, spec["say"], spec.get("occurrence"), spec["max_chars"])
+        slot = SlotSpec(name, spec["say"], spec.get("occurrence"), spec["max_chars"], spec.get("column"))
         if not slot.words:
             bag.error("VP015", f"slot '{name}' says no word", smap.value(f"/slots/{name}"))
         slots.append(slot)
@@ -310,6 +332,14 @@ def _lexicon(bag: DiagnosticBag, base: Path, value: Any, smap: SourceMap) -> tup
     for e in errors:
         bag.error("VP050", str(e), lsmap.value(f"/{e.word}"), help=checks.lexicon_help())
     return lex, path
+
+
+def _qc(data: dict[str, Any]) -> QcSpec:
+    """`on_fail: fail` and its older spelling `fail_rows: true` mean the same."""
+    spec = with_defaults(data.get("qc"), "qc")
+    given = data.get("qc") or {}
+    on_fail = "fail" if given.get("fail_rows") and "on_fail" not in given else spec["on_fail"]
+    return QcSpec(**{**spec, "on_fail": on_fail, "fail_rows": on_fail == "fail"})
 
 
 def _target(value: Any) -> TargetSpec:

@@ -51,6 +51,7 @@ class SlotSpec:
     say: str
     occurrence: int | None
     max_chars: int
+    column: str | None = None  # the row column that fills the slot (absent: the slot's own name)
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -106,8 +107,9 @@ class QcSpec:
     min_sync_ratio: float
     min_untouched_psnr_db: float
     max_seam_ratio: float
-    fail_rows: bool
+    fail_rows: bool  # on_fail == "fail"
     contact_sheets: bool
+    on_fail: str  # flag | fail: what a missed threshold does to the row
 
 
 @dataclass(frozen=True)

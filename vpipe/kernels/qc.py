@@ -108,7 +108,7 @@ def _source_window(e: Any) -> Any:
 
 @kernel("qc.measure", backend="weightfree")
 class Measure(Kernel):
-    version = "6"  # 5: interpolated references converted as the writer converts them; 6: spliced outputs
+    version = "7"  # 5: interpolated references converted as the writer converts them; 6: spliced outputs; 7: curves
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.4, ram_mb=400)
@@ -120,12 +120,17 @@ class Measure(Kernel):
         failures: list[str] = []
         assert isinstance(frames, Frames)
         original = (file.splice or {}).get("original")  # spliced: frames.source is the normalised video
-        audio_metrics(file, track, Path(str(original)) if original else frames.source, thresholds, rt, metrics, failures)
+        audio_metrics(
+            file, track, Path(str(original)) if original else frames.source, thresholds, rt, metrics, failures
+        )
+        curves: dict[str, Any] = {"slots": _slot_edits(track), "fps": _fps(frames)}
         if frames.rendered:  # the mouth was re-rendered: measure sync, untouched frames and seams
             from vpipe.qc.visual import visual_metrics
 
-            visual_metrics(file, track, frames, thresholds, rt, metrics, failures)
+            visual_metrics(file, track, frames, thresholds, rt, metrics, failures, curves)
             _sync_expert_metrics(file, frames, track, rt, metrics)
+        curves["review_frames"] = _review_frames(frames, track, curves.get("worst_frames") or {})
+        curves["face_box"] = (frames.report or {}).get("face_box")
         for f in failures:
             rt.warn("VP310", f)
         sheet = None
@@ -134,7 +139,7 @@ class Measure(Kernel):
 
             # beside the output, so it stays inside the output directory
             sheet = str(write_contact_sheet(file.path.parent / "qc" / f"{file.path.stem}.png", file.path, frames))
-        return QcReport(metrics, tuple(failures), bool(thresholds.get("fail_rows", False)), sheet)
+        return QcReport(metrics, tuple(failures), bool(thresholds.get("fail_rows", False)), sheet, curves)
 
 
 def _sync_expert_metrics(file: Any, frames: Frames, track: Any, rt: Any, metrics: dict[str, float]) -> None:
@@ -149,3 +154,53 @@ def _sync_expert_metrics(file: Any, frames: Frames, track: Any, rt: Any, metrics
         metrics.update(lse_metrics(file.path, windows, float(frames.times[-1]) + 0.04, scorer))
     except ValueError:  # too short, or no face in the scored frames: no LSE for this row
         metrics["lse_windows"] = 0.0
+
+
+def _slot_edits(track: Track) -> list[dict[str, Any]]:
+    """Where each slot sits in the output and in the source (seconds), and what it says."""
+    return [
+        {
+            "slot": e.slot,
+            "said": e.said,
+            "replaced": e.replaced,
+            "start": round(e.output_start, 4),
+            "end": round(e.output_end, 4),
+            "source_start": round(e.source_start, 4),
+            "source_end": round(e.source_end, 4),
+        }
+        for e in track.edits
+    ]
+
+
+REVIEW_COLUMNS = 6  # slot frames sampled for the review sheet, besides the worst frames
+
+
+def _review_frames(frames: Frames, track: Track, worst: dict[str, int]) -> list[dict[str, Any]]:
+    """The output frames a reviewer should see, each with the source frame it replaces: the
+    worst frame by each visual measure, then frames sampled over the slot windows (the
+    re-rendered frames, or the frames under the slot words when nothing was re-rendered)."""
+    from vpipe.qc.contact import window_frames
+
+    times = np.asarray(frames.times, np.float64)
+    names = {"untouched_psnr": "PSNR", "seam": "seam", "sync": "sync"}
+    picks: list[tuple[int, str]] = [(int(k), f"worst {names.get(m, m)}") for m, k in worst.items()]
+    slot_frames = window_frames(frames, REVIEW_COLUMNS)
+    if not slot_frames and len(times):
+        inside = [k for k, t in enumerate(times) if any(e.output_start <= t < e.output_end for e in track.edits)]
+        if len(inside) > REVIEW_COLUMNS:
+            inside = [inside[i] for i in np.linspace(0, len(inside) - 1, REVIEW_COLUMNS).round().astype(int)]
+        slot_frames = inside
+    picks += [(int(k), "slot") for k in slot_frames if all(k != p for p, _ in picks)]
+    return [
+        {"frame": k, "source_frame": int(frames.source_index[k]), "time": round(float(times[k]), 4), "why": why}
+        for k, why in picks
+        if 0 <= k < len(times)
+    ]
+
+
+def _fps(frames: Frames) -> float | None:
+    times = np.asarray(frames.times, np.float64)
+    if len(times) < 2:
+        return None
+    step = float(np.median(np.diff(times)))
+    return round(1.0 / step, 3) if step > 0 else None

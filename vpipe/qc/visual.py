@@ -26,6 +26,7 @@ import numpy as np
 from vpipe.data.alignment import Segment
 from vpipe.data.media import Frames, OutputFile, Track
 from vpipe.lipsync.sync import sync_score
+from vpipe.lipsync.visemes import predicted_aperture
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -134,7 +135,9 @@ def copied_gops_identical(path: Path, splice: dict[str, Any]) -> tuple[int, int]
     from vpipe.media.normalize import gop_digest, packet_groups
 
     expected = {int(k0): str(d) for _, k0, d in splice.get("copied") or []}
-    same = sum(1 for first, packets in packet_groups(path) if first in expected and gop_digest(packets) == expected[first])
+    same = sum(
+        1 for first, packets in packet_groups(path) if first in expected and gop_digest(packets) == expected[first]
+    )
     return len(expected), same
 
 
@@ -146,7 +149,11 @@ def visual_metrics(
     rt: Any,
     metrics: dict[str, float],
     failures: list[str],
+    curves: dict[str, Any] | None = None,
 ) -> None:
+    """Fill `metrics` and `failures`; `curves` (when given) gets what a reviewer looks at: the
+    window frames' times with measured and predicted aperture, and the worst frame (output
+    frame index) by each visual measure."""
     from vpipe.media.decode import luma, to_bgr
 
     report = frames.report or {}
@@ -170,6 +177,8 @@ def visual_metrics(
     between_luma = _interpolated_references(frames, report, seams, src_pts)
     pairs = _pairs_spliced(file, frames, rt) if file.splice else _pairs_full(file, frames)
     psnrs: list[float] = []
+    psnr_frames: list[int] = []
+    window_frames: list[int] = []
     diffs: dict[int, float] = {}  # raw face-region change to the previous output frame
     residual_diffs: dict[int, float] = {}  # change of (output − source) to the previous frame
     window_images: list[np.ndarray] = []
@@ -188,12 +197,17 @@ def visual_metrics(
         if in_window[k]:
             window_images.append(to_bgr(frame))
             window_times.append(float(times[k]))
+            window_frames.append(k)
         elif src_frame is not None:
             psnrs.append(psnr(y, src_y))
+            psnr_frames.append(k)
     finite = [p for p in psnrs if math.isfinite(p)]
     if file.splice:  # copied frames are the normalised frames (packets checked): their PSNR is its
         finite.append(metrics["copied_source_psnr_min_db"])
     metrics["untouched_psnr_min_db"] = min(finite) if finite else 99.0
+    worst: dict[str, int] = {}
+    if psnrs and np.isfinite(psnrs).any():
+        worst["untouched_psnr"] = psnr_frames[int(np.argmin(np.where(np.isfinite(psnrs), psnrs, np.inf)))]
     metrics["untouched_psnr_mean_db"] = float(np.mean(finite)) if finite else 99.0
     limit = float(thresholds.get("min_untouched_psnr_db", 45.0))
     if finite and min(finite) < limit:
@@ -205,15 +219,21 @@ def visual_metrics(
         metrics["seam_ratio_raw"] = max(diffs[k] for k in measured_seams) / natural
         ratio = max(residual_diffs[k] for k in measured_seams) / natural
         metrics["seam_ratio"] = ratio
+        worst["seam"] = max(measured_seams, key=lambda k: residual_diffs[k])
         limit = float(thresholds.get("max_seam_ratio", 2.0))
         if ratio > limit:
             failures.append(f"a window seam changes the face {ratio:.1f}× more than a typical frame (limit {limit:g}×)")
     phones = [Segment(str(p), float(a), float(b)) for p, a, b in report.get("phones") or []]
     if window_images and phones:
         table = np.asarray(report.get("aperture_table") or [], np.float64)
-        score = sync_score(
-            _aperture(window_images, window_times), np.asarray(window_times), phones, table if len(table) else None
-        )
+        measured = _aperture(window_images, window_times)
+        score = sync_score(measured, np.asarray(window_times), phones, table if len(table) else None)
+        if curves is not None:
+            predicted = predicted_aperture(phones, np.asarray(window_times), table=table if len(table) else None)
+            curves.update(times=window_times, aperture=measured.tolist(), predicted=predicted.tolist())
+            gap = np.abs(_z(measured) - _z(predicted))
+            if np.isfinite(gap).any():
+                worst["sync"] = window_frames[int(np.nanargmax(gap))]
         natural = float(report.get("natural_sync", math.nan))
         control = float(report.get("control_sync", math.nan))
         metrics["sync"] = score
@@ -227,6 +247,17 @@ def visual_metrics(
                     f"lip-sync {score:.2f} is {100 * score / natural:.0f} % of the source's natural "
                     f"{natural:.2f} (limit {100 * limit:.0f} %)"
                 )
+    if curves is not None:
+        curves["worst_frames"] = worst
+        curves["windows"] = [list(w) for w in windows]
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    ok = np.isfinite(x)
+    if ok.sum() < 2 or np.std(x[ok]) < 1e-9:
+        return np.zeros_like(x)
+    return (x - np.mean(x[ok])) / np.std(x[ok])
 
 
 def _crop(image: np.ndarray, box: list[float] | None) -> np.ndarray:

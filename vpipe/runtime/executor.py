@@ -66,13 +66,31 @@ class RowOutcome:
     cached: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     report: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None  # the row's values as read
+    script: str | None = None  # the rendered script
+    duration: list[dict[str, Any]] | None = None  # per slot: fit or elastic, lengths, stretch
+
+    @property
+    def verdict(self) -> str:
+        """QC gate: passed, flagged (a threshold missed, on_fail: flag), failed, or unmeasured."""
+        if self.status == "failed":
+            return "failed"
+        if self.report is None:
+            return "unmeasured"
+        return "flagged" if self.report.get("failures") else "passed"
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"row": self.index, "id": self.id, "status": self.status}
+        out: dict[str, Any] = {"row": self.index, "id": self.id, "status": self.status, "verdict": self.verdict}
         if self.output:
             out["output"] = self.output
         if self.key:
             out["key"] = self.key
+        if self.values is not None:
+            out["values"] = self.values
+        if self.script is not None:
+            out["script"] = self.script
+        if self.duration is not None:
+            out["duration"] = self.duration
         out["seconds"] = round(self.seconds, 4)
         out["timings"] = {k: round(v, 4) for k, v in self.timings.items()}
         if self.cached:
@@ -118,6 +136,7 @@ class Executor:
         else:
             self.store_dir = (work_root / "store") if work_root is not None else None
         self.kernels: dict[int, registry.Kernel] = {}
+        self.last_values: dict[str, Any] = {}
         self.versions: dict[int, str] = {}
         missing = []
         for i, op in enumerate(graph.ops):
@@ -207,10 +226,14 @@ class Executor:
     def up_to_date(self, shared: SharedState, row: RowValue) -> RowOutcome | None:
         """The row's outcome if its output is up to date (nothing to do), else None."""
         start = time.perf_counter()
-        keys, done = self.is_up_to_date(shared, row)
+        computed: dict[str, Any] = {}
+        keys, done = self.is_up_to_date(shared, row, computed)
         if done is None:
             return None
-        outcome = RowOutcome(row.index, row.id, "up-to-date", key=self._key_of(keys, OUTPUT_KINDS))
+        outcome = RowOutcome(
+            row.index, row.id, "up-to-date", key=self._key_of(keys, OUTPUT_KINDS), values=dict(row.values)
+        )
+        self._describe(outcome, computed, keys or {})
         outcome.output = str(getattr(done, "path", ""))
         report_key = self._key_of(keys, "qc.")
         if report_key and self.cache is not None:
@@ -221,10 +244,16 @@ class Executor:
         return outcome
 
     # --- rows ---------------------------------------------------------------------------------
-    def plan_keys(self, shared: SharedState, row: RowValue) -> dict[str, str] | None:
+    def plan_keys(
+        self, shared: SharedState, row: RowValue, computed: dict[str, Any] | None = None
+    ) -> dict[str, str] | None:
         """Keys of all of a row's values, running only the cheap value-keyed ops; None when
-        one of those fails (the row will fail when it runs)."""
+        one of those fails (the row will fail when it runs). The values those ops computed
+        (the rendered script) go into `computed` when given."""
         values, keys = dict(shared.values), dict(shared.keys)
+        if computed is not None:
+            computed.update(values)
+            values = computed
         with self._scratch(f"plan-{row.index}") as work:
             rt = RunContext(work, row, self.target, store_dir=self.store_dir)
             for i, op in self.row_ops:
@@ -245,9 +274,11 @@ class Executor:
                 return keys[op.results[0].name]
         return None
 
-    def is_up_to_date(self, shared: SharedState, row: RowValue) -> tuple[dict[str, str] | None, Any]:
+    def is_up_to_date(
+        self, shared: SharedState, row: RowValue, computed: dict[str, Any] | None = None
+    ) -> tuple[dict[str, str] | None, Any]:
         """(the row's keys, the cached output if the file on disk still matches it)."""
-        keys = self.plan_keys(shared, row)
+        keys = self.plan_keys(shared, row, computed)
         key = self._key_of(keys, OUTPUT_KINDS)
         if key is None or self.cache is None:
             return keys, None
@@ -264,7 +295,7 @@ class Executor:
 
     def run_row(self, shared: SharedState, row: RowValue, force: bool = False) -> RowOutcome:
         start = time.perf_counter()
-        outcome = RowOutcome(row.index, row.id, "ok")
+        outcome = RowOutcome(row.index, row.id, "ok", values=dict(row.values))
         if not force:
             done = self.up_to_date(shared, row)
             if done is not None:
@@ -291,8 +322,33 @@ class Executor:
                 outcome.status = "failed"
                 outcome.diagnostics.append(self._internal_error(exc, row, op))
             outcome.diagnostics[:0] = rt.diagnostics
+        self._describe(outcome, values, keys)
+        self.last_values = values  # the row's values, for callers that want more than the outcome (preview)
         outcome.seconds = time.perf_counter() - start
         return outcome
+
+    def _describe(self, outcome: RowOutcome, values: dict[str, Any], keys: dict[str, str]) -> None:
+        """What the manifest records about the row beyond its status: the rendered script and
+        each slot's duration decision (taken from the cache for a row that was up to date)."""
+        for _, op in self.row_ops:
+            name = op.results[0].name
+            value = values.get(name)
+            if value is None and name in keys and self.cache is not None and op.results[0].type.name == "SlotAudio":
+                value = self.cache.get(keys[name])
+            if op.kind == "template.render" and hasattr(value, "text"):
+                outcome.script = value.text
+            elif hasattr(value, "clips") and hasattr(value, "policy"):  # SlotAudio: the last one wins
+                outcome.duration = [
+                    {
+                        "slot": c.name,
+                        "said": c.text,
+                        "decision": "fit" if c.fitted else "elastic",
+                        "recorded_seconds": round(c.source_end - c.source_start, 4),
+                        "new_seconds": round(c.duration, 4),
+                        "stretch": round(c.stretch, 4),
+                    }
+                    for c in value.clips
+                ]
 
     def _internal_error(self, exc: Exception, row: RowValue, op: Op) -> Diagnostic:
         log_note = ()

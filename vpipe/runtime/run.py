@@ -7,7 +7,6 @@ values, so shared analysis is done once, in the parent.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import statistics
 import time
@@ -29,7 +28,9 @@ from vpipe.ir.parser import parse_graph
 from vpipe.ir.printer import print_graph
 from vpipe.kernel_api.context import Target
 from vpipe.runtime.cache import Cache
+from vpipe.runtime.calibration import profile_key, record_run
 from vpipe.runtime.executor import Executor, MissingKernel, RowOutcome, SharedState
+from vpipe.runtime.records import COMPLETE, INTERRUPTED, VIEW, RunRecord, update_view
 
 
 @dataclass
@@ -40,7 +41,7 @@ class RunOptions:
     force: bool = False
     cache_dir: Path | None = None
     no_cache: bool = False  # compute everything afresh, store nothing (the honest baseline)
-    manifest: Path | None = None  # default: manifest.jsonl in the output directory
+    records: Path | None = None  # where runs/ and manifest.jsonl go; default: the output directory
 
 
 @dataclass
@@ -48,7 +49,12 @@ class RunSummary:
     outcomes: list[RowOutcome] = field(default_factory=list)
     shared_seconds: float = 0.0
     total_seconds: float = 0.0
-    manifest: Path | None = None
+    manifest: Path | None = None  # the latest view over all runs (out/manifest.jsonl)
+    run_manifest: Path | None = None  # this run's own manifest (out/runs/ID/manifest.jsonl)
+    run_folder: Path | None = None
+    status: str = COMPLETE  # or "interrupted"
+    selected: int = 0
+    report: Path | None = None  # the HTML review, when written
     shared_cached: list[str] = field(default_factory=list)
     shared_diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -58,6 +64,13 @@ class RunSummary:
     @property
     def failed(self) -> int:
         return self.count("failed")
+
+    def verdicts(self) -> dict[str, int]:
+        """Rows by QC gate: passed, flagged, failed, unmeasured."""
+        out = {"passed": 0, "flagged": 0, "failed": 0, "unmeasured": 0}
+        for o in self.outcomes:
+            out[o.verdict] += 1
+        return out
 
     def median_row_seconds(self) -> float:
         times = [o.seconds for o in self.outcomes if o.status == "ok"]
@@ -82,32 +95,23 @@ def select_rows(rows: tuple[Row, ...], spec: str | None, only: tuple[str, ...]) 
         if unknown:
             raise DiagnosticError(Diagnostic("VP014", f"--only: no row has id {', '.join(sorted(unknown))}", None))
         chosen = [r for r in chosen if r.id in wanted]
+    if not chosen:
+        what = " and ".join(
+            x for x in (f"--rows {spec}" if spec else "", f"--only {', '.join(only)}" if only else "") if x
+        )
+        raise DiagnosticError(
+            Diagnostic(
+                "VP014",
+                f"{what or 'the row selection'} selects no row (the recipe has {len(rows)} row(s))",
+                None,
+                help=f"rows are numbered 1 to {len(rows)}" if rows else "add rows to the recipe",
+            )
+        )
     return chosen
 
 
 def row_value(row: Row) -> RowValue:
     return RowValue(row.index, row.id, dict(row.values), row.span.file, row.span.line)
-
-
-class Manifest:
-    """JSON Lines: a `run` header, one `row` line per row as it finishes, a `summary`.
-    Written as `manifest.jsonl.partial` and renamed when the run completes."""
-
-    def __init__(self, path: Path, header: dict[str, Any]) -> None:
-        self.path = path
-        self.partial = path.with_name(path.name + ".partial")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(self.partial, "w", encoding="utf-8")  # noqa: SIM115 (open for the run; closed in close())
-        self.write({"type": "run", **header})
-
-    def write(self, record: dict[str, Any]) -> None:
-        self._f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._f.flush()
-
-    def close(self, summary: dict[str, Any]) -> None:
-        self.write({"type": "summary", **summary})
-        self._f.close()
-        self.partial.replace(self.path)
 
 
 # --- worker processes ---------------------------------------------------------------------------
@@ -150,18 +154,26 @@ def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | 
             Diagnostic("VP111", f"cannot run: no usable kernel for {exc}", None, help="run `vpipe doctor`")
         ) from None
     rows = select_rows(recipe.rows.rows, options.rows, options.only)
-    manifest = Manifest(
-        options.manifest or recipe.output.root / "manifest.jsonl",
+    root = options.records or recipe.output.root
+    manifest = RunRecord(
+        root,
         {
             "vpipe": __version__,
             "recipe": str(recipe.file),
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
             "graph": graph_hashes(graph).get(graph.ops[-1].results[0].name, "") if graph.ops else "",
             "rows": len(rows),
+            "source": str(recipe.source.path),
+            "output_root": str(recipe.output.root),
+            "selection": {"rows": options.rows, "only": list(options.only), "force": options.force},
+            "jobs": options.jobs,
         },
     )
-    summary = RunSummary(manifest=manifest.path)
+    summary = RunSummary(
+        manifest=root / VIEW, run_manifest=manifest.path, run_folder=manifest.folder, selected=len(rows)
+    )
     sweep_stale(recipe.output.root)
+    status = INTERRUPTED
     try:
         done, rows = _split_up_to_date(executor, rows, options)
         if not any(not any(d.is_error for d in r.problems) for r in rows):
@@ -206,18 +218,41 @@ def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | 
             manifest.write({"type": "row", **outcome.to_json()})
             if progress:
                 progress.row(outcome)
-    finally:
+        status = COMPLETE
+    finally:  # Ctrl-C or an error included: the run is recorded as interrupted, the view keeps every row
         summary.total_seconds = time.perf_counter() - start
+        summary.status = status
         manifest.close(
             {
                 "ok": summary.count("ok"),
                 "failed": summary.failed,
                 "up_to_date": summary.count("up-to-date"),
+                "not_reached": summary.selected - len(summary.outcomes),
+                **{f"qc_{k}": v for k, v in summary.verdicts().items()},
                 "seconds": round(summary.total_seconds, 3),
                 "shared_seconds": round(summary.shared_seconds, 3),
-            }
+            },
+            status,
         )
+        update_view(root)
+        if cache is not None:
+            record_run(
+                cache.root,
+                profile_key(graph, recipe.source.path, target.device),
+                [o.seconds for o in summary.outcomes if o.status == "ok"],
+                summary.shared_seconds,
+                cached=_shared_cached(executor, summary.shared_cached),
+            )
     return summary
+
+
+def _shared_cached(executor: Executor, cached: list[str]) -> bool:
+    """Whether the run found all of its shared analysis in the cache (its time is then a re-run's)."""
+    return all(
+        op.results[0].name in cached
+        for i, op in executor.shared_ops
+        if executor.kernels[i].cache and not executor.kernels[i].value_keyed
+    )
 
 
 def _split_up_to_date(executor: Executor, rows: list[Row], options: RunOptions) -> tuple[list[RowOutcome], list[Row]]:
@@ -267,7 +302,14 @@ def _execute_rows(
         max_workers=options.jobs,
         mp_context=ctx,
         initializer=_init_worker,
-        initargs=(graph_text, str(cache_root) if cache_root else None, target, str(bdir / "work"), str(bdir / "logs"), shared),
+        initargs=(
+            graph_text,
+            str(cache_root) if cache_root else None,
+            target,
+            str(bdir / "work"),
+            str(bdir / "logs"),
+            shared,
+        ),
     ) as pool:
         futures = {pool.submit(_run_in_worker, rv, options.force): rv for rv in runnable}
         results: dict[int, RowOutcome] = {}

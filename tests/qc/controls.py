@@ -1,0 +1,36 @@
+"""Control files for `vpipe eval`, made from a real output: what a broken pipeline would
+write. Each must be flagged, while the real output passes."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+
+def _ffmpeg(*args: str | Path) -> None:
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", *map(str, args)], check=True)
+
+
+def untouched_mouth(source: Path, output: Path, path: Path) -> Path:
+    """The new audio over the source's own pictures: the mouth says the recorded words."""
+    _ffmpeg("-i", source, "-i", output, "-map", "0:v", "-map", "1:a", "-c", "copy", "-shortest", path)
+    return path
+
+
+def shifted_audio(output: Path, path: Path, ms: int = 200) -> Path:
+    """The output with its audio 200 ms late (silence padded in front, the end cut)."""
+    _ffmpeg("-i", output, "-af", f"adelay={ms}:all=1", "-c:v", "copy", "-c:a", "aac", "-shortest", path)
+    return path
+
+
+def frozen_mouth(output: Path, first: int, last: int, path: Path) -> Path:
+    """The output with frames `first` to `last` (indices) all showing frame `first`."""
+    _ffmpeg(
+        "-i", output, "-i", output,
+        "-filter_complex", f"[0:v][1:v]freezeframes=first={first}:last={last}:replace={first}[v]",
+        "-map", "[v]", "-map", "0:a", "-c:v", "libx264", "-crf", "12", "-preset", "veryfast",
+        "-fps_mode", "passthrough", "-c:a", "copy", path,
+    )  # fmt: skip
+    return path

@@ -1,0 +1,99 @@
+"""The Python API: what the command line does, as calls.
+
+    import vpipe
+
+    build = vpipe.compile("recipe.yaml")        # load, check, lower, run the passes
+    print(build.plan["estimate"])               # what `vpipe build` prints
+    summary = build.run(rows="1:10", jobs=2)    # what `vpipe run` does (manifest, report)
+    for row in summary.outcomes:
+        print(row.id, row.status, row.verdict, row.output)
+
+`vpipe.compile` raises `vpipe.DiagnosticError` (with `.diagnostics`) when the recipe has
+errors; row problems are per row in the run summary. The CLI calls these same functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vpipe.diagnostics.diagnostic import Diagnostic
+from vpipe.driver import BuildOptions, BuildResult, compile_recipe
+from vpipe.runtime.run import ProgressSink, RunOptions, RunSummary, run_build
+
+
+@dataclass
+class Build:
+    """A compiled recipe: the typed recipe, the final IR graph, the plan and what the
+    compiler found (warnings, remarks)."""
+
+    result: BuildResult
+    cache_dir: Path | None = None
+    _plan: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def recipe(self) -> Any:
+        return self.result.recipe
+
+    @property
+    def graph(self) -> Any:
+        return self.result.graph
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return self.result.diagnostics
+
+    @property
+    def plan(self) -> dict[str, Any]:
+        """The plan `vpipe build` prints: source, slots, kernels, estimates (a dict)."""
+        if self._plan is None:
+            from vpipe.plan import plan_summary
+
+            self._plan = plan_summary(self.result, self.cache_dir)
+        return self._plan
+
+    def run(
+        self,
+        rows: str | None = None,
+        *,
+        only: tuple[str, ...] | list[str] = (),
+        jobs: int | None = None,
+        force: bool = False,
+        report: bool = True,
+        progress: ProgressSink | None = None,
+    ) -> RunSummary:
+        """Render the selected rows (`rows` like "3", "1:10", ":5"; `only` row ids), `jobs`
+        processes (default: target.workers). Writes the outputs, the run's manifest, the
+        latest view `manifest.jsonl` and (with `report`) the HTML review; returns the summary."""
+        summary = run_build(
+            self.result,
+            RunOptions(
+                rows=rows,
+                only=tuple(only),
+                jobs=jobs or self.recipe.target.workers,
+                force=force,
+                cache_dir=self.cache_dir,
+            ),
+            progress,
+        )
+        if report and summary.run_folder is not None:
+            from vpipe.report import write_report
+
+            summary.report = write_report(summary.run_folder, plan=self.plan)
+        return summary
+
+
+def compile(
+    recipe: str | Path,
+    *,
+    pipeline: str = "default",
+    disabled: tuple[str, ...] | list[str] = (),
+    analyze: bool = True,
+    cache_dir: str | Path | None = None,
+    options: BuildOptions | None = None,
+) -> Build:
+    """Compile a recipe file into a `Build` (raises DiagnosticError on recipe errors)."""
+    cache = Path(cache_dir) if cache_dir is not None else None
+    opts = options or BuildOptions(pipeline=pipeline, disabled=frozenset(disabled), analyze=analyze, cache_dir=cache)
+    return Build(compile_recipe(recipe, opts), opts.cache_dir)

@@ -1,0 +1,278 @@
+"""`vpipe eval`: measure one personalized file against its source, knowing nothing of how it
+was made. Everything outside the slots must be the recording itself, so the file says
+where it was edited and whether the edit holds together:
+
+- offset: the output's audio against the source's audio in the untouched part before the
+  first edit, and the same for the pictures; a difference is an audio/video offset;
+- edit: where the audio differs from the source (from the start and from the end, so an
+  elastic slot that changes the length is found too);
+- mouth re-animated: in that stretch the lower face must differ from the source's — new
+  words under the recorded mouth are the classic dubbing failure;
+- mouth moving: the mouth's frame-to-frame change in the edit against the source's own
+  while speaking — a frozen mouth under speech fails;
+- untouched frames: PSNR of the frames before the edit against the source;
+- loudness of the edit against the speech around it; clicks at its joins.
+
+Each measure has a gate (the recipe's `qc:` thresholds where they apply).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HOP = 0.02  # seconds per audio analysis frame
+EDGE = 5  # analysis frames ignored at each end of the file (100 ms)
+MARGIN = 0.12  # seconds around the edit where the mouth may be re-animated (coarticulation)
+
+DEFAULTS = {
+    "max_av_offset_ms": 40.0,  # one frame at 25 fps
+    "max_mouth_psnr_db": 40.0,  # the lower face in the edit closer to the source than this: untouched
+    "min_mouth_motion_ratio": 0.3,  # mouth change per frame in the edit / the source's while speaking
+    "min_untouched_psnr_db": 45.0,
+    "max_loudness_delta_db": 2.0,
+}
+
+
+@dataclass
+class Evaluation:
+    output: str
+    source: str
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    edit: dict[str, float] | None = None
+    failures: list[str] = field(default_factory=list)
+    thresholds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "output": self.output,
+            "source": self.source,
+            "verdict": "passed" if self.passed else "failed",
+            "edit": self.edit,
+            "metrics": self.metrics,
+            "failures": self.failures,
+            "thresholds": self.thresholds,
+        }
+
+
+def _frames_rms(x: np.ndarray, hop: int) -> np.ndarray:
+    n = len(x) // hop
+    return np.sqrt(np.mean(x[: n * hop].reshape(n, hop) ** 2, axis=1)) if n else np.zeros(0)
+
+
+def audio_lag(out: np.ndarray, src: np.ndarray, seconds: float, rate: int, max_lag: float = 0.5) -> float:
+    """Lag (s) of `out` against `src` over their first `seconds` (positive: out is late)."""
+    n = int(seconds * rate)
+    m = int(max_lag * rate)
+    a, b = out[: n + m].astype(np.float64), src[:n].astype(np.float64)
+    if len(b) < rate // 10 or len(a) < len(b):
+        return 0.0
+    from scipy.signal import fftconvolve
+
+    corr = fftconvolve(a, b[::-1], mode="full")[len(b) - 1 : len(b) - 1 + m + 1]  # lags 0..m
+    neg = fftconvolve(b, a[:n][::-1], mode="full")[n - 1 : n - 1 + m + 1]  # out early
+    if float(np.max(neg)) > float(np.max(corr)):
+        return -float(np.argmax(neg)) / rate
+    return float(np.argmax(corr)) / rate
+
+
+def changed_span(out: np.ndarray, src: np.ndarray, rate: int) -> tuple[float, float, float] | None:
+    """(start, end in the output, end in the source) of where the audio differs, or None.
+    The ends are compared after aligning the last seconds (an elastic slot changes the
+    length; the codecs pad the ends differently)."""
+    hop = int(HOP * rate)
+    level = max(float(np.sqrt(np.mean(src.astype(np.float64) ** 2))), 1e-6)
+    n = min(len(out), len(src))
+    head = _frames_rms(out[:n] - src[:n], hop) > 0.25 * level
+    back_lag = round(audio_lag(out[::-1], src[::-1], 1.5, rate) * rate)
+    out_rev = out[::-1][back_lag:] if back_lag >= 0 else np.concatenate([np.zeros(-back_lag, out.dtype), out[::-1]])
+    n_tail = min(len(out_rev), len(src))
+    tail = _frames_rms(out_rev[:n_tail] - src[::-1][:n_tail], hop) > 0.25 * level
+    head[:EDGE], tail[:EDGE] = False, False  # the codecs' priming and padding at the very ends
+    if not head.any():
+        return None
+    start = int(np.argmax(head)) * HOP
+    from_end = int(np.argmax(tail)) * HOP if tail.any() else 0.0
+    out_end, src_end = (len(out) - back_lag) / rate - from_end, len(src) / rate - from_end
+    if out_end <= start:
+        out_end = min(len(out) / rate, start + HOP)
+    return start, out_end, max(src_end, start)
+
+
+def _mouth_box(images: list[np.ndarray], times: list[float]) -> tuple[int, int, int, int] | None:
+    from vpipe.face.landmarks import OUTER_LIPS
+    from vpipe.face.tracker import track_frames
+
+    track = track_frames(images, times)
+    pts = track.landmarks[:, list(OUTER_LIPS), :2]
+    if not np.isfinite(pts).any():
+        return None
+    x0, y0 = np.nanmin(pts[..., 0]), np.nanmin(pts[..., 1])
+    x1, y1 = np.nanmax(pts[..., 0]), np.nanmax(pts[..., 1])
+    mx, my = 0.3 * (x1 - x0), 0.5 * (y1 - y0)
+    h, w = images[0].shape[:2]
+    return int(max(0, x0 - mx)), int(max(0, y0 - my)), int(min(w, x1 + mx)), int(min(h, y1 + my))
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float32) - b.astype(np.float32)) ** 2))
+    return 99.0 if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    return image.astype(np.float32).mean(axis=2)
+
+
+def evaluate(output: Path, source: Path, thresholds: dict[str, Any] | None = None) -> Evaluation:
+    from vpipe.data.media import TimelineEdit
+    from vpipe.media.decode import frame_timing, iter_decoded, luma, read_audio, read_frames, to_bgr
+    from vpipe.qc.audio import loudness_delta
+
+    limits = {**DEFAULTS, **{k: float(v) for k, v in (thresholds or {}).items() if k in DEFAULTS}}
+    ev = Evaluation(str(output), str(source), thresholds=limits)
+    m = ev.metrics
+    src_track = read_audio(source, mono=True)  # at its own rate: an untouched stretch is then sample-exact
+    rate = src_track.rate
+    src_audio = src_track.samples.reshape(-1)
+    out_audio = read_audio(output, rate=rate, mono=True).samples.reshape(-1)
+    out_times, src_times = frame_timing(output).times, frame_timing(source).times
+    out_times, src_times = out_times - out_times[0], src_times - src_times[0]
+    fps = (len(src_times) - 1) / max(float(src_times[-1]), 1e-6) if len(src_times) > 1 else 25.0
+
+    # -- where the audio was edited, after taking out any global lag ------------------------------
+    span0 = changed_span(out_audio, src_audio, rate)
+    before = span0[0] if span0 else len(src_audio) / rate
+    lag = audio_lag(out_audio, src_audio, max(min(before, 3.0), 1.0), rate)
+    if lag > 0:
+        out_audio = out_audio[round(lag * rate) :]
+    elif lag < 0:
+        out_audio = np.concatenate([np.zeros(round(-lag * rate), np.float32), out_audio])
+    span = changed_span(out_audio, src_audio, rate)
+
+    # -- the pictures' lag: an early output frame against the source frames around it ----------------
+    probe = min(5, len(out_times) - 1, len(src_times) - 1)
+    video_lag = 0
+    if probe >= 0:
+        outs, srcs = read_frames(output, [probe]), read_frames(source, list(range(max(0, probe - 3), probe + 4)))
+        scores = {k - probe: _psnr(outs[probe], im) for k, im in srcs.items() if probe in outs}
+        video_lag = max(scores, key=lambda d: scores[d]) if scores else 0
+    m["audio_lag_ms"] = round(1000 * lag, 1)
+    m["video_lag_ms"] = round(1000 * video_lag / fps, 1)
+    m["av_offset_ms"] = round(1000 * (lag - video_lag / fps), 1)
+    if abs(m["av_offset_ms"]) > limits["max_av_offset_ms"]:
+        ev.failures.append(
+            f"audio and video are {m['av_offset_ms']:+.0f} ms apart against the source "
+            f"(limit ±{limits['max_av_offset_ms']:g} ms)"
+        )
+
+    # -- the mouth box, from the output frames of the edit ------------------------------------------
+    start, out_end, src_end = span if span else (math.inf, math.inf, math.inf)
+    inside = [k for k, t in enumerate(out_times) if start <= t < out_end]
+    src_inside = [k for k, t in enumerate(src_times) if start <= t < src_end]
+    box = None
+    window: dict[int, np.ndarray] = {}
+    if len(inside) >= 2 and src_inside:
+        window = read_frames(output, inside)
+        box = _mouth_box(
+            [window[k] for k in inside if k in window], [float(out_times[k]) for k in inside if k in window]
+        )
+
+    def crop(image: np.ndarray) -> np.ndarray:
+        x0, y0, x1, y1 = box  # type: ignore[misc]
+        return _gray(image[y0:y1, x0:x1])
+
+    # -- one pass over the source: untouched frames before the edit, the mouth while speaking --------
+    speech = set(_speech_frames(src_times, src_audio, rate))
+    wanted_src = (
+        set(np.linspace(src_inside[0], src_inside[-1], len(inside)).round().astype(int))
+        if src_inside and inside
+        else set()
+    )
+    out_iter = iter_decoded(output)
+    untouched: list[float] = []
+    natural: list[float] = []
+    src_crops: dict[int, np.ndarray] = {}
+    previous: np.ndarray | None = None
+    import cv2
+
+    for k, _, frame in iter_decoded(source):
+        if src_times[k] < start - MARGIN and k - video_lag >= 0:
+            try:
+                _, _, out_frame = next(out_iter)
+            except StopIteration:
+                out_frame = None
+            if out_frame is not None and k >= video_lag:
+                untouched.append(_psnr(luma(out_frame), luma(frame)))
+        if box is not None and (k in speech or k in wanted_src):
+            c = crop(to_bgr(frame, cv2))
+            if k in wanted_src:
+                src_crops[k] = c
+            if previous is not None and k in speech and k - 1 in speech:
+                natural.append(float(np.abs(c - previous).mean()))
+            previous = c
+        else:
+            previous = None
+    m["untouched_psnr_min_db"] = round(min(untouched), 2) if untouched else None
+    if untouched and min(untouched) < limits["min_untouched_psnr_db"]:
+        ev.failures.append(
+            f"frames before the edit: PSNR {min(untouched):.1f} dB < {limits['min_untouched_psnr_db']:g} dB"
+        )
+    if span is None:
+        m["edit_seconds"] = 0.0
+        return ev
+    ev.edit = {"start": round(start, 3), "end": round(out_end, 3), "source_end": round(src_end, 3)}
+    m["edit_seconds"] = round(out_end - start, 3)
+
+    # -- the mouth in the edit: re-animated, and moving ----------------------------------------------
+    if box is not None and window:
+        images = [window[k] for k in inside if k in window]
+        idx = np.linspace(src_inside[0], src_inside[-1], len(images)).round().astype(int)
+        pairs = [(crop(im), src_crops[j]) for im, j in zip(images, idx, strict=True) if j in src_crops]
+        if pairs:
+            mouth_psnr = float(np.median([_psnr(a, b) for a, b in pairs]))
+            m["mouth_psnr_db"] = round(mouth_psnr, 2)
+            if mouth_psnr > limits["max_mouth_psnr_db"]:
+                ev.failures.append(
+                    f"the audio changes at {start:.2f}–{out_end:.2f} s but the mouth is the recorded one "
+                    f"(PSNR {mouth_psnr:.1f} dB against the source > {limits['max_mouth_psnr_db']:g} dB)"
+                )
+        motion = [float(np.abs(crop(images[i]) - crop(images[i - 1])).mean()) for i in range(1, len(images))]
+        if natural and motion:
+            ratio = float(np.median(motion)) / max(float(np.median(natural)), 1e-6)
+            m["mouth_motion_ratio"] = round(ratio, 3)
+            if ratio < limits["min_mouth_motion_ratio"]:
+                ev.failures.append(
+                    f"the mouth hardly moves in the edit: {ratio:.2f}× the source's own change per frame "
+                    f"while speaking (limit {limits['min_mouth_motion_ratio']:g}×)"
+                )
+
+    # -- loudness of the edit against the speech around it ------------------------------------------
+    edit = TimelineEdit("edit", start, src_end, start, out_end)
+    try:
+        delta = float(loudness_delta(out_audio, rate, edit))
+    except Exception:  # too little speech around the edit to measure
+        delta = math.nan
+    m["loudness_delta_db"] = round(delta, 2) if math.isfinite(delta) else None
+    if math.isfinite(delta) and abs(delta) > limits["max_loudness_delta_db"]:
+        ev.failures.append(
+            f"the edit is {delta:+.1f} dB against the speech around it (limit ±{limits['max_loudness_delta_db']:g} dB)"
+        )
+    return ev
+
+
+def _speech_frames(times: np.ndarray, audio: np.ndarray, rate: int) -> list[int]:
+    """Source frames during speech (audio level above half its typical speech level)."""
+    hop = int(HOP * rate)
+    rms = _frames_rms(audio, hop)
+    if not len(rms) or not (rms > 0).any():
+        return []
+    loud = rms > 0.5 * float(np.median(rms[rms >= np.percentile(rms, 30)]))
+    return [k for k, t in enumerate(times) if int(t / HOP) < len(loud) and loud[int(t / HOP)]]

@@ -1,0 +1,130 @@
+"""The HTML review report of a run (or of the latest view over all runs).
+
+`write_report(folder)` reads `folder/manifest.jsonl` and writes `folder/report/index.html`
+with one picture set per row under `folder/report/rows/`: the contact sheet (before/after,
+worst frames first), the waveform with the slots marked, the mouth aperture against the
+prediction. The page needs no network; videos are linked by relative path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from vpipe.atomic import atomic_write_text
+from vpipe.report.collect import RowView, baselines, collect
+from vpipe.runtime.records import dumps
+
+REPORT = "report"
+PLAN = "plan.json"
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name)[:60] or "row"
+
+
+def _rel(path: Path, start: Path) -> str:
+    try:
+        return Path(os.path.relpath(path, start)).as_posix()
+    except ValueError:
+        return path.as_uri()
+
+
+def _row_assets(row: RowView, folder: Path, report: Path, source: Path | None) -> dict[str, str]:
+    """Write (or reuse) one row's pictures; returns their paths relative to the report."""
+    from vpipe.report import figures, sheet
+
+    r = row.record
+    out: dict[str, str] = {}
+    output = Path(r["output"]) if r.get("output") else None
+    if output is None or not output.is_file():
+        return out
+    out["video"] = _rel(output, report)
+    key = str(r.get("key") or "")[:16] or f"{os.path.getmtime(output):.0f}"
+    stem = report / "rows" / f"{int(r.get('row') or 0):05d}-{_safe(row.id)}-{key}"
+    curves = row.curves
+    slots = list(curves.get("slots") or [])
+    sheet_path = stem.with_name(stem.name + "-sheet.jpg")
+    if source is not None and source.is_file():
+        if not sheet_path.is_file():
+            picks = list(curves.get("review_frames") or [])
+            if not picks:
+                from vpipe.probe import probe_video
+
+                info = probe_video(output)
+                picks = sheet.frames_around_slots(info.duration, info.fps, slots)
+            sheet.write_sheet(sheet_path, output, source, picks, curves.get("face_box"))
+        if sheet_path.is_file():
+            out["sheet"] = _rel(sheet_path, report)
+    wave_path = stem.with_name(stem.name + "-wave.svg")
+    if not wave_path.is_file():
+        from vpipe.media.decode import read_audio
+
+        audio = read_audio(output, rate=8000, mono=True)
+        src = read_audio(source, rate=8000, mono=True).samples if source is not None and source.is_file() else None
+        atomic_write_text(wave_path, figures.waveform_svg(audio.samples, src, 8000, slots, f"row {row.id}"))
+    out["wave"] = _rel(wave_path, report)
+    if curves.get("times"):
+        mouth_path = stem.with_name(stem.name + "-mouth.svg")
+        if not mouth_path.is_file():
+            atomic_write_text(
+                mouth_path,
+                figures.aperture_svg(
+                    curves["times"], curves.get("aperture") or [], curves.get("predicted") or [], slots
+                ),
+            )
+        out["mouth"] = _rel(mouth_path, report)
+    return out
+
+
+def write_report(folder: Path, plan: dict[str, Any] | None = None) -> Path:
+    """Write `folder/report/index.html` from `folder/manifest.jsonl`; returns its path."""
+    from vpipe.report.html import page
+
+    folder = Path(folder)
+    if plan is not None:
+        atomic_write_text(folder / PLAN, dumps(plan, indent=2) + "\n")
+    data = collect(folder)
+    report = folder / REPORT
+    (report / "rows").mkdir(parents=True, exist_ok=True)
+    if plan is None:
+        plan = _find_plan(folder, data.header.get("run"))
+    source = Path(data.header["source"]) if data.header.get("source") else None
+    assets: dict[str, dict[str, str]] = {}
+    for row in data.rows:
+        try:
+            assets[row.id] = _row_assets(row, folder, report, source)
+        except Exception as exc:  # a row whose file cannot be read still gets its line in the report
+            assets[row.id] = {}
+            row.record.setdefault("diagnostics", []).append(
+                {"code": "VP321", "message": f"report pictures could not be made: {type(exc).__name__}: {exc}"}
+            )
+    plan_text = None
+    if plan:
+        from vpipe.plan import render_plan
+
+        try:
+            plan_text = render_plan(plan)
+        except (KeyError, TypeError, ValueError):
+            plan_text = json.dumps(plan, indent=2)
+    target = report / "index.html"
+    atomic_write_text(target, page(data, assets, plan_text, baselines(data.rows)))
+    return target
+
+
+def _find_plan(folder: Path, run_id: Any) -> dict[str, Any] | None:
+    """The run's own plan, or for a view the plan of its latest run."""
+    candidates = [folder / PLAN]
+    if run_id:
+        candidates.append(folder / "runs" / str(run_id) / PLAN)
+    for path in candidates:
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                continue
+            return data if isinstance(data, dict) else None
+    return None
