@@ -104,3 +104,33 @@ def evaluate(
         for f in result.failures:
             typer.echo(f"  ✗ {f}")
     raise typer.Exit(EXIT_ROWS_FAILED if result.failures else 0)
+
+
+@app.command()
+def preview(
+    recipe: Annotated[Path, typer.Argument(help="The recipe YAML file.", metavar="RECIPE", show_default=False)],
+    row: Annotated[int, typer.Option("--row", min=1, metavar="N", help="The row to preview (1-based).")] = 1,
+    cache_dir: Annotated[
+        Optional[Path], typer.Option("--cache-dir", metavar="DIR", help="Content-addressed cache folder.")
+    ] = None,
+    fmt: FormatOpt = Format.text,
+) -> None:
+    """One row's script and new audio in seconds (no video): what `vpipe run` would say."""
+    from vpipe.api import compile as compile_build
+    from vpipe.cli.output import emit, fail
+    from vpipe.diagnostics.diagnostic import DiagnosticError
+    from vpipe.preview import preview_row
+
+    try:
+        build = compile_build(recipe, cache_dir=cache_dir)
+        result = preview_row(build.result, row, cache_dir)
+    except DiagnosticError as exc:
+        raise fail(exc.diagnostics, fmt) from None
+    if fmt is Format.json:
+        sys.stdout.write(dumps(result.to_json(), indent=2) + "\n")
+        return
+    emit(result.diagnostics, summary=False)
+    typer.echo(f"row {result.row} ({result.id}): {result.script}")
+    for s in result.slots:
+        typer.echo(f"  {s['slot']:<12} “{s['said']}” at {s['start']:.2f}–{s['end']:.2f} s")
+    typer.echo(f"audio: {result.audio}  ({result.seconds:.1f} s)")

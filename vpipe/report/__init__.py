@@ -33,7 +33,34 @@ def _rel(path: Path, start: Path) -> str:
         return path.as_uri()
 
 
-def _row_assets(row: RowView, folder: Path, report: Path, source: Path | None) -> dict[str, str]:
+class _Source:
+    """The source's audio and frames, decoded once for all the rows of a report."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path if path is not None and path.is_file() else None
+        self._audio: Any = None
+        self._frames: dict[int, Any] = {}
+
+    def audio(self) -> Any:
+        if self._audio is None and self.path is not None:
+            from vpipe.media.decode import read_audio
+
+            self._audio = read_audio(self.path, rate=WAVE_RATE, mono=True).samples
+        return self._audio
+
+    def frames(self, indices: list[int]) -> dict[int, Any]:
+        missing = sorted(set(indices) - set(self._frames))
+        if missing and self.path is not None:
+            from vpipe.media.decode import read_frames
+
+            self._frames.update(read_frames(self.path, missing))
+        return {k: self._frames[k] for k in indices if k in self._frames}
+
+
+WAVE_RATE = 8000
+
+
+def _row_assets(row: RowView, report: Path, source: _Source) -> dict[str, str]:
     """Write (or reuse) one row's pictures; returns their paths relative to the report."""
     from vpipe.report import figures, sheet
 
@@ -43,12 +70,13 @@ def _row_assets(row: RowView, folder: Path, report: Path, source: Path | None) -
     if output is None or not output.is_file():
         return out
     out["video"] = _rel(output, report)
-    key = str(r.get("key") or "")[:16] or f"{os.path.getmtime(output):.0f}"
-    stem = report / "rows" / f"{int(r.get('row') or 0):05d}-{_safe(row.id)}-{key}"
+    # named by the output's content key: rows (and runs) with the same output share pictures
+    key = str(r.get("key") or "")[:20] or f"{_safe(row.id)}-{os.path.getmtime(output):.0f}"
+    stem = report / "rows" / key
     curves = row.curves
     slots = list(curves.get("slots") or [])
     sheet_path = stem.with_name(stem.name + "-sheet.jpg")
-    if source is not None and source.is_file():
+    if source.path is not None:
         if not sheet_path.is_file():
             picks = list(curves.get("review_frames") or [])
             if not picks:
@@ -63,9 +91,10 @@ def _row_assets(row: RowView, folder: Path, report: Path, source: Path | None) -
     if not wave_path.is_file():
         from vpipe.media.decode import read_audio
 
-        audio = read_audio(output, rate=8000, mono=True)
-        src = read_audio(source, rate=8000, mono=True).samples if source is not None and source.is_file() else None
-        atomic_write_text(wave_path, figures.waveform_svg(audio.samples, src, 8000, slots, f"row {row.id}"))
+        audio = read_audio(output, rate=WAVE_RATE, mono=True)
+        atomic_write_text(
+            wave_path, figures.waveform_svg(audio.samples, source.audio(), WAVE_RATE, slots, f"row {row.id}")
+        )
     out["wave"] = _rel(wave_path, report)
     if curves.get("times"):
         mouth_path = stem.with_name(stem.name + "-mouth.svg")
@@ -92,11 +121,11 @@ def write_report(folder: Path, plan: dict[str, Any] | None = None) -> Path:
     (report / "rows").mkdir(parents=True, exist_ok=True)
     if plan is None:
         plan = _find_plan(folder, data.header.get("run"))
-    source = Path(data.header["source"]) if data.header.get("source") else None
+    source = _Source(Path(data.header["source"]) if data.header.get("source") else None)
     assets: dict[str, dict[str, str]] = {}
     for row in data.rows:
         try:
-            assets[row.id] = _row_assets(row, folder, report, source)
+            assets[row.id] = _row_assets(row, report, source)
         except Exception as exc:  # a row whose file cannot be read still gets its line in the report
             assets[row.id] = {}
             row.record.setdefault("diagnostics", []).append(

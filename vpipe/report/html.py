@@ -14,7 +14,7 @@ from typing import Any
 
 from vpipe.report.collect import FIGURES, ReportData, RowView
 
-EAGER_ROWS = 3  # pictures of the first rows load at once (they are in view); the rest lazily
+EAGER_ROWS = 3  # the first rows (flagged first) open with their pictures; the others open on a click
 
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#202124;background:#f8f9fa}
@@ -25,7 +25,8 @@ th{cursor:pointer;background:#f1f3f4;position:sticky;top:0;user-select:none}th.s
 td.num{text-align:right;font-variant-numeric:tabular-nums}.bad{color:#c5221f;font-weight:600}
 .v-passed{color:#188038}.v-flagged{color:#e37400;font-weight:600}.v-failed{color:#c5221f;font-weight:600}.v-unmeasured{color:#5f6368}
 .controls{display:flex;gap:8px;margin:8px 0}.controls input{flex:1;padding:4px 8px}
-.row h2{font-size:16px;margin:4px 0}.pics img{display:block;max-width:100%;margin:6px 0;border:1px solid #eee}
+details.row{background:#fff;border:1px solid #dadce0;border-radius:6px;margin:8px 0;padding:8px 14px}
+details.row>summary{cursor:pointer;font-size:15px}.pics img{display:block;max-width:100%;margin:6px 0;border:1px solid #eee}
 video{max-width:480px;max-height:360px;background:#000}.kv td:first-child{color:#5f6368;white-space:nowrap}
 pre{white-space:pre-wrap;background:#f1f3f4;padding:8px;border-radius:4px;font-size:12px}
 .failures li{color:#c5221f}.muted{color:#5f6368}
@@ -68,6 +69,11 @@ SCRIPT = """
     document.body.dataset.loadedMs = Math.round(performance.now());
     document.body.dataset.scriptMs = Math.round(performance.now() - t0);
   });
+  function openRow(){
+    var el = location.hash && document.getElementById(location.hash.slice(1));
+    if (el && el.tagName === 'DETAILS') { el.open = true; el.scrollIntoView(); }
+  }
+  window.addEventListener('hashchange', openRow); openRow();
   document.body.dataset.rows = rows.length;
 })();
 """
@@ -111,9 +117,15 @@ def overview(data: ReportData) -> str:
 def row_section(row: RowView, assets: dict[str, str], eager: bool) -> str:
     r = row.record
     loading = "eager" if eager else "lazy"
+    figures = " · ".join(
+        f"{title} {_fmt(row.figures.get(title), pattern)}"
+        for title, _, _, pattern, _ in FIGURES
+        if row.figures.get(title) is not None
+    )
     parts = [
-        f'<section class="row" id="row-{escape(row.id)}"><h2>row {r.get("row")} · {escape(row.id)} · '
-        f'<span class="v-{escape(row.verdict)}">{escape(row.verdict)}</span></h2>'
+        f'<details class="row" id="row-{escape(row.id)}"{" open" if eager else ""}><summary><b>row {r.get("row")} · '
+        f'{escape(row.id)}</b> · <span class="v-{escape(row.verdict)}">{escape(row.verdict)}</span> · '
+        f'<span class="muted">{escape(_values(row))} · {escape(figures)}</span></summary>'
     ]
     if row.failures:
         parts.append('<ul class="failures">' + "".join(f"<li>{escape(f)}</li>" for f in row.failures) + "</ul>")
@@ -162,7 +174,7 @@ def row_section(row: RowView, assets: dict[str, str], eager: bool) -> str:
             + "".join(f"<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>" for k, v in sorted(metrics.items()))
             + "</table></details>"
         )
-    parts.append("</section>")
+    parts.append("</details>")
     return "".join(parts)
 
 
@@ -198,6 +210,10 @@ def page(data: ReportData, assets: dict[str, dict[str, str]], plan_text: str | N
 <p class="muted">The rows are judged against these: lip-sync relative to the source's natural value, the
 untouched frames against the source frames, loudness against the speech around each slot.</p></section>
 <section><h2>Plan</h2>{plan}</section>
+<h2>Rows in detail</h2>
+<p class="muted">Contact sheet: before (the source) above, after (the output) below; the worst frame by each
+visual measure first (red label), then frames over the slots. Waveforms: output above, source below, the
+slots shaded. Mouth: the aperture measured on the output against the one the heard phones predict.</p>
 {sections}
 </main>
 <script>{SCRIPT}</script>

@@ -18,8 +18,9 @@ def _crop_box(box: Any, width: int, height: int) -> tuple[int, int, int, int]:
     return _face_crop(box if isinstance(box, list | tuple) and len(box) == 4 else None, width, height)
 
 
-def contact_sheet(output: Path, source: Path, picks: list[dict[str, Any]], face_box: Any = None) -> np.ndarray | None:
-    """BGR image, source row over output row, one column per pick; None when nothing to show."""
+def contact_sheet(output: Path, source: Any, picks: list[dict[str, Any]], face_box: Any = None) -> np.ndarray | None:
+    """BGR image, source row over output row, one column per pick; None when nothing to show.
+    `source` is the source video's path, or an object whose `frames(indices)` returns them."""
     import cv2
 
     from vpipe.media.decode import read_frames
@@ -27,7 +28,9 @@ def contact_sheet(output: Path, source: Path, picks: list[dict[str, Any]], face_
     if not picks:
         return None
     outs = read_frames(output, sorted({int(p["frame"]) for p in picks}))
-    srcs = read_frames(source, sorted({int(p["source_frame"]) for p in picks}))
+    wanted = sorted({int(p["source_frame"]) for p in picks})
+    # `source` is a path, or an object that decodes and keeps source frames for many rows
+    srcs = source.frames(wanted) if hasattr(source, "frames") else read_frames(source, wanted)
     first = next(iter(outs.values()), None)
     if first is None:
         return None
