@@ -19,7 +19,7 @@ PACKAGE = ROOT / "vpipe"
 # Bottom up. A unit is a package under vpipe/ or a top-level module; a unit may import its own
 # modules and any unit on a lower floor, never one on its own floor or above.
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("vpipe",),  # vpipe/__init__.py: the version
+    ("version",),  # vpipe/version.py: the version
     ("diagnostics", "data", "text", "lexicon", "templates", "probe", "outputs", "atomic", "catalog", "schemas"),
     ("ir", "speech", "media", "weights", "neural"),  # libraries: the IR, and the signal work on real data
     ("face",),  # tracks faces in decoded video
@@ -30,9 +30,11 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("build",),  # a compiled recipe and its folders
     ("runtime",),  # executes a build
     ("driver",),  # recipe → IR → passes (asks the runtime for shared facts)
-    ("plan", "sample"),
+    ("plan", "sample", "preview"),
+    ("report",),  # the HTML review of a run: reads manifests, draws from outputs, prints the plan
+    ("api",),  # vpipe.compile / Build.run: what the command line does, as calls
     ("cli",),
-    ("reference", "__main__"),
+    ("reference", "__main__", "vpipe"),  # vpipe/__init__.py: the API at `import vpipe`
 )
 FLOOR = {unit: i for i, units in enumerate(FLOORS) for unit in units}
 MAX_LINES = 500

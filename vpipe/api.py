@@ -60,11 +60,13 @@ class Build:
         only: tuple[str, ...] | list[str] = (),
         jobs: int | None = None,
         force: bool = False,
+        no_cache: bool = False,
         report: bool = True,
         progress: ProgressSink | None = None,
     ) -> RunSummary:
         """Render the selected rows (`rows` like "3", "1:10", ":5"; `only` row ids), `jobs`
-        processes (default: target.workers). Writes the outputs, the run's manifest, the
+        processes (default: target.workers); `no_cache`: compute everything afresh, store
+        nothing. Writes the outputs, the run's manifest, the
         latest view `manifest.jsonl` and (with `report`) the HTML review; returns the summary."""
         summary = run_build(
             self.result,
@@ -74,6 +76,7 @@ class Build:
                 jobs=jobs or self.recipe.target.workers,
                 force=force,
                 cache_dir=self.cache_dir,
+                no_cache=no_cache,
             ),
             progress,
         )

@@ -112,7 +112,7 @@ def _weights(entry: dict[str, Any]) -> str:
     return str(weights)
 
 
-LICENCE_CHARS = 34  # the compact table fits 120 columns; --wide shows the whole text
+LICENCE_CHARS = 28  # the compact table fits 120 columns; --wide shows the whole text
 
 
 def _clause(text: str) -> str:
@@ -153,7 +153,7 @@ def models(
         if not wide and len(licence) > LICENCE_CHARS:
             licence = licence[: LICENCE_CHARS - 1] + "…"
         b = declared.get(model_id)
-        backend = b.name if b else "not installed"
+        backend = b.name if b else ("not installed" if e.get("task") in backends.TASKS else "-")
         row = [model_id, str(e.get("task", "")), backend, str(e.get("resolution", "")), _vram(e), _weights(e), licence]
         if wide:
             row.append(str(e.get("family", e.get("summary", ""))))

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vpipe.cli.app import app
+from vpipe.cli.root import app
 from vpipe.cli.output import EXIT_INPUT, EXIT_ROWS_FAILED, Format
 from vpipe.runtime.records import MANIFEST, dumps
 

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from vpipe import __version__
+from vpipe.version import __version__
 
 # Third-party imports (pyworld, resemblyzer) warn about their own use of pkg_resources; that is
 # not the user's business. vpipe's own problems are diagnostics, never Python warnings.

@@ -7,7 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from vpipe import __version__
+from vpipe.version import __version__
 from vpipe.data.audio import Audio
 from vpipe.data.media import Frames, ImageSource, OutputFile, Track, VideoSource
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from vpipe import __version__
+from vpipe.version import __version__
 from vpipe.data.codec import CodecError, encode
 from vpipe.data.rowdata import RowValue
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Span

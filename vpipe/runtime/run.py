@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from vpipe import __version__
+from vpipe.version import __version__
 from vpipe.atomic import sweep_stale
 from vpipe.build import BuildResult, build_dir, cache_dir, target_of
 from vpipe.data.rowdata import RowValue
