@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from vpipe.version import __version__
+
 __all__ = ["Build", "DiagnosticError", "__version__", "compile"]
 
 

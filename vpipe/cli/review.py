@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from vpipe.cli.root import app
 from vpipe.cli.output import EXIT_INPUT, EXIT_ROWS_FAILED, Format
+from vpipe.cli.root import app
 from vpipe.runtime.records import MANIFEST, dumps
 
 FormatOpt = Annotated[Format, typer.Option("--format", help="Output as text or JSON.")]

@@ -52,6 +52,9 @@ def render_run_summary(summary: RunSummary) -> str:
         f"rendered {ok} row(s), {fresh} up to date, {failed} failed in {summary.total_seconds:.1f} s "
         f"(shared {summary.shared_seconds:.1f} s, median {summary.median_row_seconds():.2f} s per row)"
     )
+    share = summary.qc_share()
+    if share is not None:
+        lines.append(f"QC took a median {100 * share:.0f} % of a rendered row's time")
     if summary.report is not None:
         lines.append(f"report:   {_shown(summary.report)}")
     lines.append(f"manifest: {_shown(summary.manifest)} (this run: {_shown(summary.run_manifest)})")

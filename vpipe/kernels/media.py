@@ -7,7 +7,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from vpipe.version import __version__
 from vpipe.data.audio import Audio
 from vpipe.data.media import Frames, ImageSource, OutputFile, Track, VideoSource
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
@@ -20,6 +19,7 @@ from vpipe.media.write import VideoSettings, WriteError, encode, output_pix_fmt,
 from vpipe.outputs import CONTAINER_CODECS, confine
 from vpipe.probe import ProbeError, probe_image, probe_video
 from vpipe.templates import TemplateProgram
+from vpipe.version import __version__
 
 
 def _fail(code: str, message: str, rt: RunContext, help: str | None = None) -> DiagnosticError:

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from vpipe.version import __version__
 from vpipe.data.codec import CodecError, encode
 from vpipe.data.rowdata import RowValue
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Span
@@ -31,6 +30,7 @@ from vpipe.ir.types import Scope
 from vpipe.kernel_api import registry
 from vpipe.kernel_api.context import RunContext, Target
 from vpipe.runtime.cache import Cache
+from vpipe.version import __version__
 
 
 def value_hash(value: Any) -> str:

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from vpipe.version import __version__
 from vpipe.atomic import sweep_stale
 from vpipe.build import BuildResult, build_dir, cache_dir, target_of
 from vpipe.data.rowdata import RowValue
@@ -31,6 +30,7 @@ from vpipe.runtime.cache import Cache
 from vpipe.runtime.calibration import profile_key, record_run
 from vpipe.runtime.executor import Executor, MissingKernel, RowOutcome, SharedState
 from vpipe.runtime.records import COMPLETE, INTERRUPTED, VIEW, RunRecord, update_view
+from vpipe.version import __version__
 
 
 @dataclass
@@ -55,6 +55,7 @@ class RunSummary:
     status: str = COMPLETE  # or "interrupted"
     selected: int = 0
     report: Path | None = None  # the HTML review, when written
+    qc_values: tuple[str, ...] = ()  # the values QC ops compute (their time is in each row's timings)
     shared_cached: list[str] = field(default_factory=list)
     shared_diagnostics: list[Diagnostic] = field(default_factory=list)
 
@@ -71,6 +72,15 @@ class RunSummary:
         for o in self.outcomes:
             out[o.verdict] += 1
         return out
+
+    def qc_share(self) -> float | None:
+        """Median share of a rendered row's time spent measuring it (QC), or None."""
+        shares = [
+            sum(o.timings.get(v, 0.0) for v in self.qc_values) / o.seconds
+            for o in self.outcomes
+            if o.status == "ok" and o.seconds > 0
+        ]
+        return statistics.median(shares) if shares and self.qc_values else None
 
     def median_row_seconds(self) -> float:
         times = [o.seconds for o in self.outcomes if o.status == "ok"]
@@ -170,7 +180,11 @@ def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | 
         },
     )
     summary = RunSummary(
-        manifest=root / VIEW, run_manifest=manifest.path, run_folder=manifest.folder, selected=len(rows)
+        manifest=root / VIEW,
+        run_manifest=manifest.path,
+        run_folder=manifest.folder,
+        selected=len(rows),
+        qc_values=tuple(op.results[0].name for op in graph if op.kind.startswith("qc.")),
     )
     sweep_stale(recipe.output.root)
     status = INTERRUPTED
@@ -231,6 +245,7 @@ def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | 
                 **{f"qc_{k}": v for k, v in summary.verdicts().items()},
                 "seconds": round(summary.total_seconds, 3),
                 "shared_seconds": round(summary.shared_seconds, 3),
+                "qc_share": round(share, 4) if (share := summary.qc_share()) is not None else None,
             },
             status,
         )
