@@ -73,6 +73,7 @@ def plan_summary(build: BuildResult, cache_dir: Path | None = None) -> dict[str,
         "slots": slots,
         "rows": {"total": len(rows), "with_errors": bad_rows, "file": recipe.rows.file},
         "frames": {"changed_per_row": facts.get("frames_changed"), "total": facts.get("frames_total")},
+        "unet_evaluations": facts.get("unet_evaluations"),
         "passes": {"changed": build.changed, "disabled": build.disabled, "hoisted": facts.get("hoisted", 0)},
         "ops": {"shared": len(shared), "per_row": len(per_row)},
         "kernels": {f"%{op.results[0].name} = {op.kind}": op.kernel for op in graph},
@@ -157,6 +158,12 @@ def render_plan(plan: dict[str, Any]) -> str:
         pct = 100 * f["changed_per_row"] / f["total"]
         lines.append(
             f"  frames      {f['changed_per_row']} of {f['total']} re-animated per row ({pct:.1f} %); the rest pass through"
+        )
+    u = plan.get("unet_evaluations")
+    if u and u.get("per_row"):
+        lines.append(
+            f"  neural      {u['model']}: {u['per_row']} U-Net evaluations per row "
+            f"(the model over the whole video: {u['whole_video']}, {u['whole_video'] / u['per_row']:.0f}× more)"
         )
     p = plan["passes"]
     lines.append(

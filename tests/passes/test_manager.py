@@ -62,11 +62,13 @@ def test_dump_ir_writes_one_file_per_pass(tiny_recipe: Path, tmp_path: Path) -> 
         "01-resolve-slots.ir",
         "02-hoist-shared.ir",
         "03-segment-lipsync.ir",
-        "04-splice-gops.ir",
-        "05-select-kernels.ir",
-        "06-export-onnx.ir",
+        "04-fit-vram.ir",
+        "05-reduce-steps.ir",
+        "06-splice-gops.ir",
+        "07-select-kernels.ir",
+        "08-export-onnx.ir",
     ]
-    last = parse_graph((tmp_path / "ir" / "06-export-onnx.ir").read_text())
+    last = parse_graph((tmp_path / "ir" / "08-export-onnx.ir").read_text())
     assert last == result.graph  # type: ignore[attr-defined]
 
 
@@ -74,7 +76,16 @@ def test_time_passes_reports_each_pass(tiny_recipe: Path) -> None:
     out, result = build(tiny_recipe, time_passes=True)
     assert "Pass execution timing report" in out
     names = [name for name, _ in result.timings]  # type: ignore[attr-defined]
-    assert names == ["resolve-slots", "hoist-shared", "segment-lipsync", "splice-gops", "select-kernels", "export-onnx"]
+    assert names == [
+        "resolve-slots",
+        "hoist-shared",
+        "segment-lipsync",
+        "fit-vram",
+        "reduce-steps",
+        "splice-gops",
+        "select-kernels",
+        "export-onnx",
+    ]
     assert all(seconds >= 0 for _, seconds in result.timings)  # type: ignore[attr-defined]
 
 

@@ -57,9 +57,9 @@ def test_hugging_face_cache_layout(tmp_path: Path, monkeypatch) -> None:
     (repo / "snapshots" / "old999" / "latentsync_unet.pt").write_bytes(b"old")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     status = W.model_status("latentsync-1.5")
-    unet, tiny = status.files
+    unet, tiny, vae = status.files
     assert unet.ok and unet.path == repo / "snapshots" / "abc123" / "latentsync_unet.pt"
-    assert tiny.state == "missing" and not status.ready
+    assert tiny.state == "missing" and vae.state == "missing" and not status.ready
 
 
 def test_wrong_hash_and_wrong_size_are_reported(tmp_path: Path, monkeypatch) -> None:
@@ -68,7 +68,7 @@ def test_wrong_hash_and_wrong_size_are_reported(tmp_path: Path, monkeypatch) -> 
     (folder / "tiny.pt").write_bytes(b"not the published whisper tiny.pt")
     (folder.parent / "latentsync_unet.pt").write_bytes(b"x")
     status = W.model_status("latentsync-1.6")
-    unet, tiny = status.files
+    unet, tiny, _vae = status.files
     assert unet.ok and not unet.verified  # no published hash for the UNet: found, not verified
     assert tiny.state == "wrong-hash" and TINY_PT[:12] in tiny.detail and not status.ready
     assert W.missing_weights("latentsync") is not None

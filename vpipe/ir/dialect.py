@@ -266,8 +266,18 @@ define(
             "quality": STR,
             "windows": {"type": "array"},
             "weights": STR,
-            "onnx": {"type": "object"},
-        },  # onnx: the graph export-onnx wrote (path, precision, opset, parity)
+            # neural backends (fit-vram, reduce-steps)
+            "model": STR,
+            "precision": {"enum": ["fp32", "fp16", "bf16"]},
+            "batch": INT,
+            "offload": BOOL,
+            "vram_gb": NUM,
+            "sampler": STR,
+            "steps": INT,
+            "guidance": NUM,
+            "unet_evaluations": INT,
+            "onnx": {"type": "object"},  # the graph export-onnx wrote (path, precision, opset, parity)
+        },
         required=("backend", "margin_ms"),
         optional=1,
     )

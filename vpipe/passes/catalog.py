@@ -8,7 +8,9 @@ from typing import Any
 
 from vpipe.passes import (  # noqa: F401
     export_onnx,
+    fit_vram,
     hoist_shared,
+    reduce_steps,
     resolve_slots,
     segment_lipsync,
     select_kernels,

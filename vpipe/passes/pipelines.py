@@ -9,7 +9,16 @@ from vpipe.passes.registry import UnknownPass
 
 PIPELINES: dict[str, tuple[str, ...]] = {
     # What `vpipe build` and `vpipe run` use.
-    "default": ("resolve-slots", "hoist-shared", "segment-lipsync", "splice-gops", "select-kernels", "export-onnx"),
+    "default": (
+        "resolve-slots",
+        "hoist-shared",
+        "segment-lipsync",
+        "fit-vram",
+        "reduce-steps",
+        "splice-gops",
+        "select-kernels",
+        "export-onnx",
+    ),
     # No optimisation pass, only what correctness needs (slots bound, kernels chosen): every op
     # runs per row, the lip-sync kernel finds its windows itself, every row re-encodes its whole
     # video. With `vpipe run --no-cache` this is the naive baseline the passes are measured against.

@@ -1,0 +1,100 @@
+"""What MuseTalk and LatentSync kernels share: finding the user's weights, attributes the
+passes set (model version, precision, batch, sampler, steps), loading once per process, and
+running `vpipe.lipsync.latent_render` on the slot windows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from vpipe.data.media import Frames
+from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
+from vpipe.ir.graph import Estimate, Op
+from vpipe.kernel_api.registry import Kernel
+from vpipe.kernels.face import face_lost_in_window
+from vpipe.lipsync.timeline import slot_windows
+
+
+def neural_missing(device: str) -> str | None:
+    """Why the neural stack cannot run here (None when it can)."""
+    try:
+        import diffusers  # noqa: F401
+        import torch
+        import transformers  # noqa: F401
+    except ImportError as exc:
+        return f"needs the 'neural' extra (pip install 'vpipe[neural]'): {exc.name} is missing"
+    if device == "cuda" and not torch.cuda.is_available():
+        return "no CUDA device"
+    return None
+
+
+def windows_of(op: Op, video: Any, track: Any) -> list[tuple[float, float]]:
+    margin = float(op.attr("margin_ms", 120.0)) / 1000.0
+    computed = slot_windows(track, margin, video.duration)
+    given = op.attr("windows")
+    if given and len(given) == len(computed):  # segment-lipsync's windows (same slots)
+        return [(float(a), float(b)) for a, b in given]
+    return computed
+
+
+class NeuralLipsync(Kernel):
+    """Base of the neural lip-sync kernels; subclasses name their family and loader."""
+
+    family: ClassVar[str]
+    default_model: ClassVar[str]
+    cache = False  # frames are large; the written file is what is kept
+
+    def available(self) -> str | None:
+        return neural_missing(self.device)
+
+    def model_id(self, op: Op) -> str:
+        return str(op.attr("model") or self.default_model)
+
+    def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
+        from vpipe.catalog import model
+
+        entry = model(self.model_id(op)) or {}
+        vram = (entry.get("vram_gb") or {}).get(str(op.attr("precision") or "fp16")) or 0
+        seconds = float(op.attr("unet_evaluations") or 0) * 0.05
+        return Estimate(seconds=seconds, ram_mb=3000, vram_mb=1024 * float(vram) if self.device == "cuda" else 0)
+
+    def files(self, op: Op, rt: Any) -> tuple[dict[str, Path], Any]:
+        from vpipe.weights import default_root, model_status
+
+        model_id = self.model_id(op)
+        extra = [Path(str(op.attr("weights")))] if op.attr("weights") else []
+        status = model_status(model_id, extra)
+        if not status.ready:
+            raise DiagnosticError(
+                Diagnostic(
+                    "VP023",
+                    f"{model_id} needs weights vpipe cannot use: {'; '.join(status.problems())}",
+                    rt.op_span,
+                    help=f"put the authors' files in {default_root() / model_id} or set lipsync.weights",
+                )
+            )
+        return {f.expected.name: f.path for f in status.files if f.path is not None}, status
+
+    def load(self, op: Op, rt: Any) -> tuple[Any, dict[str, object]]:
+        raise NotImplementedError
+
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> Frames:
+        from vpipe.lipsync.latent_render import render
+
+        video, landmarks, track = inputs[0], inputs[1], inputs[2]  # video, landmarks, track, spans[, inventory]
+        model, loaded = self.load(op, rt)
+        model.evaluations, model.calls = 0, []
+        frames = render(video, landmarks, track, windows_of(op, video, track), model, self.family)
+        report = dict(frames.report or {})
+        report.update(model=self.model_id(op), device=self.device, weights=loaded)
+        face_lost_in_window(rt, report)
+        return Frames(
+            frames.source,
+            frames.times,
+            frames.source_index,
+            frames.rendered,
+            frames.time_base,
+            frames.width,
+            frames.height,
+            report=report,
+        )
