@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-slow test-all lint bench clean
+.PHONY: demo test test-slow test-all lint bench mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,15 @@ test-all: test test-slow
 lint: $(STAMP)
 	$(BIN)/ruff check vpipe tests benchmarks
 
+# mutation testing of the safety-critical modules ([tool.mutmut] in pyproject.toml; the score per
+# module and every survivor with its reason: docs/mutation.md). CPU-heavy: runs at low priority.
+mutation: $(STAMP)
+	rm -rf mutants
+	nice -n 15 $(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut results
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .vpipe examples/quickstart/.vpipe examples/quickstart/out
+	rm -rf $(VENV) .vpipe examples/quickstart/.vpipe examples/quickstart/out mutants

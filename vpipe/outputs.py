@@ -21,17 +21,15 @@ CONTAINER_CODECS = {
 
 def output_root(path_template: str) -> str:
     """'out/{{ row_id }}.mp4' → 'out': the static directory part before any expression."""
-    static = path_template.split("{", 1)[0]
-    parent = str(PurePosixPath(static + "x").parent)  # "x" keeps a trailing '/' meaningful
-    return "." if parent in ("", ".") else parent
+    static = path_template.split("{")[0]
+    return str(PurePosixPath(static + "x").parent)  # "x" keeps a trailing '/' meaningful
 
 
 def confine(rendered: str, base: Path, root: Path) -> Path | None:
     """The absolute path of `rendered` (relative to `base`), or None if it leaves `root`."""
     if "\x00" in rendered or not rendered.strip():
         return None
-    candidate = Path(rendered)
-    full = (candidate if candidate.is_absolute() else base / candidate).resolve()
+    full = (base / rendered).resolve()  # an absolute `rendered` replaces `base`
     root = root.resolve()
     if full == root or root not in full.parents:
         return None

@@ -120,7 +120,7 @@ def read_csv(
             Diagnostic("VP043", f"{display} is empty", header_span, help="the first line must name the columns")
         )
     columns = [h.strip() for h in header]
-    header_text = text.splitlines()[0] if text else ""
+    header_text = text.split("\n", 1)[0]
     problems: list[Diagnostic] = []
     seen_cols: set[str] = set()
     for name in columns:
@@ -187,7 +187,9 @@ def read_jsonl(path: Path, display: str, id_column: str | None = None, id_span: 
         raise DiagnosticError(Diagnostic("VP040", f"{display} is not valid UTF-8", Span(display))) from None
     raw: list[tuple[dict[str, Any], Span, list[Diagnostic]]] = []
     columns: list[str] = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
+    # JSON Lines end at "\n" only: a string may hold U+2028, NEL or a form feed as it is,
+    # where str.splitlines() would cut the row in two
+    for line_no, line in enumerate((raw.removesuffix("\r") for raw in text.split("\n")), start=1):
         if not line.strip():
             continue
         span = Span(display, line_no, 1, line_no, len(line) + 1)

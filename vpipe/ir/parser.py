@@ -147,7 +147,9 @@ def parse_op(line: str, line_no: int = 1, file: str = "<ir>") -> Op:
 
 
 def parse_graph(text: str, file: str = "<ir>") -> Graph:
-    lines = text.splitlines()
+    # lines end at "\n" only: attributes may hold U+2028, NEL or a form feed, which
+    # str.splitlines() would also break at (the printer writes them as they are)
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
     ops: list[Op] = []
     name: str | None = None
     closed = False

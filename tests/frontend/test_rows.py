@@ -1,0 +1,187 @@
+"""Reading recipients (vpipe/frontend/rows.py): every row keeps the line it came from, a bad row
+fails alone with a coded diagnostic at that line, and the file-level problems (empty, not
+text, a broken header) stop the recipe with the position of the fault."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vpipe.diagnostics.diagnostic import DiagnosticError, Span
+from vpipe.frontend import rows as rows_io
+from vpipe.frontend.rows import read_csv, read_inline, read_jsonl
+from vpipe.frontend.yamlmap import load_yaml
+
+
+def csv_file(tmp_path: Path, text: str | bytes, name: str = "rows.csv") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return path
+
+
+def codes(problems: tuple) -> list[str]:  # type: ignore[type-arg]
+    return [d.code for d in problems]
+
+
+def fails(call, *args, **kwargs) -> list:  # type: ignore[no-untyped-def,type-arg]
+    with pytest.raises(DiagnosticError) as info:
+        call(*args, **kwargs)
+    return info.value.diagnostics
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+def test_csv_rows_keep_their_lines_values_and_ids(tmp_path: Path) -> None:
+    path = csv_file(tmp_path, 'name,email\n Ana , a@x.org\n\n"Ben, Jr.",b@x.org\n,,\n"Zoë\nSecond",z@x.org\n')
+    rs = read_csv(path, "rows.csv")
+    assert rs.file == "rows.csv" and rs.columns == ("name", "email") and rs.uniform and rs.problems == ()
+    assert [r.values for r in rs.rows] == [
+        {"name": "Ana", "email": "a@x.org"},
+        {"name": "Ben, Jr.", "email": "b@x.org"},
+        {"name": "Zoë\nSecond", "email": "z@x.org"},
+    ]
+    assert [r.index for r in rs.rows] == [1, 2, 3] and [r.id for r in rs.rows] == ["1", "2", "3"]
+    assert [r.span for r in rs.rows] == [Span("rows.csv", n, 1, n, 2) for n in (2, 4, 6)]
+    assert all(r.problems == () for r in rs.rows)
+    assert rs.header_span == Span("rows.csv", 1, 1, 1, 2)
+
+
+def test_a_byte_order_mark_and_tabs(tmp_path: Path) -> None:
+    rs = read_csv(csv_file(tmp_path, "\ufeffname\tcity\nAna\tRome\n"), "r.tsv", delimiter="\t")
+    assert rs.columns == ("name", "city") and rs.rows[0].values == {"name": "Ana", "city": "Rome"}
+    rs = read_csv(csv_file(tmp_path, "name\nAna\n"), "r.csv", encoding="UTF_8")
+    assert rs.columns == ("name",)
+
+
+def test_other_encodings(tmp_path: Path) -> None:
+    path = csv_file(tmp_path, "name\nZoë\n".encode("latin-1"))
+    assert read_csv(path, "r.csv", encoding="latin-1").rows[0].values == {"name": "Zoë"}
+    (d,) = fails(read_csv, path, "r.csv")
+    assert d.code == "VP040" and "not valid utf-8" in d.message and d.span == Span("r.csv", 2, 1, 2, 2)
+    (d,) = fails(read_csv, path, "r.csv", encoding="no-such-codec")
+    assert d.code == "VP040" and "LookupError" in d.message and d.span.line == 1
+
+
+def test_the_line_of_a_bad_byte_is_reported(tmp_path: Path) -> None:
+    (d,) = fails(read_csv, csv_file(tmp_path, b"name\nAna\nBen\n\xff\n"), "r.csv")
+    assert d.code == "VP040" and d.span.line == 4
+
+
+def test_a_missing_file(tmp_path: Path) -> None:
+    (d,) = fails(read_csv, tmp_path / "nope.csv", "nope.csv")
+    assert d.code == "VP020" and "cannot read rows file" in d.message and d.span == Span("nope.csv")
+    (d,) = fails(read_jsonl, tmp_path / "nope.jsonl", "nope.jsonl")
+    assert d.code == "VP020" and d.span == Span("nope.jsonl")
+
+
+@pytest.mark.parametrize("text", ["", "\n", " , \n", "\n\nname\nAna\n"])
+def test_an_empty_file_or_header(tmp_path: Path, text: str) -> None:
+    (d,) = fails(read_csv, csv_file(tmp_path, text), "r.csv")
+    assert d.code == "VP043" and "is empty" in d.message and d.span == Span("r.csv", 1, 1, 1, 2)
+
+
+def test_a_header_without_rows(tmp_path: Path) -> None:
+    rs = read_csv(csv_file(tmp_path, "name,city\n\n , \n"), "r.csv")
+    assert rs.rows == () and codes(rs.problems) == ["VP043"] and "has no rows" in rs.problems[0].message
+
+
+def test_header_problems_point_at_the_column(tmp_path: Path) -> None:
+    diags = fails(read_csv, csv_file(tmp_path, "name,city,,name\nA,B,C,D\n"), "r.csv")
+    assert codes(tuple(diags)) == ["VP044", "VP044"]
+    assert "empty name" in diags[0].message
+    assert "'name' appears twice" in diags[1].message and diags[1].span == Span("r.csv", 1, 12, 1, 16)
+
+
+def test_a_broken_header_or_row(tmp_path: Path) -> None:
+    (d,) = fails(read_csv, csv_file(tmp_path, '"na"me\nA\n'), "r.csv")
+    assert d.code == "VP040" and "header" in d.message
+    (d,) = fails(read_csv, csv_file(tmp_path, 'name\nA\n"B"x\n'), "r.csv")
+    assert d.code == "VP040" and "cannot parse CSV" in d.message and d.span.line == 3
+
+
+def test_ragged_rows_fail_alone(tmp_path: Path) -> None:
+    rs = read_csv(csv_file(tmp_path, "name,city\nAna,Rome\nBen\nCy,Oslo,extra\n"), "r.csv")
+    assert [codes(r.problems) for r in rs.rows] == [[], ["VP042"], ["VP042"]]
+    assert rs.rows[1].problems[0].message == "row 2 has 1 field, but the header has 2"
+    assert rs.rows[2].problems[0].message == "row 3 has 3 fields, but the header has 2"
+    assert rs.rows[1].problems[0].span == Span("r.csv", 3, 1, 3, 2)
+    assert rs.rows[1].values == {"name": "Ben"} and rs.rows[2].values == {"name": "Cy", "city": "Oslo"}
+
+
+def test_a_long_field_is_cut_and_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rows_io, "MAX_FIELD_CHARS", 5)
+    rs = read_csv(csv_file(tmp_path, "name,city\nAnastasia,Rome\nAnnie,Oslo\n"), "r.csv")
+    assert codes(rs.rows[0].problems) == ["VP048"] and rs.rows[0].values["name"] == "Anast"
+    assert "longer than 5 characters" in rs.rows[0].problems[0].message
+    assert rs.rows[1].problems == () and rs.rows[1].values["name"] == "Annie"  # exactly the limit
+
+
+def test_the_row_count_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rows_io, "MAX_ROWS", 2)
+    assert len(read_csv(csv_file(tmp_path, "n\n1\n2\n"), "r.csv").rows) == 2
+    (d,) = fails(read_csv, csv_file(tmp_path, "n\n1\n2\n3\n"), "r.csv")
+    assert d.code == "VP040" and "more than 2 rows" in d.message and d.span.line == 4
+
+
+def test_id_column(tmp_path: Path) -> None:
+    rs = read_csv(csv_file(tmp_path, "id,name\n a1 ,Ana\n,Ben\nb2,Cy\na1,Di\n"), "r.csv", id_column="id")
+    assert [r.id for r in rs.rows] == ["a1", "2", "b2", "a1"]
+    assert [codes(r.problems) for r in rs.rows] == [[], ["VP047"], [], ["VP049"]]
+    assert rs.rows[1].problems[0].message == "row 2 has no value in id column 'id'"
+    assert rs.rows[3].problems[0].message == "row 4 has the same id 'a1' as row 1"
+
+
+def test_default_ids_can_collide_with_given_ones(tmp_path: Path) -> None:
+    rs = read_csv(csv_file(tmp_path, "id\n2\n\n"), "r.csv", id_column="id")
+    assert [r.id for r in rs.rows] == ["2"]
+    rs = read_csv(csv_file(tmp_path, "id,n\n2,a\n,b\n"), "r.csv", id_column="id")
+    assert [codes(r.problems) for r in rs.rows] == [[], ["VP047", "VP049"]]
+
+
+def test_an_unknown_id_column(tmp_path: Path) -> None:
+    where = Span("recipe.yaml", 7, 3, 7, 9)
+    rs = read_csv(csv_file(tmp_path, "name\nAna\n"), "r.csv", id_column="email", id_span=where)
+    assert codes(rs.problems) == ["VP041"] and rs.problems[0].span == where
+    assert rs.problems[0].help == "columns are: name" and [r.id for r in rs.rows] == ["1"]
+    rs = read_csv(csv_file(tmp_path, "name\nAna\n"), "r.csv", id_column="email")
+    assert rs.problems[0].span == rs.header_span
+
+
+# --- JSONL ---------------------------------------------------------------------------------------
+def test_jsonl_rows(tmp_path: Path) -> None:
+    path = csv_file(
+        tmp_path, '\ufeff{"name": " Ana ", "n": 3}\n\n{"city": "Rome", "name": "Ben", "ok": true}\n', "r.jsonl"
+    )
+    rs = read_jsonl(path, "r.jsonl")
+    assert rs.columns == ("name", "n", "city", "ok") and not rs.uniform and rs.problems == ()
+    assert [r.values for r in rs.rows] == [{"name": "Ana", "n": 3}, {"city": "Rome", "name": "Ben", "ok": True}]
+    assert [r.span for r in rs.rows] == [Span("r.jsonl", 1, 1, 1, 26), Span("r.jsonl", 3, 1, 3, 44)]
+
+
+def test_jsonl_bad_rows_fail_alone(tmp_path: Path) -> None:
+    text = '{"name": "Ana"}\n{"name": \n[1, 2]\n{"name": {"first": "B"}, "tags": [1]}\n{"name": "Cy"}\n'
+    rs = read_jsonl(csv_file(tmp_path, text, "r.jsonl"), "r.jsonl", id_column="name")
+    assert [codes(r.problems) for r in rs.rows] == [[], ["VP045", "VP047"], ["VP046", "VP047"], ["VP046", "VP046"], []]
+    bad_json = rs.rows[1].problems[0]
+    assert bad_json.message.startswith("row 2 is not valid JSON") and bad_json.span == Span("r.jsonl", 2, 10, 2, 11)
+    assert rs.rows[2].problems[0].message == "row 3 must be a JSON object, not list"
+    assert rs.rows[3].problems[0].message == "row 4: 'name' must be a plain value, not a dict"
+    assert rs.rows[3].problems[1].message == "row 4: 'tags' must be a plain value, not a list"
+    assert [r.id for r in rs.rows][-1] == "Cy"
+
+
+def test_jsonl_not_utf8_or_empty(tmp_path: Path) -> None:
+    (d,) = fails(read_jsonl, csv_file(tmp_path, b'{"a": "\xff"}\n', "r.jsonl"), "r.jsonl")
+    assert d.code == "VP040" and "not valid UTF-8" in d.message
+    rs = read_jsonl(csv_file(tmp_path, "\n \n", "r.jsonl"), "r.jsonl")
+    assert codes(rs.problems) == ["VP043"]
+
+
+# --- inline rows ---------------------------------------------------------------------------------
+def test_inline_rows_point_into_the_recipe() -> None:
+    doc, smap = load_yaml("rows:\n  - {name: ' Ana ', n: 1}\n  - {city: Rome}\n", "recipe.yaml")
+    rs = read_inline(doc["rows"], smap, "/rows")
+    assert rs.file == "recipe.yaml" and rs.columns == ("name", "n", "city") and not rs.uniform
+    assert [r.values for r in rs.rows] == [{"name": "Ana", "n": 1}, {"city": "Rome"}]
+    assert [r.span.line for r in rs.rows] == [2, 3] and rs.header_span.line == 1
+    assert [r.id for r in rs.rows] == ["1", "2"]
