@@ -9,9 +9,9 @@ from vpipe.data.media import GopIndex, OutputFile, VideoSource, file_digest
 from vpipe.ir.graph import Estimate, Op
 from vpipe.ir.hashing import digest
 from vpipe.kernel_api.registry import Kernel, kernel
-from vpipe.kernels.media import WriteVideo, _fail, output_target, write_settings
+from vpipe.kernels.media import WriteVideo, _fail, output_target, reuse_output, write_settings
 from vpipe.media.decode import DecodeError, frame_timing
-from vpipe.media.normalize import DEFAULT_GOP, NormalizeError, frame_psnr, gop_table, normalize
+from vpipe.media.normalize import NormalizeError, frame_psnr, gop_table, normalize
 from vpipe.media.splice import splice
 from vpipe.media.write import WriteError
 
@@ -28,7 +28,7 @@ class Normalize(Kernel):
 
     def run(self, op: Op, inputs: list[Any], rt: Any) -> VideoSource:
         (video,) = inputs
-        gop = int(op.attr("gop", DEFAULT_GOP))
+        gop = int(op.attr("gop"))  # required: splice-gops chooses it
         crf, preset = int(op.attr("crf", 12)), str(op.attr("preset", "veryfast"))
         store = Path(getattr(rt, "store_dir", None) or rt.work_dir) / "normalized"
         name = digest(video.sha256 or str(video.path), str(gop), str(crf), preset, self.version)[:24]
@@ -69,6 +69,9 @@ class SpliceVideo(Kernel):
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.3, ram_mb=120)
+
+    def reuse(self, op: Op, row: Any, earlier: OutputFile, rt: Any) -> OutputFile:
+        return reuse_output(op, row, earlier, rt)
 
     def run(self, op: Op, inputs: list[Any], rt: Any) -> OutputFile:
         frames, track, row, gops = inputs

@@ -15,7 +15,7 @@ from vpipe.kernel_api.context import RunContext
 from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.lipsync.timeline import output_timeline, slot_windows
 from vpipe.media.decode import DecodeError, frame_timing, iter_decoded, read_audio
-from vpipe.media.write import VideoSettings, WriteError, encode, output_pix_fmt, remux
+from vpipe.media.write import VideoSettings, WriteError, encode, output_pix_fmt, remux, restamp
 from vpipe.outputs import CONTAINER_CODECS, confine
 from vpipe.probe import ProbeError, probe_image, probe_video
 from vpipe.templates import TemplateProgram
@@ -125,6 +125,9 @@ class WriteVideo(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.6, ram_mb=150)
 
+    def reuse(self, op: Op, row: Any, earlier: OutputFile, rt: RunContext) -> OutputFile:
+        return reuse_output(op, row, earlier, rt)
+
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> OutputFile:
         frames, track, row = inputs[:3]
         target = output_target(op, row, rt)
@@ -166,6 +169,16 @@ def write_settings(op: Op, row: Any) -> VideoSettings:
         audio_bitrate_kbps=int(op.attr("audio_bitrate_kbps", 128)),
         metadata=_metadata(bool(op.attr("synthetic", False)), row.id),
     )
+
+
+def reuse_output(op: Op, row: Any, earlier: OutputFile, rt: RunContext) -> OutputFile:
+    """A duplicate row (dedupe): the earlier row's file, under this row's name and metadata."""
+    target = output_target(op, row, rt)
+    try:
+        restamp(earlier.path, target, write_settings(op, row).metadata)
+    except WriteError as exc:
+        raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
+    return OutputFile.of(target, earlier.splice)
 
 
 # decoder names → the codec they decode (what a container is asked to carry)

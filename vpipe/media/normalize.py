@@ -29,9 +29,6 @@ import numpy as np
 
 from vpipe.atomic import atomic_path
 
-# GOP length in frames, chosen by benchmarks/gop_length.py (see its docstring for the numbers).
-DEFAULT_GOP = 12
-
 
 class NormalizeError(Exception):
     pass

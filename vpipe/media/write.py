@@ -128,6 +128,29 @@ def remux(source: Path, audio: Audio, target: Path, settings: VideoSettings) -> 
         raise WriteError(f"cannot write {target.name}: {_reason(exc)}") from None
 
 
+def restamp(source: Path, target: Path, metadata: tuple[tuple[str, str], ...]) -> None:
+    """`source`'s streams copied packet for packet into `target` with other metadata (a row
+    that is a duplicate of another gets that row's file under its own name and id)."""
+    import av
+
+    try:
+        with (
+            atomic_path(target) as tmp,
+            av.open(str(source)) as src,
+            av.open(str(tmp), "w", options=_container_options(target)) as out,
+        ):
+            streams = {s.index: out.add_stream_from_template(s) for s in (*src.streams.video, *src.streams.audio)}
+            for key, value in metadata:
+                out.metadata[key] = value
+            for packet in src.demux(*[s for s in src.streams if s.index in streams]):
+                if packet.dts is None:
+                    continue
+                packet.stream = streams[packet.stream.index]
+                out.mux(packet)
+    except (av.error.FFmpegError, OSError) as exc:
+        raise WriteError(f"cannot write {target.name}: {_reason(exc)}") from None
+
+
 def _add_video_stream(out, codec: str, target: Path):  # type: ignore[no-untyped-def]
     try:
         return out.add_stream(codec)

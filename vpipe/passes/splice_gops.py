@@ -29,7 +29,6 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from vpipe.ir.graph import Graph, Op, Value
-from vpipe.media.normalize import DEFAULT_GOP
 from vpipe.passes.base import PassContext
 from vpipe.passes.registry import register
 
@@ -40,7 +39,7 @@ class SpliceGops:
     name: ClassVar[str] = "splice-gops"
     summary: ClassVar[str] = "normalise the source once; per row re-encode only the GOPs with changed frames"
 
-    gop: int = DEFAULT_GOP
+    gop: int = 12  # frames per GOP of the normalised source (measured: benchmarks/gop_length.py)
 
     def run(self, graph: Graph, ctx: PassContext) -> Graph:
         write = graph.first("media.write")

@@ -24,8 +24,9 @@ import numpy as np
 from vpipe.data.codec import CodecError, encode
 from vpipe.data.rowdata import RowValue
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Span
-from vpipe.ir.graph import Graph, Op
-from vpipe.ir.hashing import digest, op_key
+from vpipe.ir.dialect import operand_roles
+from vpipe.ir.graph import Graph, Op, thaw
+from vpipe.ir.hashing import canonical_json, digest, op_key
 from vpipe.ir.types import Scope
 from vpipe.kernel_api import registry
 from vpipe.kernel_api.context import RunContext, Target
@@ -303,7 +304,12 @@ class Executor:
         values, keys = dict(shared.values), dict(shared.keys)
         with self._scratch(f"row-{row.index}") as work:
             rt = RunContext(work, row, self.target, store_dir=self.store_dir)
+            content = None if force else self._content_key(shared, row)
             try:
+                if content is not None and self._copy_duplicate(content, values, keys, rt, outcome):
+                    self._describe(outcome, values, keys)
+                    outcome.seconds = time.perf_counter() - start
+                    return outcome
                 for i, op in self.row_ops:
                     # --force: the user distrusts what is stored, so nothing of the row is reused
                     self._execute(i, op, values, keys, rt, outcome.timings, outcome.cached, reuse=not force)
@@ -322,6 +328,8 @@ class Executor:
                 outcome.status = "failed"
                 outcome.diagnostics.append(self._internal_error(exc, row, op))
             outcome.diagnostics[:0] = rt.diagnostics
+            if content is not None and outcome.status == "ok" and self.cache is not None:
+                self._remember(content, values)
         self._describe(outcome, values, keys)
         self.last_values = values  # the row's values, for callers that want more than the outcome (preview)
         outcome.seconds = time.perf_counter() - start
@@ -349,6 +357,62 @@ class Executor:
                     }
                     for c in value.clips
                 ]
+
+    # --- dedupe: a row whose content was rendered before gets a copy --------------------------
+    def _output_op(self) -> tuple[int, Op] | None:
+        return next(((i, op) for i, op in self.row_ops if op.kind in OUTPUT_KINDS and op.attr("dedupe")), None)
+
+    def _content_key(self, shared: SharedState, row: RowValue) -> str | None:
+        """The output's key without the row: its frames, track and encoder settings (the path
+        and the row id in the metadata are the row's own and are applied when copying)."""
+        found = self._output_op()
+        if found is None or self.cache is None:
+            return None
+        i, op = found
+        keys = self.plan_keys(shared, row)
+        if keys is None:
+            return None
+        own = dict(operand_roles(op)).get("row")
+        attrs = {k: v for k, v in thaw(op.attrs).items() if k not in ("path", "root", "base")}
+        operand_keys = [keys[o] for o in op.operands if o != own]
+        return digest("content", op.kind, canonical_json(attrs), self.versions[i], *operand_keys)
+
+    def _remember(self, content: str, values: dict[str, Any]) -> None:
+        found = self._output_op()
+        report = next((values.get(op.results[0].name) for _, op in self.row_ops if op.kind.startswith("qc.")), None)
+        if found is not None and found[1].results[0].name in values:
+            self.cache.put(content, (values[found[1].results[0].name], report))  # type: ignore[union-attr]
+
+    def _copy_duplicate(
+        self, content: str, values: dict[str, Any], keys: dict[str, str], rt: RunContext, outcome: RowOutcome
+    ) -> bool:
+        """Copy the output (and QC report) an earlier row with the same content rendered."""
+        assert self.cache is not None
+        earlier = self.cache.get(content)
+        if earlier is Cache.MISS or not isinstance(earlier, tuple) or not earlier[0].still_valid():  # type: ignore[attr-defined]
+            return False
+        file, report = earlier
+        start = time.perf_counter()
+        for i, op in self.row_ops:  # the row's cheap values: the row itself, its script
+            if self.kernels[i].value_keyed:
+                self._execute(i, op, values, keys, rt, outcome.timings, outcome.cached)
+        i, op = self._output_op()  # type: ignore[misc]
+        reuse = getattr(self.kernels[i], "reuse", None)
+        if reuse is None:
+            return False
+        row_value = values[dict(operand_roles(op))["row"]]
+        copied = reuse(op, row_value, file, rt)
+        plan = self.plan_keys(SharedState(values, keys), rt.row) if rt.row is not None else None
+        if plan is not None:  # so the next run finds this row up to date
+            self.cache.put(plan[op.results[0].name], copied)
+            report_key = self._key_of(plan, "qc.")
+            if report_key is not None and report is not None:
+                self.cache.put(report_key, report)
+        outcome.output, outcome.key = str(copied.path), plan[op.results[0].name] if plan else None
+        outcome.report = report.to_json() if report is not None else None
+        outcome.cached.append(f"{op.results[0].name} (copied from an identical row)")
+        outcome.timings[op.results[0].name] = time.perf_counter() - start
+        return True
 
     def _internal_error(self, exc: Exception, row: RowValue, op: Op) -> Diagnostic:
         log_note = ()

@@ -1,0 +1,243 @@
+"""Per-row cost against the length of the recording: naive vs compiled (part of `make bench`).
+
+The glasses clip (4.9 s, 524², 25 fps) is looped to about 30 s and 120 s inside this
+benchmark's temporary folder (ffmpeg concat, stream copy: nothing is committed), with the
+transcript repeated and the slot on the first "regulation". For each length, `vpipe run
+--jobs 1` renders N rows in a fresh process:
+
+- compiled: the default pipeline, fresh cache. Per-row marginal cost = the median of the
+  rows' own times in the manifest, first row excluded (it pays the process's imports);
+- cached re-run: the same command again (every row up to date), all rows and one row:
+  per row = (t_all − t_one) / (N − 1), the rest is start-up;
+- naive: `--pipeline O0 --no-cache` (no optimisation pass, nothing reused: every row
+  aligns, tracks, re-encodes and measures the whole video), two rows, the second one's time;
+- floor: what a row cannot avoid, measured here: its speech (synthesis, fit, voice match)
+  and lip-sync as the compiled rows' manifests time them, plus encoding as many frames as
+  the row re-encoded with the normalised stream's encoder and the row's audio as AAC;
+- peak RSS of the `vpipe run` process (the largest process of its tree).
+
+Medians of repeated measurements; ratios from the same run. The machine is shared: the
+wall times include waiting for a core, so the CPU seconds are printed beside them.
+
+Usage: python benchmarks/scaling.py [--lengths 5,30,120] [--rows 4] [--naive-lengths 5,30]
+Prints JSON lines and a Markdown table (also written to benchmarks/out/scaling.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import MEDIA, ROOT, median
+from tests.clips import GLASSES
+
+VALUES = (
+    "oversight", "legislation", "market", "supervision", "framework", "policy",
+    "budget", "strategy", "agenda", "mandate", "treaty", "pension",
+)  # fmt: skip
+OUT = Path(__file__).resolve().parent / "out"
+SPEECH_OPS = ("speech", "slot_audio", "matched", "track")
+
+
+def concat_args(exe: str) -> list[str]:
+    return [exe, "-v", "error", "-y", "-f", "concat", "-safe", "0"]
+
+
+def looped(source: Path, seconds: float, work: Path) -> tuple[Path, int]:
+    """`source` repeated to at least `seconds` (stream copy), and how many times."""
+    import imageio_ffmpeg
+
+    from vpipe.probe import probe_video
+
+    times = max(1, math.ceil(seconds / probe_video(source).duration - 1e-6))
+    listing = work / f"loop-{times}.txt"
+    listing.write_text("".join(f"file '{source}'\n" for _ in range(times)), encoding="utf-8")
+    target = work / f"source-{times}x.mp4"
+    subprocess.run(
+        [*concat_args(imageio_ffmpeg.get_ffmpeg_exe()), "-i", str(listing), "-c", "copy", str(target)],
+        check=True,
+    )
+    return target, times
+
+
+def write_recipe(work: Path, source: Path, times: int, rows: int) -> Path:
+    (work / "rows.csv").write_text(
+        "id,value\n" + "".join(f"r{i + 1},{VALUES[i % len(VALUES)]}\n" for i in range(rows)), encoding="utf-8"
+    )
+    recipe = work / "recipe.yaml"
+    recipe.write_text(
+        f"""vpipe: 1
+name: scaling
+source:
+  video: {source}
+  transcript: {" ".join([GLASSES.transcript] * times)}
+slots:
+  value: {{say: {GLASSES.slot_word}, occurrence: 1}}
+template: "{GLASSES.template}"
+rows: {{csv: rows.csv, id: id}}
+voice: {{duration: auto}}
+lipsync: {{model: retrieve}}
+output: {{path: "out/{{{{ row_id }}}}.mp4"}}
+""",
+        encoding="utf-8",
+    )
+    return recipe
+
+
+_WRAP = (
+    "import resource, subprocess, sys, time; t = time.perf_counter(); "
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+    "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+    "print(code, time.perf_counter() - t, u.ru_maxrss, u.ru_utime + u.ru_stime)"
+)
+
+
+def vpipe_run(recipe: Path, cache: Path, *extra: str) -> dict[str, Any]:
+    """Run `vpipe run` in a fresh process; its wall and CPU seconds, peak RSS and manifest."""
+    command = [sys.executable, "-m", "vpipe", "run", str(recipe), "--jobs", "1", "--no-progress"]
+    command += ["--cache-dir", str(cache), *extra]
+    proc = subprocess.run([sys.executable, "-c", _WRAP, *command], capture_output=True, text=True, cwd=ROOT, check=True)
+    code, wall, rss_kb, cpu = proc.stdout.split()
+    manifest = [json.loads(line) for line in (recipe.parent / "out" / "manifest.jsonl").read_text().splitlines()]
+    return {
+        "code": int(code),
+        "wall": float(wall),
+        "cpu": float(cpu),
+        "rss_mb": int(rss_kb) / 1024,
+        "rows": [r for r in manifest if r["type"] == "row"],
+        "shared": next((r for r in manifest if r["type"] == "shared"), {}),
+    }
+
+
+def floor_encode(normalised: Path, frames: int, audio_source: Path, repeat: int = 3) -> float:
+    """Seconds to encode `frames` frames with the normalised stream's encoder settings and
+    the row's audio as AAC, and mux them: the video and audio work a row cannot avoid."""
+    import av
+
+    from vpipe.media.decode import frame_timing, iter_decoded, read_audio
+    from vpipe.media.normalize import EncoderSettings, new_encoder, nominal_rate
+    from vpipe.media.write import VideoSettings, encode
+
+    decoded = [f for _, _, f in iter_decoded(normalised)][: max(frames, 1)]
+    audio = read_audio(audio_source)
+    with av.open(str(normalised)) as c:
+        s = c.streams.video[0]
+        tb = s.time_base
+        settings = EncoderSettings(s.width, s.height, (tb.numerator, tb.denominator), nominal_rate(s), 12, "veryfast", 12)
+    timing = frame_timing(normalised)
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        enc = new_encoder(settings)
+        for i, f in enumerate(decoded):
+            f.pts = int(timing.pts[i])
+            enc.encode(f)
+        enc.encode(None)
+        with tempfile.TemporaryDirectory() as tmp:  # the audio: AAC of the whole track, muxed
+            encode(lambda: iter([]), (settings.width, settings.height), tb, audio, Path(tmp) / "a.mp4", VideoSettings())
+        times.append(time.perf_counter() - t0)
+    return median(times)
+
+
+def bench_length(seconds: float, rows: int, naive: bool, work: Path) -> dict[str, Any]:
+    work.mkdir(parents=True)
+    source, times = looped(MEDIA / GLASSES.file, seconds, work)
+    recipe = write_recipe(work, source, times, rows)
+    cache = work / "cache"
+    compiled = vpipe_run(recipe, cache)
+    assert compiled["code"] == 0, f"compiled run failed at {seconds} s"
+    later = [r for r in compiled["rows"] if r["status"] == "ok"][1:]
+    marginal = median([r["seconds"] for r in later])
+    qc = median([r["timings"].get("report", 0.0) for r in later])
+    speech = median([sum(r["timings"].get(k, 0.0) for k in SPEECH_OPS) for r in later])
+    lipsync = median([r["timings"].get("frames", 0.0) for r in later])
+    reencoded = int(median([r["qc"]["metrics"].get("reencoded_frames", 0) for r in later]))
+    normalised = next((cache.parent / "cache-store" / "normalized").glob("*.mp4"))
+    video_floor = floor_encode(normalised, reencoded, source)
+    floor = speech + lipsync + video_floor
+    rerun = vpipe_run(recipe, cache)
+    rerun_one = vpipe_run(recipe, cache, "--rows", "1")
+    assert all(r["status"] == "up-to-date" for r in rerun["rows"])
+    result: dict[str, Any] = {
+        "seconds": round(float(seconds), 1),
+        "source_s": round(times * 4.88, 1),
+        "rows": rows,
+        "shared_s": round(compiled["shared"].get("seconds", 0.0), 2),
+        "marginal_s": round(marginal, 3),
+        "qc_s": round(qc, 3),
+        "qc_share": round(qc / marginal, 3) if marginal else None,
+        "floor_s": round(floor, 3),
+        "floor_parts": {"speech": round(speech, 3), "lipsync": round(lipsync, 3), "video+audio": round(video_floor, 3)},
+        "vs_floor": round(marginal / floor, 2) if floor else None,
+        "reencoded_frames": reencoded,
+        "peak_rss_mb": round(compiled["rss_mb"]),
+        "rerun_per_row_s": round((rerun["wall"] - rerun_one["wall"]) / max(rows - 1, 1), 4),
+        "rerun_startup_s": round(rerun_one["wall"], 2),
+        "compiled_wall_s": round(compiled["wall"], 1),
+        "compiled_cpu_s": round(compiled["cpu"], 1),
+    }
+    if naive:
+        (work / "out" / "manifest.jsonl").unlink()
+        run = vpipe_run(recipe, work / "naive-cache", "--pipeline", "O0", "--no-cache", "--rows", "1:2")
+        assert run["code"] == 0, f"naive run failed at {seconds} s"
+        result["naive_s"] = round(run["rows"][-1]["seconds"], 3)
+        result["naive_over_marginal"] = round(result["naive_s"] / marginal, 1) if marginal else None
+        result["naive_peak_rss_mb"] = round(run["rss_mb"])
+    return result
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    head = (
+        "| source | per extra row, s | of which QC | floor, s | / floor | naive per row, s | naive / compiled "
+        "| re-run per row, s (start-up) | peak RSS, MB | shared once, s |\n"
+        "|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    lines = []
+    for r in results:
+        naive = f"{r['naive_s']:.1f}" if "naive_s" in r else "—"
+        ratio = f"{r['naive_over_marginal']:.1f}×" if "naive_over_marginal" in r else "—"
+        lines.append(
+            f"| {r['source_s']:.0f} s | {r['marginal_s']:.2f} | {100 * (r['qc_share'] or 0):.0f} % | {r['floor_s']:.2f} "
+            f"| {r['vs_floor']:.2f}× | {naive} | {ratio} | {r['rerun_per_row_s']:.3f} ({r['rerun_startup_s']:.1f}) "
+            f"| {r['peak_rss_mb']} | {r['shared_s']:.1f} |"
+        )
+    base = results[0]
+    summary = [
+        f"per-row growth {base['source_s']:.0f} s → {r['source_s']:.0f} s: {r['marginal_s'] / base['marginal_s']:.2f}×, "
+        f"peak RSS {r['peak_rss_mb'] / base['peak_rss_mb']:.2f}×"
+        for r in results[1:]
+    ]
+    return head + "\n".join(lines) + "\n\n" + "\n".join(summary) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lengths", default="5,30,120", help="source lengths in seconds (the clip looped)")
+    parser.add_argument("--rows", type=int, default=4, help="rows per length (the issue asks 1/10/100; see README)")
+    parser.add_argument("--naive-lengths", default="5,30", help="lengths at which the naive baseline runs")
+    args = parser.parse_args()
+    naive_at = {float(x) for x in args.naive_lengths.split(",") if x}
+    results = []
+    with tempfile.TemporaryDirectory(prefix="vpipe-scaling-") as tmp:
+        for seconds in (float(x) for x in args.lengths.split(",")):
+            result = bench_length(seconds, args.rows, seconds in naive_at, Path(tmp) / f"L{seconds:g}")
+            print(json.dumps(result), flush=True)
+            results.append(result)
+    text = table(results)
+    print("\n" + text)
+    OUT.mkdir(exist_ok=True)
+    (OUT / "scaling.md").write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
