@@ -26,7 +26,7 @@ def _with_model(recipe: Path, model: str, weights: str | None = None) -> None:
 
 def test_check_names_the_expected_path_when_weights_are_missing(tiny_recipe: Path) -> None:
     _with_model(tiny_recipe, "wav2lip")
-    code, _, err = _invoke("check", str(tiny_recipe))
+    code, _, err = _invoke("check", str(tiny_recipe), "--no-analyze")
     expected = default_root() / "wav2lip" / "wav2lip_gan.pth"
     assert code == 2
     assert "VP023 lipsync model 'wav2lip' needs weights" in err and str(expected) in err
@@ -39,13 +39,13 @@ def test_check_passes_when_the_files_are_there(tiny_recipe: Path) -> None:
     folder.mkdir()
     (folder / "wav2lip.pth").write_bytes(b"x")
     _with_model(tiny_recipe, "wav2lip", "w")
-    code, _, err = _invoke("check", str(tiny_recipe))
+    code, _, err = _invoke("check", str(tiny_recipe), "--no-analyze")
     assert code == 0, err
 
 
 def test_auto_and_weight_free_models_need_no_weights(tiny_recipe: Path) -> None:
     _with_model(tiny_recipe, "auto")
-    code, _, err = _invoke("check", str(tiny_recipe))
+    code, _, err = _invoke("check", str(tiny_recipe), "--no-analyze")
     assert code == 0 and "VP023" not in err
 
 
@@ -56,7 +56,7 @@ def test_doctor_lists_found_missing_and_wrong_files() -> None:
     tiny = default_root() / "latentsync-1.5" / "whisper" / "tiny.pt"
     tiny.parent.mkdir(parents=True)
     tiny.write_bytes(b"not whisper")
-    code, out, _ = _invoke("doctor", "--json")
+    code, out, _ = _invoke("doctor", "--format", "json")
     assert code == 0
     rows = [c for c in json.loads(out) if c["check"].startswith("model ")]
     by = {(c["check"], c["detail"].split(":")[0]): c for c in rows}
