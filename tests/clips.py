@@ -49,4 +49,17 @@ STUDIO = Clip(
     "he represents the {{ value }} and",
     ("federal reserve", "bank of england", "world bank", "monetary fund", "treasury", "bank of japan"),
 )
+# The phone-style case: 1080×1920 portrait, 25 fps, 10 s, accented English. Held out: the
+# quality work of issue 12 was tuned on the three clips above and never looked at this one's
+# figures while tuning; benchmarks report it apart (HELD_OUT).
+PORTRAIT = Clip(
+    "portrait",
+    "portrait_hd.mp4",
+    "think it as the legacy of the sunken meadow any of them and then it's a custom mean you don't get that "
+    "big fast food blog an idea she's a good idea",
+    "legacy",
+    "think it as the {{ value }} of the sunken meadow",
+    ("heritage", "history", "tradition", "memory", "spirit", "story"),
+)
 CLIPS = (INTERVIEW, GLASSES, STUDIO)
+HELD_OUT = (PORTRAIT,)

@@ -25,6 +25,12 @@ class MediaInfo:
     pix_fmt: str
     audio_rate: int | None  # None: no audio track
     audio_channels: int | None
+    rotation: int = 0  # counter-clockwise degrees of the display matrix; width/height are upright
+    sar: Fraction | None = None  # sample aspect ratio (None: square pixels or unknown)
+    color_range: int = 0  # FFmpeg's AVColorRange of the first frame (2: full range)
+    colorspace: int = 2  # AVColorSpace (2: unspecified)
+    color_primaries: int = 2
+    color_trc: int = 2
 
     @property
     def has_audio(self) -> bool:
@@ -52,9 +58,17 @@ def probe_video(path: Path) -> MediaInfo:
         fps = frames / duration if duration > 0 else float(vs.average_rate or 25)
         nominal = float(vs.guessed_rate or vs.average_rate or fps)
         audio = container.streams.audio[0] if container.streams.audio else None
+        first = _first_frame(container, vs)
+        rotation = round(float(first.rotation or 0)) if first is not None else 0
+        width, height = vs.codec_context.width, vs.codec_context.height
+        sar = vs.sample_aspect_ratio if vs.sample_aspect_ratio and vs.sample_aspect_ratio != 1 else None
+        if (round(rotation / 90) % 2) == 1:  # a quarter turn: the picture is seen the other way round
+            width, height = height, width
+            sar = 1 / sar if sar else None
+        cc = vs.codec_context
         return MediaInfo(
-            width=vs.codec_context.width,
-            height=vs.codec_context.height,
+            width=width,
+            height=height,
             fps=round(fps, 4),
             frames=int(frames),
             duration=round(duration, 4),
@@ -63,7 +77,26 @@ def probe_video(path: Path) -> MediaInfo:
             pix_fmt=str(vs.codec_context.pix_fmt),
             audio_rate=audio.codec_context.sample_rate if audio else None,
             audio_channels=audio.codec_context.channels if audio else None,
+            rotation=rotation,
+            sar=sar,
+            color_range=int(first.color_range) if first is not None else int(cc.color_range),
+            colorspace=int(cc.colorspace),
+            color_primaries=int(cc.color_primaries),
+            color_trc=int(cc.color_trc),
         )
+
+
+def _first_frame(container, stream):  # type: ignore[no-untyped-def]
+    """The first decoded frame (its display matrix and colour range), or None."""
+    import av
+
+    try:
+        container.seek(0)
+        for frame in container.decode(stream):
+            return frame
+    except av.error.FFmpegError:
+        return None
+    return None
 
 
 def probe_image(path: Path) -> tuple[int, int]:

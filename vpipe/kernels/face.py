@@ -84,7 +84,7 @@ def _ranges(idx: np.ndarray) -> str:
 
 @kernel("face.inventory", backend="retrieve")
 class Inventory(Kernel):
-    version = "5"
+    version = "6"
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.002 * _frames(context) + 0.1, ram_mb=50 + 0.25 * _frames(context))

@@ -14,10 +14,10 @@ from vpipe.ir.graph import Estimate, Op
 from vpipe.kernel_api.context import RunContext
 from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.lipsync.timeline import output_timeline, slot_windows
-from vpipe.media.decode import DecodeError, frame_timing, iter_decoded, read_audio
-from vpipe.media.write import VideoSettings, WriteError, encode, output_pix_fmt, remux, restamp
+from vpipe.media.decode import DecodeError, frame_timing, iter_decoded, read_audio, upright
+from vpipe.media.write import Picture, VideoSettings, WriteError, encode, output_pix_fmt, remux, restamp
 from vpipe.outputs import CONTAINER_CODECS, confine
-from vpipe.probe import ProbeError, probe_image, probe_video
+from vpipe.probe import MediaInfo, ProbeError, probe_image, probe_video
 from vpipe.templates import TemplateProgram
 from vpipe.version import __version__
 
@@ -119,7 +119,7 @@ def retimed_frames(video: VideoSource, track: Track) -> Frames:
 
 @kernel("media.write", backend="pyav")
 class WriteVideo(Kernel):
-    version = "4"  # 4: re-rendered frames converted by PyAV at every size (media/convert.py)
+    version = "5"  # 4: re-rendered frames converted by PyAV at every size; 5: upright, SAR, colour range
     cache = True  # the value records path + hash: a later run skips rows whose file is intact
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
@@ -138,14 +138,16 @@ class WriteVideo(Kernel):
                 remux(frames.source, track.audio, target, settings)
             else:
                 source_format = source.pix_fmt if source is not None else None
+                size = (frames.width, frames.height)
                 encode(
                     lambda: _frame_stream(frames),
-                    (frames.width, frames.height),
+                    size,
                     Fraction(*frames.time_base),
                     track.audio,
                     target,
                     settings,
-                    output_pix_fmt(settings.codec, source_format),
+                    output_pix_fmt(settings.codec, source_format, size),
+                    _picture(source),
                 )
         except (WriteError, DecodeError) as exc:
             raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
@@ -181,6 +183,19 @@ def reuse_output(op: Op, row: Any, earlier: OutputFile, rt: RunContext) -> Outpu
     return OutputFile.of(target, earlier.splice)
 
 
+def _picture(source: MediaInfo | None) -> Picture:
+    """The written picture is seen as the source's: pixel aspect, colour range and tags."""
+    if source is None:
+        return Picture()
+    return Picture(
+        sar=source.sar,
+        full_range=source.color_range == 2 or source.pix_fmt.startswith("yuvj"),
+        colorspace=source.colorspace,
+        color_primaries=source.color_primaries,
+        color_trc=source.color_trc,
+    )
+
+
 # decoder names → the codec they decode (what a container is asked to carry)
 _DECODED_AS = {"libdav1d": "av1", "libaom-av1": "av1", "libvpx-vp9": "vp9"}
 
@@ -202,7 +217,8 @@ def _metadata(synthetic: bool, row_id: str) -> tuple[tuple[str, str], ...]:
 
 def _frame_stream(frames: Frames) -> Iterator[tuple[float, Any]]:
     """Output frames in order: re-rendered ones as given (BGR), others as decoded from the
-    source (av.VideoFrame: no colour conversion, so they lose only the encoder's rounding)."""
+    source (av.VideoFrame: no colour conversion, so they lose only the encoder's rounding),
+    turned upright plane by plane where the source has a display matrix."""
     if frames.still:
         import cv2
 
@@ -221,4 +237,4 @@ def _frame_stream(frames: Frames) -> Iterator[tuple[float, Any]]:
         while current_index < want:
             current_index, _, current = next(decoder)
         assert current is not None
-        yield float(t), current
+        yield float(t), upright(current)

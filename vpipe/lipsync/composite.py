@@ -5,6 +5,11 @@ its rigid (upper-face) landmarks onto the target's, its colour is matched to the
 skin around the mouth (mean shift only: matching the spread too pales lips and teeth),
 and it is blended in with a feathered mask covering both jaw outlines, so a dropped jaw
 has room and the edge is invisible. Pixels outside the mask's box are untouched.
+
+Easing into or out of a transplanted run (`strength` < 1) is a morph, never a see-through
+mix of two mouths: the frame's own lower face and the donor's are both warped (piecewise
+affine, on the lip and jaw landmarks) onto the shape between them, and only then mixed, so
+lips, teeth and the opening coincide; the mouth changes shape instead of fading.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import numpy as np
 from vpipe.face import landmarks as L
 from vpipe.lipsync.geometry import apply, lower_face_polygon, similarity_transform
 
+# Landmarks the ease morph moves: the lips (outer and inner contours) and the jaw line.
+MORPH_POINTS: tuple[int, ...] = L.LIPS + L.JAW
 DILATE = 0.04  # × inter-ocular: the mask reaches this far past both jaw outlines
 FEATHER = 0.07  # × inter-ocular: Gaussian sigma of the mask edge
 
@@ -77,10 +84,33 @@ def transplant(
         return out, (x0, y0, x1, y1)
     sigma = max(0.5, FEATHER * scale)
     alpha = cv2.GaussianBlur(region.astype(np.float32) / 255.0, (0, 0), sigma)[..., None]
-    alpha *= (covered[..., None] > 0) * float(np.clip(strength, 0.0, 1.0))
-    blended = roi.astype(np.float32) * (1 - alpha) + warped.astype(np.float32) * alpha
+    alpha *= covered[..., None] > 0
+    s = float(np.clip(strength, 0.0, 1.0))
+    inside = warped.astype(np.float32)
+    if s < 1.0:  # ease: morph the frame's own mouth and the donor's onto the shape between them
+        own_pts = target_lm[list(MORPH_POINTS), :2] - (x0, y0)
+        donor_pts = apply(m, donor.landmarks[list(MORPH_POINTS)]) - (x0, y0)
+        between = own_pts + s * (donor_pts - own_pts)
+        own = _morph(roi, own_pts, between)
+        donor_part = _morph(warped, donor_pts, between)
+        inside = own.astype(np.float32) * (1 - s) + donor_part.astype(np.float32) * s
+    blended = roi.astype(np.float32) * (1 - alpha) + inside * alpha
     out[y0:y1, x0:x1] = np.clip(np.round(blended), 0, 255).astype(np.uint8)
     return out, (x0, y0, x1, y1)
+
+
+def _morph(image: np.ndarray, points: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """`image` (a region) with `points` moved to `targets`; its border stays put."""
+    from vpipe.lipsync.meshwarp import build_mesh, warp
+
+    h, w = image.shape[:2]
+    ok = np.isfinite(points).all(axis=1) & np.isfinite(targets).all(axis=1)
+    if ok.sum() < 3:
+        return image
+    inside = (points[:, 0] > 1) & (points[:, 1] > 1) & (points[:, 0] < w - 2) & (points[:, 1] < h - 2)
+    keep = ok & inside
+    mesh = build_mesh(points[keep], (w, h), margin=10.0)  # the ring runs along the region's border
+    return warp(image, mesh, targets[keep])
 
 
 def _full_mask(region: np.ndarray, shape: tuple[int, ...], x0: int, y0: int) -> np.ndarray:

@@ -37,6 +37,7 @@ class MouthInventory:
     repeats: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (N,) frame i repeats frame i-1
     phones: tuple[Segment, ...] = ()  # the source's aligned phones (source time)
     natural_sync: float = float("nan")  # the sync measure on the source's own speech (QC baseline)
+    natural_ghost: float = float("nan")  # the highest double-exposure score of the source's own frames
 
     @property
     def size(self) -> int:
@@ -87,6 +88,7 @@ def speaker_apertures(visemes: np.ndarray, measured: np.ndarray) -> np.ndarray:
 
 def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> MouthInventory:
     from vpipe.media.decode import iter_frames
+    from vpipe.qc.ghost import ghost_score, lips_box
 
     usable = np.nonzero(track.usable)[0]
     if len(usable) == 0:
@@ -107,6 +109,8 @@ def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> Mout
     index_of = {int(f): k for k, f in enumerate(usable)}
     change = np.full(track.frames, np.nan)  # face-region change from the previous frame
     previous: np.ndarray | None = None
+    grays: list[np.ndarray] = []  # the last three frames' luma, for the double-exposure baseline
+    ghosts: list[float] = []
     fx0, fy0 = np.floor(np.nanmin(lm[usable][:, :, :2], axis=(0, 1))).astype(int)
     fx1, fy1 = np.ceil(np.nanmax(lm[usable][:, :, :2], axis=(0, 1))).astype(int)
     for i, _, image in iter_frames(video):
@@ -116,6 +120,12 @@ def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> Mout
         if previous is not None and i < len(change):
             change[i] = float(np.abs(small - previous).mean())
         previous = small
+        grays = [*grays[-2:], _gray(image)]
+        if len(grays) == 3 and i - 1 < track.frames and track.present[i - 1]:
+            box = lips_box(lm[i - 1], grays[1].shape)
+            if box is not None:
+                x0_, y0_, x1_, y1_ = box
+                ghosts.append(ghost_score(*(g[y0_:y1_, x0_:x1_] for g in grays))[0])
         k = index_of.get(i)
         if k is None:
             continue
@@ -153,4 +163,12 @@ def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> Mout
         repeats=repeats,
         phones=tuple(alignment.phones),
         natural_sync=natural,
+        natural_ghost=float(np.nanmax(ghosts)) if np.isfinite(ghosts).any() else float("nan"),
     )
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    """Luma as the written files carry it (BT.601 video range), float32."""
+    import cv2
+
+    return cv2.cvtColor(image, cv2.COLOR_BGR2YUV)[..., 0].astype(np.float32) * (219.0 / 255.0) + 16.0

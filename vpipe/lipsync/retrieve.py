@@ -41,6 +41,7 @@ class RetrieveReport:
     control_sync: float = float("nan")  # the untouched source mouth under the new words
     face_box: tuple[float, float, float, float] | None = None  # where the face is, over the clip
     aperture_table: list[float] = field(default_factory=list)  # the speaker's aperture per viseme
+    natural_ghost: float = float("nan")  # the source's own highest double-exposure score (QC baseline)
 
     def to_json(self, identity: bool) -> dict[str, object]:
         return {
@@ -57,6 +58,7 @@ class RetrieveReport:
             "control_sync": self.control_sync,
             "face_box": list(self.face_box) if self.face_box else None,
             "aperture_table": self.aperture_table,
+            "natural_ghost": self.natural_ghost,
         }
 
 
@@ -232,6 +234,7 @@ def retrieve(
         source_aperture = np.asarray(mouth_aperture(face.landmarks[timeline.pose_frame[sel]]), np.float64)
         report.control_sync = sync_score(source_aperture, timeline.times[sel], phones, inv.viseme_aperture)
         report.aperture_table = [float(x) for x in inv.viseme_aperture]
+        report.natural_ghost = float(inv.natural_ghost)
     present = face.landmarks[face.present][:, :, :2] if face.present.any() else np.zeros((0, 1, 2))
     if len(present):
         lo, hi = np.nanmin(present, axis=(0, 1)), np.nanmax(present, axis=(0, 1))

@@ -13,6 +13,10 @@ conversion does); the stream's colour tag is ignored on both sides, so the pair 
   yuv→bgr loses 15 dB of luma on the round trip unless it interpolates chroma at full
   resolution, which costs 5-10× OpenCV's time). Other frames go through swscale with full
   chroma interpolation and accurate rounding.
+
+Full-range frames (yuvj formats, or a full-range tag) are the one exception to "video range":
+their samples are read as full range, and `bgr_to_frame(..., full_range=True)` writes them
+back so, which keeps the pair inverse for them too.
 """
 
 from __future__ import annotations
@@ -22,13 +26,22 @@ from typing import Any
 import numpy as np
 
 
-def _swscale(to_bgr: bool) -> dict[str, Any]:
+def _swscale(to_bgr: bool, full_range: bool = False) -> dict[str, Any]:
     from av.video.reformatter import Colorspace, Interpolation
 
     flags = Interpolation.ACCURATE_RND
     flags |= Interpolation.BILINEAR | Interpolation.FULL_CHR_H_INT if to_bgr else Interpolation.AREA
-    side = "src_colorspace" if to_bgr else "dst_colorspace"
-    return {"interpolation": flags, side: Colorspace.ITU601}
+    side = "src" if to_bgr else "dst"
+    return {
+        "interpolation": flags,
+        f"{side}_colorspace": Colorspace.ITU601,
+        f"{side}_color_range": "JPEG" if full_range else "MPEG",
+    }
+
+
+def is_full_range(frame: Any) -> bool:
+    """The frame's samples use the full 0-255 range (JPEG range) rather than video range."""
+    return bool(frame.format.name.startswith("yuvj") or int(frame.color_range) == 2)
 
 
 def plane_arrays(frame: Any) -> list[np.ndarray]:
@@ -45,16 +58,18 @@ def frame_to_bgr(frame: Any) -> np.ndarray:
     import cv2
 
     w, h = frame.width, frame.height
-    if frame.format.name == "yuv420p" and w % 2 == 0 and h % 2 == 0:  # cv2's I420 takes even sides only
+    full = is_full_range(frame)
+    if frame.format.name == "yuv420p" and w % 2 == 0 and h % 2 == 0 and not full:  # cv2's I420: even sides
         y, u, v = plane_arrays(frame)
         i420 = np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)]).reshape(h * 3 // 2, w)
         return cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)
-    return frame.reformat(format="bgr24", **_swscale(to_bgr=True)).to_ndarray()
+    return frame.reformat(format="bgr24", **_swscale(True, full)).to_ndarray()
 
 
-def bgr_to_frame(image: np.ndarray, pix_fmt: str) -> Any:
-    """A BGR uint8 image as an av.VideoFrame in `pix_fmt`: PyAV's own conversion, any size."""
+def bgr_to_frame(image: np.ndarray, pix_fmt: str, full_range: bool = False) -> Any:
+    """A BGR uint8 image as an av.VideoFrame in `pix_fmt` (full-range samples when
+    `full_range` or a yuvj format): PyAV's own conversion, any size."""
     import av
 
     source = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
-    return source.reformat(format=pix_fmt, **_swscale(to_bgr=False))
+    return source.reformat(format=pix_fmt, **_swscale(False, full_range or pix_fmt.startswith("yuvj")))

@@ -1,5 +1,7 @@
 """Decoding with PyAV: the audio track as float PCM, video frames as BGR arrays with their
-exact presentation times (variable-frame-rate sources keep their timing)."""
+exact presentation times (variable-frame-rate sources keep their timing). Pictures come out
+as a viewer sees them: a display matrix (phone videos) is applied, so everything downstream
+(face tracking, lip-sync, QC, the encoder) works on upright frames."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from vpipe.data.audio import Audio
-from vpipe.media.convert import frame_to_bgr
+from vpipe.media.convert import frame_to_bgr, is_full_range
 
 
 class DecodeError(Exception):
@@ -85,7 +87,7 @@ def iter_frames(
             continue
         if stop is not None and index >= stop:
             break
-        yield index, float(frame.time), frame_to_bgr(frame)
+        yield index, float(frame.time), to_bgr(frame)
 
 
 def iter_decoded(path: Path, start: int = 0, pts: np.ndarray | None = None) -> Iterator[tuple[int, float, object]]:
@@ -107,15 +109,66 @@ def iter_decoded(path: Path, start: int = 0, pts: np.ndarray | None = None) -> I
             yield index, float(frame.time), frame
 
 
+def quarter_turns(frame) -> int:  # type: ignore[no-untyped-def]
+    """Counter-clockwise quarter turns that make a decoded picture upright: its display matrix
+    (a phone stores a portrait video sideways and says so; PyAV reports it as `rotation`)."""
+    return round(float(getattr(frame, "rotation", 0) or 0) / 90) % 4
+
+
+full_range = is_full_range
+
+
 def luma(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """The Y plane of a decoded frame (uint8, height × width)."""
+    """The Y plane of a decoded frame as a viewer sees it: upright, float32 in 8-bit video range
+    (10-bit samples scaled, full-range samples mapped), so frames of any layout compare."""
     plane = frame.planes[0]
-    return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[: frame.height, : frame.width]
+    if frame.format.name in ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "gray", "nv12"):
+        y = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[: frame.height, : frame.width]
+        y = y.astype(np.float32)
+    else:  # high bit depth or packed formats: swscale gives the Y plane of 4:4:4 at 8 bits
+        y = frame.reformat(format="yuvj444p" if full_range(frame) else "yuv444p").to_ndarray()[0]
+        y = y.astype(np.float32)
+    if full_range(frame):
+        y = 16.0 + y * (219.0 / 255.0)
+    k = quarter_turns(frame)
+    return np.ascontiguousarray(np.rot90(y, k)) if k else y
 
 
 def to_bgr(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """A decoded frame as a BGR image (the conversion lives in `media/convert.py`)."""
-    return frame_to_bgr(frame)
+    """A decoded frame as an upright BGR image (the conversion lives in `media/convert.py`;
+    the display matrix is applied here)."""
+    image = frame_to_bgr(frame)
+    k = quarter_turns(frame)
+    return np.ascontiguousarray(np.rot90(image, k)) if k else image
+
+
+# Planar formats whose planes can each be turned on their own (equal subsampling both ways).
+_TURNABLE = ("yuv420p", "yuvj420p", "yuv444p", "yuvj444p", "yuv420p10le", "yuv444p10le", "gray")
+
+
+def upright(frame):  # type: ignore[no-untyped-def]
+    """The decoded frame turned upright as a new frame of the same format and colour tags
+    (each plane turned: exact, no resampling), or a BGR image for formats whose chroma
+    subsampling a quarter turn would change (4:2:2)."""
+    import av
+
+    k = quarter_turns(frame)
+    if k == 0:
+        return frame
+    name = frame.format.name
+    if name not in _TURNABLE:
+        return to_bgr(frame)
+    w, h = (frame.height, frame.width) if k % 2 else (frame.width, frame.height)
+    out = av.VideoFrame(w, h, name)
+    dtype = np.uint16 if name.endswith("10le") else np.uint8
+    for src, dst in zip(frame.planes, out.planes, strict=True):
+        a = np.frombuffer(src, dtype).reshape(-1, src.line_size // dtype().itemsize)[: src.height, : src.width]
+        turned = np.rot90(a, k)
+        view = np.frombuffer(dst, dtype).reshape(-1, dst.line_size // dtype().itemsize)
+        view[: turned.shape[0], : turned.shape[1]] = turned
+    out.color_range = frame.color_range
+    out.colorspace = frame.colorspace
+    return out
 
 
 def read_frames(path: Path, indices: list[int] | None = None, pts: np.ndarray | None = None) -> dict[int, np.ndarray]:

@@ -10,6 +10,11 @@ these encoder settings, and copies every other GOP's packets (see `splice.py`).
 A source that already has short closed GOPs of a compatible stream would not need this;
 every clip we have has one keyframe, so normalisation is the path taken (the pass says so).
 
+The normalised stream is what a viewer of the source sees, in the one layout splicing needs:
+a display matrix (phone videos) is applied (the pictures are turned upright, plane by plane),
+full-range and 10-bit samples are converted to 8-bit video range, and the sample aspect ratio
+is kept (it is part of the parameter sets, so spliced GOPs carry it too).
+
 The normalised frames keep the source's own presentation timestamps (variable frame rate
 included) and the luma PSNR of each frame against the source frame is measured once, here,
 so QC can report what every copied frame's quality is without decoding it.
@@ -46,6 +51,7 @@ class EncoderSettings:
     crf: int
     preset: str
     gop: int
+    sar: tuple[int, int] | None = None  # sample aspect ratio; None: square pixels
 
     def options(self) -> dict[str, str]:
         params = f"keyint={self.gop}:min-keyint={self.gop}:scenecut=0:bframes=0:open-gop=0"
@@ -60,6 +66,7 @@ class EncoderSettings:
             "crf": self.crf,
             "preset": self.preset,
             "gop": self.gop,
+            "sar": list(self.sar) if self.sar else None,
         }
 
     @staticmethod
@@ -72,6 +79,7 @@ class EncoderSettings:
             int(data["crf"]),
             str(data["preset"]),
             int(data["gop"]),
+            (int(data["sar"][0]), int(data["sar"][1])) if data.get("sar") else None,
         )
 
 
@@ -90,6 +98,8 @@ def _configure(cc, settings: EncoderSettings) -> None:  # type: ignore[no-untype
     cc.width, cc.height, cc.pix_fmt = settings.width, settings.height, "yuv420p"
     cc.time_base = Fraction(*settings.time_base)
     cc.framerate = Fraction(*settings.rate)
+    if settings.sar:
+        cc.sample_aspect_ratio = Fraction(*settings.sar)
     cc.options = settings.options()
 
 
@@ -114,9 +124,21 @@ def can_normalize(width: int, height: int) -> bool:
 
 
 def _planar(frame):  # type: ignore[no-untyped-def]
+    """The frame upright, as 8-bit video-range yuv420p."""
     import av
 
-    out = frame if frame.format.name == "yuv420p" else frame.reformat(format="yuv420p")
+    from vpipe.media.decode import full_range, upright
+
+    turned = upright(frame)
+    if not isinstance(turned, av.VideoFrame):  # a 4:2:2 frame turned: came back as BGR
+        from vpipe.media.convert import bgr_to_frame
+
+        turned = bgr_to_frame(turned, "yuv420p")
+    full = full_range(turned)
+    if turned.format.name == "yuv420p" and not full:
+        out = turned
+    else:
+        out = turned.reformat(format="yuv420p", src_color_range="JPEG" if full else "MPEG", dst_color_range="MPEG")
     out.pict_type = av.video.frame.PictureType.NONE  # the encoder decides: keyframes every `gop`
     return out
 
@@ -130,17 +152,29 @@ def normalize(source: Path, target: Path, crf: int, preset: str, gop: int) -> En
             stream = src.streams.video[0]
             stream.thread_type = "AUTO"
             tb = stream.time_base or Fraction(1, 90000)
+            from vpipe.media.decode import quarter_turns
+
+            first = next(src.decode(stream), None)
+            if first is None:
+                raise NormalizeError(f"{source.name} has no video frame")
+            width, height = first.width, first.height
+            sar = stream.sample_aspect_ratio if stream.sample_aspect_ratio and stream.sample_aspect_ratio != 1 else None
+            if quarter_turns(first) % 2:  # seen the other way round
+                width, height = height, width
+                sar = 1 / sar if sar else None
             settings = EncoderSettings(
-                stream.codec_context.width,
-                stream.codec_context.height,
+                width,
+                height,
                 (tb.numerator, tb.denominator),
                 nominal_rate(stream),
                 crf,
                 preset,
                 gop,
+                (sar.numerator, sar.denominator) if sar else None,
             )
             if not can_normalize(settings.width, settings.height):
                 raise NormalizeError(f"{settings.width}×{settings.height} cannot be H.264 yuv420p (odd size)")
+            src.seek(0)
             with atomic_path(target) as tmp, av.open(str(tmp), "w") as out:
                 vs = add_video_stream(out, settings)
                 last = None
@@ -211,8 +245,6 @@ def frame_psnr(source: Path, normalized: Path) -> np.ndarray:
 
     out: list[float] = []
     for (_, _, a), (_, _, b) in zip(iter_decoded(source), iter_decoded(normalized), strict=False):
-        ya = luma(a).astype(np.int16)
-        yb = luma(b).astype(np.int16)
-        mse = float(np.mean((ya - yb).astype(np.float32) ** 2))
+        mse = float(np.mean((luma(a) - luma(b)) ** 2))  # upright, 8-bit video range (float)
         out.append(99.0 if mse == 0 else min(99.0, 10 * math.log10(255.0**2 / mse)))
     return np.asarray(out, np.float32)

@@ -6,6 +6,10 @@
   own per-frame timestamps (variable-frame-rate sources keep their timing exactly) and
   pixel format. Untouched frames go to the encoder as decoded, without a trip through BGR;
   re-rendered ones are converted by PyAV (`media/convert.py`), at any size and format.
+  The picture's layout goes with it (`Picture`): sample aspect ratio, colour range and
+  colour tags; frames arrive upright (the decoder applied any display matrix), so the
+  output needs none. Re-rendered BGR frames are converted into the source's colour range,
+  so they sit among the untouched ones without a contrast step.
 """
 
 from __future__ import annotations
@@ -162,6 +166,28 @@ def _reason(exc: Exception) -> str:
     return getattr(exc, "strerror", None) or str(exc)
 
 
+@dataclass(frozen=True)
+class Picture:
+    """How the written pictures are to be seen: what the source's stream said about its own."""
+
+    sar: Fraction | None = None  # sample aspect ratio; None: square pixels
+    full_range: bool = False  # samples use 0-255 (JPEG range) instead of video range
+    colorspace: int = 2  # FFmpeg's AVColorSpace, AVColorPrimaries, AVColorTransferCharacteristic
+    color_primaries: int = 2  # (2: unspecified)
+    color_trc: int = 2
+
+
+def _tag_picture(vs, picture: Picture) -> None:  # type: ignore[no-untyped-def]
+    cc = vs.codec_context
+    if picture.sar:
+        cc.sample_aspect_ratio = picture.sar
+    cc.color_range = 2 if picture.full_range else 1
+    for name in ("colorspace", "color_primaries", "color_trc"):
+        value = getattr(picture, name)
+        if value not in (0, 2):  # only what the source actually declared
+            setattr(cc, name, value)
+
+
 # (seconds, frame): a BGR image (re-rendered) or a decoded av.VideoFrame (untouched)
 FrameSource = Callable[[], Iterator[tuple[float, Any]]]
 # Pixel formats the encoders take as they are; anything else is written as yuv420p.
@@ -173,9 +199,20 @@ PIXEL_FORMATS = {
 }
 
 
-def output_pix_fmt(codec: str, source_pix_fmt: str | None) -> str:
-    """The source's pixel format when the codec takes it, else yuv420p."""
-    return source_pix_fmt if source_pix_fmt in PIXEL_FORMATS.get(codec, set()) else "yuv420p"
+# Full-range ("JPEG") variants are written as the plain format tagged full range.
+_PLAIN = {"yuvj420p": "yuv420p", "yuvj422p": "yuv422p", "yuvj444p": "yuv444p"}
+# Codecs whose 4:2:0 needs even sizes (x264, x265): an odd-sized picture is written 4:4:4.
+_EVEN_420 = {"h264", "hevc"}
+
+
+def output_pix_fmt(codec: str, source_pix_fmt: str | None, size: tuple[int, int] = (2, 2)) -> str:
+    """The source's pixel format when the codec takes it, else yuv420p; 4:4:4 where the
+    codec's 4:2:0 cannot hold an odd width or height (every pixel kept, no crop or pad)."""
+    fmt = _PLAIN.get(source_pix_fmt or "", source_pix_fmt)
+    fmt = fmt if fmt in PIXEL_FORMATS.get(codec, set()) else "yuv420p"
+    if codec in _EVEN_420 and (size[0] % 2 or size[1] % 2) and not fmt.startswith("yuv444p"):
+        return "yuv444p10le" if fmt.endswith("10le") else "yuv444p"
+    return fmt
 
 
 def encode(
@@ -186,12 +223,14 @@ def encode(
     target: Path,
     settings: VideoSettings,
     pix_fmt: str = "yuv420p",
+    picture: Picture | None = None,
 ) -> int:
-    """Encode (seconds, BGR image or decoded frame) at exactly those times in `pix_fmt`;
-    returns the frame count."""
+    """Encode (seconds, upright BGR image or decoded frame) at exactly those times in `pix_fmt`,
+    tagged as `picture` says; returns the frame count."""
     import av
 
     w, h = size
+    picture = picture or Picture()
     codec = VIDEO_CODECS[settings.codec]
     if codec == "libsvtav1":  # SVT-AV1 logs its configuration to stderr at info level
         os.environ.setdefault("SVT_LOG", "1")
@@ -205,6 +244,7 @@ def encode(
             vs.time_base = time_base
             vs.codec_context.time_base = time_base
             vs.options = _codec_options(settings)
+            _tag_picture(vs, picture)
             audio_stream, rate = _add_audio_stream(out, audio, target, settings.audio_bitrate_kbps)
             _set_metadata(out, settings)
             count = 0
@@ -214,7 +254,7 @@ def encode(
                 if pts <= last_pts:  # rounding of very close times: keep timestamps strictly increasing
                     pts = last_pts + 1
                 last_pts = pts
-                frame = video_frame(image, pix_fmt)
+                frame = video_frame(image, pix_fmt, picture.full_range)
                 frame.pts = pts
                 frame.time_base = time_base
                 for packet in vs.encode(frame):
@@ -228,14 +268,20 @@ def encode(
     return count
 
 
-def video_frame(image: Any, pix_fmt: str = "yuv420p") -> Any:
-    """An av.VideoFrame in `pix_fmt` of a decoded frame (as it is when already in that format)
-    or of a re-rendered BGR image."""
+def video_frame(image: Any, pix_fmt: str = "yuv420p", full_range: bool = False) -> Any:
+    """An av.VideoFrame in `pix_fmt` of a decoded frame (as it is when already in that format;
+    converted with both colour ranges said, so samples keep their meaning) or of a re-rendered
+    BGR image; `full_range`: the written samples use the full 0-255 range."""
     import av
 
+    from vpipe.media.decode import full_range as is_full
+
+    dst = "JPEG" if full_range else "MPEG"
     if isinstance(image, av.VideoFrame):
-        return image if image.format.name == pix_fmt else image.reformat(format=pix_fmt)
-    return bgr_to_frame(image, pix_fmt)
+        if image.format.name == pix_fmt:
+            return image
+        return image.reformat(format=pix_fmt, src_color_range="JPEG" if is_full(image) else "MPEG", dst_color_range=dst)
+    return bgr_to_frame(image, pix_fmt, full_range)
 
 
 def _codec_options(settings: VideoSettings) -> dict[str, str]:
