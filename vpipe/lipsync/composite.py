@@ -23,6 +23,10 @@ from vpipe.lipsync.geometry import apply, lower_face_polygon, similarity_transfo
 
 # Landmarks the ease morph moves: the lips (outer and inner contours) and the jaw line.
 MORPH_POINTS: tuple[int, ...] = L.LIPS + L.JAW
+# The donor's one resampling onto the head (crop → frame in a single affine map). Measured on
+# 12 transplants per clip (Laplacian variance in the lips' box against the donor's own, median):
+# bilinear 0.59-0.61, bicubic 0.83-0.86, Lanczos 0.88-0.94 (glasses, interview, studio).
+INTERPOLATION = 4  # cv2.INTER_LANCZOS4
 DILATE = 0.04  # × inter-ocular: the mask reaches this far past both jaw outlines
 FEATHER = 0.07  # × inter-ocular: Gaussian sigma of the mask edge
 
@@ -58,7 +62,7 @@ def transplant(
     to_roi = m.copy()
     to_roi[:, 2] += m[:, :2] @ np.asarray(donor.origin, np.float64) - (x0, y0)
     size = (x1 - x0, y1 - y0)
-    warped = cv2.warpAffine(donor.crop, to_roi, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.warpAffine(donor.crop, to_roi, size, flags=INTERPOLATION, borderMode=cv2.BORDER_REPLICATE)
     covered = cv2.warpAffine(
         np.full(donor.crop.shape[:2], 255, np.uint8), to_roi, size, flags=cv2.INTER_NEAREST, borderValue=0
     )

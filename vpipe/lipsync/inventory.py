@@ -38,6 +38,7 @@ class MouthInventory:
     phones: tuple[Segment, ...] = ()  # the source's aligned phones (source time)
     natural_sync: float = float("nan")  # the sync measure on the source's own speech (QC baseline)
     natural_ghost: float = float("nan")  # the highest double-exposure score of the source's own frames
+    sharpness: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # (M,) mouth detail (QC)
 
     @property
     def size(self) -> int:
@@ -88,7 +89,7 @@ def speaker_apertures(visemes: np.ndarray, measured: np.ndarray) -> np.ndarray:
 
 def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> MouthInventory:
     from vpipe.media.decode import iter_frames
-    from vpipe.qc.ghost import ghost_score, lips_box
+    from vpipe.qc.ghost import ghost_score, lips_box, mouth_sharpness
 
     usable = np.nonzero(track.usable)[0]
     if len(usable) == 0:
@@ -106,6 +107,7 @@ def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> Mout
     crops = np.zeros((len(usable), h, w, 3), np.uint8)
     origin = np.zeros((len(usable), 2), np.int32)
     luma = np.zeros(len(usable), np.float32)
+    sharpness = np.full(len(usable), np.nan, np.float32)
     index_of = {int(f): k for k, f in enumerate(usable)}
     change = np.full(track.frames, np.nan)  # face-region change from the previous frame
     previous: np.ndarray | None = None
@@ -141,6 +143,7 @@ def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> Mout
         mx1, my1 = np.ceil(mouth.max(axis=0)).astype(int)
         region = image[max(my0, 0) : my1, max(mx0, 0) : mx1]
         luma[k] = float(region.mean()) if region.size else 0.0
+        sharpness[k] = mouth_sharpness(grays[-1], lm[i])
     typical = float(np.nanmedian(change)) if np.isfinite(change).any() else 0.0
     repeats = np.nan_to_num(change, nan=np.inf) < max(REPEAT_THRESHOLD, REPEAT_FRACTION * typical)
     vis_idx = np.array([INDEX[visemes[i]] for i in usable], np.int16)
@@ -164,6 +167,7 @@ def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> Mout
         phones=tuple(alignment.phones),
         natural_sync=natural,
         natural_ghost=float(np.nanmax(ghosts)) if np.isfinite(ghosts).any() else float("nan"),
+        sharpness=sharpness,
     )
 
 

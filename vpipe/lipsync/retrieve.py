@@ -42,6 +42,7 @@ class RetrieveReport:
     face_box: tuple[float, float, float, float] | None = None  # where the face is, over the clip
     aperture_table: list[float] = field(default_factory=list)  # the speaker's aperture per viseme
     natural_ghost: float = float("nan")  # the source's own highest double-exposure score (QC baseline)
+    donor_sharpness: list[tuple[int, float]] = field(default_factory=list)  # (output frame, its mouth's in the source)
 
     def to_json(self, identity: bool) -> dict[str, object]:
         return {
@@ -59,6 +60,7 @@ class RetrieveReport:
             "face_box": list(self.face_box) if self.face_box else None,
             "aperture_table": self.aperture_table,
             "natural_ghost": self.natural_ghost,
+            "donor_sharpness": [[k, round(v, 3)] for k, v in self.donor_sharpness],
         }
 
 
@@ -220,6 +222,12 @@ def retrieve(
             rendered = _render(video, face, inv, jobs, between_frames, strength, poisson)
             report.rendered = len(rendered)
             report.transplanted = len(strength)
+            if len(inv.sharpness) == inv.size:
+                report.donor_sharpness = [
+                    (k, float(inv.sharpness[entry]))
+                    for k, (_, entry) in sorted(jobs.items())
+                    if entry is not None and strength.get(k, 0.0) >= 1.0 and np.isfinite(inv.sharpness[entry])
+                ]
             report.interpolated = sorted(between_frames.items())
     elif in_window.any():
         report.faces_lost = [int(k) for k in np.nonzero(in_window)[0]]

@@ -20,12 +20,25 @@ TILE_HEIGHT = 160
 
 
 def window_frames(frames: Frames, columns: int) -> list[int]:
-    """Up to `columns` output frame indices spread evenly over the re-rendered frames."""
+    """Up to `columns` output frame indices over the re-rendered frames: the frames where each
+    run of them starts and ends come first (the eases in and out, where two mouths meet), the
+    rest spread evenly."""
     rendered = sorted(frames.rendered)
     if len(rendered) <= columns:
         return rendered
-    picks = np.linspace(0, len(rendered) - 1, columns).round().astype(int)
-    return [rendered[i] for i in picks]
+    edges: list[int] = []
+    for k in rendered:
+        if k - 1 not in frames.rendered or k - 2 not in frames.rendered:
+            edges.append(k)  # the first two of a run
+        elif k + 1 not in frames.rendered or k + 2 not in frames.rendered:
+            edges.append(k)  # the last two
+    picked = set(edges[: max(0, columns // 2)])
+    spread = np.linspace(0, len(rendered) - 1, columns).round().astype(int)
+    for i in spread:
+        if len(picked) >= columns:
+            break
+        picked.add(rendered[i])
+    return sorted(picked)
 
 
 def _face_crop(box: Sequence[float] | None, width: int, height: int) -> tuple[int, int, int, int]:

@@ -11,6 +11,8 @@
   for the speaker's own movement that happens to fall on a window edge; the raw ratio is
   reported too (`seam_ratio_raw`). A frame of an elastic window shows a head interpolated
   between two source frames: its edit is measured against that same interpolation;
+- mouth sharpness: the Laplacian variance in the lips' box of every fully transplanted frame
+  against that of the same mouth in the source (what one resampling onto the head kept);
 - double exposure: every window frame's lips against its two neighbours (qc/ghost.py): a
   frame that looks like a see-through mix of two mouths fails, judged against the highest
   score the source's own frames reach (the inventory measured it).
@@ -38,8 +40,9 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 # A frame is a double exposure when its ghost score exceeds both GHOST_LIMIT and GHOST_MARGIN ×
-# the source's own highest score. Measured (own frames): interview 1.96, glasses 2.52, studio 2.11;
-# studio_woman's eased-in transplants before the morph: 2.8-4.3.
+# the source's own highest score. Measured on studio_woman's written files (lips box re-tracked):
+# the eased mixes of two mouths before the morph 2.8-3.1 (r1-r3 at 2.30, 2.43, 2.80 s); the same
+# rows with the morph ≤ 2.3; the clip's own frames ≤ 2.1.
 GHOST_LIMIT = 2.5
 GHOST_MARGIN = 1.25
 
@@ -49,6 +52,26 @@ def _track(images: list[np.ndarray], times: list[float]) -> np.ndarray:
     from vpipe.face.tracker import track_frames
 
     return track_frames(images, times).landmarks
+
+
+def _sharpness(
+    lumas: dict[int, np.ndarray],
+    window: list[int],
+    landmarks: np.ndarray,
+    expected: dict[int, float],
+    metrics: dict[str, float],
+) -> None:
+    """Median over the transplanted frames of (output mouth sharpness / the donor mouth's in the source)."""
+    from vpipe.qc.ghost import mouth_sharpness
+
+    ratios = []
+    for j, k in enumerate(window):
+        if k in expected and k in lumas and expected[k] > 0:
+            got = mouth_sharpness(lumas[k], landmarks[j])
+            if math.isfinite(got):
+                ratios.append(got / expected[k])
+    if ratios:
+        metrics["mouth_sharpness_ratio"] = float(np.median(ratios))
 
 
 def _double_exposure(
@@ -275,6 +298,9 @@ def visual_metrics(
     if window_images:
         natural_ghost = float(report.get("natural_ghost", math.nan) or math.nan)
         _double_exposure(lumas, window_frames, landmarks, times, natural_ghost, metrics, failures)
+    expected = {int(k): float(v) for k, v in report.get("donor_sharpness") or []}
+    if expected and window_images:
+        _sharpness(lumas, window_frames, landmarks, expected, metrics)
     phones = [Segment(str(p), float(a), float(b)) for p, a, b in report.get("phones") or []]
     if window_images and phones:
         from vpipe.face.landmarks import mouth_aperture
