@@ -4,7 +4,6 @@ weights it scores a clip against its own and its 200 ms-late audio."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
