@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip "setuptools<81" wheel
 	# torch first and pinned: resemblyzer needs it, and an unpinned torch pulls GBs of CUDA wheels
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[dev,neural]"
+	$(BIN)/pip install --quiet -e ".[dev,neural,provenance,ray]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -20,8 +20,20 @@ PACKAGE = ROOT / "vpipe"
 # modules and any unit on a lower floor, never one on its own floor or above.
 FLOORS: tuple[tuple[str, ...], ...] = (
     ("version",),  # vpipe/version.py: the version
-    ("diagnostics", "data", "text", "lexicon", "templates", "probe", "outputs", "atomic", "catalog", "schemas"),
-    ("ir", "speech", "media", "weights", "neural"),  # libraries: the IR, and the signal work on real data
+    (
+        "diagnostics",
+        "data",
+        "text",
+        "lexicon",
+        "templates",
+        "probe",
+        "outputs",
+        "atomic",
+        "faults",
+        "catalog",
+        "schemas",
+    ),
+    ("ir", "speech", "media", "weights", "neural", "provenance"),  # libraries: the IR, the signal work, provenance
     ("face",),  # tracks faces in decoded video
     ("lipsync",),  # renders mouths on tracked faces; its sync score is below QC
     ("qc",),  # measures what lip-sync and speech made

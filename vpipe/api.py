@@ -14,6 +14,7 @@ errors; row problems are per row in the run summary. The CLI calls these same fu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,10 +64,16 @@ class Build:
         no_cache: bool = False,
         report: bool = True,
         progress: ProgressSink | None = None,
+        executor: str = "local",
+        address: str | None = None,
+        wait: bool = True,
+        notice: Callable[[str], None] | None = None,
     ) -> RunSummary:
         """Render the selected rows (`rows` like "3", "1:10", ":5"; `only` row ids), `jobs`
         processes (default: target.workers); `no_cache`: compute everything afresh, store
-        nothing. Writes the outputs, the run's manifest, the
+        nothing; `executor` "ray" runs the rows on a Ray cluster (`address`, or a local one);
+        `wait`: for another run writing the output folder (False: VP340 at once), `notice`
+        hears why. Writes the outputs, the run's manifest, the
         latest view `manifest.jsonl` and (with `report`) the HTML review; returns the summary."""
         summary = run_build(
             self.result,
@@ -77,6 +84,10 @@ class Build:
                 force=force,
                 cache_dir=self.cache_dir,
                 no_cache=no_cache,
+                executor=executor,
+                address=address,
+                wait=wait,
+                notice=notice,
             ),
             progress,
         )

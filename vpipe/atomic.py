@@ -1,7 +1,12 @@
-"""Atomic file writes: a reader sees the old file or the complete new one, never half.
+"""Atomic, link-safe file writes: a reader sees the old file or the complete new one, never half,
+and no write ever goes through a symbolic link.
 
-Write into a temporary file in the target's own directory (same filesystem), fsync, then
-`os.replace`. On failure the temporary file is removed and the target is untouched.
+Every write goes into a temporary file created exclusively (`O_CREAT | O_EXCL | O_NOFOLLOW`:
+it cannot already exist, and a link planted at its name is refused, never followed) in the
+target's own directory (same filesystem), is fsynced, then `os.replace`d onto the target. A
+link at the target's name is replaced, not followed. With `root`, the folders between it and
+the target must be real folders, not links. On failure the temporary file is removed and the
+target is untouched.
 """
 
 from __future__ import annotations
@@ -9,61 +14,132 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
-from collections.abc import Iterator
+import secrets
+import stat
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+class UnsafePath(OSError):
+    """A folder on the way to a target is a symbolic link (or not a folder)."""
+
+
+def check_no_links(target: Path, root: Path) -> None:
+    """Raise UnsafePath unless every existing folder from `root` (exclusive) down to `target`'s
+    folder is a real folder. `root` itself is the user's choice and may be anything."""
+    try:
+        rel = target.parent.relative_to(root)
+    except ValueError:
+        raise UnsafePath(f"'{target}' is not inside '{root}'") from None
+    here = root
+    for part in rel.parts:
+        here = here / part
+        try:
+            st = os.lstat(here)
+        except FileNotFoundError:
+            return  # the rest will be created by us as real folders
+        if not stat.S_ISDIR(st.st_mode):  # a link (even to a folder) or a file
+            raise UnsafePath(f"'{here}' is a symbolic link or a file, not a folder; vpipe never writes through links")
+
+
+def make_dirs(folder: Path, root: Path | None = None) -> None:
+    if root is not None:
+        check_no_links(folder / "x", root)
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def temp_name(target: Path) -> Path:
+    # .{stem}.{pid}.{random}.tmp{suffix}: the writer's pid tells a dead run's leftovers from a
+    # live one's; the suffix is kept so muxers pick the format from the name
+    return target.with_name(f".{target.stem}.{os.getpid()}.{secrets.token_hex(4)}.tmp{target.suffix}")
+
+
+def create_exclusive(path: Path, mode: int = 0o666) -> int:
+    """A new file at `path` opened for writing (fd); fails if anything, a link included, is there."""
+    return os.open(path, _CREATE, mode)
 
 
 @contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yields a temporary path next to `target` (same suffix, so muxers pick the format);
-    it becomes `target` only if the block finishes without an exception."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # the writer's pid in the name: a later run can tell a dead run's leftovers from a live one's
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.stem}.{os.getpid()}.", suffix=f".tmp{target.suffix}", dir=target.parent
-    )
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp_name, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
-    tmp = Path(tmp_name)
+def atomic_path(target: Path, root: Path | None = None) -> Iterator[Path]:
+    """Yields a new, empty temporary path next to `target` (created exclusively, never through
+    a link); it becomes `target` only if the block finishes without an exception."""
+    make_dirs(target.parent, root)
+    while True:
+        tmp = temp_name(target)
+        try:
+            os.close(create_exclusive(tmp))
+            break
+        except FileExistsError:
+            continue
     try:
         yield tmp
-        with open(tmp, "rb") as f:
+        fd = os.open(tmp, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def atomic_write_bytes(target: Path, data: bytes, root: Path | None = None) -> None:
+    make_dirs(target.parent, root)
+    while True:
+        tmp = temp_name(target)
+        try:
+            fd = create_exclusive(tmp)
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, target)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
-def atomic_write_bytes(target: Path, data: bytes) -> None:
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)
+def atomic_write_text(target: Path, text: str, root: Path | None = None) -> None:
+    atomic_write_bytes(target, text.encode("utf-8"), root)
 
 
-def atomic_write_text(target: Path, text: str) -> None:
-    atomic_write_bytes(target, text.encode("utf-8"))
+# .{stem}.{pid}.{random}.tmp{suffix}, as temp_name names temporary files
+_TEMPORARY = re.compile(r"^\.(?P<stem>.*)\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp(\.[^.]*)?$")
 
 
-# .{stem}.{pid}.{random}.tmp{suffix}, as atomic_path names its temporary files
-_TEMPORARY = re.compile(r"^\..*\.(?P<pid>\d+)\.[A-Za-z0-9_]+\.tmp(\.[^.]*)?$")
-
-
-def sweep_stale(root: Path) -> list[Path]:
-    """Remove the temporary files under `root` that a killed run left behind (SIGKILL, power
-    loss: no `finally` ran). Files of a writer that is still alive are kept. Returns what went."""
-    if not root.is_dir():
-        return []
+def sweep_stale(root: Path, folders: Iterable[Path] = (), stems: Iterable[str] | None = None) -> list[Path]:
+    """Remove the temporary files a killed run left behind (SIGKILL, power loss: no `finally`
+    ran). Confined: only the files directly in `root` and in `folders` (the folders this run
+    writes into, never a recursive walk), only names of our temporary-file pattern, only of
+    the given output `stems` (when given), only of writers that are no longer alive, and only
+    regular files (never a link). Returns what went."""
+    wanted = None if stems is None else set(stems)
     removed = []
-    for path in root.rglob(".*.tmp*"):
-        match = _TEMPORARY.match(path.name)
-        if match is None or not path.is_file() or _alive(int(match["pid"])):
+    seen: set[Path] = set()
+    for folder in (root, *folders):
+        if folder in seen:
             continue
-        with contextlib.suppress(OSError):
-            path.unlink()
-            removed.append(path)
+        seen.add(folder)
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            match = _TEMPORARY.match(entry.name)
+            if match is None or (wanted is not None and match["stem"] not in wanted):
+                continue
+            if not entry.is_file(follow_symlinks=False) or _alive(int(match["pid"])):
+                continue
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
     return removed
 
 
@@ -72,6 +148,6 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:  # someone else's process
+    except (PermissionError, OverflowError):  # someone else's process; a number no pid can be
         return True
     return True

@@ -37,6 +37,7 @@ output: {{path: "../presenter.mp4", crf: 16}}
 
 def make_sample(directory: Path) -> Path:
     """Write `directory/presenter.mp4` (and its recipe under `directory/.sample/`)."""
+    from vpipe.atomic import atomic_write_text
     from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
     from vpipe.driver import BuildOptions, compile_recipe
     from vpipe.runtime.run import RunOptions, run_build
@@ -44,7 +45,7 @@ def make_sample(directory: Path) -> Path:
     work = directory / ".sample"
     work.mkdir(parents=True, exist_ok=True)
     recipe = work / "recipe.yaml"
-    recipe.write_text(sample_recipe(portrait()), encoding="utf-8")
+    atomic_write_text(recipe, sample_recipe(portrait()))
     build = compile_recipe(recipe, BuildOptions())
     summary = run_build(build, RunOptions(force=True, records=work))
     outcome = summary.outcomes[0]

@@ -33,7 +33,7 @@ class TemplateRenderError(Exception):
 
     def __init__(self, kind: str, message: str, variable: str | None = None) -> None:
         super().__init__(message)
-        self.kind = kind  # "undefined" | "security" | "error"
+        self.kind = kind  # "undefined" | "security" | "path" | "error"
         self.variable = variable
 
 
@@ -108,8 +108,42 @@ class _Environment(ImmutableSandboxedEnvironment):
         return super().call_binop(context, operator, left, right)
 
 
-def make_environment() -> _Environment:
-    env = _Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+class PathValueError(Exception):
+    """A value placed into an output path cannot be part of a file name."""
+
+
+def path_value_problem(text: str) -> str | None:
+    """Why `text` cannot stand in a file name (None: it can): a value may name a file, never
+    a folder, a parent, or something invisible or terminal-controlling."""
+    if "/" in text or "\\" in text:
+        return "contains a path separator"
+    if text in (".", ".."):
+        return "names a folder"
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category == "Cc":
+            return f"contains the control character U+{ord(ch):04X}"
+        if category in ("Cf", "Zl", "Zp"):  # bidi overrides (U+202E), zero-width characters
+            return f"contains the invisible formatting character U+{ord(ch):04X}"
+    return None
+
+
+def _path_value(value: Any) -> Any:
+    if isinstance(value, str):
+        problem = path_value_problem(value)
+        if problem is not None:
+            raise PathValueError(f"value {value!r} cannot be part of a file name: it {problem}")
+    return value
+
+
+def make_environment(path: bool = False) -> _Environment:
+    """The sandboxed environment; `path`: every `{{ expression }}` must give a file-name-safe value."""
+    env = _Environment(
+        undefined=StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=False,
+        finalize=_path_value if path else None,
+    )
     env.filters.update(
         default=filter_default,
         d=filter_default,
@@ -172,10 +206,11 @@ class _MarkSlots(NodeTransformer):
 class TemplateProgram:
     """A compiled template plus what we know about it statically."""
 
-    def __init__(self, source: str, slots: frozenset[str] = frozenset()) -> None:
-        """Raises jinja2.TemplateSyntaxError on bad syntax (callers turn it into VP030)."""
+    def __init__(self, source: str, slots: frozenset[str] = frozenset(), path: bool = False) -> None:
+        """Raises jinja2.TemplateSyntaxError on bad syntax (callers turn it into VP030).
+        `path`: an output-path template, whose expressions must give file-name-safe values."""
         self.source = source
-        self.env = make_environment()
+        self.env = make_environment(path)
         ast = self.env.parse(scrub(source))  # marker code points in the template cannot forge a span
         self.variables: frozenset[str] = frozenset(meta.find_undeclared_variables(ast))
         self.slots = slots & self.variables
@@ -191,6 +226,8 @@ class TemplateProgram:
             raise TemplateRenderError("undefined", str(exc), match.group(1) if match else None) from None
         except SecurityError as exc:
             raise TemplateRenderError("security", f"unsafe template operation: {exc}") from None
+        except PathValueError as exc:
+            raise TemplateRenderError("path", str(exc)) from None
         except Exception as exc:  # a filter or expression failed on this row's data
             raise TemplateRenderError("error", f"{type(exc).__name__}: {exc}") from None
         if len(raw) > MAX_RENDERED_CHARS:

@@ -201,7 +201,15 @@ def test_failed_write_fails_that_row_only_and_leaves_no_partial_output(tmp_path:
     assert _statuses(run) == {"a": "ok", "b": "failed", "c": "ok"}
     assert run.codes("b") == ["VP308"], run.rows["b"]["diagnostics"]
     assert "VP308" in run.cli.stderr
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mp4", "b.mp4", "c.mp4", "manifest.jsonl", "runs"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "a.mp4",
+        "a.mp4.provenance.json",
+        "b.mp4",
+        "c.mp4",
+        "c.mp4.provenance.json",
+        "manifest.jsonl",
+        "runs",
+    ]
     assert (tmp_path / "out" / "b.mp4").is_dir() and not any((tmp_path / "out" / "b.mp4").iterdir())
 
 
@@ -253,7 +261,9 @@ def test_killed_run_leaves_no_partial_output_after_the_next_run(tmp_path: Path, 
     run = run_recipe(tmp_path / "recipe.yaml", cache=tmp_path / "cache")
     assert run.cli.code == 0 and _statuses(run) == {"r1": "ok"}
     assert _complete(out / "r1.mp4", frames)
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.jsonl", "r1.mp4", "runs"], "stale temporary files remain"
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.jsonl", "r1.mp4", "r1.mp4.provenance.json", "runs"], (
+        "stale temporary files remain"
+    )
     # the killed run wrote no summary: the view marks it interrupted, the next run complete
     assert [r["status"] for r in run.view[0]["runs"]] == ["interrupted", "complete"]
 

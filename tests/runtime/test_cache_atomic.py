@@ -93,6 +93,16 @@ def test_sweep_removes_only_a_dead_writers_temporary_files(tmp_path: Path) -> No
         keep = [tmp_path / "r3.mp4", tmp_path / ".hidden.tmp", tmp_path / f".notes.{dead_pid}.txt"]
         for path in keep:
             path.write_text("data")
-        assert sweep_stale(tmp_path) == [stale]
+        elsewhere = tmp_path / "other" / f".r1.{dead_pid}.k2j4x_9b.tmp.mp4"  # a folder this run does not write
+        elsewhere.parent.mkdir()
+        elsewhere.write_bytes(b"not ours to judge")
+        link = tmp_path / f".r4.{dead_pid}.k2j4x_9c.tmp.mp4"  # a link with our pattern: never touched
+        link.symlink_to(tmp_path / "r3.mp4")
+        assert sweep_stale(tmp_path, [tmp_path / "sub"]) == [stale]
         assert not stale.exists() and live.exists() and all(p.exists() for p in keep)
+        assert elsewhere.exists() and link.is_symlink()
+        # only the stems of this run's outputs: another recipe's leftovers in a shared folder stay
+        other = tmp_path / f".theirs.{dead_pid}.k2j4x_9d.tmp.mp4"
+        other.write_bytes(b"x")
+        assert sweep_stale(tmp_path, [], {"r1", "r2"}) == [] and other.exists()
     assert (tmp_path / "r2.mp4").read_bytes() == b"writing"

@@ -194,6 +194,21 @@ def run(
         bool, typer.Option("--force", help="Re-render the selected rows from scratch, reusing nothing cached for them.")
     ] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
+    executor: Annotated[
+        str, typer.Option("--executor", help="Where rows run: local (processes here) or ray (a Ray cluster).")
+    ] = "local",
+    address: Annotated[
+        Optional[str],
+        typer.Option(
+            "--address", help="With --executor ray: the cluster's HOST:PORT, or 'auto' (default: start one here)."
+        ),
+    ] = None,
+    no_wait: Annotated[
+        bool,
+        typer.Option(
+            "--no-wait", help="If another run is writing the output folder, exit 2 at once instead of waiting."
+        ),
+    ] = False,
     pipeline: PipelineOpt = "default",
     disable_pass: DisableOpt = [],  # noqa: B006
     cache_dir: CacheOpt = None,
@@ -206,6 +221,11 @@ def run(
     from vpipe.cli.progress import RunProgress
     from vpipe.cli.summary import render_run_summary, run_json
 
+    if executor not in ("local", "ray"):
+        typer.echo(f"--executor must be local or ray, not {executor!r}", err=True)
+        raise typer.Exit(EXIT_INPUT)
+    options = _build_options(pipeline, disable_pass, [], False, False, None, False, True, cache_dir)
+    options.no_cache = no_cache
     try:
         build = compile_build(
             recipe, options=_build_options(pipeline, disable_pass, [], False, False, None, False, True, cache_dir)
@@ -219,8 +239,20 @@ def run(
                 if d.severity is Severity.WARNING and (d.span is None or d.span.file == result.recipe.smap.file)
             ]
             emit(recipe_level, summary=False)
+        signer = _provenance_signer()
         with RunProgress(enabled=progress and fmt is Format.text, total=0) as bar:
-            summary = build.run(rows, only=tuple(only), jobs=jobs or None, force=force, no_cache=no_cache, progress=bar)
+            summary = build.run(
+                rows,
+                only=tuple(only),
+                jobs=jobs or None,
+                force=force,
+                no_cache=no_cache,
+                progress=bar,
+                executor=executor,
+                address=address,
+                wait=not no_wait,
+                notice=lambda text: sys.stderr.write(text + "\n"),
+            )
     except DiagnosticError as exc:
         raise fail(exc.diagnostics, fmt) from None
     if fmt is Format.json:
@@ -235,7 +267,32 @@ def run(
             if outcome.diagnostics:
                 emit(outcome.diagnostics, summary=False)
         sys.stdout.write(render_run_summary(summary) + "\n")
+        if signer is None and (summary.count("ok") or summary.count("up-to-date")):
+            sys.stdout.write(
+                "provenance: JSON sidecars only (<output>.provenance.json); no C2PA signing certificate is "
+                "configured (VPIPE_C2PA_CERT, VPIPE_C2PA_KEY)\n"
+            )
     raise typer.Exit(EXIT_ROWS_FAILED if summary.failed else EXIT_OK)
+
+
+def _provenance_signer() -> object | None:
+    """The configured C2PA signer (None: sidecars only); a configuration that cannot work is VP343."""
+    from vpipe.provenance import ProvenanceError, SignerConfig, c2pa_available
+
+    try:
+        signer = SignerConfig.from_env()
+    except ProvenanceError as exc:
+        raise DiagnosticError(Diagnostic("VP343", f"provenance: {exc}", None)) from None
+    if signer is not None and not c2pa_available():
+        raise DiagnosticError(
+            Diagnostic(
+                "VP343",
+                "provenance: a C2PA certificate is configured but c2pa-python is not installed",
+                None,
+                help="pip install 'vpipe[provenance]'",
+            )
+        )
+    return signer
 
 
 @app.command()
@@ -278,6 +335,6 @@ def graph(
         typer.echo(f"wrote {target} ({len(g)} ops)")
 
 
-from vpipe.cli import info, review  # noqa: E402, F401  (register passes, explain, models, doctor, sample; report, eval, preview)
+from vpipe.cli import info, review, verify  # noqa: E402, F401  (register passes, explain, models, doctor, sample; report, eval, preview; verify)
 
 __all__ = ["EXIT_ROWS_FAILED", "app"]

@@ -2,13 +2,17 @@
 
 Values are dataclasses registered here by name (a whitelist), numpy arrays, and JSON
 scalars/containers. Arrays go to an `.npz` loaded with `allow_pickle=False`; everything
-else is JSON. Nothing on disk can name a class to import or code to run, so a tampered
-cache can give wrong values at worst, never code execution (which pickle would allow).
+else is JSON. Nothing on disk can name a class or code to run: a type is looked up by its
+registered name, and at most a module of vpipe's own package is imported to register it (a
+kernel imports its value types lazily), so a tampered cache can give wrong values at worst,
+never code execution (which pickle would allow).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import importlib
 import io
 import json
 from pathlib import Path
@@ -62,7 +66,7 @@ def _encode(value: Any, arrays: dict[str, np.ndarray]) -> Any:
     if name is None:
         raise CodecError(f"{type(value).__name__} is not registered as cacheable")
     fields = {f.name: _encode(getattr(value, f.name), arrays) for f in dataclasses.fields(value) if f.init}
-    return {"__type__": name, "fields": fields}
+    return {"__type__": name, "__module__": type(value).__module__, "fields": fields}
 
 
 def _decode(data: Any, arrays: Any) -> Any:
@@ -80,6 +84,13 @@ def _decode(data: Any, arrays: Any) -> Any:
         return Path(data["__path__"])
     if "__type__" in data:
         cls = _TYPES.get(data["__type__"])
+        module = data.get("__module__")
+        if cls is None and isinstance(module, str) and module.startswith("vpipe."):
+            # a type registered by a module this process has not imported yet (kernels import
+            # lazily): import it, only from vpipe's own package, and look again
+            with contextlib.suppress(ImportError):
+                importlib.import_module(module)
+            cls = _TYPES.get(data["__type__"])
         if cls is None:
             raise CodecError(f"unknown cached type {data['__type__']!r}")
         return cls(**{k: _decode(v, arrays) for k, v in data["fields"].items()})

@@ -4,6 +4,7 @@ code frame with a caret underline, then `= help:` lines. Also the `--format json
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -37,6 +38,23 @@ class SourceCache:
         return self._texts[file]
 
 
+def for_terminal(text: str, keep: str = "") -> str:
+    """`text` with every control and invisible formatting character written as an escape
+    (ESC as \\x1b, U+202E as \\u202e): input quoted in a diagnostic can never move the cursor,
+    clear the screen, set the window title or reorder what the terminal shows."""
+    if text.isprintable() and not any(unicodedata.category(ch) == "Cf" for ch in text):
+        return text
+    out = []
+    for ch in text:
+        if ch in keep or (ch.isprintable() and unicodedata.category(ch) != "Cf"):
+            out.append(ch)
+        elif ord(ch) < 0x100:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
+    return "".join(out)
+
+
 def _paint(text: str, style: str, color: bool) -> str:
     return f"{_ANSI[style]}{text}{_ANSI['reset']}" if color else text
 
@@ -45,16 +63,16 @@ def render_one(d: Diagnostic, sources: SourceCache | None = None, color: bool = 
     sources = sources or SourceCache()
     sev = "" if d.severity is Severity.ERROR else f"{d.severity.value}: "
     code_style = {"error": "red", "warning": "yellow", "remark": "cyan"}[d.severity.value]
-    where = d.span.label() if d.span else "vpipe"
-    header = f"{_paint(where, 'bold', color)}: {_paint(d.code, code_style, color)} {sev}{d.message}"
+    where = for_terminal(d.span.label()) if d.span else "vpipe"
+    header = f"{_paint(where, 'bold', color)}: {_paint(d.code, code_style, color)} {sev}{for_terminal(d.message)}"
     out = [header]
     frame = _code_frame(d, sources, color, code_style)
     out.extend(frame)
     gutter = " " * (len(str(d.span.line)) + 1) if (d.span and frame) else ""
     for note in d.notes:
-        out.append(f"{gutter}{_paint('=', 'blue', color)} note: {note}")
+        out.append(f"{gutter}{_paint('=', 'blue', color)} note: {for_terminal(note)}")
     if d.help:
-        out.append(f"{gutter}{_paint('=', 'blue', color)} help: {d.help}")
+        out.append(f"{gutter}{_paint('=', 'blue', color)} help: {for_terminal(d.help)}")
     return "\n".join(out)
 
 
@@ -72,9 +90,9 @@ def _code_frame(d: Diagnostic, sources: SourceCache, color: bool, style: str) ->
     out = [bar]
     if span.line >= 2 and lines[span.line - 2].strip():
         prev = span.line - 1
-        out.append(_paint(f"{prev:>{width}} |", "blue", color) + f" {lines[prev - 1]}")
+        out.append(_paint(f"{prev:>{width}} |", "blue", color) + f" {for_terminal(lines[prev - 1], keep=chr(9))}")
     text = lines[span.line - 1]
-    out.append(_paint(f"{span.line:>{width}} |", "blue", color) + f" {text}")
+    out.append(_paint(f"{span.line:>{width}} |", "blue", color) + f" {for_terminal(text, keep=chr(9))}")
     start = max(span.col, 1)
     line_end = len(text.rstrip()) + 1
     if span.end_line == span.line and span.end_col > start:

@@ -7,6 +7,7 @@ attached to the row, so it fails alone).
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -173,6 +174,16 @@ def _add_render_problem(
                 )
             )
         return
+    if exc.kind == "path":
+        problems.append(
+            Diagnostic(
+                "VP036",
+                f"row {row.index}: {exc}",
+                row.span,
+                help="row values in output.path must be plain names; `{{ value | slug }}` makes any value safe",
+            )
+        )
+        return
     problems.append(Diagnostic("VP035", f"row {row.index}: cannot render the {what}: {exc}", row.span))
 
 
@@ -206,9 +217,14 @@ def check_output_path(bag: DiagnosticBag, output: OutputSpec, codec_given: bool,
             )
 
 
-def check_rows(recipe: Recipe) -> tuple[tuple[rows_io.Row, ...], list[Diagnostic]]:
-    """Render every row's script and output path once, attaching per-row problems.
-    Returns the rows and the template-level problems rendering revealed (reported once)."""
+MAX_NAME_BYTES = 200  # NAME_MAX is 255; the temporary file's name adds up to ~40 to the output's
+
+
+def check_rows(recipe: Recipe, inputs: tuple[Path, ...] = ()) -> tuple[tuple[rows_io.Row, ...], list[Diagnostic]]:
+    """Render every row's script and output path once, attaching per-row problems (and the
+    row's output file). Returns the rows and the template-level problems rendering revealed
+    (reported once). No output may be, or lie inside, one of the recipe's `inputs`."""
+    resolved_inputs = {p.resolve(): p for p in inputs}
     checked: list[rows_io.Row] = []
     template_level: list[Diagnostic] = []
     outputs: dict[Path, int] = {}
@@ -227,8 +243,8 @@ def check_rows(recipe: Recipe) -> tuple[tuple[rows_io.Row, ...], list[Diagnostic
                 except LexiconError as exc:
                     problems.append(Diagnostic("VP050", f"row {row.index}: {exc}", row.span, help=lexicon_help()))
         _script_problems(recipe, row, values, problems, template_level, lexicon)
-        _output_problems(recipe, row, values, outputs, problems, template_level)
-        checked.append(replace(row, problems=tuple(problems)))
+        output = _output_problems(recipe, row, values, outputs, problems, template_level, resolved_inputs)
+        checked.append(replace(row, problems=tuple(problems), output=output))
     return tuple(checked), template_level
 
 
@@ -255,6 +271,15 @@ def _script_problems(
                         f"row {row.index}: '{slot.name}' is empty",
                         row.span,
                         help=f'fill it in, or write {{{{ {slot.name} | default("...") }}}} in the template',
+                    )
+                )
+            elif (problem := _control_character(text)) is not None:
+                problems.append(
+                    Diagnostic(
+                        "VP058",
+                        f"row {row.index}: '{slot.name}' {problem}",
+                        row.span,
+                        help="remove it from the value: only printable text can be spoken",
                     )
                 )
             elif len(text) > slot.max_chars:
@@ -321,9 +346,11 @@ def _output_problems(
     outputs: dict[Path, int],
     problems: list[Diagnostic],
     template_level: list[Diagnostic],
-) -> None:
-    """The row's output path: inside the output folder, a file name, a container that holds
-    the codec, and no other row's file (VP036, VP037, VP049)."""
+    inputs: dict[Path, Path],
+) -> Path | None:
+    """The row's output path: inside the output folder, a file name that fits, none of the
+    recipe's inputs (VP038), a container that holds the codec, and no other row's file
+    (VP036, VP037, VP049). Returns the output file when it is fine."""
     root = recipe.output.root
     ospan = recipe.span("/output/path")
     try:
@@ -345,6 +372,26 @@ def _output_problems(
                     f"row {row.index}: output file name is empty in '{rel}'",
                     row.span,
                     help="a value used in output.path is empty; add {{ row_id }} to the path",
+                )
+            )
+        elif len(target.name.encode("utf-8")) > MAX_NAME_BYTES or len(str(target).encode("utf-8")) > 4000:
+            problems.append(
+                Diagnostic(
+                    "VP036",
+                    f"row {row.index}: output file name is {len(target.name.encode('utf-8')):,} bytes long; "
+                    f"at most {MAX_NAME_BYTES} fit",
+                    row.span,
+                    help="shorten the value, or use {{ row_id }} in output.path",
+                )
+            )
+        elif (clash := _input_at(target, inputs)) is not None:
+            problems.append(
+                Diagnostic(
+                    "VP038",
+                    f"row {row.index}: output '{rel}' would overwrite the recipe's input '{display_path(clash)}'",
+                    row.span,
+                    help="outputs may never replace the source, rows, lexicon or weights; "
+                    "write them into their own folder, e.g. out/{{ row_id }}.mp4",
                 )
             )
         elif target.suffix.lower() not in OUTPUT_EXTENSIONS:
@@ -375,5 +422,23 @@ def _output_problems(
             )
         else:
             outputs[target] = row.index
+            return target
     except TemplateRenderError as exc:
         _add_render_problem(exc, row, recipe.rows, ospan, "output path", problems, template_level)
+    return None
+
+
+def _control_character(text: str) -> str | None:
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\t\n":
+            return f"contains the control character U+{ord(ch):04X}"
+    return None
+
+
+def _input_at(target: Path, inputs: dict[Path, Path]) -> Path | None:
+    """The input that `target` is (through any link) or lies inside (a weights folder)."""
+    real = target.resolve()
+    for resolved, given in inputs.items():
+        if real == resolved or resolved in real.parents:
+            return given
+    return None

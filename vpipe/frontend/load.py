@@ -11,7 +11,10 @@ escapes the output directory) are attached to their rows: those rows fail, other
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import os
+import stat
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -58,9 +61,31 @@ def _resolve_path(base: Path, value: str) -> Path:
     return p if p.is_absolute() else (base / p)
 
 
+def not_a_file(path: Path) -> str | None:
+    """What `path` is when it exists but is not a regular file (None when it is one, or is absent)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe (FIFO), not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a file"
+    return "is not a regular file"
+
+
 def _check_file(bag: DiagnosticBag, base: Path, value: str, pointer: str, smap: SourceMap, what: str) -> Path:
     path = _resolve_path(base, value)
-    if not path.is_file():
+    kind = not_a_file(path)
+    if kind is not None:
+        bag.error("VP027", f"{what} '{value}' {kind}", smap.value(pointer), help="give the path of a file")
+    elif not path.is_file():
         near = [p.name for p in path.parent.glob("*")] if path.parent.is_dir() else []
         guess = difflib.get_close_matches(path.name, near, n=1, cutoff=0.6)
         bag.error(
@@ -104,9 +129,26 @@ def _probe_source(
     return media, None
 
 
+MAX_RECIPE_BYTES = 1 << 20  # a recipe is a page of YAML; rows and lexicons have their own files
+
+
 def load_recipe(path: str | Path) -> tuple[Recipe, list[Diagnostic]]:
     file = Path(path)
     shown = display_path(file)
+    kind = not_a_file(file)
+    if kind is not None:
+        raise DiagnosticError(Diagnostic("VP001", f"recipe '{shown}' {kind}", Span(shown)))
+    with contextlib.suppress(OSError):
+        size = file.stat().st_size
+        if size > MAX_RECIPE_BYTES:
+            raise DiagnosticError(
+                Diagnostic(
+                    "VP001",
+                    f"recipe '{shown}' is {size:,} bytes; a recipe may be at most {MAX_RECIPE_BYTES:,} bytes",
+                    Span(shown),
+                    help="put the rows into a CSV or JSONL file and point rows: at it",
+                )
+            )
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -175,7 +217,11 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
         smap=smap,
         output_program=output_program,
     )
-    checked, template_level = checks.check_rows(recipe)
+    inputs = [file, source.path, *(p for p in (source.audio, voice.lexicon_file, lipsync.weights) if p is not None)]
+    if not isinstance(data["rows"], list):
+        spec = data["rows"] if isinstance(data["rows"], dict) else {"csv": data["rows"]}
+        inputs.append(_resolve_path(base, spec.get("csv") or spec.get("jsonl")))
+    checked, template_level = checks.check_rows(recipe, tuple(inputs))
     if template_level:
         raise DiagnosticError(template_level)
     recipe = replace(recipe, rows=replace(rowset, rows=checked))
@@ -287,8 +333,15 @@ def _output(
         audio_bitrate_kbps=out["audio_bitrate_kbps"],
     )
     checks.check_output_path(bag, output, "codec" in (data.get("output") or {}), smap)
+    if not root.is_absolute() and not output.root.is_relative_to(base):
+        bag.warning(
+            "VP039",
+            f"output folder '{root}' is outside the recipe's folder ({display_path(output.root)})",
+            smap.value("/output/path"),
+            help="write outputs beside the recipe (e.g. out/...), or give an absolute path if this is intended",
+        )
     try:
-        return output, TemplateProgram(out["path"])
+        return output, TemplateProgram(out["path"], path=True)
     except TemplateSyntaxError as exc:
         bag.error("VP030", f"output path template syntax error: {exc.message}", smap.value("/output/path"))
         return output, None
@@ -367,6 +420,11 @@ def _read_rows(base: Path, value: Any, smap: SourceMap) -> rows_io.RowSet:
     pointer = "/rows" if isinstance(value, str) else ("/rows/jsonl" if "jsonl" in spec else "/rows/csv")
     rel = spec.get("csv") or spec.get("jsonl")
     path = _resolve_path(base, rel)
+    kind = not_a_file(path)
+    if kind is not None:
+        raise DiagnosticError(
+            Diagnostic("VP027", f"rows file '{rel}' {kind}", smap.value(pointer), help="give the path of a file")
+        )
     if not path.is_file():
         raise DiagnosticError(
             Diagnostic(

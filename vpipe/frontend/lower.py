@@ -323,6 +323,12 @@ def _output(b: GraphBuilder, recipe: Recipe, frames: str, track: str, row: str, 
         "crf": recipe.output.crf,
         "preset": recipe.output.preset,
         "audio_bitrate_kbps": recipe.output.audio_bitrate_kbps,
+        # what produced the synthesized spans, and the recording they edit: the output's
+        # provenance (C2PA manifest and sidecar)
+        "audio_by": f"{recipe.voice.engine} voice {recipe.voice.voice}"
+        + (", moved towards the speaker's voice" if recipe.voice.match_speaker else ""),
+        "video_by": f"lip-sync {lipsync_backend(recipe)}",
+        "source": str(recipe.source.path),
     }
     if synthetic:
         attrs["synthetic"] = True

@@ -24,6 +24,7 @@ class Row:
     values: dict[str, Any]
     span: Span  # where the row is written (CSV line, JSONL line, or inline list item)
     problems: tuple[Diagnostic, ...] = ()
+    output: Path | None = None  # the file the row writes (set by the frontend's row check)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,21 @@ def _finish(
     return RowSet(file, tuple(columns), tuple(rows), header_span, uniform, tuple(problems))
 
 
+def _refuse_other_delimiter(header: str, delimiter: str, display: str, name: str, span: Span) -> None:
+    """A one-column header holding another usual delimiter is a file written with it."""
+    for other in (";", "\t", "|"):
+        if other != delimiter and header.count(other) >= 1:
+            shown, current = (d.replace("\t", "\\t") for d in (other, delimiter))
+            raise DiagnosticError(
+                Diagnostic(
+                    "VP040",
+                    f"{display} is separated by '{shown}', not '{current}'",
+                    span,
+                    help=f"set rows: {{csv: {name}, delimiter: '{shown}'}}",
+                )
+            )
+
+
 def read_csv(
     path: Path,
     display: str,
@@ -121,6 +137,8 @@ def read_csv(
         )
     columns = [h.strip() for h in header]
     header_text = text.split("\n", 1)[0]
+    if len(columns) == 1:
+        _refuse_other_delimiter(header_text, delimiter, display, path.name, header_span)
     problems: list[Diagnostic] = []
     seen_cols: set[str] = set()
     for name in columns:

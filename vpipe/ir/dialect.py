@@ -317,6 +317,9 @@ define(
             "audio_bitrate_kbps": INT,
             "synthetic": BOOL,
             "dedupe": BOOL,
+            "audio_by": STR,  # what synthesized the audio spans (provenance)
+            "video_by": STR,  # what re-rendered the video spans (provenance)
+            "source": STR,  # the recording (the provenance's parent ingredient)
         },
         required=("path", "root", "base"),
         pure=False,
@@ -366,6 +369,9 @@ define(
             "audio_bitrate_kbps": INT,
             "synthetic": BOOL,
             "dedupe": BOOL,
+            "audio_by": STR,
+            "video_by": STR,
+            "source": STR,
         },
         required=("path", "root", "base"),
         pure=False,

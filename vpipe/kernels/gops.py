@@ -9,7 +9,7 @@ from vpipe.data.media import GopIndex, OutputFile, VideoSource, file_digest
 from vpipe.ir.graph import Estimate, Op
 from vpipe.ir.hashing import digest
 from vpipe.kernel_api.registry import Kernel, kernel
-from vpipe.kernels.media import WriteVideo, _fail, output_target, reuse_output, write_settings
+from vpipe.kernels.media import WriteVideo, _fail, output_target, reuse_output, seal_output, write_settings
 from vpipe.media.decode import DecodeError, frame_timing
 from vpipe.media.normalize import NormalizeError, frame_psnr, gop_table, normalize
 from vpipe.media.splice import splice
@@ -86,4 +86,5 @@ class SpliceVideo(Kernel):
         except WriteError as exc:
             raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
         report["original"] = str(gops.gops.original)  # QC measures the sound against the recording itself
+        seal_output(op, frames, track, row, target, rt)
         return OutputFile.of(target, report)

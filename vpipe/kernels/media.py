@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from vpipe.data.audio import Audio
 from vpipe.data.media import Frames, ImageSource, OutputFile, Track, VideoSource
@@ -18,7 +22,8 @@ from vpipe.media.decode import DecodeError, frame_timing, iter_decoded, read_aud
 from vpipe.media.write import Picture, VideoSettings, WriteError, encode, output_pix_fmt, remux, restamp
 from vpipe.outputs import CONTAINER_CODECS, confine
 from vpipe.probe import MediaInfo, ProbeError, probe_image, probe_video
-from vpipe.templates import TemplateProgram
+from vpipe.provenance import ProvenanceError, frame_runs, seal, sidecar_path, spans
+from vpipe.templates import TemplateProgram, TemplateRenderError
 from vpipe.version import __version__
 
 
@@ -151,12 +156,16 @@ class WriteVideo(Kernel):
                 )
         except (WriteError, DecodeError) as exc:
             raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
+        seal_output(op, frames, track, row, target, rt)
         return OutputFile.of(target)
 
 
 def output_target(op: Op, row: Any, rt: Any) -> Path:
     """The row's output path, confined to the output directory."""
-    rendered = TemplateProgram(str(op.attr("path"))).render(row.variables()).text
+    try:
+        rendered = TemplateProgram(str(op.attr("path")), path=True).render(row.variables()).text
+    except TemplateRenderError as exc:
+        raise _fail("VP302", f"row {row.index}: {exc}", rt) from None
     target = confine(rendered, Path(op.attr("base")), Path(op.attr("root")))
     if target is None:
         raise _fail("VP302", f"row {row.index}: output path '{rendered}' leaves the output directory", rt)
@@ -180,6 +189,11 @@ def reuse_output(op: Op, row: Any, earlier: OutputFile, rt: RunContext) -> Outpu
         restamp(earlier.path, target, write_settings(op, row).metadata)
     except WriteError as exc:
         raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
+    try:  # the same spans as the earlier row's: its provenance, sealed again under this row's id
+        spans_of = json.loads(sidecar_path(earlier.path).read_text(encoding="utf-8"))["synthesized"]
+    except (OSError, ValueError, KeyError, TypeError):
+        spans_of = None
+    _seal(op, Path(str(op.attr("source", earlier.path))), row, target, spans_of, rt)
     return OutputFile.of(target, earlier.splice)
 
 
@@ -194,6 +208,39 @@ def _picture(source: MediaInfo | None) -> Picture:
         color_primaries=source.color_primaries,
         color_trc=source.color_trc,
     )
+
+
+def seal_output(op: Op, frames: Frames, track: Track, row: Any, target: Path, rt: Any) -> None:
+    """Give the written output its provenance (sidecar, and C2PA manifest when configured)."""
+    _seal(op, Path(str(op.attr("source", frames.source))), row, target, _synthesized(op, frames, track), rt)
+
+
+def _seal(op: Op, source: Path, row: Any, target: Path, synthesized: list[dict[str, Any]] | None, rt: Any) -> None:
+    if synthesized is None:  # the earlier row's sidecar is gone: say what is known
+        synthesized = [
+            {"track": "audio", "start": None, "end": None, "by": str(op.attr("audio_by", "speech synthesis"))}
+        ]
+    try:
+        seal(target, source, row.id, synthesized, Path(op.attr("root")))
+    except (ProvenanceError, OSError) as exc:
+        with contextlib.suppress(OSError):
+            target.unlink()  # an output without its provenance is not written
+        raise _fail("VP343", f"row {row.index}: provenance: {exc}", rt) from None
+
+
+def _synthesized(op: Op, frames: Frames, track: Track) -> list[dict[str, Any]]:
+    """The output's synthesized spans: the new words (audio) and the re-rendered frames (video);
+    a narration over a still image is synthetic throughout."""
+    times = [float(t) for t in frames.times]
+    period = float(np.median(np.diff(times))) if len(times) > 1 else 0.04
+    if frames.still or not track.edits:
+        end = round(times[-1] + period, 3) if times else 0.0
+        edits = [(0.0, track.audio.duration, "", "")]
+        video = [(0.0, end)] if frames.still else []
+    else:
+        edits = [(e.output_start, e.output_end, e.said, e.replaced) for e in track.edits]
+        video = frame_runs(list(frames.rendered), times, period)
+    return spans(edits, video, str(op.attr("audio_by", "speech synthesis")), str(op.attr("video_by", "lip-sync")))
 
 
 # decoder names → the codec they decode (what a container is asked to carry)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from vpipe import faults
 from vpipe.atomic import atomic_path
 from vpipe.data.audio import Audio
 from vpipe.media.convert import bgr_to_frame
@@ -80,6 +81,7 @@ def audio_packets(stream, audio: Audio, rate: int) -> Iterator[Any]:  # type: ig
     resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate) if rate != audio.rate else None
     block = 4096
     pts = 0
+    faults.point("mux")
     for start in range(0, pcm.shape[1], block):
         frame = av.AudioFrame.from_ndarray(
             np.ascontiguousarray(pcm[:, start : start + block]), format="fltp", layout=layout
@@ -260,6 +262,8 @@ def encode(
                 for packet in vs.encode(frame):
                     out.mux(packet)
                 count += 1
+                if count == 10:
+                    faults.point("encode")  # ten frames written into the temporary file
             for packet in vs.encode(None):
                 out.mux(packet)
             _encode_audio(out, audio_stream, audio, rate)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from vpipe.atomic import atomic_write_text
 from vpipe.ir.graph import Graph
 from vpipe.ir.printer import print_graph
 
@@ -69,11 +70,11 @@ class DumpIR(Instrument):
         self.directory.mkdir(parents=True, exist_ok=True)
         for old in self.directory.glob("*.ir"):
             old.unlink()
-        (self.directory / "00-input.ir").write_text(print_graph(graph), encoding="utf-8")
+        atomic_write_text(self.directory / "00-input.ir", print_graph(graph))
 
     def after_pass(self, name: str, before: Graph, after: Graph, seconds: float) -> None:
         self._count += 1
-        (self.directory / f"{self._count:02d}-{name}.ir").write_text(print_graph(after), encoding="utf-8")
+        atomic_write_text(self.directory / f"{self._count:02d}-{name}.ir", print_graph(after))
 
 
 @dataclass

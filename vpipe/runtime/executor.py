@@ -21,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from vpipe import faults
+from vpipe.atomic import atomic_write_text
 from vpipe.data.codec import CodecError, encode
 from vpipe.data.rowdata import RowValue
-from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Span
+from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Severity, Span
 from vpipe.ir.dialect import operand_roles
 from vpipe.ir.graph import Graph, Op, thaw
 from vpipe.ir.hashing import canonical_json, digest, op_key
@@ -106,6 +108,19 @@ class RowOutcome:
 OUTPUT_KINDS = ("media.write", "media.splice")
 
 
+def _damaged(key: str, why: str) -> Diagnostic:
+    return Diagnostic(
+        "VP342", f"the cached entry {key[:12]} was damaged: {why}; computed again", None, severity=Severity.WARNING
+    )
+
+
+def _phase(kind: str) -> str:
+    """The crash tests' phase name (vpipe.faults) of an op kind."""
+    if kind in ("speech.synthesize", "speech.narrate"):
+        return "tts"
+    return kind.split(".")[0] if kind.startswith(("lipsync.", "qc.")) else kind
+
+
 class MissingKernel(Exception):
     pass
 
@@ -180,13 +195,24 @@ class Executor:
             key = op_key(op, [keys[o] for o in op.operands], self.versions[i])
             value = Cache.MISS  # type: ignore[attr-defined]
             if kern.cache and self.cache is not None and reuse:
+                damaged = len(self.cache.damaged)
                 value = self.cache.get(key)
+                for _, why in self.cache.damaged[damaged:]:
+                    rt.diagnostics.append(
+                        Diagnostic(
+                            "VP342",
+                            f"the cached {name} ({op.kind}) was damaged: {why}; computed again",
+                            None,
+                            severity=Severity.WARNING,
+                        )
+                    )
                 still_valid = getattr(value, "still_valid", None)
                 if still_valid is not None and not still_valid():  # a written file deleted or edited since
                     value = Cache.MISS  # type: ignore[attr-defined]
                 if value is not Cache.MISS:  # type: ignore[attr-defined]
                     cached.append(name)
             if value is Cache.MISS:  # type: ignore[attr-defined]
+                faults.point(_phase(op.kind))
                 value = kern.run(op, inputs, rt)
                 if kern.cache and self.cache is not None:
                     self.cache.put(key, value)
@@ -297,8 +323,11 @@ class Executor:
     def run_row(self, shared: SharedState, row: RowValue, force: bool = False) -> RowOutcome:
         start = time.perf_counter()
         outcome = RowOutcome(row.index, row.id, "ok", values=dict(row.values))
+        damage: list[Diagnostic] = []
         if not force:
+            seen = len(self.cache.damaged) if self.cache is not None else 0
             done = self.up_to_date(shared, row)
+            damage = [_damaged(key, why) for key, why in (self.cache.damaged[seen:] if self.cache else [])]
             if done is not None:
                 return done
         values, keys = dict(shared.values), dict(shared.keys)
@@ -327,7 +356,7 @@ class Executor:
             except Exception as exc:  # a kernel bug: report it, keep the traceback out of the console
                 outcome.status = "failed"
                 outcome.diagnostics.append(self._internal_error(exc, row, op))
-            outcome.diagnostics[:0] = rt.diagnostics
+            outcome.diagnostics[:0] = damage + rt.diagnostics
             if content is not None and outcome.status == "ok" and self.cache is not None:
                 self._remember(content, values)
         self._describe(outcome, values, keys)
@@ -419,7 +448,7 @@ class Executor:
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             log = self.log_dir / f"row-{row.index}.log"
-            log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+            atomic_write_text(log, "".join(traceback.format_exception(exc)))
             log_note = (f"traceback written to {log}",)
         return Diagnostic(
             "VP399",

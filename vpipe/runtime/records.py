@@ -27,7 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from vpipe.atomic import atomic_write_text
+from vpipe import faults
+from vpipe.atomic import atomic_write_text, check_no_links, create_exclusive
 
 RUNS = "runs"
 VIEW = "manifest.jsonl"
@@ -82,13 +83,16 @@ class RunRecord:
             suffix += 1
             self.folder = root / RUNS / f"{self.id}.{suffix}"
         self.id = self.folder.name
+        check_no_links(self.folder / MANIFEST, root)  # runs/ planted as a link is refused, never followed
         self.folder.mkdir(parents=True)
         self.path = self.folder / MANIFEST
-        self._f = open(self.path, "x", encoding="utf-8")  # noqa: SIM115 (open for the run; closed in close())
+        # exclusive and O_NOFOLLOW: never an existing file, never through a link
+        self._f = os.fdopen(create_exclusive(self.path, 0o644), "w", encoding="utf-8")
         self.closed = False
         self.write({"type": "run", "run": self.id, **header})
 
     def write(self, record: dict[str, Any]) -> None:
+        faults.point("manifest")
         self._f.write(dumps(record) + "\n")
         self._f.flush()
 
@@ -206,7 +210,7 @@ def count_rows(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
 def update_view(root: Path) -> Path:
     """Fold every run folder not yet in `root/manifest.jsonl` into it (atomically)."""
     view = root / VIEW
-    base = read_records(view) if view.is_file() else []
+    base = read_records(view) if view.is_file() and not view.is_symlink() else []  # a planted link is replaced
     head = next((r for r in base if r.get("type") == "run"), None)
     known = {str(r.get("run")) for r in (head or {}).get("runs") or []}
     if head is None:  # no view yet (or one from before run folders): build it from every run

@@ -7,10 +7,11 @@ values, so shared analysis is done once, in the parent.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import statistics
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,15 +21,18 @@ from typing import Any, Protocol
 from vpipe.atomic import sweep_stale
 from vpipe.build import BuildResult, build_dir, cache_dir, target_of
 from vpipe.data.rowdata import RowValue
-from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
+from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, display_path
+from vpipe.frontend.recipe import Recipe
 from vpipe.frontend.rows import Row
 from vpipe.ir.hashing import graph_hashes
 from vpipe.ir.parser import parse_graph
 from vpipe.ir.printer import print_graph
 from vpipe.kernel_api.context import Target
+from vpipe.provenance import sidecar_path
 from vpipe.runtime.cache import Cache
 from vpipe.runtime.calibration import profile_key, record_run
 from vpipe.runtime.executor import Executor, MissingKernel, RowOutcome, SharedState
+from vpipe.runtime.lock import Busy, FolderLock, Holder
 from vpipe.runtime.records import COMPLETE, INTERRUPTED, VIEW, RunRecord, update_view
 from vpipe.version import __version__
 
@@ -42,6 +46,10 @@ class RunOptions:
     cache_dir: Path | None = None
     no_cache: bool = False  # compute everything afresh, store nothing (the honest baseline)
     records: Path | None = None  # where runs/ and manifest.jsonl go; default: the output directory
+    executor: str = "local"  # "local" (this process or --jobs processes) or "ray"
+    address: str | None = None  # the Ray cluster (None: the one this process joined, or a new local one)
+    wait: bool = True  # for another run writing the same output folder (False: fail with VP340)
+    notice: Callable[[str], None] | None = None  # says why the run waits, or whose lock it took over
 
 
 @dataclass
@@ -152,6 +160,69 @@ class ProgressSink(Protocol):
 
 
 def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | None = None) -> RunSummary:
+    """Render the selected rows, holding the output folder's lock for the whole run."""
+    recipe = build.recipe
+    root = recipe.output.root
+    shown = display_path(root)
+    created = not root.exists()
+    lock = FolderLock(
+        root,
+        wait=options.wait,
+        on_wait=lambda h: options.notice(_waiting(shown, h)) if options.notice else None,
+        on_takeover=lambda h: options.notice(_taken_over(shown, h)) if options.notice else None,
+    )
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    except Busy as busy:
+        raise DiagnosticError(
+            Diagnostic(
+                "VP340",
+                f"output folder '{shown}' is being written by another vpipe run ({busy})",
+                recipe.span("/output/path"),
+                help="wait for it (run without --no-wait), or give this recipe another output folder",
+            )
+        ) from None
+    except OSError as exc:
+        lock.release()
+        _remove_if_empty(root, created)
+        raise _unwritable(recipe, shown, exc) from None
+    try:
+        return _run_locked(build, options, progress)
+    except OSError as exc:  # a record could not be written (disk full, folder made read-only)
+        _remove_if_empty(root, created)
+        raise _unwritable(recipe, shown, exc) from None
+    finally:
+        lock.release()
+
+
+def _waiting(shown: str, holder: Holder | None) -> str:
+    who = f" ({holder.describe()})" if holder else ""
+    return f"vpipe: output folder '{shown}' is being written by another vpipe run{who}; waiting for it to finish"
+
+
+def _taken_over(shown: str, holder: Holder) -> str:
+    return f"vpipe: took over the lock of '{shown}' left by a run that is no longer running ({holder.describe()})"
+
+
+def _unwritable(recipe: Recipe, shown: str, exc: OSError) -> DiagnosticError:
+    return DiagnosticError(
+        Diagnostic(
+            "VP341",
+            f"cannot write to the output folder '{shown}': {exc.strerror or exc}",
+            recipe.span("/output/path"),
+            help="free some space or make the folder writable; nothing was written and earlier outputs are intact",
+        )
+    )
+
+
+def _remove_if_empty(root: Path, created: bool) -> None:
+    if created:
+        with contextlib.suppress(OSError):
+            root.rmdir()
+
+
+def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink | None) -> RunSummary:
     recipe, graph = build.recipe, build.graph
     start = time.perf_counter()
     cache = None if options.no_cache else Cache(cache_dir(recipe, options.cache_dir))
@@ -165,6 +236,13 @@ def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | 
         ) from None
     rows = select_rows(recipe.rows.rows, options.rows, options.only)
     root = options.records or recipe.output.root
+    # a killed run's temporary files, only where this run writes and only of its own outputs
+    outputs = [r.output for r in recipe.rows.rows if r.output is not None]
+    sweep_stale(
+        recipe.output.root,
+        {p.parent for p in outputs} | {root},
+        {p.stem for p in outputs} | {sidecar_path(p).stem for p in outputs} | {Path(VIEW).stem},
+    )
     manifest = RunRecord(
         root,
         {
@@ -186,9 +264,12 @@ def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | 
         selected=len(rows),
         qc_values=tuple(op.results[0].name for op in graph if op.kind.startswith("qc.")),
     )
-    sweep_stale(recipe.output.root)
     status = INTERRUPTED
     try:
+        if options.executor == "ray":  # connect (and check the cluster) before any work
+            from vpipe.runtime import ray_executor
+
+            ray_executor.check(options.address, options.jobs, target)
         done, rows = _split_up_to_date(executor, rows, options)
         if not any(not any(d.is_error for d in r.problems) for r in rows):
             # every row is up to date (or fails before rendering): the shared work is not needed
@@ -308,6 +389,21 @@ def _execute_rows(
             yield RowOutcome(row.index, row.id, "failed", diagnostics=list(row.problems))
         else:
             runnable.append(row_value(row))
+    if options.executor == "ray":  # beside the local executor: same rows in, same outcomes out
+        from vpipe.runtime import ray_executor
+
+        yield from ray_executor.execute_rows(
+            runnable,
+            shared,
+            graph_text=graph_text,
+            cache_root=cache_root,
+            target=target,
+            bdir=bdir,
+            force=options.force,
+            address=options.address,
+            jobs=options.jobs,
+        )
+        return
     if options.jobs <= 1 or len(runnable) <= 1:
         for rv in runnable:
             yield executor.run_row(shared, rv, options.force)
