@@ -64,7 +64,7 @@ CASES: dict[str, tuple[Callable[[Path], None], int, list[str]]] = {
         _rows("first_name;email\nAna;ana@example.com\n"),
         2,
         [
-            "rows.csv:1:1: VP040 rows.csv is separated by ';', not ','",
+            "rows.csv:1:1: VP040 rows.csv is separated by ';': its header is read as one column 'first_name;email'",
             "= help: set rows: {csv: rows.csv, delimiter: ';'}",
         ],
     ),

@@ -92,6 +92,15 @@ def check_template_variables(
                 span,
                 help=f"declare it under slots with the word it replaces, e.g. slots: {{{var}: {{say: WORD}}}}",
             )
+        elif rowset.uniform and var not in columns and (other := _other_delimiter(rowset, var)) is not None:
+            shown = other.replace("\t", "\\t")
+            bag.error(
+                "VP040",
+                f"{rowset.file} is separated by '{shown}': its header is read as one column '{rowset.columns[0]}'",
+                rowset.header_span,
+                help=f"set rows: {{csv: {Path(rowset.file).name}, delimiter: '{shown}'}}",
+            )
+            break
         elif rowset.uniform and var not in columns:
             guess = difflib.get_close_matches(var, sorted(rowset.columns), n=1, cutoff=0.6)
             bag.error(
@@ -101,6 +110,16 @@ def check_template_variables(
                 help=f"did you mean '{guess[0]}'?" if guess else None,
                 notes=(f"columns are: {', '.join(rowset.columns)}",),
             )
+
+
+def _other_delimiter(rowset: rows_io.RowSet, var: str) -> str | None:
+    """The usual delimiter (';', tab, '|') that splits a one-column header into names, `var` among them."""
+    if len(rowset.columns) != 1:
+        return None
+    for other in (";", "\t", "|"):
+        if var in [part.strip() for part in rowset.columns[0].split(other)]:
+            return other
+    return None
 
 
 def check_transcript(

@@ -84,21 +84,6 @@ def _finish(
     return RowSet(file, tuple(columns), tuple(rows), header_span, uniform, tuple(problems))
 
 
-def _refuse_other_delimiter(header: str, delimiter: str, display: str, name: str, span: Span) -> None:
-    """A one-column header holding another usual delimiter is a file written with it."""
-    for other in (";", "\t", "|"):
-        if other != delimiter and header.count(other) >= 1:
-            shown, current = (d.replace("\t", "\\t") for d in (other, delimiter))
-            raise DiagnosticError(
-                Diagnostic(
-                    "VP040",
-                    f"{display} is separated by '{shown}', not '{current}'",
-                    span,
-                    help=f"set rows: {{csv: {name}, delimiter: '{shown}'}}",
-                )
-            )
-
-
 def read_csv(
     path: Path,
     display: str,
@@ -137,8 +122,6 @@ def read_csv(
         )
     columns = [h.strip() for h in header]
     header_text = text.split("\n", 1)[0]
-    if len(columns) == 1:
-        _refuse_other_delimiter(header_text, delimiter, display, path.name, header_span)
     problems: list[Diagnostic] = []
     seen_cols: set[str] = set()
     for name in columns:
