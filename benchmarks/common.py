@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MEDIA = ROOT.parent / "shared" / "media"
 
 # one catalogue of the clips for the tests and the benchmarks (the benchmarks put ROOT on sys.path)
-from tests.clips import CLIPS, Clip  # noqa: E402, F401
+from tests.clips import CLIPS, HELD_OUT, Clip  # noqa: E402, F401
 
 
 def write_recipe(work: Path, clip: Clip, lipsync: str = "retrieve", duration: str = "auto", qc: bool = True) -> Path:

@@ -73,3 +73,17 @@ def test_layout_renders_upright_and_untouched(layout: Layout, tmp_path: Path, e2
     assert changed >= 0.0005 * width * height, f"{summary}: the mouth was not re-animated"
     qc = row["qc"]["metrics"]
     assert qc["untouched_psnr_min_db"] >= 45, qc
+
+
+def test_audio_only_keeps_a_phones_rotation(tmp_path: Path, e2e_cache: Path) -> None:
+    """Without lip-sync no pixel changes: the video stream is copied, display matrix included,
+    so the phone video still plays upright (and bit-exact)."""
+    layout = next(x for x in LAYOUTS if x.name == "rotate-90")
+    source = derive(GLASSES.source, layout, tmp_path / "media")
+    recipe = write_recipe(tmp_path / "work", GLASSES, ["legislation"], lipsync="none", source=source)
+    run = run_recipe(recipe, cache=e2e_cache)
+    assert run.cli.code == 0, run.cli.text
+    assert run.rows["r1"]["status"] == "ok", run.rows["r1"]["diagnostics"]
+    src, out = decode_upright(source), decode_upright(run.output("r1"))
+    assert out.rotation == src.rotation == 90
+    assert all(np.array_equal(a, b) for a, b in zip(src.luma, out.luma, strict=True))
