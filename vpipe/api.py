@@ -75,6 +75,7 @@ class Build:
         `wait`: for another run writing the output folder (False: VP340 at once), `notice`
         hears why. Writes the outputs, the run's manifest, the
         latest view `manifest.jsonl` and (with `report`) the HTML review; returns the summary."""
+        plan = self.plan if report else None  # as built: the estimate before this run's own timings
         summary = run_build(
             self.result,
             RunOptions(
@@ -94,7 +95,7 @@ class Build:
         if report and summary.run_folder is not None:
             from vpipe.report import write_report
 
-            summary.report = write_report(summary.run_folder, plan=self.plan)
+            summary.report = write_report(summary.run_folder, plan=plan)
         return summary
 
 

@@ -48,7 +48,11 @@ def plan_summary(build: BuildResult, cache_dir: Path | None = None) -> dict[str,
             row_s = measured["per_row_seconds"]
         warm = measured["shared_cached_seconds"]
         shared_s = warm if warm is not None and _analysed(build) else (measured["shared_seconds"] or shared_s)
-        calibration = f"measured: median of {measured['rows_measured']} row(s) of earlier runs in this cache"
+        shared_s += measured["warmup_seconds"]  # loading the models, once per run
+        calibration = (
+            f"measured: median of {measured['rows_measured']} row(s) of earlier runs in this cache"
+            + (f", plus {measured['warmup_seconds']:.1f} s loading models" if measured["warmup_seconds"] else "")
+        )
     peak_ram = max((op.estimate.ram_mb for op in graph if op.estimate), default=0.0)
     peak_vram = max((op.estimate.vram_mb for op in graph if op.estimate), default=0.0)
     transcript = facts.get("transcript") or src.transcript

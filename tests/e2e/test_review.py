@@ -174,3 +174,19 @@ def test_eval_on_the_other_clips(clip: Clip, tmp_path: Path) -> None:
     for name, path in made.items():
         assert vpipe("eval", path, "--source", clip.source).code == 1, name
     assert read_manifest(recipe.parent / "out" / "manifest.jsonl")[-1]["qc_passed"] == 1
+
+
+@pytest.mark.parametrize(("on_fail", "code", "verdict"), [("flag", 0, "flagged"), ("fail", 1, "failed")])
+def test_qc_gate_flags_or_fails(review_run: Run, on_fail: str, code: int, verdict: str, tmp_path: Path) -> None:
+    """A sync threshold no real output reaches (1.9× the source's own): the rows are measured
+    again (the videos come from the cache) and flagged, or failed with exit 1."""
+    text = review_run.recipe.read_text()
+    recipe = review_run.recipe.with_name(f"gate-{on_fail}.yaml")
+    recipe.write_text(text + f"qc: {{min_sync_ratio: 1.9, on_fail: {on_fail}}}\n")
+    cli = vpipe("run", recipe, "--no-progress", "--only", "r1", "--cache-dir", review_run.recipe.parent / "cache")
+    assert cli.code == code, cli.text
+    assert re.search(rf"{verdict}\s+row 1 \(r1\): lip-sync [0-9.]+ is \d+ % of the source's natural", cli.stdout), (
+        cli.stdout
+    )
+    view = {r["id"]: r for r in read_manifest(recipe.parent / "out" / "manifest.jsonl") if r["type"] == "row"}
+    assert view["r1"]["verdict"] == verdict and view["r2"]["verdict"] == "passed"  # r2 keeps its last result

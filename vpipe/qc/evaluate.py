@@ -201,8 +201,6 @@ def evaluate(output: Path, source: Path, thresholds: dict[str, Any] | None = Non
     natural: list[float] = []
     src_crops: dict[int, np.ndarray] = {}
     previous: np.ndarray | None = None
-    import cv2
-
     for k, _, frame in iter_decoded(source):
         if src_times[k] < start - MARGIN and k - video_lag >= 0:
             try:
@@ -212,7 +210,7 @@ def evaluate(output: Path, source: Path, thresholds: dict[str, Any] | None = Non
             if out_frame is not None and k >= video_lag:
                 untouched.append(_psnr(luma(out_frame), luma(frame)))
         if box is not None and (k in speech or k in wanted_src):
-            c = crop(to_bgr(frame, cv2))
+            c = crop(to_bgr(frame))
             if k in wanted_src:
                 src_crops[k] = c
             if previous is not None and k in speech and k - 1 in speech:

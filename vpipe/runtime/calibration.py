@@ -49,8 +49,8 @@ def record_run(cache_root: Path, profile: str, row_seconds: list[float], shared_
 
 
 def calibrated(cache_root: Path, profile: str) -> dict[str, Any] | None:
-    """{per_row_seconds, shared_seconds, shared_cached_seconds, rows_measured} from earlier
-    runs of this profile (the last few), or None."""
+    """{per_row_seconds, warmup_seconds, shared_seconds, shared_cached_seconds, rows_measured}
+    from earlier runs of this profile (the last few), or None."""
     path = cache_root / TIMINGS
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -66,11 +66,17 @@ def calibrated(cache_root: Path, profile: str) -> dict[str, Any] | None:
             runs.append(r)
     if not runs:
         return None
-    rows = [s for r in runs[-5:] for s in r.get("rows") or []]
+    # A run's first row also loads the models (speech worker, face tracker, speaker encoder):
+    # the steady cost of a row is measured on the others, the warm-up apart.
+    recent = [list(r.get("rows") or []) for r in runs[-5:]]
+    steady = [s for rows in recent for s in (rows[1:] if len(rows) > 1 else [])]
+    rows = steady or [s for rows in recent for s in rows]
+    warmups = [rows_[0] - statistics.median(rows_[1:]) for rows_ in recent if len(rows_) > 1]
     fresh = [r["shared_seconds"] for r in runs if not r.get("shared_cached")]
     warm = [r["shared_seconds"] for r in runs if r.get("shared_cached")]
     return {
         "per_row_seconds": statistics.median(rows) if rows else None,
+        "warmup_seconds": max(0.0, statistics.median(warmups)) if warmups else 0.0,
         "shared_seconds": fresh[-1] if fresh else None,
         "shared_cached_seconds": warm[-1] if warm else None,
         "rows_measured": len(rows),
