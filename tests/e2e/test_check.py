@@ -23,7 +23,7 @@ def test_a_transcript_that_does_not_fit_the_audio_is_named_word_by_word(tmp_path
     recipe.write_text(recipe.read_text().replace(INTERVIEW.transcript, WRONG).replace("weakness", "fear"))
     cli = vpipe("check", recipe, "--cache-dir", e2e_cache)
     assert cli.code == 0, cli.text  # a warning: the user may know better
-    assert "VP207 the transcript does not fit the audio: 'raining' (" in cli.stderr
+    assert "VP207 warning: the transcript does not fit the audio: 'raining' (" in cli.stderr
     assert "'outside'" in cli.stderr and "'help'" not in cli.stderr.split("VP207")[1].split("\n")[0]
     right = write_recipe(tmp_path / "right", INTERVIEW, ["feedback"])
     assert "VP207" not in vpipe("check", right, "--cache-dir", e2e_cache).stderr

@@ -121,13 +121,10 @@ def controls(review_run: Run, tmp_path_factory: pytest.TempPathFactory) -> dict[
     work = tmp_path_factory.mktemp("controls")
     good = review_run.output("r1")
     slot = review_run.rows["r1"]["qc"]["curves"]["slots"][0]
-    fps = review_run.rows["r1"]["qc"]["curves"]["fps"]
     return {
         "untouched mouth": untouched_mouth(INTERVIEW.source, good, work / "untouched.mp4"),
         "audio 200 ms late": shifted_audio(good, work / "shifted.mp4"),
-        "frozen mouth": frozen_mouth(
-            good, int((slot["start"] - 0.1) * fps), int((slot["end"] + 0.1) * fps), work / "frozen.mp4"
-        ),
+        "frozen mouth": frozen_mouth(good, slot["start"] - 0.1, slot["end"] + 0.1, work / "frozen.mp4"),
     }
 
 
@@ -163,13 +160,10 @@ def test_eval_on_the_other_clips(clip: Clip, tmp_path: Path) -> None:
     good = run.output("r1")
     assert vpipe("eval", good, "--source", clip.source).code == 0
     slot = run.rows["r1"]["qc"]["curves"]["slots"][0]
-    fps = run.rows["r1"]["qc"]["curves"]["fps"]
     made = {
         "untouched": untouched_mouth(clip.source, good, tmp_path / "u.mp4"),
         "shifted": shifted_audio(good, tmp_path / "s.mp4"),
-        "frozen": frozen_mouth(
-            good, int((slot["start"] - 0.1) * fps), int((slot["end"] + 0.1) * fps), tmp_path / "f.mp4"
-        ),
+        "frozen": frozen_mouth(good, slot["start"] - 0.1, slot["end"] + 0.1, tmp_path / "f.mp4"),
     }
     for name, path in made.items():
         assert vpipe("eval", path, "--source", clip.source).code == 1, name

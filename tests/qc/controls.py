@@ -25,8 +25,15 @@ def shifted_audio(output: Path, path: Path, ms: int = 200) -> Path:
     return path
 
 
-def frozen_mouth(output: Path, first: int, last: int, path: Path) -> Path:
-    """The output with frames `first` to `last` (indices) all showing frame `first`."""
+def frozen_mouth(output: Path, start: float, end: float, path: Path) -> Path:
+    """The output with every frame shown from `start` to `end` (seconds) replaced by the first
+    of them (frame indices from the file's own timestamps: sources may have a variable rate)."""
+    from vpipe.media.decode import frame_timing
+
+    times = frame_timing(output).times
+    times = times - times[0]
+    inside = [k for k, t in enumerate(times) if start <= t < end]
+    first, last = inside[0], inside[-1]
     _ffmpeg(
         "-i", output, "-i", output,
         "-filter_complex", f"[0:v][1:v]freezeframes=first={first}:last={last}:replace={first}[v]",
