@@ -20,6 +20,7 @@ import pytest
 from tests.e2e.helpers import INTERVIEW, read_manifest, write_recipe
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
+ROWS = int(os.environ.get("VPIPE_KILL_ROWS", "20"))  # fewer for a quick look on a loaded machine
 
 WORDS = [
     "feedback",
@@ -79,7 +80,7 @@ def _finals(out: Path) -> dict[str, tuple[int, int]]:
 
 def test_kill_9_in_every_phase_then_resume(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    reference = write_recipe(tmp_path / "ref", INTERVIEW, WORDS, lipsync="retrieve")
+    reference = write_recipe(tmp_path / "ref", INTERVIEW, WORDS[:ROWS], lipsync="retrieve")
     build = subprocess.run(
         [sys.executable, "-m", "vpipe", "build", str(reference), "--cache-dir", str(cache)],
         capture_output=True,
@@ -91,9 +92,9 @@ def test_kill_9_in_every_phase_then_resume(tmp_path: Path) -> None:
     done = _run(reference, cache)
     assert done.returncode == 0, done.stderr
     expected = {p.name: _frames(p) for p in (tmp_path / "ref" / "out").glob("*.mp4")}
-    assert len(expected) == 20
+    assert len(expected) == ROWS
 
-    recipe = write_recipe(tmp_path / "work", INTERVIEW, WORDS, lipsync="retrieve")
+    recipe = write_recipe(tmp_path / "work", INTERVIEW, WORDS[:ROWS], lipsync="retrieve")
     out = tmp_path / "work" / "out"
     survived = []
     for phase, nth in KILLS:
@@ -115,9 +116,10 @@ def test_kill_9_in_every_phase_then_resume(tmp_path: Path) -> None:
     final = _run(recipe, faulty_cache)
     assert final.returncode == 0, final.stderr
     rows = [r for r in read_manifest(out / "manifest.jsonl") if r["type"] == "row"]
-    assert sorted(r["id"] for r in rows) == sorted(f"r{i}" for i in range(1, 21))  # 0 lost rows
+    assert sorted(r["id"] for r in rows) == sorted(f"r{i}" for i in range(1, ROWS + 1))  # 0 lost rows
     assert {r["id"] for r in rows if r["status"] == "up-to-date"} == {n.removesuffix(".mp4") for n in before}
     assert all(r["status"] in ("ok", "up-to-date") for r in rows)
-    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no temporary file, no lock left
+    print(f"\nkill -9 survived: {survived} (phase, rows finished by the killed run)")
     assert {p.name: _frames(p) for p in out.glob("*.mp4")} == expected
     assert all(n > 0 for _, n in survived[1:]), survived  # every killed run had finished rows before dying
