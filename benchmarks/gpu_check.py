@@ -1,4 +1,4 @@
-"""GPU check of the neural path: Wav2Lip at full size (36.3 M parameters, random weights of
+"""GPU check of the neural path (MuseTalk and LatentSync too: `--latent`, gpu_check_latent.py): Wav2Lip at full size (36.3 M parameters, random weights of
 the published layout) in torch fp32/fp16 and in ONNX Runtime fp32/fp16, on one CUDA machine
 in a few minutes.
 
@@ -164,6 +164,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=0, help="frames per batch (default 128 on CUDA, 8 on CPU)")
     parser.add_argument("--repeats", type=int, default=0, help="timed batches (default 20 on CUDA, 3 on CPU)")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--latent",
+        default=None,
+        help="also check these models (benchmarks/gpu_check_latent.py); default on CUDA: "
+        "musetalk-1.5,latentsync-1.5,latentsync-1.6; '' for none",
+    )
+    parser.add_argument("--tiny", action="store_true", help="tiny configs for the latent models (CPU smoke)")
     args = parser.parse_args(argv)
     import torch
 
@@ -182,9 +189,22 @@ def main(argv: list[str] | None = None) -> int:
         prov = ",".join(p.replace("ExecutionProvider", "") for p in e.get("providers", []))
         print(f"{name:<12} {e['ms_per_frame']:>9.2f} {e['max_error']:>9.2e} {vram:>9}  {prov}")
     print("gates:", ", ".join(f"{k} {'ok' if v else 'FAILED'}" for k, v in result["gates"].items()))
+    latent_ok = True
+    if args.latent is None:
+        args.latent = "musetalk-1.5,latentsync-1.5,latentsync-1.6" if device == "cuda" else ""
+    if args.latent:
+        from benchmarks.gpu_check_latent import check
+
+        result["latent"] = [check(m, device, args.tiny, min(repeats, 5)) for m in args.latent.split(",")]
+        for r in result["latent"]:
+            print(json.dumps(r))
+            latent_ok &= device != "cuda" or (
+                r["fp16_max_error_rel"] <= 0.05
+                and (not r.get("catalog_vram_gb") or r.get("peak_vram_gb", 0) <= r["catalog_vram_gb"])
+            )
     if args.json:
         args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    return 0 if all(result["gates"].values()) else 1
+    return 0 if all(result["gates"].values()) and latent_ok else 1
 
 
 if __name__ == "__main__":

@@ -141,3 +141,30 @@ def test_a_face_lost_in_the_window_passes_through(black_frames: BlackFrames) -> 
     assert set(black_frames.black) <= lost
     assert not lost & set(fr.rendered)
     assert len(fr.rendered) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["musetalk", "latentsync"])
+def test_export_onnx_runs_the_unet_and_vae_decoder_in_onnx_runtime(backend: str, tmp_path: Path) -> None:
+    """export-onnx's exports of this backend (U-Net and VAE decoder, fp32, parity ≤ 1e-4) drive
+    the twin kernel: same frames rendered, same U-Net evaluations, pixels within rounding."""
+    from vpipe.neural.onnx_export import export_onnx
+
+    src, torch_frames = _rendered(backend)
+    extra = {"model": "latentsync-1.5", "steps": 2} if backend == "latentsync" else {}
+    op = Op(
+        "lipsync.apply", (), (), {"backend": backend, "margin_ms": 120.0, "weights": str(_weights(backend)), **extra}
+    )
+    specs = registry.instance(registry.find("lipsync.apply", f"{backend}@cpu")).onnx_spec(op)
+    assert [s.name for s in specs] == [f"{backend}-unet", f"{backend}-vae-decoder"]
+    parts = {s.name: export_onnx(s, "fp32", 17, tmp_path, "cpu").to_attr() for s in specs}
+    assert all(p["max_error"] <= 1e-4 for p in parts.values())
+    twin = registry.find("lipsync.apply", f"{backend}-onnx@cpu")
+    assert twin is not None and registry.availability(twin) is None
+    track = track_of(src, edit(src, *SLOT, NEW))
+    onnx_op = Op("lipsync.apply", (), (), {**dict(op.attrs), "onnx": parts})
+    fr = registry.instance(twin).run(onnx_op, [src.video, src.face, track, None], RunContext(Path(src.path).parent))
+    assert sorted(fr.rendered) == sorted(torch_frames.rendered)
+    assert fr.report["unet_evaluations"] == torch_frames.report["unet_evaluations"]
+    for k, image in fr.rendered.items():
+        assert np.abs(image.astype(int) - torch_frames.rendered[k].astype(int)).max() <= 2

@@ -8,7 +8,7 @@ from typing import Any
 from vpipe.ir.graph import Op
 from vpipe.kernel_api.backends import VIDEO, Backend, backend
 from vpipe.kernel_api.registry import kernel
-from vpipe.kernels.lipsync_neural import NeuralLipsync
+from vpipe.kernels.lipsync_neural import NeuralLipsync, NeuralLipsyncOnnx
 
 LATENTSYNC = backend(
     Backend(
@@ -45,34 +45,39 @@ class _LatentSync(NeuralLipsync):
     family = "latentsync"
     default_model = "latentsync-1.6"
 
-    def load(self, op: Op, rt: Any) -> tuple[Any, dict[str, object]]:
+    def build(self, op: Op, files: dict[str, Path], status: Any, device: str, precision: str) -> tuple[Any, Any]:
         from vpipe.catalog import model as catalog_model
         from vpipe.lipsync.neural_load import load_latentsync
 
-        files, status = self.files(op, rt)
         model_id = self.model_id(op)
-        requested = model_id.rsplit("-", 1)[-1]
-        precision = str(op.attr("precision") or ("fp16" if self.device == "cuda" else "fp32"))
         unet_file = next(f for f in status.files if f.expected.name == "latentsync_unet.pt")
         variants = ((catalog_model(model_id) or {}).get("weights") or {}).get("variants")
-        key = f"latentsync:{status.weights_hash}:{self.device}:{precision}"
-        model, report = rt.resource(
-            key,
-            lambda: load_latentsync(
-                files, requested, self.device, precision, variants, unet_file.sha256, unet_config(unet_file.path.parent)
-            ),
+        config = unet_config(unet_file.path.parent)
+        return load_latentsync(
+            files, model_id.rsplit("-", 1)[-1], device, precision, variants, unet_file.sha256, config
         )
+
+    def configure(self, model: Any, op: Op) -> None:
         model.sampler = str(op.attr("sampler") or "ddim")
         model.steps = int(op.attr("steps") or 20)
         model.guidance = float(op.attr("guidance") or 1.5)
-        return model, report.to_json()
 
 
 @kernel("lipsync.apply", backend=LATENTSYNC, device="cpu")
 class LatentSyncCpu(_LatentSync):
-    pass
+    onnx_twin = "latentsync-onnx"
 
 
 @kernel("lipsync.apply", backend=LATENTSYNC, device="cuda")
 class LatentSyncCuda(_LatentSync):
+    onnx_twin = "latentsync-onnx"
+
+
+@kernel("lipsync.apply", backend="latentsync-onnx", device="cpu")
+class LatentSyncOnnxCpu(NeuralLipsyncOnnx, _LatentSync):
+    pass
+
+
+@kernel("lipsync.apply", backend="latentsync-onnx", device="cuda")
+class LatentSyncOnnxCuda(NeuralLipsyncOnnx, _LatentSync):
     pass

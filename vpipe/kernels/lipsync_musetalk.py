@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from vpipe.ir.graph import Op
 from vpipe.kernel_api.backends import VIDEO, Backend, backend
 from vpipe.kernel_api.registry import kernel
-from vpipe.kernels.lipsync_neural import NeuralLipsync
+from vpipe.kernels.lipsync_neural import NeuralLipsync, NeuralLipsyncOnnx
 
 MUSETALK = backend(
     Backend(
@@ -30,22 +31,27 @@ class _MuseTalk(NeuralLipsync):
     family = "musetalk"
     default_model = "musetalk-1.5"
 
-    def load(self, op: Op, rt: Any) -> tuple[Any, dict[str, object]]:
+    def build(self, op: Op, files: dict[str, Path], status: Any, device: str, precision: str) -> tuple[Any, Any]:
         from vpipe.lipsync.neural_load import load_musetalk
 
-        files, status = self.files(op, rt)
-        precision = str(op.attr("precision") or ("fp16" if self.device == "cuda" else "fp32"))
-        batch = int(op.attr("batch") or 8)
-        key = f"musetalk:{status.weights_hash}:{self.device}:{precision}:{batch}"
-        model, report = rt.resource(key, lambda: load_musetalk(files, self.device, precision, batch))
-        return model, report.to_json()
+        return load_musetalk(files, device, precision, int(op.attr("batch") or 8))
 
 
 @kernel("lipsync.apply", backend=MUSETALK, device="cpu")
 class MuseTalkCpu(_MuseTalk):
-    pass
+    onnx_twin = "musetalk-onnx"
 
 
 @kernel("lipsync.apply", backend=MUSETALK, device="cuda")
 class MuseTalkCuda(_MuseTalk):
+    onnx_twin = "musetalk-onnx"
+
+
+@kernel("lipsync.apply", backend="musetalk-onnx", device="cpu")
+class MuseTalkOnnxCpu(NeuralLipsyncOnnx, _MuseTalk):
+    pass
+
+
+@kernel("lipsync.apply", backend="musetalk-onnx", device="cuda")
+class MuseTalkOnnxCuda(NeuralLipsyncOnnx, _MuseTalk):
     pass

@@ -69,14 +69,44 @@ class NeuralLipsync(Kernel):
                 Diagnostic(
                     "VP023",
                     f"{model_id} needs weights vpipe cannot use: {'; '.join(status.problems())}",
-                    rt.op_span,
+                    getattr(rt, "op_span", None),
                     help=f"put the authors' files in {default_root() / model_id} or set lipsync.weights",
                 )
             )
         return {f.expected.name: f.path for f in status.files if f.path is not None}, status
 
-    def load(self, op: Op, rt: Any) -> tuple[Any, dict[str, object]]:
+    def precision(self, op: Op) -> str:
+        return str(op.attr("precision") or ("fp16" if self.device == "cuda" else "fp32"))
+
+    def build(self, op: Op, files: dict[str, Path], status: Any, device: str, precision: str) -> tuple[Any, Any]:
+        """(model, load report) from the weight files, uncached."""
         raise NotImplementedError
+
+    def configure(self, model: Any, op: Op) -> None:
+        """Per-op settings on a loaded (shared) model: sampler, steps, guidance."""
+
+    def load(self, op: Op, rt: Any) -> tuple[Any, dict[str, object]]:
+        files, status = self.files(op, rt)
+        precision = self.precision(op)
+        key = f"{self.family}:{status.weights_hash}:{self.device}:{precision}:{op.attr('batch')}"
+        model, report = rt.resource(key, lambda: self.build(op, files, status, self.device, precision))
+        self.configure(model, op)
+        return model, report.to_json()
+
+    def onnx_spec(self, op: Op) -> list[Any]:
+        """What export-onnx exports: the U-Net and the VAE decoder with the user's weights (fp32,
+        CPU), fed seeded inputs of the model's own shapes, keyed by the weights' hash."""
+        from vpipe.neural.onnx_export import ExportSpec
+        from vpipe.neural.onnx_parts import example_inputs, unet_part, vae_decoder_part
+
+        files, status = self.files(op, None)
+        model, _ = self.build(op, files, status, "cpu", "fp32")
+        inputs = example_inputs(model, self.family)
+        key = f"{status.weights_hash}-v{self.version}"
+        return [
+            ExportSpec(f"{self.family}-unet", key, lambda: unet_part(model.unet, self.family), inputs["unet"]),
+            ExportSpec(f"{self.family}-vae-decoder", key, lambda: vae_decoder_part(model.vae), inputs["vae_decoder"]),
+        ]
 
     def run(self, op: Op, inputs: list[Any], rt: Any) -> Frames:
         from vpipe.lipsync.latent_render import render
@@ -98,3 +128,40 @@ class NeuralLipsync(Kernel):
             frames.height,
             report=report,
         )
+
+
+class NeuralLipsyncOnnx(NeuralLipsync):
+    """The same rendering with the U-Net and the VAE decoder run by ONNX Runtime from the
+    graphs export-onnx wrote (op attribute `onnx`: {part: path, precision, opset, parity});
+    the CUDA execution provider when present, else the CPU."""
+
+    def available(self) -> str | None:
+        why = neural_missing("cpu")
+        if why:
+            return why
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            return "needs onnxruntime"
+        return None
+
+    def load(self, op: Op, rt: Any) -> tuple[Any, dict[str, object]]:
+        import copy
+
+        from vpipe.neural.onnx_export import session
+        from vpipe.neural.onnx_parts import OrtUNet, OrtVae
+
+        model, report = super().load(op, rt)
+        parts = op.attr("onnx") or {}
+        unet, decoder = parts.get(f"{self.family}-unet"), parts.get(f"{self.family}-vae-decoder")
+        if not unet or not decoder:
+            raise DiagnosticError(Diagnostic("VP320", f"{self.family}: no exported ONNX graphs on the op", rt.op_span))
+        twin = copy.copy(model)
+        twin.unet = rt.resource(
+            f"ort:{unet['path']}",
+            lambda: OrtUNet(session(Path(unet["path"]), self.device), self.family, model.unet.config),
+        )
+        twin.vae = OrtVae(
+            model.vae, rt.resource(f"ort:{decoder['path']}", lambda: session(Path(decoder["path"]), self.device))
+        )
+        return twin, {**report, "onnx": parts}

@@ -1,8 +1,9 @@
 """export-onnx: replace a torch kernel with an ONNX Runtime one, checked and cached.
 
-For every op whose selected kernel names an `onnx_twin` (Wav2Lip today), the kernel's
+For every op whose selected kernel names an `onnx_twin` (Wav2Lip; MuseTalk and LatentSync,
+whose `onnx_spec` lists two networks, the U-Net and the VAE decoder), the kernel's
 `onnx_spec(op)` (the module with the user's weights, example inputs, a key from the weights
-hash) is exported once: fp32 for CPU targets, fp16 for CUDA targets unless the target asks
+hash) is exported once per network: fp32 for CPU targets, fp16 for CUDA targets unless the target asks
 for fp32 (IO stays float32), external data past 2 GB, kept under ~/.cache/vpipe/onnx by
 weights hash + opset + precision, and accepted only if onnxruntime reproduces torch within
 1e-4 (fp32) / 1e-2 (fp16) on the example inputs. The op then runs on the twin kernel with
@@ -56,6 +57,14 @@ class ExportOnnx:
             except Exception as exc:  # ExportFailed, WeightsError, missing weights: keep torch
                 ctx.diagnostics.remark("VP230", f"{op.kind} keeps {op.kernel}: {exc}", ctx.span(op))
                 continue
+            if isinstance(exported, dict):  # several networks (MuseTalk, LatentSync: U-Net and VAE decoder)
+                attr = {name: e.to_attr() for name, e in exported.items()}
+                updates[index] = replace(op.with_attrs(onnx=attr), kernel=twin.id)
+                for name, e in exported.items():
+                    ctx.facts.setdefault("onnx_exports", []).append(
+                        {"op": op.kind, "kernel": twin.id, "part": name, "reused": e.reused, **e.to_attr()}
+                    )
+                continue
             updates[index] = replace(op.with_attrs(onnx=exported.to_attr()), kernel=twin.id)
             ctx.facts.setdefault("onnx_exports", []).append(
                 {"op": op.kind, "kernel": twin.id, "reused": exported.reused, **exported.to_attr()}
@@ -74,4 +83,6 @@ class ExportOnnx:
 
         spec = kern.onnx_spec(op)  # type: ignore[attr-defined]
         cache = Path(self.cache_dir) if self.cache_dir else None
+        if isinstance(spec, list):  # one graph per network, each parity-checked and cached
+            return {s.name: export_onnx(s, precision, self.opset, cache, device) for s in spec}
         return export_onnx(spec, precision, self.opset, cache, device)
