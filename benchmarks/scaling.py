@@ -6,20 +6,23 @@ transcript repeated and the slot on the first "regulation". For each length, `vp
 --jobs 1` renders N rows in a fresh process:
 
 - compiled: the default pipeline, fresh cache. Per-row marginal cost = the median of the
-  rows' own times in the manifest, first row excluded (it pays the process's imports);
+  rows' own CPU seconds in the manifest, first row excluded (it pays the process's imports);
 - cached re-run: the same command again (every row up to date), all rows and one row:
-  per row = (t_all − t_one) / (N − 1), the rest is start-up;
+  per row = (cpu_all − cpu_one) / (N − 1), the rest is start-up;
 - naive: `--pipeline O0 --no-cache` (no optimisation pass, nothing reused: every row
-  aligns, tracks, re-encodes and measures the whole video), two rows, the second one's time;
-- floor: what a row cannot avoid, measured here: its speech (synthesis, fit, voice match)
-  and lip-sync as the compiled rows' manifests time them, plus encoding as many frames as
-  the row re-encoded with the normalised stream's encoder and the row's audio as AAC;
-- peak RSS of the `vpipe run` process (the largest process of its tree).
+  aligns, tracks, re-encodes and measures the whole video), two rows, the second one's cost;
+- floor: what a row cannot avoid, measured here: its speech (fit, voice match, splice) and
+  lip-sync as the compiled rows' manifests time them, plus encoding as many frames as the
+  row re-encoded with the normalised stream's encoder and the row's audio as AAC;
+- peak RSS of the `vpipe run` process tree's largest process.
 
-Medians of repeated measurements; ratios from the same run. The machine is shared: the
-wall times include waiting for a core, so the CPU seconds are printed beside them.
+CPU seconds (all threads of the rendering process; the speech worker's synthesis, a few
+tens of ms per row, is apart) because the machine this ran on was shared: wall times there
+include waiting for a core and are printed beside them. Medians of repeated measurements
+(the rows); ratios from the same run.
 
 Usage: python benchmarks/scaling.py [--lengths 5,30,120] [--rows 4] [--naive-lengths 5,30]
+       python benchmarks/scaling.py --combine LOG...   (one table from runs made apart)
 Prints JSON lines and a Markdown table (also written to benchmarks/out/scaling.md).
 """
 
@@ -27,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import subprocess
 import sys
 import tempfile
@@ -58,7 +60,7 @@ def looped(source: Path, seconds: float, work: Path) -> tuple[Path, int]:
 
     from vpipe.probe import probe_video
 
-    times = max(1, math.ceil(seconds / probe_video(source).duration - 1e-6))
+    times = max(1, round(seconds / probe_video(source).duration))
     listing = work / f"loop-{times}.txt"
     listing.write_text("".join(f"file '{source}'\n" for _ in range(times)), encoding="utf-8")
     target = work / f"source-{times}x.mp4"
@@ -119,7 +121,7 @@ def vpipe_run(recipe: Path, cache: Path, *extra: str) -> dict[str, Any]:
 
 
 def floor_encode(normalised: Path, frames: int, audio_source: Path, repeat: int = 3) -> float:
-    """Seconds to encode `frames` frames with the normalised stream's encoder settings and
+    """CPU seconds to encode `frames` frames with the normalised stream's encoder settings and
     the row's audio as AAC, and mux them: the video and audio work a row cannot avoid."""
     import av
 
@@ -136,7 +138,7 @@ def floor_encode(normalised: Path, frames: int, audio_source: Path, repeat: int 
     timing = frame_timing(normalised)
     times = []
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         enc = new_encoder(settings)
         for i, f in enumerate(decoded):
             f.pts = int(timing.pts[i])
@@ -144,7 +146,7 @@ def floor_encode(normalised: Path, frames: int, audio_source: Path, repeat: int 
         enc.encode(None)
         with tempfile.TemporaryDirectory() as tmp:  # the audio: AAC of the whole track, muxed
             encode(lambda: iter([]), (settings.width, settings.height), tb, audio, Path(tmp) / "a.mp4", VideoSettings())
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     return median(times)
 
 
@@ -156,32 +158,40 @@ def bench_length(seconds: float, rows: int, naive: bool, work: Path) -> dict[str
     compiled = vpipe_run(recipe, cache)
     assert compiled["code"] == 0, f"compiled run failed at {seconds} s"
     later = [r for r in compiled["rows"] if r["status"] == "ok"][1:]
-    marginal = median([r["seconds"] for r in later])
-    qc = median([r["timings"].get("report", 0.0) for r in later])
-    speech = median([sum(r["timings"].get(k, 0.0) for k in SPEECH_OPS) for r in later])
-    lipsync = median([r["timings"].get("frames", 0.0) for r in later])
+    assert later, f"no row rendered at {seconds} s"
+
+    def cpu_of(r: dict[str, Any], *names: str) -> float:
+        return sum(r.get("cpu_timings", {}).get(n, 0.0) for n in names)
+
+    marginal = median([r["cpu_seconds"] for r in later])
+    qc = median([cpu_of(r, "report") for r in later])
+    speech = median([cpu_of(r, *SPEECH_OPS) for r in later])
+    lipsync = median([cpu_of(r, "frames") for r in later])
     reencoded = int(median([r["qc"]["metrics"].get("reencoded_frames", 0) for r in later]))
     normalised = next((cache.parent / "cache-store" / "normalized").glob("*.mp4"))
     video_floor = floor_encode(normalised, reencoded, source)
     floor = speech + lipsync + video_floor
     rerun = vpipe_run(recipe, cache)
     rerun_one = vpipe_run(recipe, cache, "--rows", "1")
-    assert all(r["status"] == "up-to-date" for r in rerun["rows"])
+    assert all(r["status"] == "up-to-date" for r in rerun["rows"]), [r["status"] for r in rerun["rows"]]
     result: dict[str, Any] = {
         "seconds": round(float(seconds), 1),
         "source_s": round(times * 4.88, 1),
         "rows": rows,
         "shared_s": round(compiled["shared"].get("seconds", 0.0), 2),
-        "marginal_s": round(marginal, 3),
-        "qc_s": round(qc, 3),
+        "marginal_cpu_s": round(marginal, 3),
+        "marginal_wall_s": round(median([r["seconds"] for r in later]), 3),
+        "qc_cpu_s": round(qc, 3),
         "qc_share": round(qc / marginal, 3) if marginal else None,
         "floor_s": round(floor, 3),
         "floor_parts": {"speech": round(speech, 3), "lipsync": round(lipsync, 3), "video+audio": round(video_floor, 3)},
         "vs_floor": round(marginal / floor, 2) if floor else None,
         "reencoded_frames": reencoded,
         "peak_rss_mb": round(compiled["rss_mb"]),
-        "rerun_per_row_s": round((rerun["wall"] - rerun_one["wall"]) / max(rows - 1, 1), 4),
+        "rerun_per_row_cpu_s": round((rerun["cpu"] - rerun_one["cpu"]) / max(rows - 1, 1), 4),
+        "rerun_per_row_wall_s": round((rerun["wall"] - rerun_one["wall"]) / max(rows - 1, 1), 4),
         "rerun_startup_s": round(rerun_one["wall"], 2),
+        "rerun_startup_cpu_s": round(rerun_one["cpu"], 2),
         "compiled_wall_s": round(compiled["wall"], 1),
         "compiled_cpu_s": round(compiled["cpu"], 1),
     }
@@ -189,31 +199,34 @@ def bench_length(seconds: float, rows: int, naive: bool, work: Path) -> dict[str
         (work / "out" / "manifest.jsonl").unlink()
         run = vpipe_run(recipe, work / "naive-cache", "--pipeline", "O0", "--no-cache", "--rows", "1:2")
         assert run["code"] == 0, f"naive run failed at {seconds} s"
-        result["naive_s"] = round(run["rows"][-1]["seconds"], 3)
-        result["naive_over_marginal"] = round(result["naive_s"] / marginal, 1) if marginal else None
+        second = run["rows"][-1]
+        assert second["status"] == "ok", second
+        result["naive_cpu_s"] = round(second["cpu_seconds"], 3)
+        result["naive_wall_s"] = round(second["seconds"], 3)
+        result["naive_over_marginal"] = round(result["naive_cpu_s"] / marginal, 1) if marginal else None
         result["naive_peak_rss_mb"] = round(run["rss_mb"])
     return result
 
 
 def table(results: list[dict[str, Any]]) -> str:
     head = (
-        "| source | per extra row, s | of which QC | floor, s | / floor | naive per row, s | naive / compiled "
-        "| re-run per row, s (start-up) | peak RSS, MB | shared once, s |\n"
+        "| source | per extra row, CPU s (wall) | of which QC | floor, CPU s | / floor | naive per row, CPU s "
+        "| naive / compiled | re-run per row, CPU s (start-up) | peak RSS, MB | shared once, s |\n"
         "|---|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = []
     for r in results:
-        naive = f"{r['naive_s']:.1f}" if "naive_s" in r else "—"
+        naive = f"{r['naive_cpu_s']:.1f}" if "naive_cpu_s" in r else "—"
         ratio = f"{r['naive_over_marginal']:.1f}×" if "naive_over_marginal" in r else "—"
         lines.append(
-            f"| {r['source_s']:.0f} s | {r['marginal_s']:.2f} | {100 * (r['qc_share'] or 0):.0f} % | {r['floor_s']:.2f} "
-            f"| {r['vs_floor']:.2f}× | {naive} | {ratio} | {r['rerun_per_row_s']:.3f} ({r['rerun_startup_s']:.1f}) "
-            f"| {r['peak_rss_mb']} | {r['shared_s']:.1f} |"
+            f"| {r['source_s']:.0f} s | {r['marginal_cpu_s']:.2f} ({r['marginal_wall_s']:.1f}) "
+            f"| {100 * (r['qc_share'] or 0):.0f} % | {r['floor_s']:.2f} | {r['vs_floor']:.2f}× | {naive} | {ratio} "
+            f"| {r['rerun_per_row_cpu_s']:.3f} ({r['rerun_startup_cpu_s']:.1f}) | {r['peak_rss_mb']} | {r['shared_s']:.1f} |"
         )
     base = results[0]
     summary = [
-        f"per-row growth {base['source_s']:.0f} s → {r['source_s']:.0f} s: {r['marginal_s'] / base['marginal_s']:.2f}×, "
-        f"peak RSS {r['peak_rss_mb'] / base['peak_rss_mb']:.2f}×"
+        f"per-row growth {base['source_s']:.0f} s → {r['source_s']:.0f} s: "
+        f"{r['marginal_cpu_s'] / base['marginal_cpu_s']:.2f}×, peak RSS {r['peak_rss_mb'] / base['peak_rss_mb']:.2f}×"
         for r in results[1:]
     ]
     return head + "\n".join(lines) + "\n\n" + "\n".join(summary) + "\n"
@@ -224,7 +237,15 @@ def main() -> int:
     parser.add_argument("--lengths", default="5,30,120", help="source lengths in seconds (the clip looped)")
     parser.add_argument("--rows", type=int, default=4, help="rows per length (the issue asks 1/10/100; see README)")
     parser.add_argument("--naive-lengths", default="5,30", help="lengths at which the naive baseline runs")
+    parser.add_argument("--combine", nargs="*", help="build the table from the JSON lines of earlier runs' output")
     args = parser.parse_args()
+    if args.combine:  # lengths run as separate processes (in parallel), one table
+        found = [json.loads(line) for log in args.combine for line in Path(log).read_text().splitlines() if line[:1] == "{"]
+        text = table(sorted(found, key=lambda r: r["seconds"]))
+        print(text)
+        OUT.mkdir(exist_ok=True)
+        (OUT / "scaling.md").write_text(text, encoding="utf-8")
+        return 0
     naive_at = {float(x) for x in args.naive_lengths.split(",") if x}
     results = []
     with tempfile.TemporaryDirectory(prefix="vpipe-scaling-") as tmp:

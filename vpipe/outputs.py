@@ -6,6 +6,7 @@ write time, so a path can never leave the output directory whatever a row contai
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 
 OUTPUT_EXTENSIONS = (".mp4", ".mov", ".mkv", ".webm")
@@ -25,12 +26,28 @@ def output_root(path_template: str) -> str:
     return str(PurePosixPath(static + "x").parent)  # "x" keeps a trailing '/' meaningful
 
 
-def confine(rendered: str, base: Path, root: Path) -> Path | None:
-    """The absolute path of `rendered` (relative to `base`), or None if it leaves `root`."""
+def confine(rendered: str, base: Path, root: Path, memo: dict[Path, Path] | None = None) -> Path | None:
+    """The absolute path of `rendered` (relative to `base`), or None if it leaves `root`.
+
+    `memo` (for checking many rows at once) keeps the resolved folders: the rows of a recipe
+    share one or a few, and resolving a path costs a system call per component. The file
+    itself is still looked at for every row (a symlink is resolved as before)."""
     if "\x00" in rendered or not rendered.strip():
         return None
-    full = (base / rendered).resolve()  # an absolute `rendered` replaces `base`
-    root = root.resolve()
+    path = base / rendered  # an absolute `rendered` replaces `base`
+    if memo is None or path.name in ("", ".", ".."):
+        full = path.resolve()
+        root = root.resolve()
+    else:
+        folder = memo.get(path.parent)
+        if folder is None:
+            folder = memo[path.parent] = path.parent.resolve()
+        full = folder / path.name
+        if os.path.islink(full):
+            full = full.resolve()
+        root = memo.get(root) or memo.setdefault(root, root.resolve())
+        # both resolved and absolute: inside means a proper prefix, one separator further
+        return full if str(full).startswith(os.path.join(str(root), "")) else None
     if full == root or root not in full.parents:
         return None
     return full

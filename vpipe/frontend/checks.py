@@ -247,6 +247,7 @@ def check_rows(recipe: Recipe, inputs: tuple[Path, ...] = ()) -> tuple[tuple[row
     checked: list[rows_io.Row] = []
     template_level: list[Diagnostic] = []
     outputs: dict[Path, int] = {}
+    folders: dict[Path, Path] = {}  # resolved output folders, shared by the rows
     for row in recipe.rows.rows:
         problems = list(row.problems)
         if any(d.is_error for d in problems):  # a row that could not be read is not rendered
@@ -262,7 +263,7 @@ def check_rows(recipe: Recipe, inputs: tuple[Path, ...] = ()) -> tuple[tuple[row
                 except LexiconError as exc:
                     problems.append(Diagnostic("VP050", f"row {row.index}: {exc}", row.span, help=lexicon_help()))
         _script_problems(recipe, row, values, problems, template_level, lexicon)
-        output = _output_problems(recipe, row, values, outputs, problems, template_level, resolved_inputs)
+        output = _output_problems(recipe, row, values, outputs, problems, template_level, resolved_inputs, folders)
         checked.append(replace(row, problems=tuple(problems), output=output))
     return tuple(checked), template_level
 
@@ -366,6 +367,7 @@ def _output_problems(
     problems: list[Diagnostic],
     template_level: list[Diagnostic],
     inputs: dict[Path, Path],
+    folders: dict[Path, Path] | None = None,
 ) -> Path | None:
     """The row's output path: inside the output folder, a file name that fits, none of the
     recipe's inputs (VP038), a container that holds the codec, and no other row's file
@@ -374,7 +376,7 @@ def _output_problems(
     ospan = recipe.span("/output/path")
     try:
         rel = recipe.output_program.render(values).text
-        target = confine(rel, recipe.dir, recipe.output.root)
+        target = confine(rel, recipe.dir, recipe.output.root, folders)
         if target is None:
             problems.append(
                 Diagnostic(

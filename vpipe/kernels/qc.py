@@ -66,7 +66,9 @@ def audio_metrics(
     out = read_audio(file.path)
     mono = out.mono()
     src = rt.resource(f"source-audio:{source}", lambda: read_audio(source))
-    source_jump = qa.max_jump(src.samples)
+    # the source's own figures are the same for every row: measured once per process
+    source_jump = rt.resource(f"source-max-jump:{source}", lambda: qa.max_jump(src.samples))
+    src_mono = rt.resource(f"source-mono:{source}", src.mono)
     speaker = _speaker_embedding(source, rt)
     for e in track.edits:
         if words_of(e.said) != words_of(e.replaced):  # a row may say the recorded word itself
@@ -90,7 +92,11 @@ def audio_metrics(
                 f"{source_jump:.3f}, and in the new word)"
             )
         sim = qa.similarity_around(mono, out.rate, e, speaker)
-        natural = qa.similarity_around(src.mono(), src.rate, _source_window(e), speaker)
+        window = _source_window(e)
+        natural = rt.resource(
+            f"source-similarity:{source}:{window.source_start}:{window.source_end}",
+            lambda window=window: qa.similarity_around(src_mono, src.rate, window, speaker),
+        )
         metrics[f"{e.slot}.speaker_similarity"] = sim
         metrics[f"{e.slot}.speaker_similarity_source"] = natural
         limit = float(thresholds.get("min_speaker_similarity", 0.6))

@@ -66,6 +66,10 @@ class RowOutcome:
     key: str | None = None
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    # CPU seconds of this process (all its threads) per op and for the row: on a busy machine
+    # the wall times include waiting for a core, these do not (the speech worker is apart)
+    cpu: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: float = 0.0
     cached: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     report: dict[str, Any] | None = None
@@ -96,6 +100,9 @@ class RowOutcome:
             out["duration"] = self.duration
         out["seconds"] = round(self.seconds, 4)
         out["timings"] = {k: round(v, 4) for k, v in self.timings.items()}
+        if self.cpu:
+            out["cpu_timings"] = {k: round(v, 4) for k, v in self.cpu.items()}
+            out["cpu_seconds"] = round(self.cpu_seconds, 4)
         if self.cached:
             out["cached"] = self.cached
         out["diagnostics"] = [d.to_json() for d in self.diagnostics]
@@ -180,6 +187,7 @@ class Executor:
         timings: dict[str, float],
         cached: list[str],
         reuse: bool = True,
+        cpu: dict[str, float] | None = None,
     ) -> None:
         """Run op `i` (or take its value from the cache when `reuse`), recording its value,
         key and time."""
@@ -187,7 +195,7 @@ class Executor:
         inputs = [values[o] for o in op.operands]
         name = op.results[0].name
         rt.op_span = _op_span(op)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         if kern.value_keyed:
             value = kern.run(op, inputs, rt)
             key = digest(op.kind, value_hash(value))
@@ -217,6 +225,8 @@ class Executor:
                 if kern.cache and self.cache is not None:
                     self.cache.put(key, value)
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
+        if cpu is not None:
+            cpu[name] = cpu.get(name, 0.0) + time.process_time() - cpu_start
         values[name] = value
         keys[name] = key
 
@@ -321,7 +331,7 @@ class Executor:
         return keys, value
 
     def run_row(self, shared: SharedState, row: RowValue, force: bool = False) -> RowOutcome:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         outcome = RowOutcome(row.index, row.id, "ok", values=dict(row.values))
         damage: list[Diagnostic] = []
         if not force:
@@ -341,7 +351,9 @@ class Executor:
                     return outcome
                 for i, op in self.row_ops:
                     # --force: the user distrusts what is stored, so nothing of the row is reused
-                    self._execute(i, op, values, keys, rt, outcome.timings, outcome.cached, reuse=not force)
+                    self._execute(
+                        i, op, values, keys, rt, outcome.timings, outcome.cached, reuse=not force, cpu=outcome.cpu
+                    )
                     if op.kind in OUTPUT_KINDS:
                         outcome.output = str(getattr(values[op.results[0].name], "path", ""))
                         outcome.key = keys[op.results[0].name]
@@ -362,6 +374,7 @@ class Executor:
         self._describe(outcome, values, keys)
         self.last_values = values  # the row's values, for callers that want more than the outcome (preview)
         outcome.seconds = time.perf_counter() - start
+        outcome.cpu_seconds = time.process_time() - cpu_start
         return outcome
 
     def _describe(self, outcome: RowOutcome, values: dict[str, Any], keys: dict[str, str]) -> None:
