@@ -34,10 +34,10 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "schemas",
     ),
     ("ir", "speech", "media", "weights", "neural", "provenance"),  # libraries: the IR, the signal work, provenance
+    ("kernel_api",),  # RunContext, Target, Kernel, the kernel and backend registries
     ("face",),  # tracks faces in decoded video
     ("lipsync",),  # renders mouths on tracked faces; its sync score is below QC
     ("qc",),  # measures what lip-sync and speech made
-    ("kernel_api",),  # RunContext, Target, Kernel, the kernel and backend registries
     ("kernels", "frontend", "passes"),  # the three users of the kernel API, independent of each other
     ("build",),  # a compiled recipe and its folders
     ("runtime",),  # executes a build

@@ -18,8 +18,8 @@ from vpipe.data.media import Frames, VideoSource
 from vpipe.ir.graph import Op, Value
 from vpipe.ir.types import Type
 from vpipe.kernel_api.context import RunContext
-from vpipe.kernels.gops import Normalize
 from vpipe.kernels.media import OpenVideo
+from vpipe.kernels.media_gops import Normalize
 from vpipe.media.decode import iter_decoded, iter_frames, read_audio
 from vpipe.media.splice import plan_splice, splice
 from vpipe.media.write import VideoSettings

@@ -21,9 +21,9 @@ from vpipe.diagnostics.codes import codes
 from vpipe.diagnostics.diagnostic import DiagnosticError, Severity
 from vpipe.ir.graph import Op
 from vpipe.kernel_api.context import RunContext
-from vpipe.kernels.face import Inventory, TrackFace
+from vpipe.kernels.face import Inventory, TrackFace, TrackImage
 from vpipe.kernels.lipsync_retrieve import Retime, Retrieve
-from vpipe.kernels.lipsync_warp import Animate, TrackImage
+from vpipe.kernels.lipsync_warp import Animate
 
 
 def _op(kind: str, **attrs: object) -> Op:

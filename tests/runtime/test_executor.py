@@ -104,7 +104,7 @@ def test_a_kernel_class_version_reaches_its_registration_and_cache_keys() -> Non
     """Bumping `version` on a kernel class must change the cache keys of its results (a
     stale cached result of an older kernel must never be reused)."""
     from vpipe.kernel_api import registry
-    from vpipe.kernels.tts import Synthesize
+    from vpipe.kernels.speech_tts import Synthesize
 
     info = registry.find("speech.synthesize", "tts@cpu")
     assert info is not None and info.version == Synthesize.version != "1"

@@ -230,7 +230,7 @@ def test_the_splice_kernel_carries_the_context_words_into_the_new_timeline() -> 
     the slot keep their times and those after it move by the slot's duration change."""
     from vpipe.data.alignment import SlotLocation, Spans
     from vpipe.data.speech import SlotAudio
-    from vpipe.kernels.splice import Splice
+    from vpipe.kernels.audio import Splice
 
     al, k = alignment("interview_man"), slot_index("interview_man")
     span = slot_span("interview_man")
@@ -280,7 +280,7 @@ def test_the_narration_kernel_pads_and_times_the_speech() -> None:
     """audio.narrate: the synthesized speech with 0.3 s of silence either side, as one edit
     whose output span is exactly the speech and whose phones are the words' phones."""
     from vpipe.data.speech import Speech, SpeechWord
-    from vpipe.kernels.splice import Narration
+    from vpipe.kernels.audio import Narration
 
     x, rate, spans = synthesized(NEW["interview_man"][0])
     words = tuple(

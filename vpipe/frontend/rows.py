@@ -92,12 +92,38 @@ def read_csv(
     id_column: str | None = None,
     id_span: Span | None = None,
 ) -> RowSet:
+    text = _decode(path, display, encoding)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    columns, header_span = _header(reader, text, display)
+    raw: list[tuple[dict[str, Any], Span, list[Diagnostic]]] = []
+    while True:
+        line_no = reader.line_num + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise DiagnosticError(
+                Diagnostic("VP040", f"cannot parse CSV: {exc}", Span(display, reader.line_num, 1, reader.line_num, 2))
+            ) from None
+        if not fields or all(not f.strip() for f in fields):
+            continue  # blank lines are not rows
+        if len(raw) >= MAX_ROWS:
+            raise DiagnosticError(
+                Diagnostic("VP040", f"more than {MAX_ROWS} rows", Span(display, line_no, 1, line_no, 2))
+            )
+        raw.append(_csv_row(fields, columns, len(raw) + 1, Span(display, line_no, 1, line_no, 2)))
+    return _finish(display, columns, raw, id_column, header_span, True, id_span)
+
+
+def _decode(path: Path, display: str, encoding: str) -> str:
+    """The rows file's text (a UTF-8 byte-order mark dropped); VP020/VP040 when it cannot be read."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise DiagnosticError(Diagnostic("VP020", f"cannot read rows file: {exc.strerror}", Span(display))) from None
     try:
-        text = data.decode("utf-8-sig" if encoding.lower().replace("_", "-") == "utf-8" else encoding)
+        return data.decode("utf-8-sig" if encoding.lower().replace("_", "-") == "utf-8" else encoding)
     except (UnicodeDecodeError, LookupError) as exc:
         line = data[: getattr(exc, "start", 0)].count(b"\n") + 1
         raise DiagnosticError(
@@ -108,7 +134,10 @@ def read_csv(
                 help="save the file as UTF-8, or set rows: {csv: ..., encoding: ...}",
             )
         ) from None
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+
+
+def _header(reader: Any, text: str, display: str) -> tuple[list[str], Span]:
+    """The column names of the first line: present (VP043), named and unique (VP044)."""
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -137,46 +166,34 @@ def read_csv(
         seen_cols.add(name)
     if problems:
         raise DiagnosticError(problems)
-    raw: list[tuple[dict[str, Any], Span, list[Diagnostic]]] = []
-    while True:
-        line_no = reader.line_num + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise DiagnosticError(
-                Diagnostic("VP040", f"cannot parse CSV: {exc}", Span(display, reader.line_num, 1, reader.line_num, 2))
-            ) from None
-        if not fields or all(not f.strip() for f in fields):
-            continue  # blank lines are not rows
-        if len(raw) >= MAX_ROWS:
-            raise DiagnosticError(
-                Diagnostic("VP040", f"more than {MAX_ROWS} rows", Span(display, line_no, 1, line_no, 2))
+    return columns, header_span
+
+
+def _csv_row(
+    fields: list[str], columns: list[str], row_number: int, span: Span
+) -> tuple[dict[str, Any], Span, list[Diagnostic]]:
+    """One row's values by column, and its own problems: a field count that is not the
+    header's (VP042), a value too long (VP048, cut)."""
+    row_problems: list[Diagnostic] = []
+    if len(fields) != len(columns):
+        row_problems.append(
+            Diagnostic(
+                "VP042",
+                f"row {row_number} has {len(fields)} field{'s' if len(fields) != 1 else ''}, "
+                f"but the header has {len(columns)}",
+                span,
+                help='quote values that contain the delimiter, e.g. "Paris, France"',
             )
-        span = Span(display, line_no, 1, line_no, 2)
-        row_problems: list[Diagnostic] = []
-        row_number = len(raw) + 1
-        if len(fields) != len(columns):
+        )
+    values: dict[str, Any] = {}
+    for name, value in zip(columns, fields, strict=False):  # ragged rows are reported above
+        if len(value) > MAX_FIELD_CHARS:
             row_problems.append(
-                Diagnostic(
-                    "VP042",
-                    f"row {row_number} has {len(fields)} field{'s' if len(fields) != 1 else ''}, "
-                    f"but the header has {len(columns)}",
-                    span,
-                    help='quote values that contain the delimiter, e.g. "Paris, France"',
-                )
+                Diagnostic("VP048", f"row {row_number}: '{name}' is longer than {MAX_FIELD_CHARS} characters", span)
             )
-        values: dict[str, Any] = {}
-        for name, value in zip(columns, fields, strict=False):  # ragged rows are reported above
-            if len(value) > MAX_FIELD_CHARS:
-                row_problems.append(
-                    Diagnostic("VP048", f"row {row_number}: '{name}' is longer than {MAX_FIELD_CHARS} characters", span)
-                )
-                value = value[:MAX_FIELD_CHARS]
-            values[name] = value.strip()
-        raw.append((values, span, row_problems))
-    return _finish(display, columns, raw, id_column, header_span, True, id_span)
+            value = value[:MAX_FIELD_CHARS]
+        values[name] = value.strip()
+    return values, span, row_problems
 
 
 def read_jsonl(path: Path, display: str, id_column: str | None = None, id_span: Span | None = None) -> RowSet:

@@ -12,7 +12,7 @@ this module is what makes vpipe's op set defined (a plug-in adds its own with `d
 from __future__ import annotations
 
 from vpipe.ir.graph import Op
-from vpipe.ir.opspec import OpSpec, define, defined
+from vpipe.ir.opspec import OUTPUT, REPORT, WRITES_FILE, OpSpec, define, defined
 from vpipe.ir.types import Scope
 
 STR = {"type": "string"}
@@ -20,6 +20,21 @@ NUM = {"type": "number"}
 INT = {"type": "integer"}
 BOOL = {"type": "boolean"}
 OBJ = {"type": "object"}
+# what writing a row's file takes (media.write, and media.splice from a normalised source)
+WRITE_ATTRS = {
+    "path": STR,
+    "root": STR,
+    "base": STR,
+    "codec": STR,
+    "crf": INT,
+    "preset": STR,
+    "audio_bitrate_kbps": INT,
+    "synthetic": BOOL,
+    "dedupe": BOOL,
+    "audio_by": STR,  # what synthesized the audio spans (provenance)
+    "video_by": STR,  # what re-rendered the video spans (provenance)
+    "source": STR,  # the recording (the provenance's parent ingredient)
+}
 
 define(
     OpSpec(
@@ -307,22 +322,10 @@ define(
         "Encode the changed frames, mux with the new audio, write the row's file atomically.",
         operands=(("frames", "Frames"), ("track", "Track"), ("row", "Row")),
         results=("File",),
-        attrs={
-            "path": STR,
-            "root": STR,
-            "base": STR,
-            "codec": STR,
-            "crf": INT,
-            "preset": STR,
-            "audio_bitrate_kbps": INT,
-            "synthetic": BOOL,
-            "dedupe": BOOL,
-            "audio_by": STR,  # what synthesized the audio spans (provenance)
-            "video_by": STR,  # what re-rendered the video spans (provenance)
-            "source": STR,  # the recording (the provenance's parent ingredient)
-        },
+        attrs=WRITE_ATTRS,
         required=("path", "root", "base"),
         pure=False,
+        traits=frozenset({OUTPUT, WRITES_FILE}),
     )
 )
 define(
@@ -333,6 +336,7 @@ define(
         results=("Report",),
         attrs={"thresholds": OBJ, "contact_sheets": BOOL},
         pure=False,
+        traits=frozenset({REPORT}),
     )
 )
 define(
@@ -351,6 +355,7 @@ define(
         results=("Video",),
         attrs={"gop": INT, "crf": INT, "preset": STR},
         required=("gop",),
+        traits=frozenset({WRITES_FILE}),  # the normalised file lives beside the cache
     )
 )
 define(
@@ -359,22 +364,10 @@ define(
         "Write the row's file from a normalised source: re-encode the GOPs with changed frames, copy the rest.",
         operands=(("frames", "Frames"), ("track", "Track"), ("row", "Row"), ("gops", "Video")),
         results=("File",),
-        attrs={
-            "path": STR,
-            "root": STR,
-            "base": STR,
-            "codec": STR,
-            "crf": INT,
-            "preset": STR,
-            "audio_bitrate_kbps": INT,
-            "synthetic": BOOL,
-            "dedupe": BOOL,
-            "audio_by": STR,
-            "video_by": STR,
-            "source": STR,
-        },
+        attrs=WRITE_ATTRS,
         required=("path", "root", "base"),
         pure=False,
+        traits=frozenset({OUTPUT, WRITES_FILE}),
     )
 )
 

@@ -13,6 +13,7 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
+from vpipe.diagnostics.diagnostic import Span
 from vpipe.ir.types import Scope, Type
 
 
@@ -45,6 +46,10 @@ class Loc:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.col}"
+
+    def span(self) -> Span:
+        """The recipe span a diagnostic about this op points at."""
+        return Span(self.file, self.line, self.col, self.line, self.col + 1, self.pointer)
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,11 @@ class Op:
     def result(self) -> Value:
         assert len(self.results) == 1, f"{self.kind} has {len(self.results)} results"
         return self.results[0]
+
+    @property
+    def span(self) -> Span | None:
+        """Where in the recipe this op came from, for diagnostics (None for a hand-made op)."""
+        return self.loc.span() if self.loc is not None else None
 
     def attr(self, key: str, default: Any = None) -> Any:
         return self.attrs.get(key, default)

@@ -14,6 +14,13 @@ from jsonschema import Draft202012Validator
 
 from vpipe.ir.types import Scope
 
+# Op traits: what the runtime needs to know about an op, said by its spec instead of by its kind.
+OUTPUT = "output"  # its value is the row's output file (the manifest's `output`, the up-to-date check)
+REPORT = "report"  # its value is the row's quality report (`to_json()`, `failed`, `fail_rows`)
+WRITES_FILE = "writes_file"  # it writes a file outside the cache: a cached value is reused only while
+# `value.still_valid()` says that file is still there, unchanged
+TRAITS = frozenset({OUTPUT, REPORT, WRITES_FILE})
+
 
 @dataclass(frozen=True)
 class OpSpec:
@@ -26,6 +33,12 @@ class OpSpec:
     pure: bool = True  # deterministic in its inputs: may be hoisted, cached, deduplicated
     fixed_scope: Scope | None = None  # e.g. rows.row is always per_row
     optional: int = 0  # how many of the last operands may be left out (e.g. an inventory only some backends read)
+    traits: frozenset[str] = frozenset()  # OUTPUT, REPORT, WRITES_FILE
+
+    def __post_init__(self) -> None:
+        unknown = self.traits - TRAITS
+        if unknown:
+            raise ValueError(f"op {self.kind}: unknown traits {sorted(unknown)}")
 
     @property
     def min_operands(self) -> int:

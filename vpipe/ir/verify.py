@@ -9,16 +9,10 @@
 
 from __future__ import annotations
 
-from vpipe.diagnostics.diagnostic import Diagnostic, Span
+from vpipe.diagnostics.diagnostic import Diagnostic
 from vpipe.ir.dialect import lookup
 from vpipe.ir.graph import Graph, Op, thaw
 from vpipe.ir.types import Scope
-
-
-def _span(op: Op) -> Span | None:
-    if op.loc is None:
-        return None
-    return Span(op.loc.file, op.loc.line, op.loc.col, op.loc.line, op.loc.col + 1, op.loc.pointer)
 
 
 def _name(op: Op) -> str:
@@ -31,7 +25,7 @@ def verify(graph: Graph) -> list[Diagnostic]:
     later = {r.name for op in graph.ops for r in op.results}
 
     def bad(code: str, op: Op, message: str) -> None:
-        problems.append(Diagnostic(code, f"{_name(op)} = {op.kind}: {message}", _span(op)))
+        problems.append(Diagnostic(code, f"{_name(op)} = {op.kind}: {message}", op.span))
 
     for op in graph.ops:
         spec = lookup(op.kind)

@@ -1,4 +1,5 @@
-"""Face tracking (mediapipe FaceMesh) and the mouth inventory built on it."""
+"""Face tracking (mediapipe FaceMesh) of a video or a still image, and the mouth inventory
+built on a tracked video."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from vpipe.data.face import FaceTrack
+from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Estimate, Op
 from vpipe.kernel_api.context import RunContext
 from vpipe.kernel_api.registry import Kernel, kernel
@@ -80,6 +82,30 @@ def _ranges(idx: np.ndarray) -> str:
     parts.append(f"{start}" if start == prev else f"{start}–{prev}")
     text = ", ".join(parts[:6])
     return "frames " + text + (" …" if len(parts) > 6 else "")
+
+
+@kernel("face.track_image", backend="mediapipe")
+class TrackImage(Kernel):
+    version = "1"
+
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> FaceTrack:
+        import cv2
+
+        from vpipe.face.tracker import track_image
+
+        (image,) = inputs
+        pixels = cv2.imread(str(image.path), cv2.IMREAD_COLOR)
+        track = track_image(pixels, str(op.attr("select", "largest")), int(op.attr("index", 0)))
+        if not track.present.any():
+            raise DiagnosticError(
+                Diagnostic(
+                    "VP306",
+                    f"no face was found in the source image {image.path.name}",
+                    rt.op_span,
+                    help="use a well-lit, frontal portrait where the whole face is visible",
+                )
+            )
+        return track
 
 
 @kernel("face.inventory", backend="retrieve")

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 from vpipe.data.media import Frames
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Estimate, Op
+from vpipe.kernel_api.context import RunContext
 from vpipe.kernel_api.registry import Kernel
 from vpipe.kernels.face import face_lost_in_window
 from vpipe.lipsync.timeline import slot_windows
@@ -58,7 +59,7 @@ class NeuralLipsync(Kernel):
         seconds = float(op.attr("unet_evaluations") or 0) * 0.05
         return Estimate(seconds=seconds, ram_mb=3000, vram_mb=1024 * float(vram) if self.device == "cuda" else 0)
 
-    def files(self, op: Op, rt: Any) -> tuple[dict[str, Path], Any]:
+    def files(self, op: Op, rt: RunContext) -> tuple[dict[str, Path], Any]:
         from vpipe.weights import default_root, model_status
 
         model_id = self.model_id(op)
@@ -85,7 +86,7 @@ class NeuralLipsync(Kernel):
     def configure(self, model: Any, op: Op) -> None:
         """Per-op settings on a loaded (shared) model: sampler, steps, guidance."""
 
-    def load(self, op: Op, rt: Any) -> tuple[Any, dict[str, object]]:
+    def load(self, op: Op, rt: RunContext) -> tuple[Any, dict[str, object]]:
         files, status = self.files(op, rt)
         precision = self.precision(op)
         key = f"{self.family}:{status.weights_hash}:{self.device}:{precision}:{op.attr('batch')}"
@@ -108,7 +109,7 @@ class NeuralLipsync(Kernel):
             ExportSpec(f"{self.family}-vae-decoder", key, lambda: vae_decoder_part(model.vae), inputs["vae_decoder"]),
         ]
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> Frames:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Frames:
         from vpipe.lipsync.latent_render import render
 
         video, landmarks, track = inputs[0], inputs[1], inputs[2]  # video, landmarks, track, spans[, inventory]
@@ -145,7 +146,7 @@ class NeuralLipsyncOnnx(NeuralLipsync):
             return "needs onnxruntime"
         return None
 
-    def load(self, op: Op, rt: Any) -> tuple[Any, dict[str, object]]:
+    def load(self, op: Op, rt: RunContext) -> tuple[Any, dict[str, object]]:
         import copy
 
         from vpipe.neural.onnx_export import session

@@ -1,4 +1,4 @@
-"""Still-image sources: track the portrait's face, animate it to the narration (`warp`)."""
+"""lipsync.animate with `warp`: a still portrait animated to the narration."""
 
 from __future__ import annotations
 
@@ -6,39 +6,13 @@ from typing import Any
 
 import numpy as np
 
-from vpipe.data.face import FaceTrack
 from vpipe.data.media import Frames
-from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Estimate, Op
 from vpipe.kernel_api.backends import STILL, Backend, backend
 from vpipe.kernel_api.context import RunContext
 from vpipe.kernel_api.registry import Kernel, kernel
 
 TIME_BASE = (1, 12800)
-
-
-@kernel("face.track_image", backend="mediapipe")
-class TrackImage(Kernel):
-    version = "1"
-
-    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> FaceTrack:
-        import cv2
-
-        from vpipe.face.tracker import track_image
-
-        (image,) = inputs
-        pixels = cv2.imread(str(image.path), cv2.IMREAD_COLOR)
-        track = track_image(pixels, str(op.attr("select", "largest")), int(op.attr("index", 0)))
-        if not track.present.any():
-            raise DiagnosticError(
-                Diagnostic(
-                    "VP306",
-                    f"no face was found in the source image {image.path.name}",
-                    rt.op_span,
-                    help="use a well-lit, frontal portrait where the whole face is visible",
-                )
-            )
-        return track
 
 
 WARP = backend(

@@ -160,7 +160,7 @@ class WriteVideo(Kernel):
         return OutputFile.of(target)
 
 
-def output_target(op: Op, row: Any, rt: Any) -> Path:
+def output_target(op: Op, row: Any, rt: RunContext) -> Path:
     """The row's output path, confined to the output directory."""
     try:
         rendered = TemplateProgram(str(op.attr("path")), path=True).render(row.variables()).text
@@ -210,12 +210,12 @@ def _picture(source: MediaInfo | None) -> Picture:
     )
 
 
-def seal_output(op: Op, frames: Frames, track: Track, row: Any, target: Path, rt: Any) -> None:
+def seal_output(op: Op, frames: Frames, track: Track, row: Any, target: Path, rt: RunContext) -> None:
     """Give the written output its provenance (sidecar, and C2PA manifest when configured)."""
     _seal(op, Path(str(op.attr("source", frames.source))), row, target, _synthesized(op, frames, track), rt)
 
 
-def _seal(op: Op, source: Path, row: Any, target: Path, synthesized: list[dict[str, Any]] | None, rt: Any) -> None:
+def _seal(op: Op, source: Path, row: Any, target: Path, synthesized: list[dict[str, Any]] | None, rt: RunContext) -> None:
     if synthesized is None:  # the earlier row's sidecar is gone: say what is known
         synthesized = [
             {"track": "audio", "start": None, "end": None, "by": str(op.attr("audio_by", "speech synthesis"))}

@@ -148,7 +148,7 @@ class Measure(Kernel):
         return QcReport(metrics, tuple(failures), bool(thresholds.get("fail_rows", False)), sheet, curves)
 
 
-def _sync_expert_metrics(file: Any, frames: Frames, track: Any, rt: Any, metrics: dict[str, float]) -> None:
+def _sync_expert_metrics(file: Any, frames: Frames, track: Any, rt: RunContext, metrics: dict[str, float]) -> None:
     """LSE-D / LSE-C over the re-rendered windows when the user has SyncNet weights (any backend)."""
     from vpipe.qc.lse import available_scorer, lse_metrics
 

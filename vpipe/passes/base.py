@@ -50,6 +50,4 @@ class PassContext:
     def span(self, op: Op, pointer: str | None = None) -> Span | None:
         if pointer is not None and self.spans is not None:
             return self.spans(pointer)
-        if op.loc is None:
-            return None
-        return Span(op.loc.file, op.loc.line, op.loc.col, op.loc.line, op.loc.col + 1, op.loc.pointer)
+        return op.span

@@ -21,6 +21,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from vpipe.kernel_api.context import RunContext
+
 VSHIFT = 15
 FPS = 25.0
 CROP_SCALE = 0.4  # syncnet_python run_pipeline's crop_scale
@@ -240,7 +242,7 @@ def load_expert(path: Path, device: str = "cpu") -> Any:
 CONTEXT = 0.6  # seconds scored either side of the re-rendered windows (the ±15-frame search)
 
 
-def available_scorer(rt: Any) -> Scorer | None:
+def available_scorer(rt: RunContext) -> Scorer | None:
     """The best sync expert whose weights the user has (syncnet_v2 first), loaded once per
     process; None without weights or torch (QC then reports no LSE)."""
     from vpipe.weights import model_status

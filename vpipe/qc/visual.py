@@ -30,6 +30,7 @@ import numpy as np
 
 from vpipe.data.alignment import Segment
 from vpipe.data.media import Frames, OutputFile, Track
+from vpipe.kernel_api.context import RunContext
 from vpipe.lipsync.sync import sync_score
 from vpipe.lipsync.visemes import predicted_aperture
 
@@ -174,7 +175,7 @@ def measured_ranges(splice: dict[str, Any], n: int) -> list[tuple[int, int]]:
     return merged
 
 
-def _pairs_spliced(file: OutputFile, frames: Frames, rt: Any) -> Iterator[tuple[int, Any, Any]]:
+def _pairs_spliced(file: OutputFile, frames: Frames, rt: RunContext) -> Iterator[tuple[int, Any, Any]]:
     """Like _pairs_full, but only around the re-encoded GOPs (seeking both files there)."""
     from vpipe.media.decode import frame_timing, iter_decoded
     from vpipe.media.splice import output_pts
@@ -213,7 +214,7 @@ def visual_metrics(
     track: Track,
     frames: Frames,
     thresholds: dict[str, Any],
-    rt: Any,
+    rt: RunContext,
     metrics: dict[str, float],
     failures: list[str],
     curves: dict[str, Any] | None = None,

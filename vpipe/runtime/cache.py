@@ -11,6 +11,7 @@ computed again and stored.
 from __future__ import annotations
 
 import contextlib
+import enum
 import hashlib
 import io
 import json
@@ -19,13 +20,23 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from vpipe.data.codec import CodecError, decode, encode
 
-_MISS = object()
+
+class Miss(enum.Enum):
+    """The type of `MISS`: what `Cache.get` returns for a key it holds no (intact) value of."""
+
+    MISS = "MISS"
+
+    def __repr__(self) -> str:
+        return "MISS"
+
+
+MISS = Miss.MISS
 
 
 @dataclass
@@ -36,6 +47,8 @@ class CacheStats:
 
 
 class Cache:
+    MISS: ClassVar[Miss] = MISS
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.stats = CacheStats()
@@ -44,8 +57,8 @@ class Cache:
     def _dir(self, key: str) -> Path:
         return self.root / key[:2] / key
 
-    def get(self, key: str) -> Any:
-        """The cached value, or `Cache.MISS`. An entry whose files do not match the sizes and
+    def get(self, key: str) -> Any | Miss:
+        """The cached value, or `MISS`. An entry whose files do not match the sizes and
         hashes recorded when it was stored (or that cannot be decoded) is removed, recorded in
         `damaged`, and is a miss."""
         entry = self._dir(key)
@@ -54,7 +67,7 @@ class Cache:
                 shutil.rmtree(entry, ignore_errors=True)
                 self.damaged.append((key, "value.json is missing"))
             self.stats.misses += 1
-            return _MISS
+            return MISS
         try:
             files = _read_verified(entry)
             value = decode(files["value.json"].decode("utf-8"), files.get("arrays.npz"))
@@ -62,7 +75,7 @@ class Cache:
             shutil.rmtree(entry, ignore_errors=True)
             self.damaged.append((key, _why(exc)))
             self.stats.misses += 1
-            return _MISS
+            return MISS
         self.stats.hits += 1
         return value
 
@@ -144,6 +157,3 @@ def _why(exc: Exception) -> str:
     if isinstance(exc, FileNotFoundError):
         return f"{Path(str(exc.filename)).name} is missing"
     return f"it cannot be decoded ({type(exc).__name__})"
-
-
-Cache.MISS = _MISS  # type: ignore[attr-defined]

@@ -26,13 +26,14 @@ from vpipe.atomic import atomic_write_text
 from vpipe.data.codec import CodecError, encode
 from vpipe.data.rowdata import RowValue
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Severity, Span
-from vpipe.ir.dialect import operand_roles
+from vpipe.ir.dialect import lookup, operand_roles
 from vpipe.ir.graph import Graph, Op, thaw
 from vpipe.ir.hashing import canonical_json, digest, op_key
+from vpipe.ir.opspec import OUTPUT, REPORT, WRITES_FILE
 from vpipe.ir.types import Scope
 from vpipe.kernel_api import registry
 from vpipe.kernel_api.context import RunContext, Target
-from vpipe.runtime.cache import Cache
+from vpipe.runtime.cache import MISS, Cache, Miss
 from vpipe.version import __version__
 
 
@@ -111,10 +112,6 @@ class RowOutcome:
         return out
 
 
-# Ops that write a row's output file (the up-to-date check and the manifest look for them).
-OUTPUT_KINDS = ("media.write", "media.splice")
-
-
 def _damaged(key: str, why: str) -> Diagnostic:
     return Diagnostic(
         "VP342", f"the cached entry {key[:12]} was damaged: {why}; computed again", None, severity=Severity.WARNING
@@ -130,12 +127,6 @@ def _phase(kind: str) -> str:
 
 class MissingKernel(Exception):
     pass
-
-
-def _op_span(op: Op) -> Span | None:
-    if op.loc is None:
-        return None
-    return Span(op.loc.file, op.loc.line, op.loc.col, op.loc.line, op.loc.col + 1, op.loc.pointer)
 
 
 class Executor:
@@ -161,6 +152,9 @@ class Executor:
         self.kernels: dict[int, registry.Kernel] = {}
         self.last_values: dict[str, Any] = {}
         self.versions: dict[int, str] = {}
+        # what the runtime must know of an op (is it the row's output, its report, does it write a
+        # file outside the cache) is said by its spec's traits, never by its kind
+        self.traits = {i: spec.traits if (spec := lookup(op.kind)) else frozenset() for i, op in enumerate(graph.ops)}
         missing = []
         for i, op in enumerate(graph.ops):
             info = registry.find(op.kind, op.kernel) if op.kernel else None
@@ -177,6 +171,25 @@ class Executor:
         self.row_ops = [(i, op) for i, op in enumerate(graph.ops) if op.scope is Scope.PER_ROW]
 
     # --- one op -----------------------------------------------------------------------------
+    def cached(self, i: int, key: str) -> Any | Miss:
+        """What op `i` stored under `key`, or MISS: no cache, a kernel that stores nothing, no
+        (intact) entry, or a file the op wrote that is gone or changed since. The one cache
+        lookup: running an op, the up-to-date check, the row's report and the manifest's
+        description all ask it."""
+        if self.cache is None or not self.kernels[i].cache:
+            return MISS
+        value = self.cache.get(key)
+        if value is MISS:
+            return MISS
+        still_valid = getattr(value, "still_valid", None)
+        if still_valid is None:
+            return MISS if WRITES_FILE in self.traits[i] else value
+        return value if still_valid() else MISS
+
+    def key(self, i: int, op: Op, keys: dict[str, str]) -> str:
+        """The content key of op `i` (not value-keyed) from its operands' keys."""
+        return op_key(op, [keys[o] for o in op.operands], self.versions[i])
+
     def _execute(
         self,
         i: int,
@@ -194,18 +207,18 @@ class Executor:
         kern = self.kernels[i]
         inputs = [values[o] for o in op.operands]
         name = op.results[0].name
-        rt.op_span = _op_span(op)
+        rt.op_span = op.span
         start, cpu_start = time.perf_counter(), time.process_time()
         if kern.value_keyed:
             value = kern.run(op, inputs, rt)
             key = digest(op.kind, value_hash(value))
         else:
-            key = op_key(op, [keys[o] for o in op.operands], self.versions[i])
-            value = Cache.MISS  # type: ignore[attr-defined]
-            if kern.cache and self.cache is not None and reuse:
-                damaged = len(self.cache.damaged)
-                value = self.cache.get(key)
-                for _, why in self.cache.damaged[damaged:]:
+            key = self.key(i, op, keys)
+            value = MISS
+            if reuse:
+                damaged = len(self.cache.damaged) if self.cache is not None else 0
+                value = self.cached(i, key)
+                for _, why in self.cache.damaged[damaged:] if self.cache is not None else []:
                     rt.diagnostics.append(
                         Diagnostic(
                             "VP342",
@@ -214,21 +227,31 @@ class Executor:
                             severity=Severity.WARNING,
                         )
                     )
-                still_valid = getattr(value, "still_valid", None)
-                if still_valid is not None and not still_valid():  # a written file deleted or edited since
-                    value = Cache.MISS  # type: ignore[attr-defined]
-                if value is not Cache.MISS:  # type: ignore[attr-defined]
-                    cached.append(name)
-            if value is Cache.MISS:  # type: ignore[attr-defined]
+            if value is MISS:
                 faults.point(_phase(op.kind))
                 value = kern.run(op, inputs, rt)
                 if kern.cache and self.cache is not None:
                     self.cache.put(key, value)
+            else:
+                cached.append(name)
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
         if cpu is not None:
             cpu[name] = cpu.get(name, 0.0) + time.process_time() - cpu_start
         values[name] = value
         keys[name] = key
+
+    def _keys(self, ops: list[tuple[int, Op]], values: dict[str, Any], keys: dict[str, str], rt: RunContext) -> None:
+        """Every op's key without doing the work: value-keyed ops (cheap: the row, the script)
+        run, every other key follows from its op and its operands' keys."""
+        for i, op in ops:
+            if self.kernels[i].value_keyed:
+                self._execute(i, op, values, keys, rt, {}, [])
+            else:
+                keys[op.results[0].name] = self.key(i, op, keys)
+
+    def _with_trait(self, trait: str) -> tuple[int, Op] | None:
+        """The row's op with this trait (its output, its report), if any."""
+        return next(((i, op) for i, op in self.row_ops if trait in self.traits[i]), None)
 
     # --- shared -------------------------------------------------------------------------------
     def run_shared(self) -> SharedState:
@@ -246,37 +269,35 @@ class Executor:
         return SharedState(values, keys, timings, cached, rt.diagnostics)
 
     def shared_keys(self) -> SharedState:
-        """The shared values' keys without doing the shared work: value-keyed ops (the lexicon,
-        a given transcript) run, every other key follows from its op and operands. Enough to
-        tell whether rows are up to date; `run_shared` computes the values when one is not."""
+        """The shared values' keys without doing the shared work. Enough to tell whether rows
+        are up to date; `run_shared` computes the values when one is not."""
         values: dict[str, Any] = {}
         keys: dict[str, str] = {}
         with self._scratch("shared-keys") as work:
-            rt = RunContext(work, None, self.target, store_dir=self.store_dir)
-            for i, op in self.shared_ops:
-                if self.kernels[i].value_keyed:
-                    self._execute(i, op, values, keys, rt, {}, [])
-                else:
-                    keys[op.results[0].name] = op_key(op, [keys[o] for o in op.operands], self.versions[i])
+            self._keys(self.shared_ops, values, keys, RunContext(work, None, self.target, store_dir=self.store_dir))
         return SharedState(values, keys)
 
     def up_to_date(self, shared: SharedState, row: RowValue) -> RowOutcome | None:
-        """The row's outcome if its output is up to date (nothing to do), else None."""
+        """The row's outcome if it is up to date (nothing to do), else None: its output file is
+        cached and still the one on disk, and it was measured (QC did not fail before storing)."""
         start = time.perf_counter()
         computed: dict[str, Any] = {}
-        keys, done = self.is_up_to_date(shared, row, computed)
-        if done is None:
+        keys = self.plan_keys(shared, row, computed)
+        output, report = self._with_trait(OUTPUT), self._with_trait(REPORT)
+        if keys is None or output is None:
+            return None
+        done = self.cached(output[0], keys[output[1].results[0].name])
+        if done is MISS or getattr(done, "still_valid", None) is None:
+            return None
+        measured = self.cached(report[0], keys[report[1].results[0].name]) if report else None
+        if measured is MISS:
             return None
         outcome = RowOutcome(
-            row.index, row.id, "up-to-date", key=self._key_of(keys, OUTPUT_KINDS), values=dict(row.values)
+            row.index, row.id, "up-to-date", key=keys[output[1].results[0].name], values=dict(row.values)
         )
-        self._describe(outcome, computed, keys or {})
+        self._describe(outcome, computed, keys)
         outcome.output = str(getattr(done, "path", ""))
-        report_key = self._key_of(keys, "qc.")
-        if report_key and self.cache is not None:
-            report = self.cache.get(report_key)
-            if report is not Cache.MISS:  # type: ignore[attr-defined]
-                outcome.report = getattr(report, "to_json", lambda: None)()
+        outcome.report = measured.to_json() if measured is not None else None
         outcome.seconds = time.perf_counter() - start
         return outcome
 
@@ -292,43 +313,11 @@ class Executor:
             computed.update(values)
             values = computed
         with self._scratch(f"plan-{row.index}") as work:
-            rt = RunContext(work, row, self.target, store_dir=self.store_dir)
-            for i, op in self.row_ops:
-                if self.kernels[i].value_keyed:
-                    try:
-                        self._execute(i, op, values, keys, rt, {}, [])
-                    except DiagnosticError:
-                        return None
-                else:
-                    keys[op.results[0].name] = op_key(op, [keys[o] for o in op.operands], self.versions[i])
+            try:
+                self._keys(self.row_ops, values, keys, RunContext(work, row, self.target, store_dir=self.store_dir))
+            except DiagnosticError:
+                return None
         return keys
-
-    def _key_of(self, keys: dict[str, str] | None, kind_prefix: str | tuple[str, ...]) -> str | None:
-        if keys is None:
-            return None
-        for _, op in self.row_ops:
-            if op.kind.startswith(kind_prefix):
-                return keys[op.results[0].name]
-        return None
-
-    def is_up_to_date(
-        self, shared: SharedState, row: RowValue, computed: dict[str, Any] | None = None
-    ) -> tuple[dict[str, str] | None, Any]:
-        """(the row's keys, the cached output if the file on disk still matches it)."""
-        keys = self.plan_keys(shared, row, computed)
-        key = self._key_of(keys, OUTPUT_KINDS)
-        if key is None or self.cache is None:
-            return keys, None
-        value = self.cache.get(key)
-        if value is Cache.MISS:  # type: ignore[attr-defined]
-            return keys, None
-        check = getattr(value, "still_valid", None)
-        if check is None or not check():
-            return keys, None
-        report_key = self._key_of(keys, "qc.")
-        if report_key is not None and not self.cache.has(report_key):
-            return keys, None  # written, but never measured (QC failed): not done yet
-        return keys, value
 
     def run_row(self, shared: SharedState, row: RowValue, force: bool = False) -> RowOutcome:
         start, cpu_start = time.perf_counter(), time.process_time()
@@ -354,10 +343,10 @@ class Executor:
                     self._execute(
                         i, op, values, keys, rt, outcome.timings, outcome.cached, reuse=not force, cpu=outcome.cpu
                     )
-                    if op.kind in OUTPUT_KINDS:
+                    if OUTPUT in self.traits[i]:
                         outcome.output = str(getattr(values[op.results[0].name], "path", ""))
                         outcome.key = keys[op.results[0].name]
-                    if op.kind.startswith("qc."):
+                    if REPORT in self.traits[i]:
                         report = values[op.results[0].name]
                         outcome.report = report.to_json()
                         if report.failed and report.fail_rows:
@@ -380,11 +369,11 @@ class Executor:
     def _describe(self, outcome: RowOutcome, values: dict[str, Any], keys: dict[str, str]) -> None:
         """What the manifest records about the row beyond its status: the rendered script and
         each slot's duration decision (taken from the cache for a row that was up to date)."""
-        for _, op in self.row_ops:
+        for i, op in self.row_ops:
             name = op.results[0].name
             value = values.get(name)
-            if value is None and name in keys and self.cache is not None and op.results[0].type.name == "SlotAudio":
-                value = self.cache.get(keys[name])
+            if value is None and name in keys and op.results[0].type.name == "SlotAudio":
+                value = self.cached(i, keys[name])
             if op.kind == "template.render" and hasattr(value, "text"):
                 outcome.script = value.text
             elif hasattr(value, "clips") and hasattr(value, "policy"):  # SlotAudio: the last one wins
@@ -402,7 +391,8 @@ class Executor:
 
     # --- dedupe: a row whose content was rendered before gets a copy --------------------------
     def _output_op(self) -> tuple[int, Op] | None:
-        return next(((i, op) for i, op in self.row_ops if op.kind in OUTPUT_KINDS and op.attr("dedupe")), None)
+        found = self._with_trait(OUTPUT)
+        return found if found is not None and found[1].attr("dedupe") else None
 
     def _content_key(self, shared: SharedState, row: RowValue) -> str | None:
         """The output's key without the row: its frames, track and encoder settings (the path
@@ -421,24 +411,27 @@ class Executor:
 
     def _remember(self, content: str, values: dict[str, Any]) -> None:
         found = self._output_op()
-        report = next((values.get(op.results[0].name) for _, op in self.row_ops if op.kind.startswith("qc.")), None)
-        if found is not None and found[1].results[0].name in values:
-            self.cache.put(content, (values[found[1].results[0].name], report))  # type: ignore[union-attr]
+        measured = self._with_trait(REPORT)
+        report = values.get(measured[1].results[0].name) if measured is not None else None
+        if found is not None and found[1].results[0].name in values and self.cache is not None:
+            self.cache.put(content, (values[found[1].results[0].name], report))
 
     def _copy_duplicate(
         self, content: str, values: dict[str, Any], keys: dict[str, str], rt: RunContext, outcome: RowOutcome
     ) -> bool:
         """Copy the output (and QC report) an earlier row with the same content rendered."""
-        assert self.cache is not None
+        found = self._output_op()
+        if self.cache is None or found is None:
+            return False
         earlier = self.cache.get(content)
-        if earlier is Cache.MISS or not isinstance(earlier, tuple) or not earlier[0].still_valid():  # type: ignore[attr-defined]
+        if earlier is MISS or not isinstance(earlier, tuple) or not earlier[0].still_valid():
             return False
         file, report = earlier
         start = time.perf_counter()
         for i, op in self.row_ops:  # the row's cheap values: the row itself, its script
             if self.kernels[i].value_keyed:
                 self._execute(i, op, values, keys, rt, outcome.timings, outcome.cached)
-        i, op = self._output_op()  # type: ignore[misc]
+        i, op = found
         reuse = getattr(self.kernels[i], "reuse", None)
         if reuse is None:
             return False
@@ -447,9 +440,9 @@ class Executor:
         plan = self.plan_keys(SharedState(values, keys), rt.row) if rt.row is not None else None
         if plan is not None:  # so the next run finds this row up to date
             self.cache.put(plan[op.results[0].name], copied)
-            report_key = self._key_of(plan, "qc.")
-            if report_key is not None and report is not None:
-                self.cache.put(report_key, report)
+            measured = self._with_trait(REPORT)
+            if measured is not None and report is not None:
+                self.cache.put(plan[measured[1].results[0].name], report)
         outcome.output, outcome.key = str(copied.path), plan[op.results[0].name] if plan else None
         outcome.report = report.to_json() if report is not None else None
         outcome.cached.append(f"{op.results[0].name} (copied from an identical row)")

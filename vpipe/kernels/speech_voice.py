@@ -67,7 +67,7 @@ class VoiceStatsKernel(Kernel):
         return Estimate(seconds=1.0, ram_mb=250)
 
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Any:
-        from vpipe.kernels.tts import engine_for, speak
+        from vpipe.kernels.speech_tts import engine_for, speak
         from vpipe.speech.prepare import Unspeakable, prepare
         from vpipe.speech.voice_match import voice_stats
 

@@ -8,6 +8,7 @@ from typing import Any
 from vpipe.data.media import GopIndex, OutputFile, VideoSource, file_digest
 from vpipe.ir.graph import Estimate, Op
 from vpipe.ir.hashing import digest
+from vpipe.kernel_api.context import RunContext
 from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.kernels.media import WriteVideo, _fail, output_target, reuse_output, seal_output, write_settings
 from vpipe.media.decode import DecodeError, frame_timing
@@ -26,7 +27,7 @@ class Normalize(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=5.0, ram_mb=200)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> VideoSource:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> VideoSource:
         (video,) = inputs
         gop = int(op.attr("gop"))  # required: splice-gops chooses it
         crf, preset = int(op.attr("crf", 12)), str(op.attr("preset", "veryfast"))
@@ -70,10 +71,10 @@ class SpliceVideo(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.3, ram_mb=120)
 
-    def reuse(self, op: Op, row: Any, earlier: OutputFile, rt: Any) -> OutputFile:
+    def reuse(self, op: Op, row: Any, earlier: OutputFile, rt: RunContext) -> OutputFile:
         return reuse_output(op, row, earlier, rt)
 
-    def run(self, op: Op, inputs: list[Any], rt: Any) -> OutputFile:
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> OutputFile:
         frames, track, row, gops = inputs
         if gops.gops is None or frames.still or frames.source != gops.path:
             return WriteVideo().run(op, [frames, track, row], rt)  # not drawn from the normalised source
