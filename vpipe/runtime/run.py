@@ -25,6 +25,7 @@ from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, display_pa
 from vpipe.frontend.recipe import Recipe
 from vpipe.frontend.rows import Row
 from vpipe.ir.hashing import graph_hashes
+from vpipe.ir.opspec import REPORT
 from vpipe.ir.parser import parse_graph
 from vpipe.ir.printer import print_graph
 from vpipe.kernel_api.context import Target
@@ -262,7 +263,7 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
         run_manifest=manifest.path,
         run_folder=manifest.folder,
         selected=len(rows),
-        qc_values=tuple(op.results[0].name for op in graph if op.kind.startswith("qc.")),
+        qc_values=tuple(op.results[0].name for i, op in enumerate(graph.ops) if REPORT in executor.traits[i]),
     )
     status = INTERRUPTED
     try:
