@@ -12,7 +12,7 @@ Per clip (retrieve backend, `auto` durations, every row of benchmarks/common.py)
 The warp backend (still portraits) is timed per animated frame on the sample portrait.
 
 Also per clip: how many rows vpipe's own QC passes, the worst double-exposure score (two
-mouths at once, qc/ghost.py) and how many frames crossed its limit, and the median mouth
+mouths at once, lipsync/ghost.py) and how many frames crossed its limit, and the median mouth
 sharpness against the same mouths in the source. The held-out clip (tests/clips.py
 HELD_OUT: not looked at while tuning) is measured last and marked "held_out".
 

@@ -1,4 +1,4 @@
-"""Double exposure (vpipe.qc.ghost) and the eased transplant that avoids it (composite.py).
+"""Double exposure (vpipe.lipsync.ghost) and the eased transplant that avoids it (composite.py).
 
 Three frames as a re-animated run starts: the frame's own closed mouth, the ease frame, the
 transplanted open mouth (glasses_woman.mp4 and interview_man.mp4, their most closed and
@@ -16,7 +16,7 @@ from tests.lipsync.sources import source
 from tests.lipsync.test_composite import CLIPS, _case
 from vpipe.face import landmarks as L
 from vpipe.lipsync.composite import transplant
-from vpipe.qc.ghost import ghost_score, lips_box
+from vpipe.lipsync.ghost import ghost_score, lips_box
 from vpipe.qc.visual import GHOST_LIMIT, GHOST_MARGIN
 
 pytestmark = pytest.mark.media

@@ -88,8 +88,8 @@ def speaker_apertures(visemes: np.ndarray, measured: np.ndarray) -> np.ndarray:
 
 
 def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> MouthInventory:
+    from vpipe.lipsync.ghost import ghost_score, lips_box, mouth_sharpness
     from vpipe.media.decode import iter_frames
-    from vpipe.qc.ghost import ghost_score, lips_box, mouth_sharpness
 
     usable = np.nonzero(track.usable)[0]
     if len(usable) == 0:

@@ -13,7 +13,7 @@
   between two source frames: its edit is measured against that same interpolation;
 - mouth sharpness: the Laplacian variance in the lips' box of every fully transplanted frame
   against that of the same mouth in the source (what one resampling onto the head kept);
-- double exposure: every window frame's lips against its two neighbours (qc/ghost.py): a
+- double exposure: every window frame's lips against its two neighbours (lipsync/ghost.py): a
   frame that looks like a see-through mix of two mouths fails, judged against the highest
   score the source's own frames reach (the inventory measured it).
 """
@@ -63,7 +63,7 @@ def _sharpness(
     metrics: dict[str, float],
 ) -> None:
     """Median over the transplanted frames of (output mouth sharpness / the donor mouth's in the source)."""
-    from vpipe.qc.ghost import mouth_sharpness
+    from vpipe.lipsync.ghost import mouth_sharpness
 
     ratios = []
     for j, k in enumerate(window):
@@ -84,7 +84,7 @@ def _double_exposure(
     metrics: dict[str, float],
     failures: list[str],
 ) -> None:
-    from vpipe.qc.ghost import ghost_score, lips_box
+    from vpipe.lipsync.ghost import ghost_score, lips_box
 
     worst, at, count = 0.0, math.nan, 0
     limit = max(GHOST_LIMIT, GHOST_MARGIN * natural) if math.isfinite(natural) else GHOST_LIMIT
