@@ -59,6 +59,7 @@ def run_clip(work: Path, clip: Any, rows: int, out: Path) -> dict[str, object]:
     per_rendered_frame: list[float] = []
     metrics: list[dict[str, float]] = []
     passed: list[bool] = []
+    failures: list[str] = []
     values = [row_value(r) for r in build.recipe.rows.rows][: rows + 1]
     for n, row in enumerate(values):
         vals, keys = dict(shared.values), dict(shared.keys)
@@ -80,6 +81,7 @@ def run_clip(work: Path, clip: Any, rows: int, out: Path) -> dict[str, object]:
             elif op.kind.startswith("qc."):
                 metrics.append(result.metrics)
                 passed.append(not result.failures)
+                failures.extend(f"{row.id}: {f}" for f in result.failures)
         if frames is not None and file is not None:
             write_contact_sheet(out / f"{clip.name}-{row.id}.png", file.path, frames)
 
@@ -119,6 +121,7 @@ def run_clip(work: Path, clip: Any, rows: int, out: Path) -> dict[str, object]:
         "double_exposure_max": round(max(m.get("double_exposure_max", 0.0) for m in metrics), 2),
         "double_exposure_frames": int(sum(m.get("double_exposure_frames", 0.0) for m in metrics)),
         "mouth_sharpness_ratio_median": round(med("mouth_sharpness_ratio"), 3),
+        "qc_failures": failures,
     }
 
 
