@@ -129,7 +129,8 @@ def test_manifest_reports_audio_qc(audio_run: tuple[Clip, Run]) -> None:
         assert row["qc"]["failures"] == [], row["qc"]
         assert abs(m["value.loudness_delta_db"]) <= 2.0
         assert m["value.click_ratio"] < 1.0
-        assert m["value.heard_new"] > m["value.heard_old"]
+        # null: the recorded words could not be aligned to the output at all (strict JSON has no -Infinity)
+        assert m["value.heard_old"] is None or m["value.heard_new"] > m["value.heard_old"]
         assert row["timings"] and row["output"].endswith(f"{row_id}.mp4")
 
 

@@ -22,6 +22,11 @@ class GraphAs(StrEnum):
     ir = "ir"
 
 
+class ExecutorKind(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 class Stage(StrEnum):
     input = "input"
     final = "final"
@@ -195,12 +200,13 @@ def run(
     ] = False,
     progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
     executor: Annotated[
-        str, typer.Option("--executor", help="Where rows run: local (processes here) or ray (a Ray cluster).")
-    ] = "local",
+        ExecutorKind,
+        typer.Option("--executor", help="Where rows run: local (processes here) or ray (a Ray cluster)."),
+    ] = ExecutorKind.local,
     address: Annotated[
         Optional[str],
         typer.Option(
-            "--address", help="With --executor ray: the cluster's HOST:PORT, or 'auto' (default: start one here)."
+            "--address", metavar="HOST:PORT", help="With --executor ray: the cluster's HOST:PORT, or 'auto' (default: start one here)."
         ),
     ] = None,
     no_wait: Annotated[
@@ -221,15 +227,10 @@ def run(
     from vpipe.cli.progress import RunProgress
     from vpipe.cli.summary import render_run_summary, run_json
 
-    if executor not in ("local", "ray"):
-        typer.echo(f"--executor must be local or ray, not {executor!r}", err=True)
-        raise typer.Exit(EXIT_INPUT)
     options = _build_options(pipeline, disable_pass, [], False, False, None, False, True, cache_dir)
     options.no_cache = no_cache
     try:
-        build = compile_build(
-            recipe, options=_build_options(pipeline, disable_pass, [], False, False, None, False, True, cache_dir)
-        )
+        build = compile_build(recipe, options=options)
         result = build.result
         recipe_level: list[Diagnostic] = []
         if fmt is Format.text:  # row problems are reported with each row's outcome below
@@ -248,7 +249,7 @@ def run(
                 force=force,
                 no_cache=no_cache,
                 progress=bar,
-                executor=executor,
+                executor=executor.value,
                 address=address,
                 wait=not no_wait,
                 notice=lambda text: sys.stderr.write(text + "\n"),

@@ -20,7 +20,7 @@ def verify(
     files: Annotated[list[Path], typer.Argument(help="Output videos written by vpipe run.", show_default=False)],
     trust: Annotated[
         Optional[Path],
-        typer.Option("--trust", help="PEM file of the CA certificates to trust (default: $VPIPE_C2PA_TRUST)."),
+        typer.Option("--trust", metavar="FILE", help="PEM file of the CA certificates to trust (default: $VPIPE_C2PA_TRUST)."),
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="Text or JSON.")] = Format.text,
 ) -> None:
