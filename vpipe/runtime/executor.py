@@ -409,12 +409,16 @@ class Executor:
         operand_keys = [keys[o] for o in op.operands if o != own]
         return digest("content", op.kind, canonical_json(attrs), self.versions[i], *operand_keys)
 
+    def _qc_judged_by(self) -> str:
+        """The QC ops' attributes (thresholds): a copied report is only valid under the same."""
+        return digest("qc", *(canonical_json(op.attrs) for i, op in self.row_ops if REPORT in self.traits[i]))
+
     def _remember(self, content: str, values: dict[str, Any]) -> None:
         found = self._output_op()
         measured = self._with_trait(REPORT)
         report = values.get(measured[1].results[0].name) if measured is not None else None
         if found is not None and found[1].results[0].name in values and self.cache is not None:
-            self.cache.put(content, (values[found[1].results[0].name], report))
+            self.cache.put(content, (values[found[1].results[0].name], report, self._qc_judged_by()))
 
     def _copy_duplicate(
         self, content: str, values: dict[str, Any], keys: dict[str, str], rt: RunContext, outcome: RowOutcome
@@ -426,7 +430,9 @@ class Executor:
         earlier = self.cache.get(content)
         if earlier is MISS or not isinstance(earlier, tuple) or not earlier[0].still_valid():
             return False
-        file, report = earlier
+        if len(earlier) < 3 or earlier[2] != self._qc_judged_by():
+            return False  # measured against other thresholds: the row is measured (its own ops mostly cached)
+        file, report = earlier[0], earlier[1]
         start = time.perf_counter()
         for i, op in self.row_ops:  # the row's cheap values: the row itself, its script
             if self.kernels[i].value_keyed:
