@@ -109,7 +109,9 @@ def vpipe_run(recipe: Path, cache: Path, *extra: str) -> dict[str, Any]:
     command += ["--cache-dir", str(cache), *extra]
     proc = subprocess.run([sys.executable, "-c", _WRAP, *command], capture_output=True, text=True, cwd=ROOT, check=True)
     code, wall, rss_kb, cpu = proc.stdout.split()
-    manifest = [json.loads(line) for line in (recipe.parent / "out" / "manifest.jsonl").read_text().splitlines()]
+    runs = sorted((recipe.parent / "out" / "runs").glob("*/manifest.jsonl"))  # this run's own manifest
+    path = runs[-1] if runs else recipe.parent / "out" / "manifest.jsonl"
+    manifest = [json.loads(line) for line in path.read_text().splitlines()]
     return {
         "code": int(code),
         "wall": float(wall),
@@ -195,8 +197,8 @@ def bench_length(seconds: float, rows: int, naive: bool, work: Path) -> dict[str
         "compiled_wall_s": round(compiled["wall"], 1),
         "compiled_cpu_s": round(compiled["cpu"], 1),
     }
+    print(json.dumps({"partial": True, **result}), flush=True)  # kept if the naive run fails
     if naive:
-        (work / "out" / "manifest.jsonl").unlink()
         run = vpipe_run(recipe, work / "naive-cache", "--pipeline", "O0", "--no-cache", "--rows", "1:2")
         assert run["code"] == 0, f"naive run failed at {seconds} s"
         second = run["rows"][-1]
@@ -240,7 +242,10 @@ def main() -> int:
     parser.add_argument("--combine", nargs="*", help="build the table from the JSON lines of earlier runs' output")
     args = parser.parse_args()
     if args.combine:  # lengths run as separate processes (in parallel), one table
-        found = [json.loads(line) for log in args.combine for line in Path(log).read_text().splitlines() if line[:1] == "{"]
+        lines = [json.loads(line) for log in args.combine for line in Path(log).read_text().splitlines() if line[:1] == "{"]
+        final = {r["seconds"]: r for r in lines if r.get("partial")}  # a partial line only where no full one
+        final.update({r["seconds"]: r for r in lines if not r.get("partial")})
+        found = list(final.values())
         text = table(sorted(found, key=lambda r: r["seconds"]))
         print(text)
         OUT.mkdir(exist_ok=True)
