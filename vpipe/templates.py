@@ -79,7 +79,7 @@ def _title_word(match: re.Match[str]) -> str:
     """'o'neil' → 'O'Neil', 'd'angelo' → 'D'Angelo' (a one-letter prefix); 'ana's' → 'Ana's'."""
     word = match.group(0)
     head, apostrophe, tail = word.partition("'")
-    if apostrophe and len(head) == 1 and len(tail) > 1:
+    if apostrophe and len(head) == 1:  # the pattern gives a tail of one letter or more
         return head.upper() + "'" + tail[:1].upper() + tail[1:].lower()
     return word[:1].upper() + word[1:].lower()
 

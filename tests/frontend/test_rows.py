@@ -34,7 +34,7 @@ def fails(call, *args, **kwargs) -> list:  # type: ignore[no-untyped-def,type-ar
 def test_csv_rows_keep_their_lines_values_and_ids(tmp_path: Path) -> None:
     path = csv_file(tmp_path, 'name,email\n Ana , a@x.org\n\n"Ben, Jr.",b@x.org\n,,\n"Zoë\nSecond",z@x.org\n')
     rs = read_csv(path, "rows.csv")
-    assert rs.file == "rows.csv" and rs.columns == ("name", "email") and rs.uniform and rs.problems == ()
+    assert rs.file == "rows.csv" and rs.columns == ("name", "email") and rs.uniform is True and rs.problems == ()
     assert [r.values for r in rs.rows] == [
         {"name": "Ana", "email": "a@x.org"},
         {"name": "Ben, Jr.", "email": "b@x.org"},
@@ -72,6 +72,7 @@ def test_a_missing_file(tmp_path: Path) -> None:
     assert d.code == "VP020" and "cannot read rows file" in d.message and d.span == Span("nope.csv")
     (d,) = fails(read_jsonl, tmp_path / "nope.jsonl", "nope.jsonl")
     assert d.code == "VP020" and d.span == Span("nope.jsonl")
+    assert d.message == "cannot read rows file: No such file or directory"
 
 
 @pytest.mark.parametrize("text", ["", "\n", " , \n", "\n\nname\nAna\n"])
@@ -164,17 +165,22 @@ def test_jsonl_bad_rows_fail_alone(tmp_path: Path) -> None:
     assert [codes(r.problems) for r in rs.rows] == [[], ["VP045", "VP047"], ["VP046", "VP047"], ["VP046", "VP046"], []]
     bad_json = rs.rows[1].problems[0]
     assert bad_json.message.startswith("row 2 is not valid JSON") and bad_json.span == Span("r.jsonl", 2, 10, 2, 11)
+    assert rs.rows[1].span == bad_json.span  # the row points at the fault
     assert rs.rows[2].problems[0].message == "row 3 must be a JSON object, not list"
+    assert rs.rows[2].problems[0].span == rs.rows[2].span == Span("r.jsonl", 3, 1, 3, 7)
     assert rs.rows[3].problems[0].message == "row 4: 'name' must be a plain value, not a dict"
     assert rs.rows[3].problems[1].message == "row 4: 'tags' must be a plain value, not a list"
+    assert rs.rows[3].problems[0].span == rs.rows[3].span and rs.rows[3].span.line == 4
     assert [r.id for r in rs.rows][-1] == "Cy"
 
 
 def test_jsonl_not_utf8_or_empty(tmp_path: Path) -> None:
     (d,) = fails(read_jsonl, csv_file(tmp_path, b'{"a": "\xff"}\n', "r.jsonl"), "r.jsonl")
-    assert d.code == "VP040" and "not valid UTF-8" in d.message
+    assert (d.code, d.message, d.span) == ("VP040", "r.jsonl is not valid UTF-8", Span("r.jsonl"))
     rs = read_jsonl(csv_file(tmp_path, "\n \n", "r.jsonl"), "r.jsonl")
-    assert codes(rs.problems) == ["VP043"]
+    assert codes(rs.problems) == ["VP043"] and rs.file == "r.jsonl"
+    assert rs.problems[0].span == rs.header_span == Span("r.jsonl", 1, 1, 1, 2)
+    assert rs.problems[0].message == "r.jsonl has no rows" and rs.uniform is False
 
 
 # --- inline rows ---------------------------------------------------------------------------------
@@ -184,4 +190,4 @@ def test_inline_rows_point_into_the_recipe() -> None:
     assert rs.file == "recipe.yaml" and rs.columns == ("name", "n", "city") and not rs.uniform
     assert [r.values for r in rs.rows] == [{"name": "Ana", "n": 1}, {"city": "Rome"}]
     assert [r.span.line for r in rs.rows] == [2, 3] and rs.header_span.line == 1
-    assert [r.id for r in rs.rows] == ["1", "2"]
+    assert [r.id for r in rs.rows] == ["1", "2"] and rs.uniform is False and rs.problems == ()

@@ -151,3 +151,12 @@ def test_a_run_after_the_damage_recomputes(name: str, tmp_path: Path) -> None:
     assert state.cached == [] and len(ARRAY_CALLS) == 2  # recomputed, not an exception
     assert np.array_equal(state.values["arr"], np.arange(1000))
     assert run().cached == ["arr"] and len(ARRAY_CALLS) == 2  # and stored again
+
+
+def test_has_tells_a_stored_entry(tmp_path: Path) -> None:
+    cache = Cache(tmp_path)
+    assert not cache.has(KEY)
+    assert cache.put(KEY, value())
+    assert cache.has(KEY) and Cache(tmp_path).has(KEY) and not cache.has("cd" * 32)
+    (tmp_path / KEY[:2] / KEY / "value.json").unlink()
+    assert not cache.has(KEY)
