@@ -63,7 +63,11 @@ def test_retrieve_renders_every_row(retrieve_run: tuple[Clip, Run]) -> None:
     assert run.cli.code == 0, run.cli.text
     assert [run.rows[f"r{i + 1}"]["status"] for i in range(N_ROWS)] == ["ok"] * N_ROWS
     for i in range(N_ROWS):
+        row = run.rows[f"r{i + 1}"]
+        assert row["qc"]["failures"] == [], (clip.name, row["qc"])
         assert heard(run.output(f"r{i + 1}"), clip, clip.values[i]).new_wins
+        # measured 0.006-0.051 dB over the three clips: a tenfold regression still fails
+        assert abs(row["qc"]["metrics"]["value.loudness_delta_db"]) <= 0.5, (clip.name, row["qc"]["metrics"])
 
 
 def test_untouched_frames_and_seams(retrieve_run: tuple[Clip, Run]) -> None:
@@ -75,7 +79,8 @@ def test_untouched_frames_and_seams(retrieve_run: tuple[Clip, Run]) -> None:
     )
     for i, m in enumerate(metrics):
         assert m["untouched_psnr_min_db"] >= 45, f"{clip.name} row {i + 1}: {m['untouched_psnr_min_db']:.1f} dB"
-        assert m["seam_ratio"] <= 2, f"{clip.name} row {i + 1}: seam ratio {m['seam_ratio']:.2f}"
+        # measured 0.37-1.03 over the three clips (vpipe's own QC allows 2)
+        assert m["seam_ratio"] <= 1.5, f"{clip.name} row {i + 1}: seam ratio {m['seam_ratio']:.2f}"
 
 
 def test_sync_beats_the_control_and_nears_the_natural_value(retrieve_run: tuple[Clip, Run]) -> None:
@@ -191,6 +196,6 @@ def test_retime_backend_runs(retime_run: Run) -> None:
         row = retime_run.rows[f"r{i + 1}"]
         assert row["status"] == "ok"
         m = row["qc"]["metrics"]
-        assert m["untouched_psnr_min_db"] >= 45 and m["seam_ratio"] <= 2
+        assert m["untouched_psnr_min_db"] >= 45 and m["seam_ratio"] <= 1.5  # measured 0.34-0.35
         assert math.isfinite(m["sync"])
         _check_only_the_face_changed(GLASSES, retime_run.output(f"r{i + 1}"))

@@ -191,3 +191,14 @@ def test_inline_rows_point_into_the_recipe() -> None:
     assert [r.values for r in rs.rows] == [{"name": "Ana", "n": 1}, {"city": "Rome"}]
     assert [r.span.line for r in rs.rows] == [2, 3] and rs.header_span.line == 1
     assert [r.id for r in rs.rows] == ["1", "2"] and rs.uniform is False and rs.problems == ()
+
+
+def test_windows_line_ends(tmp_path: Path) -> None:
+    """CRLF files: the same values, and spans that do not count the '\\r'."""
+    lf = '{"name": "Ana"}\n{"name": "Ben"}\n'
+    a = read_jsonl(csv_file(tmp_path, lf, "lf.jsonl"), "r.jsonl")
+    b = read_jsonl(csv_file(tmp_path, lf.replace("\n", "\r\n"), "crlf.jsonl"), "r.jsonl")
+    assert [r.values for r in a.rows] == [r.values for r in b.rows] == [{"name": "Ana"}, {"name": "Ben"}]
+    assert [r.span for r in b.rows] == [r.span for r in a.rows] == [Span("r.jsonl", n, 1, n, 16) for n in (1, 2)]
+    c = read_csv(csv_file(tmp_path, "name\r\nAna\r\nBen\r\n"), "r.csv")
+    assert [r.values for r in c.rows] == [{"name": "Ana"}, {"name": "Ben"}] and [r.span.line for r in c.rows] == [2, 3]
