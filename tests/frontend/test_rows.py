@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vpipe.diagnostics.diagnostic import DiagnosticError, Span
+from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Span
 from vpipe.frontend import rows as rows_io
 from vpipe.frontend.rows import read_csv, read_inline, read_jsonl
 from vpipe.frontend.yamlmap import load_yaml
@@ -83,7 +83,9 @@ def test_an_empty_file_or_header(tmp_path: Path, text: str) -> None:
 
 def test_a_header_without_rows(tmp_path: Path) -> None:
     rs = read_csv(csv_file(tmp_path, "name,city\n\n , \n"), "r.csv")
-    assert rs.rows == () and codes(rs.problems) == ["VP043"] and "has no rows" in rs.problems[0].message
+    assert rs.rows == () and rs.problems == (
+        Diagnostic("VP043", "r.csv has no rows", Span("r.csv", 1, 1, 1, 2), help="add at least one recipient row"),
+    )
 
 
 def test_header_problems_point_at_the_column(tmp_path: Path) -> None:
@@ -128,8 +130,15 @@ def test_id_column(tmp_path: Path) -> None:
     rs = read_csv(csv_file(tmp_path, "id,name\n a1 ,Ana\n,Ben\nb2,Cy\na1,Di\n"), "r.csv", id_column="id")
     assert [r.id for r in rs.rows] == ["a1", "2", "b2", "a1"]
     assert [codes(r.problems) for r in rs.rows] == [[], ["VP047"], [], ["VP049"]]
-    assert rs.rows[1].problems[0].message == "row 2 has no value in id column 'id'"
-    assert rs.rows[3].problems[0].message == "row 4 has the same id 'a1' as row 1"
+    assert rs.rows[1].problems[0] == Diagnostic(
+        "VP047", "row 2 has no value in id column 'id'", Span("r.csv", 3, 1, 3, 2)
+    )
+    assert rs.rows[3].problems[0] == Diagnostic(
+        "VP049",
+        "row 4 has the same id 'a1' as row 1",
+        Span("r.csv", 5, 1, 5, 2),
+        help="row ids must be unique so --only and the manifest can name a row",
+    )
 
 
 def test_default_ids_can_collide_with_given_ones(tmp_path: Path) -> None:
@@ -142,8 +151,12 @@ def test_default_ids_can_collide_with_given_ones(tmp_path: Path) -> None:
 def test_an_unknown_id_column(tmp_path: Path) -> None:
     where = Span("recipe.yaml", 7, 3, 7, 9)
     rs = read_csv(csv_file(tmp_path, "name\nAna\n"), "r.csv", id_column="email", id_span=where)
-    assert codes(rs.problems) == ["VP041"] and rs.problems[0].span == where
-    assert rs.problems[0].help == "columns are: name" and [r.id for r in rs.rows] == ["1"]
+    assert rs.problems == (
+        Diagnostic("VP041", "id column 'email' is not a column of r.csv", where, help="columns are: name"),
+    )
+    assert [r.id for r in rs.rows] == ["1"] and rs.rows[0].problems == ()  # numbered, not failed
+    two = read_csv(csv_file(tmp_path, "name,city\nAna,Rome\n"), "r.csv", id_column="email")
+    assert two.problems[0].help == "columns are: name, city"
     rs = read_csv(csv_file(tmp_path, "name\nAna\n"), "r.csv", id_column="email")
     assert rs.problems[0].span == rs.header_span
 

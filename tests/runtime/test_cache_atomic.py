@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +107,44 @@ def test_sweep_removes_only_a_dead_writers_temporary_files(tmp_path: Path) -> No
         other.write_bytes(b"x")
         assert sweep_stale(tmp_path, [], {"r1", "r2"}) == [] and other.exists()
     assert (tmp_path / "r2.mp4").read_bytes() == b"writing"
+
+
+def test_alive_tells_a_running_process_and_leaves_it_alone() -> None:
+    """`_alive` only asks (signal 0): a live process is alive and stays so, a finished one is not."""
+    import subprocess
+    import sys
+
+    from vpipe.atomic import _alive
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert _alive(child.pid) and _alive(os.getpid())
+        assert child.poll() is None  # not signalled by the question
+    finally:
+        child.kill()
+        child.wait()
+    assert not _alive(child.pid)
+    assert _alive(2**70)  # no pid can be that: treated as alive (never swept), not a crash
+
+
+def test_a_file_that_cannot_be_removed_is_left_and_the_sweep_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stuck = tmp_path / f".a.{int(dead.stdout)}.k2j4x_9a.tmp.mp4"
+    gone = tmp_path / f".b.{int(dead.stdout)}.k2j4x_9b.tmp.mp4"
+    stuck.write_bytes(b"x")
+    gone.write_bytes(b"y")
+    real_unlink = os.unlink
+
+    def unlink(path: str) -> None:
+        if os.path.basename(path) == stuck.name:
+            raise PermissionError("read-only")
+        real_unlink(path)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    assert sweep_stale(tmp_path) == [gone]
+    assert stuck.exists() and not gone.exists()
