@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from vpipe import faults
 from vpipe.atomic import atomic_path
 from vpipe.data.audio import Audio
 from vpipe.data.media import Frames, GopIndex
@@ -198,6 +199,7 @@ class _Interleaver:
         self.out.mux(packet)
 
     def finish(self) -> None:
+        faults.point("mux")  # the rest of the audio being muxed
         for packet in self.audio[self.next :]:
             self.out.mux(packet)
 
@@ -313,4 +315,6 @@ def _encode_segment(
         frame.pts = int(plan.out_pts[k])
         frame.time_base = tb
         emit(enc.encode(frame))
+        if k == segment[0] + 5:
+            faults.point("encode")  # a segment's first frames written into the temporary file
     emit(enc.encode(None))
