@@ -1,9 +1,8 @@
 """Fault injection for the crash tests: `VPIPE_FAULT_KILL=PHASE[:N]` makes the process kill
 itself with SIGKILL (no `finally`, no `atexit`, as a power cut or the OOM killer would) the
 N-th time (default 1) it reaches the named point of PHASE. Unset, a point costs one dict
-lookup. Points: tts, lipsync, encode (frames half written, by media.write or a splice-gops segment),
-mux (the audio being muxed),
-qc, manifest (a manifest line or the manifest's rename).
+lookup. Points: tts, lipsync, encode (frames half written, by media.write or a splice-gops
+segment), mux (the audio being muxed), qc, manifest (a record of the run's manifest).
 """
 
 from __future__ import annotations
