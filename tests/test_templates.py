@@ -264,3 +264,32 @@ def test_first_word_and_possessive() -> None:
     assert filter_first_word("  Ana Maria ") == "Ana" and filter_first_word("   ") == "" and filter_first_word(7) == "7"
     assert filter_possessive("Ana") == "Ana's" and filter_possessive("James") == "James'"
     assert filter_possessive("JAMES") == "JAMES'" and filter_possessive("") == "'s"
+
+
+# --- values placed in output paths -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("a/b", "contains a path separator"),
+        ("a\\b", "contains a path separator"),
+        ("/", "contains a path separator"),
+        (".", "names a folder"),
+        ("..", "names a folder"),
+        ("a\x00b", "contains the control character U+0000"),
+        ("a\nb", "contains the control character U+000A"),
+        ("\x1b[31m", "contains the control character U+001B"),
+        ("evil\u202egnp.mp4", "contains the invisible formatting character U+202E"),
+        ("a\u200bb", "contains the invisible formatting character U+200B"),
+        ("a\u2028b", "contains the invisible formatting character U+2028"),
+        ("a\u2029b", "contains the invisible formatting character U+2029"),
+        ("Ana", None),
+        ("...", None),
+        (".hidden", None),
+        ("Zoë Dupont-Smith", None),
+        ("", None),
+    ],
+)
+def test_path_value_problems(value: str, problem: str | None) -> None:
+    from vpipe.templates import path_value_problem
+
+    assert path_value_problem(value) == problem

@@ -148,3 +148,42 @@ def test_a_file_that_cannot_be_removed_is_left_and_the_sweep_goes_on(
     monkeypatch.setattr(os, "unlink", unlink)
     assert sweep_stale(tmp_path) == [gone]
     assert stuck.exists() and not gone.exists()
+
+
+def test_atomic_writes_refuse_a_linked_folder_inside_the_root(tmp_path: Path) -> None:
+    from vpipe.atomic import UnsafePath, atomic_write_bytes
+
+    root, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    root.mkdir()
+    elsewhere.mkdir()
+    os.symlink(elsewhere, root / "linked")
+    with pytest.raises(UnsafePath):
+        atomic_write_text(root / "linked" / "manifest.jsonl", "x", root)
+    with pytest.raises(UnsafePath):
+        atomic_write_bytes(root / "linked" / "r1.mp4", b"x", root)
+    assert list(elsewhere.iterdir()) == []
+    atomic_write_text(root / "sub" / "ok.txt", "fine", root)
+    assert (root / "sub" / "ok.txt").read_text() == "fine"
+
+
+def test_a_temporary_name_that_is_taken_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vpipe import atomic
+
+    taken = tmp_path / ".r1.taken.tmp.txt"
+    taken.write_text("someone else's")
+    names = iter([taken, tmp_path / ".r1.free.tmp.txt"])
+    monkeypatch.setattr(atomic, "temp_name", lambda target: next(names))
+    atomic.atomic_write_bytes(tmp_path / "r1.txt", b"mine")
+    assert (tmp_path / "r1.txt").read_bytes() == b"mine" and taken.read_text() == "someone else's"
+
+
+def test_the_sweep_goes_past_a_missing_or_repeated_folder(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / "sub").mkdir()
+    stale = tmp_path / "sub" / f".r1.{int(dead.stdout)}.k2j4x_9a.tmp.mp4"
+    stale.write_bytes(b"half")
+    folders = [tmp_path / "missing", tmp_path, tmp_path / "sub", tmp_path / "sub"]
+    assert sweep_stale(tmp_path, folders) == [stale] and not stale.exists()
