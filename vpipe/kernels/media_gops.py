@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ class Normalize(Kernel):
 
 @kernel("media.splice", backend="pyav")
 class SpliceVideo(Kernel):
-    version = "2"
+    version = "3"  # 3: a picture-unchanged row copies the recording's own stream
     cache = True  # like media.write: the value records path + hash, so intact rows are skipped
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
@@ -80,8 +81,12 @@ class SpliceVideo(Kernel):
             return WriteVideo().run(op, [frames, track, row], rt)  # not drawn from the normalised source
         target = output_target(op, row, rt)
         settings = write_settings(op, row)
-        if frames.is_passthrough and not track.retimed:  # nothing changed in the picture: copy it all
-            return WriteVideo().run(op, [frames, track, row], rt)
+        if frames.is_passthrough and not track.retimed:
+            # nothing changed in the picture (no face, say): the recording's own stream is copied, and
+            # QC measures the sound against the recording (the normalised file carries no audio)
+            original = gops.gops.original
+            copied = WriteVideo().run(op, [replace(frames, source=original), track, row], rt)
+            return OutputFile(copied.path, copied.sha256, copied.size, {"original": str(original)}, copied.mtime_ns)
         try:
             report = splice(frames, gops.path, gops.gops, track.audio, target, settings)
         except WriteError as exc:

@@ -445,6 +445,7 @@ class Executor:
         copied = reuse(op, row_value, file, rt)
         plan = self.plan_keys(SharedState(values, keys), rt.row) if rt.row is not None else None
         if plan is not None:  # so the next run finds this row up to date
+            keys.update(plan)  # and the manifest describes it from the same values (its duration decision)
             self.cache.put(plan[op.results[0].name], copied)
             measured = self._with_trait(REPORT)
             if measured is not None and report is not None:
