@@ -28,6 +28,7 @@ from tests.e2e.helpers import (
     video_packets,
     write_recipe,
 )
+from vpipe.speech.splice import SNAP
 from vpipe.text import words_of
 
 pytestmark = pytest.mark.media
@@ -165,7 +166,10 @@ def test_elastic_length_changes_by_the_word_difference(elastic_run: Run) -> None
         delta = out_audio.duration - src_audio.duration
         word_delta = (new.end - new.start) - (old.end - old.start)
         assert abs(delta) > 0.05, f"'{value}': the output is as long as the source ({delta:+.3f} s)"
-        assert delta == pytest.approx(word_delta, abs=frame), f"'{value}': {delta:+.3f} s vs words {word_delta:+.3f}"
+        # each cut may move by up to SNAP to the quietest point near the aligned word boundary, so
+        # the replaced span differs from the aligned word by up to 2·SNAP (measured 47 ms for 'it')
+        slack = frame + 2 * SNAP
+        assert delta == pytest.approx(word_delta, abs=slack), f"'{value}': {delta:+.3f} s vs words {word_delta:+.3f}"
         video_end, audio_end = stream_durations(path)
         assert video_end - src_video_end == pytest.approx(delta, abs=frame), f"'{value}': picture vs sound"
         assert video_end == pytest.approx(audio_end, abs=max(frame, abs(src_video_end - src_audio.duration)) + 0.01)
