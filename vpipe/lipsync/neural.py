@@ -20,7 +20,7 @@ from vpipe.face import landmarks as L
 from vpipe.lipsync.composite import Donor, transplant
 from vpipe.lipsync.facecrop import crop, face_boxes, int_box, uncrop
 from vpipe.lipsync.inventory import MouthInventory
-from vpipe.lipsync.retrieve import MIN_PHASE, RetrieveReport, ease, heard_phones
+from vpipe.lipsync.retrieve import MIN_PHASE, RetrieveReport, ease, heard_phones, rendered_frames
 from vpipe.lipsync.timeline import output_timeline
 
 # predict(crops [B] BGR uint8 size×size, output times [B] seconds) → new crops [B] BGR uint8
@@ -99,17 +99,4 @@ def render_neural(
         source_aperture = np.asarray(L.mouth_aperture(face.landmarks[timeline.pose_frame[sel]]), np.float64)
         report.control_sync = sync_score(source_aperture, timeline.times[sel], phones, inv.viseme_aperture)
         report.aperture_table = [float(x) for x in inv.viseme_aperture]
-    if face.present.any():
-        present = face.landmarks[face.present][:, :, :2]
-        lo, hi = np.nanmin(present, axis=(0, 1)), np.nanmax(present, axis=(0, 1))
-        report.face_box = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
-    return Frames(
-        video.path,
-        timeline.times,
-        timeline.pose_frame,
-        rendered,
-        video.time_base,
-        video.width,
-        video.height,
-        report=report.to_json(timeline.identity),
-    )
+    return rendered_frames(video, timeline, rendered, face, report)

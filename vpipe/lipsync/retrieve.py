@@ -20,7 +20,7 @@ from vpipe.data.media import Frames, TimelineEdit, Track, VideoSource
 from vpipe.lipsync.composite import Donor, transplant
 from vpipe.lipsync.inventory import MouthInventory
 from vpipe.lipsync.select import FrameTarget, choose_mouths
-from vpipe.lipsync.timeline import output_timeline
+from vpipe.lipsync.timeline import Timeline, output_timeline
 from vpipe.lipsync.visemes import INDEX, LIP_LEAD, frame_visemes, predicted_aperture
 
 # An output frame this close to its source frame shows that frame as it is (no interpolation).
@@ -243,8 +243,16 @@ def retrieve(
         report.control_sync = sync_score(source_aperture, timeline.times[sel], phones, inv.viseme_aperture)
         report.aperture_table = [float(x) for x in inv.viseme_aperture]
         report.natural_ghost = float(inv.natural_ghost)
-    present = face.landmarks[face.present][:, :, :2] if face.present.any() else np.zeros((0, 1, 2))
-    if len(present):
+    return rendered_frames(video, timeline, rendered, face, report)
+
+
+def rendered_frames(
+    video: VideoSource, timeline: Timeline, rendered: dict[int, np.ndarray], face: FaceTrack, report: RetrieveReport
+) -> Frames:
+    """The Frames value a lip-sync renderer returns: its re-rendered frames over the timeline,
+    with the box the tracked face spans over the clip in its report (for the review's crops)."""
+    if face.present.any():
+        present = face.landmarks[face.present][:, :, :2]
         lo, hi = np.nanmin(present, axis=(0, 1)), np.nanmax(present, axis=(0, 1))
         report.face_box = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
     return Frames(
