@@ -7,6 +7,7 @@ attached to the row, so it fails alone).
 from __future__ import annotations
 
 import difflib
+import os
 import unicodedata
 from dataclasses import replace
 from pathlib import Path
@@ -457,9 +458,11 @@ def _control_character(text: str) -> str | None:
 
 
 def _input_at(target: Path, inputs: dict[Path, Path]) -> Path | None:
-    """The input that `target` is (through any link) or lies inside (a weights folder)."""
-    real = target.resolve()
+    """The input that `target` is (through any link) or lies inside (a weights folder).
+    `target` is resolved already (`confine` returns the real path, a link at the file
+    followed): resolving it again cost a system call per path component and row."""
+    real = os.path.join(str(target), "")
     for resolved, given in inputs.items():
-        if real == resolved or resolved in real.parents:
+        if real.startswith(os.path.join(str(resolved), "")):
             return given
     return None

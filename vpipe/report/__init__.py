@@ -14,9 +14,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-from vpipe.atomic import atomic_write_text
+from vpipe.atomic import atomic_write_bytes, atomic_write_text
 from vpipe.report.collect import RowView, baselines, collect
-from vpipe.runtime.records import dumps
+from vpipe.runtime.records import RUNS, dumps
 
 REPORT = "report"
 PLAN = "plan.json"
@@ -60,7 +60,26 @@ class _Source:
 WAVE_RATE = 8000
 
 
-def _row_assets(row: RowView, report: Path, source: _Source) -> dict[str, str]:
+def _earlier_pictures(folder: Path) -> Path | None:
+    """The pictures of the run before this one (a run folder's previous sibling), if any."""
+    if folder.parent.name != RUNS:
+        return None
+    earlier = sorted(p for p in folder.parent.iterdir() if p.name < folder.name and (p / REPORT / "rows").is_dir())
+    return earlier[-1] / REPORT / "rows" if earlier else None
+
+
+def _have(path: Path, earlier: Path | None) -> bool:
+    """Whether `path` exists, copying it from the previous run's pictures of the same output
+    when they have it: a re-run of up-to-date rows does not decode their videos again."""
+    if path.is_file():
+        return True
+    if earlier is not None and (earlier / path.name).is_file():
+        atomic_write_bytes(path, (earlier / path.name).read_bytes())
+        return True
+    return False
+
+
+def _row_assets(row: RowView, report: Path, source: _Source, earlier: Path | None = None) -> dict[str, str]:
     """Write (or reuse) one row's pictures; returns their paths relative to the report."""
     from vpipe.report import figures, sheet
 
@@ -77,7 +96,7 @@ def _row_assets(row: RowView, report: Path, source: _Source) -> dict[str, str]:
     slots = list(curves.get("slots") or [])
     sheet_path = stem.with_name(stem.name + "-sheet.jpg")
     if source.path is not None:
-        if not sheet_path.is_file():
+        if not _have(sheet_path, earlier):
             picks = list(curves.get("review_frames") or [])
             if not picks:
                 from vpipe.probe import probe_video
@@ -88,7 +107,7 @@ def _row_assets(row: RowView, report: Path, source: _Source) -> dict[str, str]:
         if sheet_path.is_file():
             out["sheet"] = _rel(sheet_path, report)
     wave_path = stem.with_name(stem.name + "-wave.svg")
-    if not wave_path.is_file():
+    if not _have(wave_path, earlier):
         from vpipe.media.decode import read_audio
 
         audio = read_audio(output, rate=WAVE_RATE, mono=True)
@@ -98,7 +117,7 @@ def _row_assets(row: RowView, report: Path, source: _Source) -> dict[str, str]:
     out["wave"] = _rel(wave_path, report)
     if curves.get("times"):
         mouth_path = stem.with_name(stem.name + "-mouth.svg")
-        if not mouth_path.is_file():
+        if not _have(mouth_path, earlier):
             atomic_write_text(
                 mouth_path,
                 figures.aperture_svg(
@@ -123,9 +142,10 @@ def write_report(folder: Path, plan: dict[str, Any] | None = None) -> Path:
         plan = _find_plan(folder, data.header.get("run"))
     source = _Source(Path(data.header["source"]) if data.header.get("source") else None)
     assets: dict[str, dict[str, str]] = {}
+    earlier = _earlier_pictures(folder)
     for row in data.rows:
         try:
-            assets[row.id] = _row_assets(row, report, source)
+            assets[row.id] = _row_assets(row, report, source, earlier)
         except Exception as exc:  # a row whose file cannot be read still gets its line in the report
             assets[row.id] = {}
             row.record.setdefault("diagnostics", []).append(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from functools import cache
 
 import numpy as np
-from scipy.signal import lfilter
 
 
 @cache
@@ -22,6 +21,8 @@ def _k_filters(rate: int) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def k_weight(x: np.ndarray, rate: int) -> np.ndarray:
+    from scipy.signal import lfilter  # here: importing scipy.signal costs ~1 s of every start-up
+
     y = np.asarray(x, dtype=np.float64)
     for b, a in _k_filters(rate):
         y = lfilter(b, a, y)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from vpipe.data.alignment import Segment
 from vpipe.data.audio import Audio
@@ -33,6 +32,8 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     if rate_in == rate_out:
         return x.astype(np.float32)
     r = Fraction(rate_out, rate_in)
+    from scipy.signal import resample_poly  # here: importing scipy.signal costs ~1 s of every start-up
+
     return resample_poly(x.astype(np.float64), r.numerator, r.denominator).astype(np.float32)
 
 
