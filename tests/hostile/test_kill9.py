@@ -122,6 +122,8 @@ def test_kill_9_in_every_phase_then_resume(tmp_path: Path) -> None:
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []  # no temporary file, no lock left
     print(f"\nkill -9 survived: {survived} (phase, rows finished by the killed run)")
     assert {p.name: _frames(p) for p in out.glob("*.mp4") if not p.name.startswith(".")} == expected
-    # the killed runs did real work before dying (a phase reached twice within one row, as mux is
-    # when the audio is encoded and then muxed, can die in its first row: 0 finished there)
-    assert sum(n for _, n in survived) >= ROWS // 2, survived
+    # every killed run did real work that the resume kept: a kill at the n-th reach of a phase
+    # reached once per row leaves at least n-1 finished rows (mux is reached twice in one row,
+    # when the audio is encoded and then muxed, so its kill at the 2nd reach may finish none)
+    least = {"tts": 2, "lipsync": 1, "encode": 1, "mux": 0, "qc": 1, "manifest": 1}
+    assert all(n >= least[phase] for phase, n in survived), survived

@@ -36,7 +36,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[VideoSource, Video
     rt = RunContext(work / "scratch", store_dir=work / "store")
     (work / "scratch").mkdir()
     video = OpenVideo().run(Op("media.open", (), (Value("video", Type("Video")),), {"path": str(path)}), [], rt)
-    op = Op("media.normalize", ("video",), (Value("gops", Type("Video")),), {"gop": GOP, "crf": 12})
+    op = Op("media.normalize", ("video",), (Value("gops", Type("Video")),), {"gop": GOP, "crf": 12, "preset": "veryfast"})
     return video, Normalize().run(op, [video], rt)
 
 

@@ -12,10 +12,10 @@ graph @g {
   %lexicon = speech.lexicon() {"entries": {}} : Lexicon shared
   %row = rows.row() {"file": "rows.csv"} : Row per_row
   %script = template.render(%row) {"template": "hi"} : Script per_row
-  %speech = speech.narrate(%script, %lexicon) {"engine": "piper", "voice": "v"} : Speech per_row
+  %speech = speech.narrate(%script, %lexicon) {"engine": "piper", "speed": 1.0, "voice": "v"} : Speech per_row
   %track = audio.narrate(%speech) : Track per_row
   %frames = lipsync.passthrough(%video, %track) : Frames per_row
-  %file = media.write(%frames, %track, %row) {"base": ".", "codec": "h264", "path": "out/{{ row_id }}.mp4", "root": "out"} : File per_row
+  %file = media.write(%frames, %track, %row) {"audio_bitrate_kbps": 128, "audio_by": "piper voice v", "base": ".", "codec": "h264", "crf": 12, "path": "out/{{ row_id }}.mp4", "preset": "veryfast", "root": "out", "video_by": "lip-sync retrieve"} : File per_row
   %profile = speech.profile(%audio, %alignment) : Profile shared
   %report = qc.measure(%file, %track, %frames, %profile) {"thresholds": {}} : Report per_row
 }
@@ -26,7 +26,7 @@ graph @g {
     "  %profile = speech.profile(%audio, %alignment) : Profile shared\n",
 )
 
-EXPECTED = BEFORE.replace('{"base": ".", "codec": "h264",', '{"base": ".", "codec": "h264", "dedupe": true,')
+EXPECTED = BEFORE.replace('"crf": 12, "path"', '"crf": 12, "dedupe": true, "path"')
 
 
 def test_the_write_is_keyed_by_content() -> None:

@@ -12,12 +12,12 @@ graph @g {
   %lexicon = speech.lexicon() {"entries": {}} : Lexicon shared
   %alignment = speech.align(%audio, %transcript, %lexicon) : Alignment shared
   %spans = slots.locate(%alignment) {"slots": {"a": {"end": 2.23, "say": "help", "start": 1.95, "word_index": 6, "words": ["help"]}}} : Spans shared
-  %landmarks = face.track(%video) : Landmarks shared
+  %landmarks = face.track(%video) {"index": 0, "max_yaw_deg": 35.0, "select": "largest"} : Landmarks shared
   %inventory = face.inventory(%video, %landmarks, %alignment) : Inventory shared
   %row = rows.row() {"file": "rows.csv"} : Row per_row
   %script = template.render(%row) {"template": "hi"} : Script per_row
-  %speech = speech.synthesize(%script, %lexicon, %spans) {"engine": "piper", "voice": "v"} : Speech per_row
-  %slot_audio = speech.fit(%speech, %spans) : SlotAudio per_row
+  %speech = speech.synthesize(%script, %lexicon, %spans) {"engine": "piper", "max_stretch": 0.2, "policy": "auto", "speed": 1.0, "voice": "v"} : Speech per_row
+  %slot_audio = speech.fit(%speech, %spans) {"max_stretch": 0.2, "policy": "auto"} : SlotAudio per_row
   %track = audio.splice(%audio, %slot_audio, %spans) : Track per_row
   %frames = lipsync.apply(%video, %landmarks, %track, %spans, %inventory) {"backend": "retrieve", "margin_ms": 120.0} : Frames per_row
 }

@@ -9,11 +9,11 @@ from vpipe.passes.base import PassContext
 BEFORE = """
 graph @g {
   %video = media.open() {"kind": "video", "path": "a.mp4"} : Video<fps=25.0, frames=150, w=524, h=524> shared
-  %landmarks = face.track(%video) : Landmarks shared
+  %landmarks = face.track(%video) {"index": 0, "max_yaw_deg": 35.0, "select": "largest"} : Landmarks shared
   %row = rows.row() {"file": "rows.csv"} : Row per_row
   %track = audio.narrate(%speech) : Track per_row
   %frames = lipsync.apply(%video, %landmarks, %track, %spans, %inventory) {"backend": "retrieve", "margin_ms": 120.0} : Frames per_row
-  %file = media.write(%frames, %track, %row) {"base": ".", "codec": "h264", "crf": 12, "path": "out/{{ row_id }}.mp4", "preset": "veryfast", "root": "out"} : File per_row
+  %file = media.write(%frames, %track, %row) {"audio_bitrate_kbps": 128, "audio_by": "piper voice v", "base": ".", "codec": "h264", "crf": 12, "path": "out/{{ row_id }}.mp4", "preset": "veryfast", "root": "out", "video_by": "lip-sync retrieve"} : File per_row
 }
 """
 
@@ -21,11 +21,11 @@ EXPECTED = """
 graph @g {
   %video = media.open() {"kind": "video", "path": "a.mp4"} : Video<fps=25.0, frames=150, w=524, h=524> shared
   %gops = media.normalize(%video) {"crf": 12, "gop": 12, "preset": "veryfast"} : Video<fps=25.0, frames=150, w=524, h=524> shared
-  %landmarks = face.track(%video) : Landmarks shared
+  %landmarks = face.track(%video) {"index": 0, "max_yaw_deg": 35.0, "select": "largest"} : Landmarks shared
   %row = rows.row() {"file": "rows.csv"} : Row per_row
   %track = audio.narrate(%speech) : Track per_row
   %frames = lipsync.apply(%gops, %landmarks, %track, %spans, %inventory) {"backend": "retrieve", "margin_ms": 120.0} : Frames per_row
-  %file = media.splice(%frames, %track, %row, %gops) {"base": ".", "codec": "h264", "crf": 12, "path": "out/{{ row_id }}.mp4", "preset": "veryfast", "root": "out"} : File per_row
+  %file = media.splice(%frames, %track, %row, %gops) {"audio_bitrate_kbps": 128, "audio_by": "piper voice v", "base": ".", "codec": "h264", "crf": 12, "path": "out/{{ row_id }}.mp4", "preset": "veryfast", "root": "out", "video_by": "lip-sync retrieve"} : File per_row
 }
 """
 
@@ -36,8 +36,8 @@ def _complete(text: str) -> str:
         "  %row = rows.row()",
         '  %inventory = face.inventory(%video, %landmarks, %alignment) : Inventory shared\n  %row = rows.row()',
     ).replace(
-        "  %landmarks = face.track(%video) : Landmarks shared\n",
-        "  %landmarks = face.track(%video) : Landmarks shared\n"
+        '  %landmarks = face.track(%video) {"index": 0, "max_yaw_deg": 35.0, "select": "largest"} : Landmarks shared\n',
+        '  %landmarks = face.track(%video) {"index": 0, "max_yaw_deg": 35.0, "select": "largest"} : Landmarks shared\n'
         '  %audio = media.audio(%video) : Audio shared\n'
         '  %transcript = text.const() {"text": "x"} : Text shared\n'
         '  %lexicon = speech.lexicon() {"entries": {}} : Lexicon shared\n'
@@ -46,7 +46,7 @@ def _complete(text: str) -> str:
     ).replace(
         "  %track = audio.narrate(%speech) : Track per_row\n",
         '  %script = template.render(%row) {"template": "hi"} : Script per_row\n'
-        '  %speech = speech.narrate(%script, %lexicon) {"engine": "piper", "voice": "v"} : Speech per_row\n'
+        '  %speech = speech.narrate(%script, %lexicon) {"engine": "piper", "speed": 1.0, "voice": "v"} : Speech per_row\n'
         "  %track = audio.narrate(%speech) : Track per_row\n",
     )
 

@@ -35,6 +35,8 @@ WRITE_ATTRS = {
     "video_by": STR,  # what re-rendered the video spans (provenance)
     "source": STR,  # the recording (the provenance's parent ingredient)
 }
+# lowering always sets these from the recipe (whose schema is their defaults' one home)
+WRITE_REQUIRED = ("path", "root", "base", "codec", "crf", "preset", "audio_bitrate_kbps", "audio_by", "video_by")
 
 define(
     OpSpec(
@@ -136,6 +138,7 @@ define(
         operands=(("video", "Video"),),
         results=("Landmarks",),
         attrs={"select": STR, "index": INT, "max_yaw_deg": NUM},
+        required=("select", "index", "max_yaw_deg"),
     )
 )
 define(
@@ -191,7 +194,7 @@ define(
             "policy": {"enum": ["auto", "fit", "elastic"]},
             "max_stretch": NUM,
         },
-        required=("engine", "voice"),
+        required=("engine", "voice", "speed", "policy", "max_stretch"),
     )
 )
 define(
@@ -201,7 +204,7 @@ define(
         operands=(("script", "Script"), ("lexicon", "Lexicon")),
         results=("Speech",),
         attrs={"engine": STR, "voice": STR, "voice_sha256": STR, "speed": NUM},
-        required=("engine", "voice"),
+        required=("engine", "voice", "speed"),
     )
 )
 define(
@@ -211,6 +214,7 @@ define(
         operands=(("speech", "Speech"), ("spans", "Spans")),
         results=("SlotAudio",),
         attrs={"policy": {"enum": ["auto", "fit", "elastic"]}, "max_stretch": NUM},
+        required=("policy", "max_stretch"),
     )
 )
 define(
@@ -235,7 +239,7 @@ define(
         operands=(("transcript", "Text"), ("lexicon", "Lexicon")),
         results=("VoiceStats",),
         attrs={"engine": STR, "voice": STR, "voice_sha256": STR, "speed": NUM},
-        required=("engine", "voice"),
+        required=("engine", "voice", "speed"),
     )
 )
 define(
@@ -304,7 +308,7 @@ define(
         operands=(("image", "Image"), ("landmarks", "Landmarks"), ("track", "Track")),
         results=("Frames",),
         attrs={"backend": STR, "fps": NUM, "quality": STR},
-        required=("backend",),
+        required=("backend", "fps"),
     )
 )
 define(
@@ -314,6 +318,7 @@ define(
         operands=(("image", "Image"),),
         results=("Landmarks",),
         attrs={"select": STR, "index": INT},
+        required=("select", "index"),
     )
 )
 define(
@@ -323,7 +328,7 @@ define(
         operands=(("frames", "Frames"), ("track", "Track"), ("row", "Row")),
         results=("File",),
         attrs=WRITE_ATTRS,
-        required=("path", "root", "base"),
+        required=WRITE_REQUIRED,
         pure=False,
         traits=frozenset({OUTPUT, WRITES_FILE}),
     )
@@ -335,6 +340,7 @@ define(
         operands=(("file", "File"), ("track", "Track"), ("frames", "Frames"), ("profile", "Profile")),
         results=("Report",),
         attrs={"thresholds": OBJ, "contact_sheets": BOOL},
+        required=("thresholds",),
         pure=False,
         traits=frozenset({REPORT}),
     )
@@ -354,7 +360,7 @@ define(
         operands=(("video", "Video"),),
         results=("Video",),
         attrs={"gop": INT, "crf": INT, "preset": STR},
-        required=("gop",),
+        required=("gop", "crf", "preset"),
         traits=frozenset({WRITES_FILE}),  # the normalised file lives beside the cache
     )
 )
@@ -365,7 +371,7 @@ define(
         operands=(("frames", "Frames"), ("track", "Track"), ("row", "Row"), ("gops", "Video")),
         results=("File",),
         attrs=WRITE_ATTRS,
-        required=("path", "root", "base"),
+        required=WRITE_REQUIRED,
         pure=False,
         traits=frozenset({OUTPUT, WRITES_FILE}),
     )

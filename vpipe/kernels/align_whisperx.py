@@ -64,7 +64,7 @@ class _Align(_Whisperx):
         mono = audio.mono()
         try:
             result = run_align(
-                mono, audio.rate, str(transcript), op.attr("model"), self.device, op.attr("language", "en")
+                mono, audio.rate, str(transcript), op.attr("model"), self.device, op.attr("language")
             )
             return to_alignment(
                 result, str(transcript), len(mono) / audio.rate, lambda ws: phones_of_words(ws, lexicon, phonemize)

@@ -39,7 +39,7 @@ class TrackFace(Kernel):
 
         (video,) = inputs
         track = track_video(
-            video.path, str(op.attr("select", "largest")), int(op.attr("index", 0)), float(op.attr("max_yaw_deg", 35.0))
+            video.path, str(op.attr("select")), int(op.attr("index")), float(op.attr("max_yaw_deg"))
         )
         _report_faces(track, rt)
         return track
@@ -95,7 +95,7 @@ class TrackImage(Kernel):
 
         (image,) = inputs
         pixels = cv2.imread(str(image.path), cv2.IMREAD_COLOR)
-        track = track_image(pixels, str(op.attr("select", "largest")), int(op.attr("index", 0)))
+        track = track_image(pixels, str(op.attr("select")), int(op.attr("index")))
         if not track.present.any():
             raise DiagnosticError(
                 Diagnostic(

@@ -30,7 +30,7 @@ def neural_missing(device: str) -> str | None:
 
 
 def windows_of(op: Op, video: Any, track: Any) -> list[tuple[float, float]]:
-    margin = float(op.attr("margin_ms", 120.0)) / 1000.0
+    margin = float(op.attr("margin_ms")) / 1000.0
     computed = slot_windows(track, margin, video.duration)
     given = op.attr("windows")
     if given and len(given) == len(computed):  # segment-lipsync's windows (same slots)

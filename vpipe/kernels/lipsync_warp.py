@@ -42,7 +42,7 @@ class Animate(Kernel):
 
         image, track, audio_track = inputs
         pixels = cv2.imread(str(image.path), cv2.IMREAD_COLOR)
-        fps = float(op.attr("fps", 25.0))
+        fps = float(op.attr("fps"))
         times = np.arange(0.0, audio_track.audio.duration, 1.0 / fps)
         phones = [
             p.__class__(p.label, e.output_start + p.start, e.output_start + p.end)

@@ -174,11 +174,11 @@ def output_target(op: Op, row: Any, rt: RunContext) -> Path:
 
 def write_settings(op: Op, row: Any) -> VideoSettings:
     return VideoSettings(
-        codec=str(op.attr("codec", "h264")),
-        crf=int(op.attr("crf", 12)),
-        preset=str(op.attr("preset", "veryfast")),
-        audio_bitrate_kbps=int(op.attr("audio_bitrate_kbps", 128)),
-        metadata=_metadata(bool(op.attr("synthetic", False)), row.id),
+        codec=str(op.attr("codec")),
+        crf=int(op.attr("crf")),
+        preset=str(op.attr("preset")),
+        audio_bitrate_kbps=int(op.attr("audio_bitrate_kbps")),
+        metadata=_metadata(bool(op.attr("synthetic")), row.id),
     )
 
 
@@ -218,7 +218,7 @@ def seal_output(op: Op, frames: Frames, track: Track, row: Any, target: Path, rt
 def _seal(op: Op, source: Path, row: Any, target: Path, synthesized: list[dict[str, Any]] | None, rt: RunContext) -> None:
     if synthesized is None:  # the earlier row's sidecar is gone: say what is known
         synthesized = [
-            {"track": "audio", "start": None, "end": None, "by": str(op.attr("audio_by", "speech synthesis"))}
+            {"track": "audio", "start": None, "end": None, "by": str(op.attr("audio_by"))}
         ]
     try:
         seal(target, source, row.id, synthesized, Path(op.attr("root")))
@@ -240,7 +240,7 @@ def _synthesized(op: Op, frames: Frames, track: Track) -> list[dict[str, Any]]:
     else:
         edits = [(e.output_start, e.output_end, e.said, e.replaced) for e in track.edits]
         video = frame_runs(list(frames.rendered), times, period)
-    return spans(edits, video, str(op.attr("audio_by", "speech synthesis")), str(op.attr("video_by", "lip-sync")))
+    return spans(edits, video, str(op.attr("audio_by")), str(op.attr("video_by")))
 
 
 # decoder names → the codec they decode (what a container is asked to carry)

@@ -31,7 +31,7 @@ class Normalize(Kernel):
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> VideoSource:
         (video,) = inputs
         gop = int(op.attr("gop"))  # required: splice-gops chooses it
-        crf, preset = int(op.attr("crf", 12)), str(op.attr("preset", "veryfast"))
+        crf, preset = int(op.attr("crf")), str(op.attr("preset"))
         store = Path(getattr(rt, "store_dir", None) or rt.work_dir) / "normalized"
         name = digest(video.sha256 or str(video.path), str(gop), str(crf), preset, self.version)[:24]
         target = store / f"{name}.mp4"

@@ -121,7 +121,7 @@ class Measure(Kernel):
 
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> QcReport:
         file, track, frames, _profile = inputs
-        thresholds = thaw(op.attr("thresholds", {}))
+        thresholds = thaw(op.attr("thresholds"))
         metrics: dict[str, float] = {}
         failures: list[str] = []
         assert isinstance(frames, Frames)
@@ -140,7 +140,7 @@ class Measure(Kernel):
         for f in failures:
             rt.warn("VP310", f)
         sheet = None
-        if frames.rendered and op.attr("contact_sheets", False):
+        if frames.rendered and op.attr("contact_sheets"):  # absent: off
             from vpipe.qc.contact import write_contact_sheet
 
             # beside the output, so it stays inside the output directory

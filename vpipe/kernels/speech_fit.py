@@ -63,8 +63,8 @@ class FitSlots(Kernel):
 
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> SlotAudio:
         speech, spans = inputs
-        policy = str(op.attr("policy", "auto"))
-        max_stretch = float(op.attr("max_stretch", 0.2))
+        policy = str(op.attr("policy"))
+        max_stretch = float(op.attr("max_stretch"))
         clips = []
         for loc in spans.slots:
             clip, a, b, lead, tail, phones = cut_slot(speech, loc.name)

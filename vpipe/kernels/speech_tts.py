@@ -179,8 +179,8 @@ class Synthesize(Kernel):
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Speech:
         script, lexicon, spans = inputs
         engine = engine_for(op, rt)
-        speed = float(op.attr("speed", 1.0))
-        policy, max_stretch = str(op.attr("policy", "auto")), float(op.attr("max_stretch", 0.2))
+        speed = float(op.attr("speed"))
+        policy, max_stretch = str(op.attr("policy")), float(op.attr("max_stretch"))
         prepared = _prepare(script, lexicon, engine, rt, whole=False)
         timing = getattr(engine, "durations", None)
         if timing is None:  # an engine without a duration pass: synthesize, then steer once
@@ -239,4 +239,4 @@ class Narrate(Kernel):
         engine = engine_for(op, rt)
         prepared = _prepare(script, lexicon, engine, rt, whole=True)
         prepared = PreparedText(prepared.text, tuple(s for s in prepared.slots if s.name), prepared.ipa)
-        return build_speech(speak(engine, prepared.text, float(op.attr("speed", 1.0)), rt), prepared, engine)
+        return build_speech(speak(engine, prepared.text, float(op.attr("speed")), rt), prepared, engine)

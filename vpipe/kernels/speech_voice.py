@@ -80,7 +80,7 @@ class VoiceStatsKernel(Kernel):
             raise DiagnosticError(
                 Diagnostic("VP305", f"the transcript cannot be spoken by the voice: {exc}", rt.op_span)
             ) from None
-        out = speak(engine, prepared.text, float(op.attr("speed", 1.0)), rt)
+        out = speak(engine, prepared.text, float(op.attr("speed")), rt)
         return voice_stats(out.audio, out.rate)
 
 

@@ -52,7 +52,7 @@ class SpliceGops:
         video = graph.value(video_name)
         w, h = video.type.param("w"), video.type.param("h")
         why = None
-        if str(write.attr("codec", "h264")) != "h264":
+        if str(write.attr("codec")) != "h264":
             why = f"the output codec is {write.attr('codec')}, not h264"
         elif (w is not None and w % 2) or (h is not None and h % 2):
             why = f"the source is {w}×{h}; H.264 yuv420p needs an even size"
@@ -66,7 +66,7 @@ class SpliceGops:
             "media.normalize",
             (video_name,),
             (Value(name, video.type, video.scope),),
-            {"gop": self.gop, "crf": int(write.attr("crf", 12)), "preset": str(write.attr("preset", "veryfast"))},
+            {"gop": self.gop, "crf": int(write.attr("crf")), "preset": str(write.attr("preset"))},
             graph.producer(video_name).loc,
         )
         ops: list[Op] = []
