@@ -12,7 +12,7 @@ this module is what makes vpipe's op set defined (a plug-in adds its own with `d
 from __future__ import annotations
 
 from vpipe.ir.graph import Op
-from vpipe.ir.opspec import OUTPUT, REPORT, WRITES_FILE, OpSpec, define, defined
+from vpipe.ir.opspec import DURATIONS, OUTPUT, REPORT, SCRIPT, WRITES_FILE, OpSpec, define, defined
 from vpipe.ir.types import Scope
 
 STR = {"type": "string"}
@@ -167,6 +167,7 @@ define(
         results=("Script",),
         attrs={"template": STR, "slots": {"type": "array", "items": STR}},
         required=("template",),
+        traits=frozenset({SCRIPT}),
     )
 )
 define(
@@ -215,6 +216,7 @@ define(
         results=("SlotAudio",),
         attrs={"policy": {"enum": ["auto", "fit", "elastic"]}, "max_stretch": NUM},
         required=("policy", "max_stretch"),
+        traits=frozenset({DURATIONS}),
     )
 )
 define(
@@ -229,6 +231,7 @@ define(
             ("voice", "VoiceStats"),
         ),
         results=("SlotAudio",),
+        traits=frozenset({DURATIONS}),
     )
 )
 define(

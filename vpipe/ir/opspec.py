@@ -19,7 +19,10 @@ OUTPUT = "output"  # its value is the row's output file (the manifest's `output`
 REPORT = "report"  # its value is the row's quality report (`to_json()`, `failed`, `fail_rows`)
 WRITES_FILE = "writes_file"  # it writes a file outside the cache: a cached value is reused only while
 # `value.still_valid()` says that file is still there, unchanged
-TRAITS = frozenset({OUTPUT, REPORT, WRITES_FILE})
+SCRIPT = "script"  # its value is the row's rendered script (`.text`, the manifest's `script`)
+DURATIONS = "durations"  # its value holds the slots' duration decisions (`.clips`, the manifest's
+# `duration`; the last such op of the row wins)
+TRAITS = frozenset({OUTPUT, REPORT, WRITES_FILE, SCRIPT, DURATIONS})
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class OpSpec:
     pure: bool = True  # deterministic in its inputs: may be hoisted, cached, deduplicated
     fixed_scope: Scope | None = None  # e.g. rows.row is always per_row
     optional: int = 0  # how many of the last operands may be left out (e.g. an inventory only some backends read)
-    traits: frozenset[str] = frozenset()  # OUTPUT, REPORT, WRITES_FILE
+    traits: frozenset[str] = frozenset()  # from TRAITS
 
     def __post_init__(self) -> None:
         unknown = self.traits - TRAITS

@@ -29,7 +29,7 @@ from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Severity, 
 from vpipe.ir.dialect import lookup, operand_roles
 from vpipe.ir.graph import Graph, Op, thaw
 from vpipe.ir.hashing import canonical_json, digest, op_key
-from vpipe.ir.opspec import OUTPUT, REPORT, WRITES_FILE
+from vpipe.ir.opspec import DURATIONS, OUTPUT, REPORT, SCRIPT, WRITES_FILE
 from vpipe.ir.types import Scope
 from vpipe.kernel_api import registry
 from vpipe.kernel_api.context import RunContext, Target
@@ -372,11 +372,13 @@ class Executor:
         for i, op in self.row_ops:
             name = op.results[0].name
             value = values.get(name)
-            if value is None and name in keys and op.results[0].type.name == "SlotAudio":
+            if value is None and name in keys and DURATIONS in self.traits[i]:
                 value = self.cached(i, keys[name])
-            if op.kind == "template.render" and hasattr(value, "text"):
+            if value is None or value is MISS:
+                continue
+            if SCRIPT in self.traits[i]:
                 outcome.script = value.text
-            elif hasattr(value, "clips") and hasattr(value, "policy"):  # SlotAudio: the last one wins
+            elif DURATIONS in self.traits[i]:  # the last one wins
                 outcome.duration = [
                     {
                         "slot": c.name,
