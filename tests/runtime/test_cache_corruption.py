@@ -4,6 +4,8 @@ killed copy, a user's cleanup, a sync tool) reads as `Cache.MISS`, and the next 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -79,19 +81,70 @@ DAMAGE: dict[str, tuple[str, Callable[[Path], None]]] = {
 }
 
 
+def _rewrite_integrity(change: Callable[[dict[str, Any]], Any]) -> Callable[[Path], None]:
+    def rewrite(path: Path) -> None:
+        path.write_text(json.dumps(change(json.loads(path.read_text()))), encoding="utf-8")
+
+    return rewrite
+
+
+def _edit_consistently(path: Path) -> None:
+    """value.json replaced by undecodable JSON *and* its integrity record updated to match
+    (a user's or tool's deliberate edit): the hashes pass, decoding fails."""
+    data = b'{"__type__": "os.system", "fields": {}}'
+    path.write_bytes(data)
+    record = json.loads((path.parent / "integrity.json").read_text())
+    record["value.json"] = [len(data), hashlib.sha256(data).hexdigest()]
+    (path.parent / "integrity.json").write_text(json.dumps(record), encoding="utf-8")
+
+
+DAMAGE.update(
+    {
+        "integrity-missing": ("integrity.json", lambda p: p.unlink()),
+        "integrity-empty": ("integrity.json", lambda p: p.write_bytes(b"")),
+        "integrity-a-list": ("integrity.json", _rewrite_integrity(lambda r: ["value.json"])),
+        "integrity-without-value": ("integrity.json", _rewrite_integrity(lambda r: {"arrays.npz": r["arrays.npz"]})),
+        "integrity-unknown-file": ("integrity.json", _rewrite_integrity(lambda r: {**r, "../x": [1, "00"]})),
+        "value-edited-consistently": ("value.json", _edit_consistently),
+    }
+)
+
+# what the user is told (VP342, `Cache.damaged`): {now} is the damaged file's size, {stored} its size when stored
+REASON: dict[str, str] = {
+    "arrays-a-directory": "it cannot be decoded (IsADirectoryError)",
+    "arrays-missing": "arrays.npz is missing",
+    "entry-empty-directory": "value.json is missing",
+    "value-a-directory": "value.json is missing",
+    "value-missing": "value.json is missing",
+    "integrity-missing": "its integrity record is missing",
+    "integrity-empty": "it cannot be decoded (JSONDecodeError)",
+    "integrity-a-list": "its integrity record is unreadable",
+    "integrity-without-value": "its integrity record is unreadable",
+    "integrity-unknown-file": "its integrity record names an unknown file '../x'",
+    "value-edited-consistently": "it cannot be decoded (CodecError)",
+    **{n: "arrays.npz does not match the SHA-256 stored with it" for n in DAMAGE if n.startswith("arrays-byte")},
+}
+for _name, (_file, _) in DAMAGE.items():
+    REASON.setdefault(_name, _file + " is {now} bytes, {stored} were stored")
+
+
 @pytest.mark.parametrize("name", sorted(DAMAGE))
 def test_a_damaged_entry_is_a_miss_and_is_stored_again(name: str, tmp_path: Path) -> None:
     cache = Cache(tmp_path)
     original = value()
     assert cache.put(KEY, original)
     entry = tmp_path / KEY[:2] / KEY
-    assert {"arrays.npz", "value.json"} <= {p.name for p in entry.iterdir()}
+    assert {"arrays.npz", "value.json", "integrity.json"} == {p.name for p in entry.iterdir()}
     file, damage = DAMAGE[name]
+    stored = (entry / file).stat().st_size
     damage(entry / file)
+    now = (entry / file).stat().st_size if (entry / file).is_file() else -1
 
     got: Any = cache.get(KEY)
     assert got is Cache.MISS, f"{name}: a damaged entry was returned as {type(got).__name__}"
     assert cache.stats.misses == 1 and cache.stats.hits == 0
+    assert cache.damaged == [(KEY, REASON[name].format(now=now, stored=stored))]
+    assert not entry.exists()  # removed, so that it is stored again
     # the damaged entry does not stay in the way: the recomputed value is stored and read back
     assert cache.put(KEY, original)
     again = Cache(tmp_path).get(KEY)

@@ -63,8 +63,8 @@ class Cache:
         `damaged`, and is a miss."""
         entry = self._dir(key)
         if not (entry / "value.json").is_file():
-            if entry.exists():  # entries are renamed into place whole: this one was damaged since
-                shutil.rmtree(entry, ignore_errors=True)
+            if entry.exists() or entry.is_symlink():  # entries are renamed into place whole: damaged since
+                _remove(entry)
                 self.damaged.append((key, "value.json is missing"))
             self.stats.misses += 1
             return MISS
@@ -72,7 +72,7 @@ class Cache:
             files = _read_verified(entry)
             value = decode(files["value.json"].decode("utf-8"), files.get("arrays.npz"))
         except Exception as exc:  # truncated zip, bad JSON, a file edited or missing: recompute
-            shutil.rmtree(entry, ignore_errors=True)
+            _remove(entry)
             self.damaged.append((key, _why(exc)))
             self.stats.misses += 1
             return MISS
@@ -136,6 +136,16 @@ def _read_verified(entry: Path) -> dict[str, bytes]:
             raise DamagedEntry(f"{name} does not match the SHA-256 stored with it")
         files[name] = data
     return files
+
+
+def _remove(entry: Path) -> None:
+    """Remove a damaged entry so that it can be stored again: a folder with what it holds; a
+    link (never what it points to) or a stray file at the entry's place."""
+    if entry.is_symlink() or not entry.is_dir():
+        with contextlib.suppress(OSError):
+            entry.unlink()
+    else:
+        shutil.rmtree(entry, ignore_errors=True)
 
 
 def _read_no_follow(path: Path) -> bytes:
