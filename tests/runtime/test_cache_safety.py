@@ -164,3 +164,41 @@ def test_write_new_never_writes_over_a_file_or_through_a_link(tmp_path: Path) ->
     assert not (tmp_path / "nowhere").exists()
     cache_module._write_new(tmp_path / "fresh", b"new")
     assert (tmp_path / "fresh").read_bytes() == b"new"
+
+
+def test_an_entry_that_cannot_be_removed_is_still_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A damaged entry whose files cannot be deleted (read-only cache, another user's files):
+    still a miss and a reported damage, never an exception out of `get`."""
+    cache = Cache(tmp_path)
+    assert cache.put(KEY, {"a": 1})
+    (entry_of(tmp_path) / "value.json").write_text('{"a": 2}')
+    real_unlink = os.unlink
+
+    def unlink(path: object, *args: object, **kwargs: object) -> None:
+        if os.path.basename(str(path)) == "value.json":
+            raise PermissionError(13, "Permission denied")
+        real_unlink(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    assert cache.get(KEY) is MISS
+    assert cache.damaged == [(KEY, "value.json is 8 bytes, 22 were stored")]
+    assert (entry_of(tmp_path) / "value.json").exists()
+
+
+def test_an_entry_removed_by_another_run_meanwhile_is_a_miss(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two runs share a cache and both find the same damaged entry: the other one removes it
+    while this one is reading it. A miss, not an exception."""
+    cache = Cache(tmp_path)
+    assert cache.put(KEY, {"a": 1})
+    real = cache_module._read_verified
+
+    def read_while_another_run_removes(entry: Path) -> dict[str, bytes]:
+        import shutil
+
+        shutil.rmtree(entry)
+        return real(entry)
+
+    monkeypatch.setattr(cache_module, "_read_verified", read_while_another_run_removes)
+    assert cache.get(KEY) is MISS
+    assert cache.damaged == [(KEY, "its integrity record is missing")]
+    assert not entry_of(tmp_path).exists()
