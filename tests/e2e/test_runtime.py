@@ -129,6 +129,20 @@ def test_deleted_output_is_rendered_again(rendered: tuple[Path, dict[str, Path]]
     assert _complete(outputs["b"], frames)
 
 
+def test_deleted_or_edited_provenance_sidecar_renders_the_row_again(
+    rendered: tuple[Path, dict[str, Path]], e2e_cache: Path
+) -> None:
+    recipe, outputs = rendered
+    sidecar_a, sidecar_c = (outputs[r].with_name(outputs[r].name + ".provenance.json") for r in ("a", "c"))
+    facts = sidecar_c.read_text()
+    sidecar_c.unlink()
+    sidecar_a.write_text(sidecar_a.read_text().replace('"synthesized"', '"edited"'))
+    run = run_recipe(recipe, cache=e2e_cache)
+    assert _statuses(run) == {"a": "ok", "b": "up-to-date", "c": "ok"}
+    assert sidecar_c.read_text() == facts  # the same facts written again
+    assert '"synthesized"' in sidecar_a.read_text()
+
+
 def test_force_renders_up_to_date_rows_again(rendered: tuple[Path, dict[str, Path]], e2e_cache: Path) -> None:
     recipe, outputs = rendered
     before = {row_id: p.stat().st_mtime_ns for row_id, p in outputs.items()}

@@ -167,17 +167,23 @@ class OutputFile:
     size: int
     splice: dict[str, object] | None = None  # how it was spliced from a normalised source (media.splice)
     mtime_ns: int = 0  # modification time when written: an unchanged file is not hashed again
+    # files written with it (its provenance sidecar) and their SHA-256: the row is not up to date
+    # while one of them is gone or changed
+    companions: tuple[tuple[str, str], ...] = ()
 
     @staticmethod
-    def of(path: Path, splice: dict[str, object] | None = None) -> OutputFile:
+    def of(path: Path, splice: dict[str, object] | None = None, companions: tuple[Path, ...] = ()) -> OutputFile:
         stat = path.stat()
-        return OutputFile(path, file_digest(path), stat.st_size, splice, stat.st_mtime_ns)
+        written = tuple((str(c), file_digest(c)) for c in companions)
+        return OutputFile(path, file_digest(path), stat.st_size, splice, stat.st_mtime_ns, written)
 
     def still_valid(self) -> bool:
         """The file on disk is still the one this value describes (resume / up-to-date check).
         Same size and modification time: taken as unchanged without reading it (a no-op re-run
         must not hash every output); otherwise its content hash decides."""
         try:
+            if any(file_digest(Path(c)) != sha256 for c, sha256 in self.companions):
+                return False
             stat = self.path.stat()
             if stat.st_size != self.size:
                 return False

@@ -157,7 +157,7 @@ class WriteVideo(Kernel):
         except (WriteError, DecodeError) as exc:
             raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
         seal_output(op, frames, track, row, target, rt)
-        return OutputFile.of(target)
+        return sealed_file(target)
 
 
 def output_target(op: Op, row: Any, rt: RunContext) -> Path:
@@ -194,7 +194,7 @@ def reuse_output(op: Op, row: Any, earlier: OutputFile, rt: RunContext) -> Outpu
     except (OSError, ValueError, KeyError, TypeError):
         spans_of = None
     _seal(op, Path(str(op.attr("source", earlier.path))), row, target, spans_of, rt)
-    return OutputFile.of(target, earlier.splice)
+    return sealed_file(target, earlier.splice)
 
 
 def _picture(source: MediaInfo | None) -> Picture:
@@ -208,6 +208,12 @@ def _picture(source: MediaInfo | None) -> Picture:
         color_primaries=source.color_primaries,
         color_trc=source.color_trc,
     )
+
+
+def sealed_file(target: Path, splice: dict[str, object] | None = None) -> OutputFile:
+    """The written, sealed output with its sidecar as a companion (both must stay for the row to
+    be up to date)."""
+    return OutputFile.of(target, splice, (sidecar_path(target),))
 
 
 def seal_output(op: Op, frames: Frames, track: Track, row: Any, target: Path, rt: RunContext) -> None:

@@ -11,7 +11,7 @@ from vpipe.ir.graph import Estimate, Op
 from vpipe.ir.hashing import digest
 from vpipe.kernel_api.context import RunContext
 from vpipe.kernel_api.registry import Kernel, kernel
-from vpipe.kernels.media import WriteVideo, _fail, output_target, reuse_output, seal_output, write_settings
+from vpipe.kernels.media import WriteVideo, _fail, output_target, reuse_output, seal_output, sealed_file, write_settings
 from vpipe.media.decode import DecodeError, frame_timing
 from vpipe.media.normalize import NormalizeError, frame_psnr, gop_table, normalize
 from vpipe.media.splice import splice
@@ -86,11 +86,11 @@ class SpliceVideo(Kernel):
             # QC measures the sound against the recording (the normalised file carries no audio)
             original = gops.gops.original
             copied = WriteVideo().run(op, [replace(frames, source=original), track, row], rt)
-            return OutputFile(copied.path, copied.sha256, copied.size, {"original": str(original)}, copied.mtime_ns)
+            return replace(copied, splice={"original": str(original)})
         try:
             report = splice(frames, gops.path, gops.gops, track.audio, target, settings)
         except WriteError as exc:
             raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
         report["original"] = str(gops.gops.original)  # QC measures the sound against the recording itself
         seal_output(op, frames, track, row, target, rt)
-        return OutputFile.of(target, report)
+        return sealed_file(target, report)
