@@ -4,11 +4,14 @@ the sandbox refuses Python internals and output bombs; the filters do what the d
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from jinja2 import TemplateSyntaxError
 
 from vpipe.templates import (
     MAX_RENDERED_CHARS,
+    SLUG_MAX_CHARS,
     Rendered,
     SlotSpan,
     TemplateProgram,
@@ -18,6 +21,7 @@ from vpipe.templates import (
     filter_name_title,
     filter_possessive,
     filter_slug,
+    path_value_problem,
     scrub,
     syntax_error_position,
 )
@@ -226,9 +230,20 @@ def test_default_without_boolean_keeps_falsy_values() -> None:
         ("../../etc/passwd", "etc-passwd"),
         ("  --Ana__María--  ", "ana-maria"),
         ("", "row"),
-        ("漢字", "row"),
+        ("   ", "row"),
         ("A/B\\C", "a-b-c"),
         (42, "42"),
+        # other scripts are transliterated, not dropped
+        ("Дмитрий Иванов", "dmitriy-ivanov"),
+        ("東京", "dongjing"),
+        ("محمد", "mhmd"),
+        ("Ελένη", "eleni"),
+        ("김민준", "gimminjun"),
+        # controls, bidi overrides, zero-width characters and dots never reach the name
+        ("\u202eevil\u200b.exe", "evil-exe"),
+        ("line\nbreak\x00nul", "line-break-nul"),
+        ("..hidden", "hidden"),
+        ("ＦＵＬＬ", "full"),
     ],
 )
 def test_slug(value: object, expected: str) -> None:
@@ -237,6 +252,37 @@ def test_slug(value: object, expected: str) -> None:
 
 def test_slug_separator() -> None:
     assert filter_slug("Zoë Dupont", "_") == "zoe_dupont"
+    assert filter_slug("Zoë Dupont", "") == "zoedupont"
+    with pytest.raises(ValueError, match="separator"):
+        filter_slug("Zoë", "/")
+
+
+def test_slug_keeps_unicode_letters_when_asked() -> None:
+    assert filter_slug("Дмитрий Иванов", keep_unicode=True) == "дмитрий-иванов"
+    assert filter_slug("東京 タワー", keep_unicode=True) == "東京-タワー"
+    # NFC: a decomposed é comes out composed; a Devanagari vowel sign stays on its letter
+    assert filter_slug("Zoe\u0301", keep_unicode=True) == "zoé"
+    assert filter_slug("नमस्ते", keep_unicode=True) == "नमस्ते"
+    # a combining mark on its own (after a separator) is dropped, as are controls and bidi overrides
+    assert filter_slug("a \u0301b\u202e/..", keep_unicode=True) == "a-b"
+    for value in ("Дмитрий", "東京 タワー", "\u202e..\x00/x", "ab" * 200):
+        name = filter_slug(value, keep_unicode=True)
+        assert path_value_problem(name) is None and not name.startswith(".")
+        assert unicodedata.is_normalized("NFC", name)
+
+
+@pytest.mark.parametrize("keep_unicode", [False, True])
+def test_slug_is_bounded_and_cut_between_words(keep_unicode: bool) -> None:
+    name = filter_slug(" ".join(["word"] * 40), keep_unicode=keep_unicode)
+    assert len(name) <= SLUG_MAX_CHARS and name.endswith("word") and "--" not in name
+    wide = filter_slug("漢" * 200, keep_unicode=True)
+    assert len(wide.encode("utf-8")) <= 2 * SLUG_MAX_CHARS
+
+
+def test_slug_of_a_value_with_nothing_nameable_is_distinct_per_value() -> None:
+    a, b = filter_slug("★★★"), filter_slug("☆☆☆")
+    assert a != b and a.startswith("x") and len(a) == 9
+    assert filter_slug("★★★") == a  # stable across runs
 
 
 @pytest.mark.parametrize(
@@ -293,3 +339,12 @@ def test_path_value_problems(value: str, problem: str | None) -> None:
     from vpipe.templates import path_value_problem
 
     assert path_value_problem(value) == problem
+
+
+def test_slug_in_an_output_path_names_non_latin_rows() -> None:
+    from vpipe.templates import make_environment
+
+    path = make_environment(path=True).from_string("out/{{ row_id }}-{{ name | slug }}.mp4")
+    assert path.render(row_id="r3", name="Дмитрий") == "out/r3-dmitriy.mp4"
+    unicode_path = make_environment(path=True).from_string("out/{{ row_id }}-{{ name | slug(keep_unicode=true) }}.mp4")
+    assert unicode_path.render(row_id="r3", name="Дмитрий/../x") == "out/r3-дмитрий-x.mp4"

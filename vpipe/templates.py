@@ -8,6 +8,7 @@ variable) by wrapping each slot expression's final value in invisible markers.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -48,12 +49,56 @@ def filter_default(value: Any, fallback: Any = "", boolean: bool = True) -> Any:
     return value
 
 
-def filter_slug(value: Any, separator: str = "-") -> str:
-    """ASCII, lower-case, safe in file names: 'Zoë Dupont' → 'zoe-dupont'."""
-    text = unicodedata.normalize("NFKD", str(value))
-    text = text.encode("ascii", "ignore").decode("ascii").lower()
-    text = re.sub(r"[^a-z0-9]+", separator, text).strip(separator)
-    return text or "row"
+SLUG_MAX_CHARS = 64  # a file name holds a few values and an id; every file system takes 255 bytes
+SLUG_SEPARATORS = ("-", "_", "")
+
+
+def filter_slug(value: Any, separator: str = "-", keep_unicode: bool = False) -> str:
+    """A value as a safe, readable part of a file name.
+
+    'Zoë Dupont' → 'zoe-dupont'; other scripts are transliterated (anyascii): 'Дмитрий' →
+    'dmitriy', '東京' → 'dongjing', 'محمد' → 'mhmd'. `keep_unicode=true` keeps letters and
+    digits of every script instead (NFKC, so also NFC; lower case): 'Дмитрий' → 'дмитрий'.
+    Anything else — path separators, dots, spaces, controls, invisible formatting, symbols —
+    becomes `separator` ('-', '_' or ''), never at either end, so the name never starts with
+    a dot; at most 64 characters (and 128 bytes of UTF-8), cut at a separator where one is
+    near the end. A value with nothing left gives 'row' when empty, else 'x' and 8 hex digits
+    of its hash, so distinct values keep distinct names.
+    """
+    if separator not in SLUG_SEPARATORS:
+        raise ValueError(f"slug: the separator must be one of '-', '_' or '' (not {separator!r})")
+    text = unicodedata.normalize("NFKC", str(value))
+    if keep_unicode:
+        kept = _unicode_words(text)
+    else:
+        from anyascii import anyascii
+
+        kept = re.sub(r"[^a-z0-9]+", " ", anyascii(text).lower())
+    slug = separator.join(kept.split())
+    if len(slug) > SLUG_MAX_CHARS or len(slug.encode("utf-8")) > 2 * SLUG_MAX_CHARS:
+        slug = slug[:SLUG_MAX_CHARS]
+        while len(slug.encode("utf-8")) > 2 * SLUG_MAX_CHARS:
+            slug = slug[:-1]
+        cut = slug.rfind(separator) if separator else -1
+        slug = slug[:cut] if cut >= len(slug) // 2 else slug
+    if slug:
+        return slug
+    if not text.strip():
+        return "row"
+    return "x" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def _unicode_words(text: str) -> str:
+    """Letters and digits of any script, lower case, the rest spaces; a combining mark stays
+    only on a letter it follows (Devanagari vowel signs), never on its own."""
+    out: list[str] = []
+    for ch in text.lower():
+        category = unicodedata.category(ch)
+        if category[0] in "LN" or (category[0] == "M" and out and out[-1] != " "):
+            out.append(ch)
+        else:
+            out.append(" ")
+    return unicodedata.normalize("NFC", "".join(out))
 
 
 def filter_first_word(value: Any) -> str:
