@@ -49,10 +49,14 @@ def plan_summary(build: BuildResult, cache_dir: Path | None = None) -> dict[str,
         warm = measured["shared_cached_seconds"]
         shared_s = warm if warm is not None and _analysed(build) else (measured["shared_seconds"] or shared_s)
         shared_s += measured["warmup_seconds"]  # loading the models, once per run
-        calibration = (
-            f"measured: median of {measured['rows_measured']} row(s) of earlier runs in this cache"
-            + (f", plus {measured['warmup_seconds']:.1f} s loading models" if measured["warmup_seconds"] else "")
-        )
+        calibration = f"measured: median of {measured['rows_measured']} row(s) of earlier runs in this cache"
+        if measured["basis"] == "cpu":
+            calibration += (
+                f" ({measured['per_row_cpu_seconds']:.1f} s of CPU each, × {measured['k']:.2f} waiting,"
+                f" × {measured['contention']:.2f} for the machine's contention now, load {measured['load']:.1f})"
+            )
+        if measured["warmup_seconds"]:
+            calibration += f", plus {measured['warmup_seconds']:.1f} s loading models"
     peak_ram = max((op.estimate.ram_mb for op in graph if op.estimate), default=0.0)
     peak_vram = max((op.estimate.vram_mb for op in graph if op.estimate), default=0.0)
     transcript = facts.get("transcript") or src.transcript
@@ -89,6 +93,11 @@ def plan_summary(build: BuildResult, cache_dir: Path | None = None) -> dict[str,
             "peak_ram_mb": round(peak_ram, 1),
             "peak_vram_mb": round(peak_vram, 1),
             "from": calibration,
+            "calibration": {
+                k: measured[k] for k in ("basis", "k", "load", "contention", "per_row_cpu_seconds") if k in measured
+            }
+            if measured is not None
+            else None,
         },
         "target": {
             "device": recipe.target.device,
@@ -104,7 +113,11 @@ def _measured(build: BuildResult, override: Path | None) -> dict[str, Any] | Non
     from vpipe.runtime.calibration import calibrated, profile_key
 
     recipe = build.recipe
-    return calibrated(cache_dir(recipe, override), profile_key(build.graph, recipe.source.path, recipe.target.device))
+    return calibrated(
+        cache_dir(recipe, override),
+        profile_key(build.graph, recipe.source.path, recipe.target.device),
+        shared_cached=_analysed(build),
+    )
 
 
 def _analysed(build: BuildResult) -> bool:

@@ -1,18 +1,25 @@
-"""Progress display for `vpipe run` (rich bars on a terminal, nothing otherwise)."""
+"""Progress display for `vpipe run` (rich bars on a terminal, nothing otherwise): the rows done,
+and under it one line per row being rendered with its phase (script, speech, lip-sync,
+encode, QC) and, where the phase loops over frames, how many are done."""
 
 from __future__ import annotations
 
 import sys
 from types import TracebackType
+from typing import Any
 
+from vpipe.diagnostics.render import for_terminal
 from vpipe.runtime.executor import RowOutcome
 
 
 class RunProgress:
-    def __init__(self, enabled: bool, total: int) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self._progress = None
-        self._task = None
+    def __init__(self, enabled: bool, total: int, console: Any = None) -> None:
+        # a console given (tests, a caller's own) is drawn on even when it is not a terminal
+        self.enabled = enabled and (console is not None or sys.stderr.isatty())
+        self.console = console
+        self._progress: Any = None
+        self._task: Any = None
+        self._rows: dict[int, Any] = {}  # row index → its phase line, while it renders
         self.ok = self.failed = 0
 
     def __enter__(self) -> RunProgress:
@@ -33,7 +40,7 @@ class RunProgress:
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
-                console=Console(stderr=True),
+                console=self.console or Console(stderr=True),
                 transient=False,
             )
             self._progress.start()
@@ -43,11 +50,29 @@ class RunProgress:
         if self._progress is not None:
             self._task = self._progress.add_task(what, total=None)
 
+    def phase(self, index: int, row_id: str, phase: str, done: int, total: int) -> None:
+        """Row `index` is in `phase`, `done` of `total` frames (total 0: frames not counted)."""
+        if self._progress is None:
+            return
+        from rich.markup import escape
+
+        # a row id is data: never markup, never a terminal control sequence
+        label = f"  row {index} ({escape(for_terminal(row_id))}): {phase}"
+        if total <= 0 and done > 0:
+            label += f", {done} frames"
+        task = self._rows.get(index)
+        if task is None:
+            self._rows[index] = self._progress.add_task(label, total=total or None, completed=done)
+        else:
+            self._progress.update(task, description=label, total=total or None, completed=done)
+
     def row(self, outcome: RowOutcome) -> None:
         if outcome.status == "failed":
             self.failed += 1
         else:
             self.ok += 1
+        if self._progress is not None and outcome.index in self._rows:
+            self._progress.remove_task(self._rows.pop(outcome.index))
         if self._progress is not None and self._task is not None:
             self._progress.update(
                 self._task,

@@ -22,6 +22,7 @@ from vpipe.lipsync.facecrop import crop, face_boxes, int_box, uncrop
 from vpipe.lipsync.inventory import MouthInventory
 from vpipe.lipsync.retrieve import MIN_PHASE, RetrieveReport, ease, heard_phones, rendered_frames
 from vpipe.lipsync.timeline import output_timeline
+from vpipe.phases import advance
 
 # predict(crops [B] BGR uint8 size×size, output times [B] seconds) → new crops [B] BGR uint8
 Predict = Callable[[list[np.ndarray], np.ndarray], list[np.ndarray]]
@@ -68,6 +69,7 @@ def render_neural(
                 donor = Donor(uncrop(patch, box), (box[0], box[1]), points)
                 rendered[k], _ = transplant(base, points, donor, scale, strength=strength[k])
             queue.clear()
+            advance(len(rendered), len(jobs))
 
         for i, _, image in iter_frames(video.path, first, max(need.values()) + 1):
             images[i] = image

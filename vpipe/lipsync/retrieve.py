@@ -22,6 +22,7 @@ from vpipe.lipsync.inventory import MouthInventory
 from vpipe.lipsync.select import FrameTarget, choose_mouths
 from vpipe.lipsync.timeline import Timeline, output_timeline
 from vpipe.lipsync.visemes import INDEX, LIP_LEAD, frame_visemes, predicted_aperture
+from vpipe.phases import advance
 
 # An output frame this close to its source frame shows that frame as it is (no interpolation).
 MIN_PHASE = 0.02
@@ -152,6 +153,7 @@ def _render(
                 face.landmarks[donor_frame],
             )
             rendered[k], _ = transplant(base, points, donor, inv.scale, poisson, strength[k])
+            advance(len(rendered), len(jobs))
         oldest = min((jobs[k][0] for k in pending), default=i + 1)
         for j in [j for j in images if j < oldest]:
             del images[j]

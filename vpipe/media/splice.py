@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from vpipe import faults
+from vpipe import faults, phases
 from vpipe.atomic import atomic_path
 from vpipe.data.audio import Audio
 from vpipe.data.media import Frames, GopIndex
@@ -304,6 +304,7 @@ def _encode_segment(
             muxed.time_base = tb
             muxer.video(muxed, float(muxed.pts * tb))
 
+    before = sum(b - a for a, b in plan.segments if b <= segment[0])  # re-encoded in earlier segments
     for k in range(*segment):
         image = frames.rendered.get(k)
         if image is None:
@@ -315,6 +316,7 @@ def _encode_segment(
         frame.pts = int(plan.out_pts[k])
         frame.time_base = tb
         emit(enc.encode(frame))
+        phases.advance(before + k - segment[0] + 1, plan.reencoded_frames)
         if k == segment[0] + 5:
             faults.point("encode")  # a segment's first frames written into the temporary file
     emit(enc.encode(None))

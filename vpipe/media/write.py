@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from vpipe import faults
+from vpipe import faults, phases
 from vpipe.atomic import atomic_path
 from vpipe.data.audio import Audio
 from vpipe.media.convert import bgr_to_frame
@@ -262,6 +262,7 @@ def encode(
                 for packet in vs.encode(frame):
                     out.mux(packet)
                 count += 1
+                phases.advance(count, 0)
                 if count == 10:
                     faults.point("encode")  # ten frames written into the temporary file
             for packet in vs.encode(None):

@@ -15,13 +15,14 @@ import shutil
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from vpipe import faults
+from vpipe import faults, phases
 from vpipe.atomic import atomic_write_text
 from vpipe.data.codec import CodecError, encode
 from vpipe.data.rowdata import RowValue
@@ -34,6 +35,7 @@ from vpipe.ir.types import Scope
 from vpipe.kernel_api import registry
 from vpipe.kernel_api.context import RunContext, Target
 from vpipe.runtime.cache import MISS, Cache, Miss
+from vpipe.runtime.calibration import cpu_clock
 from vpipe.version import __version__
 
 
@@ -67,8 +69,8 @@ class RowOutcome:
     key: str | None = None
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
-    # CPU seconds of this process (all its threads) per op and for the row: on a busy machine
-    # the wall times include waiting for a core, these do not (the speech worker is apart)
+    # CPU seconds per op and for the row (this process, its finished children, the speech worker:
+    # calibration.cpu_clock): on a busy machine the wall times include waiting, these do not
     cpu: dict[str, float] = field(default_factory=dict)
     cpu_seconds: float = 0.0
     cached: list[str] = field(default_factory=list)
@@ -143,6 +145,8 @@ class Executor:
         self.target = target or Target()
         self.work_root = work_root
         self.log_dir = log_dir
+        # progress inside a row: (row, phase, frames done, frames total; 0 when not known)
+        self.on_phase: Callable[[RowValue, str, int, int], None] | None = None
         # files too large for a cache entry (the normalised source) live beside the cache, or, with
         # no cache, in the build's work folder for this run
         if cache is not None:
@@ -208,7 +212,7 @@ class Executor:
         inputs = [values[o] for o in op.operands]
         name = op.results[0].name
         rt.op_span = op.span
-        start, cpu_start = time.perf_counter(), time.process_time()
+        start, cpu_start = time.perf_counter(), cpu_clock()
         if kern.value_keyed:
             value = kern.run(op, inputs, rt)
             key = digest(op.kind, value_hash(value))
@@ -236,7 +240,7 @@ class Executor:
                 cached.append(name)
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
         if cpu is not None:
-            cpu[name] = cpu.get(name, 0.0) + time.process_time() - cpu_start
+            cpu[name] = cpu.get(name, 0.0) + cpu_clock() - cpu_start
         values[name] = value
         keys[name] = key
 
@@ -320,7 +324,7 @@ class Executor:
         return keys
 
     def run_row(self, shared: SharedState, row: RowValue, force: bool = False) -> RowOutcome:
-        start, cpu_start = time.perf_counter(), time.process_time()
+        start, cpu_start = time.perf_counter(), cpu_clock()
         outcome = RowOutcome(row.index, row.id, "ok", values=dict(row.values))
         damage: list[Diagnostic] = []
         if not force:
@@ -338,11 +342,14 @@ class Executor:
                     self._describe(outcome, values, keys)
                     outcome.seconds = time.perf_counter() - start
                     return outcome
+                on_phase = self.on_phase
+                report = (lambda phase, done, total: on_phase(row, phase, done, total)) if on_phase else None
                 for i, op in self.row_ops:
                     # --force: the user distrusts what is stored, so nothing of the row is reused
-                    self._execute(
-                        i, op, values, keys, rt, outcome.timings, outcome.cached, reuse=not force, cpu=outcome.cpu
-                    )
+                    with phases.running(op.kind, report):
+                        self._execute(
+                            i, op, values, keys, rt, outcome.timings, outcome.cached, reuse=not force, cpu=outcome.cpu
+                        )
                     if OUTPUT in self.traits[i]:
                         outcome.output = str(getattr(values[op.results[0].name], "path", ""))
                         outcome.key = keys[op.results[0].name]
@@ -363,7 +370,7 @@ class Executor:
         self._describe(outcome, values, keys)
         self.last_values = values  # the row's values, for callers that want more than the outcome (preview)
         outcome.seconds = time.perf_counter() - start
-        outcome.cpu_seconds = time.process_time() - cpu_start
+        outcome.cpu_seconds = cpu_clock() - cpu_start
         return outcome
 
     def _describe(self, outcome: RowOutcome, values: dict[str, Any], keys: dict[str, str]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import statistics
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -31,7 +32,7 @@ from vpipe.ir.printer import print_graph
 from vpipe.kernel_api.context import Target
 from vpipe.provenance import sidecar_path
 from vpipe.runtime.cache import Cache
-from vpipe.runtime.calibration import profile_key, record_run
+from vpipe.runtime.calibration import cpu_clock, machine_load, probe, profile_key, record_run
 from vpipe.runtime.executor import Executor, MissingKernel, RowOutcome, SharedState
 from vpipe.runtime.lock import Busy, FolderLock, Holder
 from vpipe.runtime.records import COMPLETE, INTERRUPTED, VIEW, RunRecord, update_view
@@ -57,6 +58,7 @@ class RunOptions:
 class RunSummary:
     outcomes: list[RowOutcome] = field(default_factory=list)
     shared_seconds: float = 0.0
+    shared_cpu_seconds: float = 0.0
     total_seconds: float = 0.0
     manifest: Path | None = None  # the latest view over all runs (out/manifest.jsonl)
     run_manifest: Path | None = None  # this run's own manifest (out/runs/ID/manifest.jsonl)
@@ -138,12 +140,20 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(
-    ir_text: str, cache_root: str | None, target: Target, work_root: str, log_dir: str, shared: SharedState
+    ir_text: str,
+    cache_root: str | None,
+    target: Target,
+    work_root: str,
+    log_dir: str,
+    shared: SharedState,
+    phases: Any = None,
 ) -> None:
     graph = parse_graph(ir_text)
     cache = Cache(Path(cache_root)) if cache_root else None
-    _WORKER["executor"] = Executor(graph, cache, target, Path(work_root), Path(log_dir))
+    _WORKER["executor"] = executor = Executor(graph, cache, target, Path(work_root), Path(log_dir))
     _WORKER["shared"] = shared
+    if phases is not None:  # a queue to the parent's progress display
+        executor.on_phase = lambda row, phase, done, total: phases.put((row.index, row.id, phase, done, total))
 
 
 def _run_in_worker(row: RowValue, force: bool) -> RowOutcome:
@@ -158,6 +168,12 @@ class ProgressSink(Protocol):
     def set_total(self, total: int) -> None: ...
 
     def row(self, outcome: RowOutcome) -> None: ...
+
+
+class PhaseSink(ProgressSink, Protocol):
+    """A progress display that also shows phases inside a row (optional for a sink)."""
+
+    def phase(self, index: int, row_id: str, phase: str, done: int, total: int) -> None: ...
 
 
 def run_build(build: BuildResult, options: RunOptions, progress: ProgressSink | None = None) -> RunSummary:
@@ -225,6 +241,8 @@ def _remove_if_empty(root: Path, created: bool) -> None:
 
 def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink | None) -> RunSummary:
     recipe, graph = build.recipe, build.graph
+    # how contended the machine is as the run starts, measured as `vpipe build` measures it (calibration)
+    load, stretch = machine_load(), (probe() if not options.no_cache else 1.0)
     start = time.perf_counter()
     cache = None if options.no_cache else Cache(cache_dir(recipe, options.cache_dir))
     target = target_of(recipe)
@@ -237,6 +255,9 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
         ) from None
     rows = select_rows(recipe.rows.rows, options.rows, options.only)
     root = options.records or recipe.output.root
+    phase_sink = getattr(progress, "phase", None)  # progress inside a row, where the display shows it
+    if phase_sink is not None:
+        executor.on_phase = lambda row, name, done, total: phase_sink(row.index, row.id, name, done, total)
     # a killed run's temporary files, only where this run writes and only of its own outputs
     outputs = [r.output for r in recipe.rows.rows if r.output is not None]
     sweep_stale(
@@ -279,9 +300,10 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
         else:
             if progress:
                 progress.shared("analysing the source")
-            shared_start = time.perf_counter()
+            shared_start, shared_cpu = time.perf_counter(), cpu_clock()
             shared = executor.run_shared()
             summary.shared_seconds = time.perf_counter() - shared_start
+            summary.shared_cpu_seconds = cpu_clock() - shared_cpu
             summary.shared_cached = shared.cached
             summary.shared_diagnostics = shared.diagnostics
             manifest.write(
@@ -309,6 +331,7 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
             cache_root=cache.root if cache is not None else None,
             target=target,
             bdir=bdir,
+            phase_sink=phase_sink,
         ):
             summary.outcomes.append(outcome)
             manifest.write({"type": "row", **outcome.to_json()})
@@ -333,14 +356,25 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
         )
         update_view(root)
         if cache is not None:
+            rendered = [o for o in summary.outcomes if o.status == "ok" and not _copied(o)]
             record_run(
                 cache.root,
                 profile_key(graph, recipe.source.path, target.device),
-                [o.seconds for o in summary.outcomes if o.status == "ok"],
+                [o.seconds for o in rendered],
                 summary.shared_seconds,
                 cached=_shared_cached(executor, summary.shared_cached),
+                row_cpu=[o.cpu_seconds for o in rendered],
+                shared_cpu=summary.shared_cpu_seconds,
+                load=load,
+                jobs=options.jobs,
+                stretch=stretch,
             )
     return summary
+
+
+def _copied(outcome: RowOutcome) -> bool:
+    """A row deduplicated from an identical one: a copy, not a render (no measure of a row's cost)."""
+    return any("copied from" in c for c in outcome.cached)
 
 
 def _shared_cached(executor: Executor, cached: list[str]) -> bool:
@@ -382,6 +416,7 @@ def _execute_rows(
     cache_root: Path | None,
     target: Target,
     bdir: Path,
+    phase_sink: Callable[[int, str, str, int, int], None] | None = None,
 ) -> Iterable[RowOutcome]:
     runnable: list[RowValue] = []
     for row in rows:
@@ -410,18 +445,37 @@ def _execute_rows(
             yield executor.run_row(shared, rv, options.force)
         return
     ctx = multiprocessing.get_context("spawn")  # fork is unsafe with threaded ONNX/torch runtimes
+    phases = ctx.Queue() if phase_sink is not None else None
+    relay = threading.Thread(target=_relay, args=(phases, phase_sink), daemon=True) if phases is not None else None
+    if relay is not None:
+        relay.start()
+    work, logs = str(bdir / "work"), str(bdir / "logs")
+    try:
+        yield from _pool_rows(
+            ctx,
+            runnable,
+            options,
+            (graph_text, str(cache_root) if cache_root else None, target, work, logs, shared, phases),
+        )
+    finally:
+        if phases is not None and relay is not None:
+            phases.put(None)
+            relay.join(timeout=5)
+
+
+def _relay(queue: Any, sink: Callable[[int, str, str, int, int], None]) -> None:
+    """Worker processes' phases to the parent's progress display, until None."""
+    while (event := queue.get()) is not None:
+        with contextlib.suppress(Exception):  # a display error must never stop a run
+            sink(*event)
+
+
+def _pool_rows(
+    ctx: Any, runnable: list[RowValue], options: RunOptions, initargs: tuple[Any, ...]
+) -> Iterable[RowOutcome]:
+    """Rows in `options.jobs` worker processes (each set up by `_init_worker(*initargs)`)."""
     with ProcessPoolExecutor(
-        max_workers=options.jobs,
-        mp_context=ctx,
-        initializer=_init_worker,
-        initargs=(
-            graph_text,
-            str(cache_root) if cache_root else None,
-            target,
-            str(bdir / "work"),
-            str(bdir / "logs"),
-            shared,
-        ),
+        max_workers=options.jobs, mp_context=ctx, initializer=_init_worker, initargs=initargs
     ) as pool:
         futures = {pool.submit(_run_in_worker, rv, options.force): rv for rv in runnable}
         results: dict[int, RowOutcome] = {}
