@@ -4,7 +4,7 @@ Each benchmark runs in its own process (a fresh speech worker and fresh caches, 
 cannot warm up the next) and prints JSON lines; they are echoed and collected, with the
 machine's description, into benchmarks/out/results.jsonl. Needs ../shared/media.
 
-Usage: python benchmarks/run.py [--only speech|lipsync|voice_match|estimates|scaling] [--rows N]
+Usage: python benchmarks/run.py [--only speech|lipsync|voice_match|estimates|preview|scaling] [--rows N]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ BENCHMARKS = {
     "lipsync": ["lipsync.py", "--out", str(HERE / "out" / "lipsync")],
     "voice_match": ["voice_match.py", "--quick"],
     "estimates": ["estimates.py", "--rows", "3"],
+    "preview": ["preview.py"],
     "scaling": ["scaling.py"],
 }
 

@@ -30,6 +30,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
         "outputs",
         "atomic",
         "faults",
+        "phases",
         "catalog",
         "schemas",
     ),

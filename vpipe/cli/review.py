@@ -120,9 +120,14 @@ def preview(
     from vpipe.cli.output import emit, fail
     from vpipe.diagnostics.diagnostic import DiagnosticError
     from vpipe.preview import preview_row
+    from vpipe.speech.piper_client import worker
 
+    speech = worker()
+    speech.start()  # the speech worker loads its libraries while the recipe compiles (on another core)
     try:
         build = compile_build(recipe, cache_dir=cache_dir)
+        if build.recipe.voice.engine != "piper":
+            speech.close()
         result = preview_row(build.result, row, cache_dir)
     except DiagnosticError as exc:
         raise fail(exc.diagnostics, fmt) from None

@@ -153,7 +153,7 @@ def _render(
                 face.landmarks[donor_frame],
             )
             rendered[k], _ = transplant(base, points, donor, inv.scale, poisson, strength[k])
-            advance(len(rendered), len(jobs))
+        advance(len(rendered), len(jobs))
         oldest = min((jobs[k][0] for k in pending), default=i + 1)
         for j in [j for j in images if j < oldest]:
             del images[j]

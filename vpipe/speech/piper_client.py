@@ -46,6 +46,13 @@ class PiperWorker:
         threading.Thread(target=_drain, args=(proc,), daemon=True).start()
         return proc
 
+    def start(self) -> None:
+        """Start the process now: it imports piper and onnxruntime while the caller does other
+        work (`vpipe preview` compiles the recipe meanwhile)."""
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None:
+                self._proc = self._start()
+
     def request(self, payload: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             for attempt in range(2):
