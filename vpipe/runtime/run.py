@@ -13,7 +13,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -477,17 +477,30 @@ def _pool_rows(
     with ProcessPoolExecutor(
         max_workers=options.jobs, mp_context=ctx, initializer=_init_worker, initargs=initargs
     ) as pool:
-        futures = {pool.submit(_run_in_worker, rv, options.force): rv for rv in runnable}
-        results: dict[int, RowOutcome] = {}
-        for future in as_completed(futures):
-            rv = futures[future]
-            try:
-                results[rv.index] = future.result()
-            except Exception as exc:  # the worker died (out of memory, a crash in native code)
-                results[rv.index] = RowOutcome(
-                    rv.index,
-                    rv.id,
-                    "failed",
-                    diagnostics=[Diagnostic("VP399", f"row {rv.index}: worker process failed: {exc}", None)],
-                )
-            yield results[rv.index]
+        # rows go to the workers as they free up (a few queued each): a long CSV is never all
+        # in flight, and the workers keep their loaded models and shared values across rows
+        queue = iter(runnable)
+        futures: dict[Any, RowValue] = {}
+
+        def submit() -> None:
+            rv = next(queue, None)
+            if rv is not None:
+                futures[pool.submit(_run_in_worker, rv, options.force)] = rv
+
+        for _ in range(2 * options.jobs):
+            submit()
+        while futures:
+            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in finished:
+                rv = futures.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception as exc:  # the worker died (out of memory, a crash in native code)
+                    outcome = RowOutcome(
+                        rv.index,
+                        rv.id,
+                        "failed",
+                        diagnostics=[Diagnostic("VP399", f"row {rv.index}: worker process failed: {exc}", None)],
+                    )
+                submit()
+                yield outcome
