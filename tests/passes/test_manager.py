@@ -65,11 +65,12 @@ def test_dump_ir_writes_one_file_per_pass(tiny_recipe: Path, tmp_path: Path) -> 
         "04-fit-vram.ir",
         "05-reduce-steps.ir",
         "06-splice-gops.ir",
-        "07-dedupe.ir",
-        "08-select-kernels.ir",
-        "09-export-onnx.ir",
+        "07-keep-recorded.ir",
+        "08-dedupe.ir",
+        "09-select-kernels.ir",
+        "10-export-onnx.ir",
     ]
-    last = parse_graph((tmp_path / "ir" / "09-export-onnx.ir").read_text())
+    last = parse_graph((tmp_path / "ir" / "10-export-onnx.ir").read_text())
     assert last == result.graph  # type: ignore[attr-defined]
 
 
@@ -84,6 +85,7 @@ def test_time_passes_reports_each_pass(tiny_recipe: Path) -> None:
         "fit-vram",
         "reduce-steps",
         "splice-gops",
+        "keep-recorded",
         "dedupe",
         "select-kernels",
         "export-onnx",

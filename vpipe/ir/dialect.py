@@ -125,6 +125,14 @@ define(
 )
 define(
     OpSpec(
+        "slots.changed",
+        "The slots whose row value is not the recorded word (keep-recorded): the others keep the recording.",
+        operands=(("script", "Script"), ("spans", "Spans")),
+        results=("Spans",),
+    )
+)
+define(
+    OpSpec(
         "speech.profile",
         "Measure the source speaker: pitch, spectral envelope, loudness, room tone.",
         operands=(("audio", "Audio"), ("alignment", "Alignment")),

@@ -239,11 +239,11 @@ def _synthesized(op: Op, frames: Frames, track: Track) -> list[dict[str, Any]]:
     a narration over a still image is synthetic throughout."""
     times = [float(t) for t in frames.times]
     period = float(np.median(np.diff(times))) if len(times) > 1 else 0.04
-    if frames.still or not track.edits:
+    if frames.still:
         end = round(times[-1] + period, 3) if times else 0.0
         edits = [(0.0, track.audio.duration, "", "")]
-        video = [(0.0, end)] if frames.still else []
-    else:
+        video = [(0.0, end)]
+    else:  # no edit: the row says the recorded words (keep-recorded), nothing in it is synthetic
         edits = [(e.output_start, e.output_end, e.said, e.replaced) for e in track.edits]
         video = frame_runs(list(frames.rendered), times, period)
     return spans(edits, video, str(op.attr("audio_by")), str(op.attr("video_by")))

@@ -1,4 +1,5 @@
-"""slots.locate: the time spans of the slot words in the source."""
+"""slots.locate: the time spans of the slot words in the source; slots.changed: those a row
+really changes."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from vpipe.ir.graph import Op, thaw
 from vpipe.kernel_api.context import RunContext
 from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.speech.align import LOW_CONFIDENCE
-from vpipe.text import find_sequence
+from vpipe.text import find_sequence, words_of
 
 CONTEXT_WORDS = 3  # recorded words kept on each side of a slot (QC hears the new word in context)
 
@@ -22,6 +23,26 @@ class LocateSlots(Kernel):
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Spans:
         (alignment,) = inputs
         return locate(alignment, thaw(op.attr("slots")), rt)
+
+
+@kernel("slots.changed", backend="builtin")
+class ChangedSlots(Kernel):
+    """The row's slots whose rendered words differ from the recorded ones (case and
+    punctuation aside): a row that says the recorded word keeps the recording there.
+    Keyed by its operands (the script is keyed by its text), computed again rather than
+    stored: it is a comparison of a few words."""
+
+    version = "1"
+    cache = False
+
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Spans:
+        script, spans = inputs
+        return changed(script, spans)
+
+
+def changed(script: Any, spans: Spans) -> Spans:
+    said = {s.name: words_of(script.text[s.start : s.end]) for s in script.spans}
+    return Spans(tuple(s for s in spans.slots if said.get(s.name) != words_of(" ".join(s.words))))
 
 
 def locate(alignment: Alignment, slots: dict[str, dict[str, Any]], rt: RunContext | None = None) -> Spans:

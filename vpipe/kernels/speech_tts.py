@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from vpipe.data.alignment import Segment, Spans
 from vpipe.data.rowdata import Script
@@ -178,6 +181,13 @@ class Synthesize(Kernel):
 
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Speech:
         script, lexicon, spans = inputs
+        wanted = {s.name for s in spans.slots}
+        if not wanted:  # every slot says the recorded word (keep-recorded): nothing to synthesize
+            return Speech(
+                np.zeros(0, np.float32), 22050, script.text, (), (), str(op.attr("engine")), str(op.attr("voice"))
+            )
+        # the slots that keep the recording stay in the text (context), but are not cut or timed
+        script = replace(script, spans=tuple(s for s in script.spans if s.name in wanted))
         engine = engine_for(op, rt)
         speed = float(op.attr("speed"))
         policy, max_stretch = str(op.attr("policy")), float(op.attr("max_stretch"))

@@ -11,6 +11,7 @@ from vpipe.passes import (  # noqa: F401
     export_onnx,
     fit_vram,
     hoist_shared,
+    keep_recorded,
     reduce_steps,
     resolve_slots,
     segment_lipsync,

@@ -16,6 +16,7 @@ PIPELINES: dict[str, tuple[str, ...]] = {
         "fit-vram",
         "reduce-steps",
         "splice-gops",
+        "keep-recorded",
         "dedupe",
         "select-kernels",
         "export-onnx",
