@@ -18,13 +18,13 @@ graph @g {
   %transcript = text.const() {"text": "hi john"} : Text shared
   %alignment = speech.align(%audio, %transcript, %lexicon) : Alignment shared
   %spans = slots.locate(%alignment) {"slots": {"name": {"say": "john", "words": ["john"]}}} : Spans shared
-  %speech = speech.synthesize(%script, %lexicon, %spans) {"engine": "piper", "voice": "v"} : Speech per_row
-  %slot_audio = speech.fit(%speech, %spans) : SlotAudio per_row
+  %speech = speech.synthesize(%script, %lexicon, %spans) {"engine": "piper", "max_stretch": 0.2, "policy": "auto", "speed": 1.0, "voice": "v"} : Speech per_row
+  %slot_audio = speech.fit(%speech, %spans) {"max_stretch": 0.2, "policy": "auto"} : SlotAudio per_row
   %slot_targets = speech.slot_targets(%audio, %spans) : SlotTargets shared
   %track = audio.splice(%audio, %slot_audio, %spans) : Track per_row
-  %landmarks = face.track(%video) : Landmarks shared
+  %landmarks = face.track(%video) {"index": 0, "max_yaw_deg": 35, "select": "largest"} : Landmarks shared
   %frames = lipsync.apply(%video, %landmarks, %track, %spans) {"backend": "retime", "margin_ms": 120.0} : Frames per_row
-  %file = media.write(%frames, %track, %row) {"base": ".", "codec": "h264", "path": "out/{{ row_id }}.mp4", "root": "out"} : File per_row
+  %file = media.write(%frames, %track, %row) {"audio_bitrate_kbps": 128, "audio_by": "tts", "base": ".", "codec": "h264", "crf": 12, "preset": "veryfast", "video_by": "lip-sync", "path": "out/{{ row_id }}.mp4", "root": "out"} : File per_row
 }
 """
 
@@ -54,7 +54,7 @@ graph @g {
   %lexicon = speech.lexicon() {"entries": {}} : Lexicon shared
   %row = rows.row() {"file": "rows.csv"} : Row per_row
   %script = template.render(%row) {"template": "hi"} : Script per_row
-  %speech = speech.narrate(%script, %lexicon) {"engine": "piper", "voice": "v"} : Speech per_row
+  %speech = speech.narrate(%script, %lexicon) {"engine": "piper", "speed": 1.0, "voice": "v"} : Speech per_row
   %track = audio.narrate(%speech) : Track per_row
 }
 """
