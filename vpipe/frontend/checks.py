@@ -373,80 +373,75 @@ def _output_problems(
     """The row's output path: inside the output folder, a file name that fits, none of the
     recipe's inputs (VP038), a container that holds the codec, and no other row's file
     (VP036, VP037, VP049). Returns the output file when it is fine."""
-    root = recipe.output.root
-    ospan = recipe.span("/output/path")
     try:
         rel = recipe.output_program.render(values).text
-        target = confine(rel, recipe.dir, recipe.output.root, folders)
-        if target is None:
-            problems.append(
-                Diagnostic(
-                    "VP036",
-                    f"row {row.index}: output path '{rel}' leaves the output directory '{display_path(root)}'",
-                    row.span,
-                    help="row values may not contain '..' or absolute paths; use the slug filter",
-                )
-            )
-        elif not target.stem or target.stem.startswith("."):
-            problems.append(
-                Diagnostic(
-                    "VP036",
-                    f"row {row.index}: output file name is empty in '{rel}'",
-                    row.span,
-                    help="a value used in output.path is empty; add {{ row_id }} to the path",
-                )
-            )
-        elif len(target.name.encode("utf-8")) > MAX_NAME_BYTES or len(str(target).encode("utf-8")) > 4000:
-            problems.append(
-                Diagnostic(
-                    "VP036",
-                    f"row {row.index}: output file name is {len(target.name.encode('utf-8')):,} bytes long; "
-                    f"at most {MAX_NAME_BYTES} fit",
-                    row.span,
-                    help="shorten the value, or use {{ row_id }} in output.path",
-                )
-            )
-        elif (clash := _input_at(target, inputs)) is not None:
-            problems.append(
-                Diagnostic(
-                    "VP038",
-                    f"row {row.index}: output '{rel}' would overwrite the recipe's input '{display_path(clash)}'",
-                    row.span,
-                    help="outputs may never replace the source, rows, lexicon or weights; "
-                    "write them into their own folder, e.g. out/{{ row_id }}.mp4",
-                )
-            )
-        elif target.suffix.lower() not in OUTPUT_EXTENSIONS:
-            problems.append(
-                Diagnostic(
-                    "VP036",
-                    f"row {row.index}: output path '{rel}' must end in {', '.join(OUTPUT_EXTENSIONS)}",
-                    ospan,
-                )
-            )
-        elif recipe.output.codec not in CONTAINER_CODECS[target.suffix.lower()]:
-            problems.append(
-                Diagnostic(
-                    "VP037",
-                    f"row {row.index}: a {target.suffix.lower()} file cannot hold {recipe.output.codec} video",
-                    ospan,
-                    help=f"use output.codec {' or '.join(CONTAINER_CODECS[target.suffix.lower()])}",
-                )
-            )
-        elif target in outputs:
-            problems.append(
-                Diagnostic(
-                    "VP049",
-                    f"row {row.index} writes the same file as row {outputs[target]}: '{rel}'",
-                    row.span,
-                    help="put a unique column such as {{ row_id }} in output.path",
-                )
-            )
-        else:
-            outputs[target] = row.index
-            return target
     except TemplateRenderError as exc:
-        _add_render_problem(exc, row, recipe.rows, ospan, "output path", problems, template_level)
+        _add_render_problem(exc, row, recipe.rows, recipe.span("/output/path"), "output path", problems, template_level)
+        return None
+    target = confine(rel, recipe.dir, recipe.output.root, folders)
+    problem = _target_problem(recipe, row, rel, target, outputs, inputs)
+    if problem is not None:
+        problems.append(problem)
+        return None
+    assert target is not None  # a path outside the output folder is a problem above
+    outputs[target] = row.index
+    return target
+
+
+def _target_problem(
+    recipe: Recipe, row: rows_io.Row, rel: str, target: Path | None, outputs: dict[Path, int], inputs: dict[Path, Path]
+) -> Diagnostic | None:
+    """The first thing wrong with the row's confined output file (None: it is fine)."""
+    ospan = recipe.span("/output/path")
+    if target is None:
+        return Diagnostic(
+            "VP036",
+            f"row {row.index}: output path '{rel}' leaves the output directory '{display_path(recipe.output.root)}'",
+            row.span,
+            help="row values may not contain '..' or absolute paths; use the slug filter",
+        )
+    if not target.stem or target.stem.startswith("."):
+        return Diagnostic(
+            "VP036",
+            f"row {row.index}: output file name is empty in '{rel}'",
+            row.span,
+            help="a value used in output.path is empty; add {{ row_id }} to the path",
+        )
+    if len(target.name.encode("utf-8")) > MAX_NAME_BYTES or len(str(target).encode("utf-8")) > 4000:
+        return Diagnostic(
+            "VP036",
+            f"row {row.index}: output file name is {len(target.name.encode('utf-8')):,} bytes long; "
+            f"at most {MAX_NAME_BYTES} fit",
+            row.span,
+            help="shorten the value, or use {{ row_id }} in output.path",
+        )
+    if (clash := _input_at(target, inputs)) is not None:
+        return Diagnostic(
+            "VP038",
+            f"row {row.index}: output '{rel}' would overwrite the recipe's input '{display_path(clash)}'",
+            row.span,
+            help="outputs may never replace the source, rows, lexicon or weights; "
+            "write them into their own folder, e.g. out/{{ row_id }}.mp4",
+        )
+    suffix = target.suffix.lower()
+    if suffix not in OUTPUT_EXTENSIONS:
+        return Diagnostic(
+            "VP036", f"row {row.index}: output path '{rel}' must end in {', '.join(OUTPUT_EXTENSIONS)}", ospan
+        )
+    if recipe.output.codec not in CONTAINER_CODECS[suffix]:
+        return Diagnostic(
+            "VP037",
+            f"row {row.index}: a {suffix} file cannot hold {recipe.output.codec} video",
+            ospan,
+            help=f"use output.codec {' or '.join(CONTAINER_CODECS[suffix])}",
+        )
+    if target in outputs:
+        return Diagnostic(
+            "VP049",
+            f"row {row.index} writes the same file as row {outputs[target]}: '{rel}'",
+            row.span,
+            help="put a unique column such as {{ row_id }} in output.path",
+        )
     return None
 
 

@@ -88,6 +88,9 @@ def speaker_apertures(visemes: np.ndarray, measured: np.ndarray) -> np.ndarray:
 
 
 def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> MouthInventory:
+    """The speaker's mouth library from one decode of the recording. Long on purpose: every
+    per-frame measure (crop, lip luma, sharpness, frame-repeat change, double-exposure baseline)
+    is taken in the same pass over the frames, so the video is decoded once."""
     from vpipe.lipsync.ghost import ghost_score, lips_box, mouth_sharpness
     from vpipe.media.decode import iter_frames
 

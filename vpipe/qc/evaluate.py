@@ -133,8 +133,7 @@ def _gray(image: np.ndarray) -> np.ndarray:
 
 def evaluate(output: Path, source: Path, thresholds: dict[str, Any] | None = None) -> Evaluation:
     from vpipe.data.media import TimelineEdit
-    from vpipe.media.decode import frame_timing, iter_decoded, luma, read_audio, read_frames, to_bgr
-    from vpipe.qc.audio import loudness_delta
+    from vpipe.media.decode import frame_timing, read_audio, read_frames
 
     limits = {**DEFAULTS, **{k: float(v) for k, v in (thresholds or {}).items() if k in DEFAULTS}}
     ev = Evaluation(str(output), str(source), thresholds=limits)
@@ -157,21 +156,7 @@ def evaluate(output: Path, source: Path, thresholds: dict[str, Any] | None = Non
         out_audio = np.concatenate([np.zeros(round(-lag * rate), np.float32), out_audio])
     span = changed_span(out_audio, src_audio, rate)
 
-    # -- the pictures' lag: an early output frame against the source frames around it ----------------
-    probe = min(5, len(out_times) - 1, len(src_times) - 1)
-    video_lag = 0
-    if probe >= 0:
-        outs, srcs = read_frames(output, [probe]), read_frames(source, list(range(max(0, probe - 3), probe + 4)))
-        scores = {k - probe: _psnr(outs[probe], im) for k, im in srcs.items() if probe in outs}
-        video_lag = max(scores, key=lambda d: scores[d]) if scores else 0
-    m["audio_lag_ms"] = round(1000 * lag, 1)
-    m["video_lag_ms"] = round(1000 * video_lag / fps, 1)
-    m["av_offset_ms"] = round(1000 * (lag - video_lag / fps), 1)
-    if abs(m["av_offset_ms"]) > limits["max_av_offset_ms"]:
-        ev.failures.append(
-            f"audio and video are {m['av_offset_ms']:+.0f} ms apart against the source "
-            f"(limit ±{limits['max_av_offset_ms']:g} ms)"
-        )
+    video_lag = _judge_av_offset(ev, output, source, min(5, len(out_times) - 1, len(src_times) - 1), lag, fps)
 
     # -- the mouth box, from the output frames of the edit ------------------------------------------
     start, out_end, src_end = span if span else (math.inf, math.inf, math.inf)
@@ -196,28 +181,9 @@ def evaluate(output: Path, source: Path, thresholds: dict[str, Any] | None = Non
         if src_inside and inside
         else set()
     )
-    out_iter = iter_decoded(output)
-    untouched: list[float] = []
-    natural: list[float] = []
-    src_crops: dict[int, np.ndarray] = {}
-    previous: np.ndarray | None = None
-    for k, _, frame in iter_decoded(source):
-        if src_times[k] < start - MARGIN and k - video_lag >= 0:
-            try:
-                _, _, out_frame = next(out_iter)
-            except StopIteration:
-                out_frame = None
-            if out_frame is not None and k >= video_lag:
-                untouched.append(_psnr(luma(out_frame), luma(frame)))
-        if box is not None and (k in speech or k in wanted_src):
-            c = crop(to_bgr(frame))
-            if k in wanted_src:
-                src_crops[k] = c
-            if previous is not None and k in speech and k - 1 in speech:
-                natural.append(float(np.abs(c - previous).mean()))
-            previous = c
-        else:
-            previous = None
+    untouched, natural, src_crops = _scan_source(
+        output, source, src_times, start - MARGIN, video_lag, speech, wanted_src, crop if box is not None else None
+    )
     m["untouched_psnr_min_db"] = round(min(untouched), 2) if untouched else None
     if untouched and min(untouched) < limits["min_untouched_psnr_db"]:
         ev.failures.append(
@@ -229,41 +195,120 @@ def evaluate(output: Path, source: Path, thresholds: dict[str, Any] | None = Non
     ev.edit = {"start": round(start, 3), "end": round(out_end, 3), "source_end": round(src_end, 3)}
     m["edit_seconds"] = round(out_end - start, 3)
 
-    # -- the mouth in the edit: re-animated, and moving ----------------------------------------------
     if box is not None and window:
-        images = [window[k] for k in inside if k in window]
-        idx = np.linspace(src_inside[0], src_inside[-1], len(images)).round().astype(int)
-        pairs = [(crop(im), src_crops[j]) for im, j in zip(images, idx, strict=True) if j in src_crops]
-        if pairs:
-            mouth_psnr = float(np.median([_psnr(a, b) for a, b in pairs]))
-            m["mouth_psnr_db"] = round(mouth_psnr, 2)
-            if mouth_psnr > limits["max_mouth_psnr_db"]:
-                ev.failures.append(
-                    f"the audio changes at {start:.2f}–{out_end:.2f} s but the mouth is the recorded one "
-                    f"(PSNR {mouth_psnr:.1f} dB against the source > {limits['max_mouth_psnr_db']:g} dB)"
-                )
-        motion = [float(np.abs(crop(images[i]) - crop(images[i - 1])).mean()) for i in range(1, len(images))]
-        if natural and motion:
-            ratio = float(np.median(motion)) / max(float(np.median(natural)), 1e-6)
-            m["mouth_motion_ratio"] = round(ratio, 3)
-            if ratio < limits["min_mouth_motion_ratio"]:
-                ev.failures.append(
-                    f"the mouth hardly moves in the edit: {ratio:.2f}× the source's own change per frame "
-                    f"while speaking (limit {limits['min_mouth_motion_ratio']:g}×)"
-                )
+        images = [crop(window[k]) for k in inside if k in window]
+        originals = np.linspace(src_inside[0], src_inside[-1], len(images)).round().astype(int)
+        _judge_mouth(ev, images, [src_crops.get(int(j)) for j in originals], natural, (start, out_end))
+    _judge_loudness(ev, out_audio, rate, TimelineEdit("edit", start, src_end, start, out_end))
+    return ev
 
-    # -- loudness of the edit against the speech around it ------------------------------------------
-    edit = TimelineEdit("edit", start, src_end, start, out_end)
+
+def _scan_source(
+    output: Path,
+    source: Path,
+    src_times: np.ndarray,
+    edit_start: float,
+    video_lag: int,
+    speech: set[int],
+    wanted: set[int],
+    crop: Any,
+) -> tuple[list[float], list[float], dict[int, np.ndarray]]:
+    """One pass over the source (and the output's first frames beside it): the PSNR of every
+    frame before the edit, the mouth's own change per frame while speaking, and the source
+    mouth crops `wanted` (no mouth figures without a mouth box, `crop` None)."""
+    from vpipe.media.decode import iter_decoded, luma, to_bgr
+
+    out_iter = iter_decoded(output)
+    untouched: list[float] = []
+    natural: list[float] = []
+    src_crops: dict[int, np.ndarray] = {}
+    previous: np.ndarray | None = None
+    for k, _, frame in iter_decoded(source):
+        if src_times[k] < edit_start and k - video_lag >= 0:
+            try:
+                _, _, out_frame = next(out_iter)
+            except StopIteration:
+                out_frame = None
+            if out_frame is not None and k >= video_lag:
+                untouched.append(_psnr(luma(out_frame), luma(frame)))
+        if crop is not None and (k in speech or k in wanted):
+            c = crop(to_bgr(frame))
+            if k in wanted:
+                src_crops[k] = c
+            if previous is not None and k in speech and k - 1 in speech:
+                natural.append(float(np.abs(c - previous).mean()))
+            previous = c
+        else:
+            previous = None
+    return untouched, natural, src_crops
+
+
+def _judge_av_offset(ev: Evaluation, output: Path, source: Path, probe: int, lag: float, fps: float) -> int:
+    """The pictures' lag (an early output frame against the source frames around it) against the
+    audio's: a failure when they drift apart. Returns the pictures' lag in frames."""
+    from vpipe.media.decode import read_frames
+
+    m, limits = ev.metrics, ev.thresholds
+    video_lag = 0
+    if probe >= 0:
+        outs, srcs = read_frames(output, [probe]), read_frames(source, list(range(max(0, probe - 3), probe + 4)))
+        scores = {k - probe: _psnr(outs[probe], im) for k, im in srcs.items() if probe in outs}
+        video_lag = max(scores, key=lambda d: scores[d]) if scores else 0
+    m["audio_lag_ms"] = round(1000 * lag, 1)
+    m["video_lag_ms"] = round(1000 * video_lag / fps, 1)
+    m["av_offset_ms"] = round(1000 * (lag - video_lag / fps), 1)
+    if abs(m["av_offset_ms"]) > limits["max_av_offset_ms"]:
+        ev.failures.append(
+            f"audio and video are {m['av_offset_ms']:+.0f} ms apart against the source "
+            f"(limit ±{limits['max_av_offset_ms']:g} ms)"
+        )
+    return video_lag
+
+
+def _judge_mouth(
+    ev: Evaluation,
+    mouths: list[np.ndarray],
+    recorded: list[np.ndarray | None],
+    natural: list[float],
+    edit: tuple[float, float],
+) -> None:
+    """The mouth in the edit (crops of the output frames) is re-animated — not the recorded mouth
+    at the same place in the take — and moving like the speaker's own while speaking."""
+    m, limits = ev.metrics, ev.thresholds
+    pairs = [(a, b) for a, b in zip(mouths, recorded, strict=True) if b is not None]
+    if pairs:
+        mouth_psnr = float(np.median([_psnr(a, b) for a, b in pairs]))
+        m["mouth_psnr_db"] = round(mouth_psnr, 2)
+        if mouth_psnr > limits["max_mouth_psnr_db"]:
+            ev.failures.append(
+                f"the audio changes at {edit[0]:.2f}–{edit[1]:.2f} s but the mouth is the recorded one "
+                f"(PSNR {mouth_psnr:.1f} dB against the source > {limits['max_mouth_psnr_db']:g} dB)"
+            )
+    motion = [float(np.abs(mouths[i] - mouths[i - 1]).mean()) for i in range(1, len(mouths))]
+    if natural and motion:
+        ratio = float(np.median(motion)) / max(float(np.median(natural)), 1e-6)
+        m["mouth_motion_ratio"] = round(ratio, 3)
+        if ratio < limits["min_mouth_motion_ratio"]:
+            ev.failures.append(
+                f"the mouth hardly moves in the edit: {ratio:.2f}× the source's own change per frame "
+                f"while speaking (limit {limits['min_mouth_motion_ratio']:g}×)"
+            )
+
+
+def _judge_loudness(ev: Evaluation, out_audio: np.ndarray, rate: int, edit: Any) -> None:
+    """Loudness of the edit against the speech around it."""
+    from vpipe.qc.audio import loudness_delta
+
+    limits = ev.thresholds
     try:
         delta = float(loudness_delta(out_audio, rate, edit))
     except Exception:  # too little speech around the edit to measure
         delta = math.nan
-    m["loudness_delta_db"] = round(delta, 2) if math.isfinite(delta) else None
+    ev.metrics["loudness_delta_db"] = round(delta, 2) if math.isfinite(delta) else None
     if math.isfinite(delta) and abs(delta) > limits["max_loudness_delta_db"]:
         ev.failures.append(
             f"the edit is {delta:+.1f} dB against the speech around it (limit ±{limits['max_loudness_delta_db']:g} dB)"
         )
-    return ev
 
 
 def _speech_frames(times: np.ndarray, audio: np.ndarray, rate: int) -> list[int]:
