@@ -19,6 +19,7 @@ from vpipe.kernel_api.context import RunContext
 from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.media.decode import read_audio
 from vpipe.qc import audio as qa
+from vpipe.qc.excerpt import read_excerpt
 from vpipe.text import words_of
 
 
@@ -63,8 +64,9 @@ def audio_metrics(
 ) -> None:
     from vpipe.speech.tts import phonemize
 
-    out = read_audio(file.path)
+    out = read_excerpt(file.path, [qa.reach(e) for e in track.edits])  # only around the slots
     mono = out.mono()
+    metrics["qc_audio_seconds_decoded"] = round(out.decoded / out.rate, 3)
     src = rt.resource(f"source-audio:{source}", lambda: read_audio(source))
     # the source's own figures are the same for every row: measured once per process
     source_jump = rt.resource(f"source-max-jump:{source}", lambda: qa.max_jump(src.samples))
@@ -114,7 +116,7 @@ def _source_window(e: Any) -> Any:
 
 @kernel("qc.measure", backend="weightfree")
 class Measure(Kernel):
-    version = "8"  # 5: interpolated references converted as the writer converts them; 6: spliced outputs; 7: curves; 8: double exposure, mouth sharpness
+    version = "9"  # 9: measures only around the slots (audio excerpts; the output's own frame timestamps); 5: interpolated references converted as the writer converts them; 6: spliced outputs; 7: curves; 8: double exposure, mouth sharpness
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.4, ram_mb=400)

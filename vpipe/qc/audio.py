@@ -9,6 +9,9 @@
   inputs do, so only a join beyond both is a click; a bright "s" is the word, not a click);
 - speaker similarity: resemblyzer embedding of the output around the slot against the
   source speaker, next to the same measure on the untouched source (a natural baseline).
+
+Each measure reads the output only within `reach(edit)` of a slot: QC decodes just that
+(vpipe/qc/excerpt.py), so its cost does not grow with the length of the recording.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from vpipe.data.media import TimelineEdit
 from vpipe.lexicon import Lexicon
 from vpipe.speech.align import AlignmentFailed, align
 from vpipe.speech.loudness import speech_loudness
-from vpipe.speech.splice import FADE, surrounding_loudness
+from vpipe.speech.splice import CONTEXT_LOUDNESS, FADE, surrounding_loudness
 from vpipe.text import words_of
 
 JOIN_WINDOW = 0.0  # the joins are exactly the crossfade spans beside the word
@@ -40,6 +43,25 @@ class HeardCheck:
         return self.new_confidence > self.old_confidence
 
 
+HEARD_MARGIN = 0.05  # seconds of audio the heard check takes beyond the context words
+
+
+def reach(edit: TimelineEdit) -> tuple[float, float]:
+    """Output seconds every measure here reads for `edit` (the heard check's context words,
+    the loudness reference, the similarity context), with a frame of room each side."""
+    start = min(
+        (edit.before[0].start if edit.before else edit.output_start) - HEARD_MARGIN,
+        edit.output_start - CONTEXT_LOUDNESS,
+        edit.output_start - SIMILARITY_CONTEXT,
+    )
+    end = max(
+        (edit.after[-1].end if edit.after else edit.output_end) + HEARD_MARGIN,
+        edit.output_end + CONTEXT_LOUDNESS,
+        edit.output_end + SIMILARITY_CONTEXT,
+    )
+    return start - 0.05, end + 0.05
+
+
 def _window(mono: np.ndarray, rate: int, a: float, b: float) -> np.ndarray:
     return mono[max(0, int(a * rate)) : min(len(mono), int(b * rate))]
 
@@ -50,7 +72,7 @@ def heard(
     edit: TimelineEdit,
     phonemize: Callable[[list[str]], list[str]],
     lexicon: Lexicon | None = None,
-    margin: float = 0.05,
+    margin: float = HEARD_MARGIN,
 ) -> HeardCheck:
     """Align the output around the slot twice, the recorded context words with the new words
     and with the old ones; the slot words' confidence says which the audio is. Context pins

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -175,12 +174,14 @@ def measured_ranges(splice: dict[str, Any], n: int) -> list[tuple[int, int]]:
     return merged
 
 
-def _pairs_spliced(file: OutputFile, frames: Frames, rt: RunContext) -> Iterator[tuple[int, Any, Any]]:
-    """Like _pairs_full, but only around the re-encoded GOPs (seeking both files there)."""
+def _pairs_spliced(
+    file: OutputFile, frames: Frames, out_pts: np.ndarray, rt: RunContext
+) -> Iterator[tuple[int, Any, Any]]:
+    """Like _pairs_full, but only around the re-encoded GOPs (seeking both files there).
+    `out_pts` are the output's own frame timestamps as its packets carry them (a muxer may
+    shift them from the ones the writer asked for: a source that does not start at 0)."""
     from vpipe.media.decode import frame_timing, iter_decoded
-    from vpipe.media.splice import output_pts
 
-    out_pts = output_pts(frames.times, Fraction(*frames.time_base))
     src_pts = rt.resource(f"frame-pts:{frames.source}", lambda: frame_timing(frames.source).pts)
     for a, b in measured_ranges(file.splice or {}, len(frames.times)):
         first_source = int(frames.source_index[a])
@@ -197,16 +198,18 @@ def _pairs_spliced(file: OutputFile, frames: Frames, rt: RunContext) -> Iterator
             yield k, frame, src_frame
 
 
-def copied_gops_identical(path: Path, splice: dict[str, Any]) -> tuple[int, int]:
-    """(copied GOPs, how many of them carry exactly the normalised stream's packets): the
-    packets are compared, nothing is decoded."""
+def copied_gops_identical(path: Path, splice: dict[str, Any]) -> tuple[int, int, np.ndarray]:
+    """(copied GOPs, how many of them carry exactly the normalised stream's packets, every
+    frame's timestamp in presentation order): one pass over the packets, nothing decoded."""
     from vpipe.media.normalize import gop_digest, packet_groups
 
     expected = {int(k0): str(d) for _, k0, d in splice.get("copied") or []}
-    same = sum(
-        1 for first, packets in packet_groups(path) if first in expected and gop_digest(packets) == expected[first]
-    )
-    return len(expected), same
+    same = 0
+    pts: list[int] = []
+    for first, packets in packet_groups(path):
+        pts += [int(p.pts) for p in packets if p.pts is not None]
+        same += first in expected and gop_digest(packets) == expected[first]
+    return len(expected), same, np.sort(np.asarray(pts, np.int64))
 
 
 def visual_metrics(
@@ -235,15 +238,17 @@ def visual_metrics(
         from vpipe.media.decode import frame_timing
 
         src_pts = rt.resource(f"frame-pts:{frames.source}", lambda: frame_timing(frames.source).pts)
-        copied, identical = copied_gops_identical(file.path, file.splice)
+        copied, identical, out_pts = copied_gops_identical(file.path, file.splice)
         metrics["copied_gops"] = copied
         metrics["copied_gops_identical"] = identical
         metrics["copied_source_psnr_min_db"] = float(file.splice.get("copied_source_psnr_min_db", 99.0))
         metrics["reencoded_frames"] = float(file.splice.get("reencoded_frames", 0))
         if identical != copied:
             failures.append(f"{copied - identical} copied GOP(s) differ from the normalised source's packets")
+        if out_pts.shape[0] != len(times):
+            failures.append(f"the output has {out_pts.shape[0]} frames where {len(times)} were written")
     between_luma = _interpolated_references(frames, report, seams, src_pts)
-    pairs = _pairs_spliced(file, frames, rt) if file.splice else _pairs_full(file, frames)
+    pairs = _pairs_spliced(file, frames, out_pts, rt) if file.splice else _pairs_full(file, frames)
     psnrs: list[float] = []
     psnr_frames: list[int] = []
     window_frames: list[int] = []
@@ -273,6 +278,12 @@ def visual_metrics(
         elif src_frame is not None:
             psnrs.append(psnr(y, src_y))
             psnr_frames.append(k)
+    compared = len(psnrs) + len(window_frames)
+    metrics["qc_frames_decoded"] = float(compared)
+    if file.splice:  # every frame of the measured ranges must have been decoded and compared
+        expected_count = sum(b - a for a, b in measured_ranges(file.splice, len(times)))
+        if compared != expected_count:
+            failures.append(f"QC compared {compared} of the {expected_count} output frames around the edits")
     finite = [p for p in psnrs if math.isfinite(p)]
     if file.splice:  # copied frames are the normalised frames (packets checked): their PSNR is its
         finite.append(metrics["copied_source_psnr_min_db"])

@@ -1,0 +1,135 @@
+"""QC reads a spliced output only around its edits, measured on real files: the glasses clip
+looped once and twice (ffmpeg concat, stream copy: the copy starts at a non-zero timestamp,
+as many recordings do), normalised, and a row spliced with the same painted frames in each.
+The frames QC decodes and compares, and the audio it decodes, are the same for both lengths;
+each frame around the edit is really compared (the output's own timestamps: a muxer may move
+them from the ones the writer asked for), and the audio excerpt equals a decode of the whole
+track at the same sample indices (up to the decoder's noise substitution)."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.media import shared_media
+from vpipe.data.media import Frames, OutputFile, Track, VideoSource
+from vpipe.ir.graph import Op, Value
+from vpipe.ir.types import Type
+from vpipe.kernel_api.context import RunContext
+from vpipe.kernels.media import OpenVideo
+from vpipe.kernels.media_gops import Normalize
+from vpipe.media.decode import iter_frames, read_audio
+from vpipe.media.splice import splice
+from vpipe.media.write import VideoSettings
+from vpipe.qc.excerpt import read_excerpt
+from vpipe.qc.visual import measured_ranges, visual_metrics
+
+pytestmark = pytest.mark.media
+PAINTED = list(range(40, 52))  # source frames 40-51: GOPs 3 and 4 re-encoded
+
+
+def _looped(times: int, work: Path) -> Path:
+    import imageio_ffmpeg
+
+    listing = work / f"loop-{times}.txt"
+    listing.write_text(f"file '{shared_media('glasses_woman.mp4')}'\n" * times, encoding="utf-8")
+    target = work / f"glasses-{times}x.mp4"
+    concat = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-f", "concat", "-safe", "0"]
+    subprocess.run(
+        [*concat, "-i", str(listing), "-c", "copy", str(target)],
+        check=True,
+        timeout=60,
+    )
+    return target
+
+
+def _row(times: int, work: Path) -> tuple[OutputFile, Frames, Path]:
+    """A row spliced from the looped clip: painted frames 40-51, everything else copied."""
+    work.mkdir()
+    path = _looped(times, work)
+    rt = RunContext(work, store_dir=work / "store")
+    video = OpenVideo().run(Op("media.open", (), (Value("video", Type("Video")),), {"path": str(path)}), [], rt)
+    op = Op("media.normalize", ("video",), (Value("gops", Type("Video")),), {"gop": 12, "crf": 12})
+    norm: VideoSource = Normalize().run(op, [video], rt)
+    assert norm.gops is not None
+    painted = {}
+    for i, _, image in iter_frames(norm.path, 36, 60, norm.gops.pts):
+        if i in PAINTED:
+            image = image.copy()
+            image[300:360, 220:300] = 128
+            painted[i] = image
+    window = [[float(norm.times[PAINTED[0]]), float(norm.times[PAINTED[-1]]) + 0.02]]
+    frames = Frames(
+        norm.path,
+        norm.times.copy(),
+        np.arange(norm.frames),
+        painted,
+        norm.time_base,
+        524,
+        524,
+        report={"output_windows": window},
+    )
+    out = work / "row.mp4"
+    report = splice(frames, norm.path, norm.gops, read_audio(path), out, VideoSettings())
+    return OutputFile(out, "", 0, report), frames, path
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory: pytest.TempPathFactory) -> dict[int, tuple[OutputFile, Frames, Path]]:
+    work = tmp_path_factory.mktemp("around-slots")
+    return {times: _row(times, work / f"x{times}") for times in (1, 2)}
+
+
+def test_the_looped_source_does_not_start_at_zero(rows: dict[int, tuple[OutputFile, Frames, Path]]) -> None:
+    import av
+
+    for file, _, _ in rows.values():
+        with av.open(str(file.path)) as c:
+            assert c.streams.video[0].start_time not in (None, 0)  # the case QC used to miss
+
+
+def test_qc_decodes_and_compares_the_same_frames_whatever_the_length(
+    rows: dict[int, tuple[OutputFile, Frames, Path]],
+) -> None:
+    measured = {}
+    for times, (file, frames, _) in rows.items():
+        metrics: dict[str, float] = {}
+        failures: list[str] = []
+        visual_metrics(
+            file, Track(read_audio(file.path), ()), frames, {}, RunContext(file.path.parent), metrics, failures
+        )
+        assert failures == [], failures
+        ranges = measured_ranges(file.splice or {}, len(frames.times))
+        assert ranges == [(24, 72)]  # the re-encoded GOPs 3-4 and one GOP either side
+        assert metrics["qc_frames_decoded"] == 48  # every frame there was decoded and compared
+        assert metrics["copied_gops"] == metrics["copied_gops_identical"] == math.ceil(len(frames.times) / 12) - 2
+        assert 45 <= metrics["untouched_psnr_min_db"] < 99  # measured on decoded frames, not only the copies
+        assert 0 < metrics["seam_ratio"] < 2  # the painted square's edges were measured
+        measured[times] = (metrics["qc_frames_decoded"], metrics["seam_ratio"], metrics["untouched_psnr_min_db"])
+    assert rows[2][1].times.shape[0] > 1.9 * rows[1][1].times.shape[0]
+    assert measured[1] == measured[2]
+
+
+def test_the_audio_excerpt_is_the_whole_decode_at_the_same_indices(
+    rows: dict[int, tuple[OutputFile, Frames, Path]],
+) -> None:
+    spans = [(1.2, 3.4)]
+    decoded = {}
+    for times, (file, _, _) in rows.items():
+        whole = read_audio(file.path)
+        excerpt = read_excerpt(file.path, spans)
+        i0, i1 = int(1.2 * whole.rate), int(3.4 * whole.rate)
+        np.testing.assert_allclose(excerpt[i0:i1], whole.samples[i0:i1], atol=2e-3)
+        assert float(np.abs(excerpt[i0:i1] - whole.samples[i0:i1]).mean()) < 1e-5
+        np.testing.assert_array_equal(excerpt.mono()[i0:i1], excerpt[i0:i1].mean(axis=1).astype(np.float32))
+        with pytest.raises(IndexError):
+            excerpt[int(4.0 * whole.rate) : int(4.5 * whole.rate)]  # never decoded: refused, not silence
+        decoded[times] = excerpt.decoded
+        assert excerpt.decoded < 0.6 * whole.samples.shape[0] / times
+    assert decoded[1] == decoded[2]  # the same samples decoded for a source twice as long
+    end = read_excerpt(rows[1][0].path, [(4.0, 60.0)])  # a span past the end: cut at the track's end
+    assert len(end) == read_audio(rows[1][0].path).samples.shape[0]
