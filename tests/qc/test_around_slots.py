@@ -133,3 +133,22 @@ def test_the_audio_excerpt_is_the_whole_decode_at_the_same_indices(
     assert decoded[1] == decoded[2]  # the same samples decoded for a source twice as long
     end = read_excerpt(rows[1][0].path, [(4.0, 60.0)])  # a span past the end: cut at the track's end
     assert len(end) == read_audio(rows[1][0].path).samples.shape[0]
+
+
+def test_a_track_whose_timestamps_do_not_count_its_samples_is_read_from_the_start(tmp_path: Path) -> None:
+    """Opus in WebM: the first frame loses the pre-skip but the next one's timestamp does not
+    say so; the excerpt is then cut from a decode from the start, sample for sample."""
+    import imageio_ffmpeg
+
+    webm = tmp_path / "a.webm"
+    source = str(shared_media("glasses_woman.mp4"))
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", source, "-vn", "-c:a", "libopus", str(webm)],
+        check=True,
+        timeout=60,
+    )
+    whole = read_audio(webm)
+    excerpt = read_excerpt(webm, [(1.0, 2.0)])
+    i0, i1 = int(1.0 * whole.rate), int(2.0 * whole.rate)
+    np.testing.assert_array_equal(excerpt[i0:i1], whole.samples[i0:i1])
+    assert len(excerpt) == whole.samples.shape[0]

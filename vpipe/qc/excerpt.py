@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -78,55 +79,113 @@ def merged(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
     return out
 
 
+class _Inexact(Exception):
+    """A frame's timestamp does not give its sample index (a codec that drops samples at the
+    start, like Opus' pre-skip, or a coarse time base): decode from the start instead."""
+
+
 def read_excerpt(path: Path, spans: Iterable[tuple[float, float]]) -> Excerpt:
     """The first audio track of `path` over `spans` (seconds), as float32 (n, channels) in the
-    layout and rate read_audio gives, indexed like read_audio's samples."""
+    layout and rate read_audio gives, indexed like read_audio's samples. Each span is decoded
+    from a seek point when the frames' timestamps place their samples exactly (MP4 with AAC);
+    otherwise the track is decoded from the start and only the spans are kept."""
     import av
 
-    pieces: list[tuple[int, np.ndarray]] = []
-    total: int | None = None
-    decoded = 0
+    wanted = merged(spans)
     try:
         with av.open(str(path)) as container:
             if not container.streams.audio:
                 raise DecodeError(f"{path.name} has no audio track")
-            stream = container.streams.audio[0]
-            rate = stream.codec_context.sample_rate
-            layout = stream.codec_context.layout.name
-            tb = stream.time_base
-            origin = stream.start_time or 0
-            for a, b in merged(spans):
-                i0, i1 = int(a * rate), int(np.ceil(b * rate)) + 1
-                container.seek(max(0, int((a - PREROLL) / tb) + origin), stream=stream, backward=True)
-                resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate)
-                chunks: list[tuple[int, np.ndarray]] = []
-                at_end = True
-                for frame in container.decode(stream):
-                    first = round(float((frame.pts - origin) * tb) * rate) if frame.pts is not None else None
-                    if first is None:
-                        raise DecodeError(f"{path.name}: an audio frame without a timestamp")
-                    if first >= i1:
-                        at_end = False
-                        break
-                    position = first
-                    for out in resampler.resample(frame):
-                        block = out.to_ndarray().T
-                        chunks.append((position, block))
-                        position += block.shape[0]
-                        decoded += block.shape[0]
-                if not chunks:
-                    raise DecodeError(f"{path.name}: no audio at {a:.2f}-{b:.2f} s")
-                start = chunks[0][0]
-                ends = np.cumsum([len(c) for _, c in chunks])
-                if any(p != start + int(e) - len(c) for (p, c), e in zip(chunks, ends, strict=True)):
-                    raise DecodeError(f"{path.name}: the audio frames around {a:.2f} s are not contiguous")
-                samples = np.concatenate([c for _, c in chunks]).astype(np.float32, copy=False)
-                if start > i0:
-                    raise DecodeError(f"{path.name}: cannot seek to {a:.2f} s in the audio")
-                keep = slice(max(0, i0 - start), None)
-                pieces.append((start + keep.start, np.ascontiguousarray(samples[keep])))
-                if at_end:
-                    total = start + len(samples)
+            try:
+                return _seeking(container, wanted)
+            except _Inexact:
+                pass
+        with av.open(str(path)) as container:
+            return _sequential(container, wanted)
     except av.error.FFmpegError as exc:
         raise DecodeError(f"cannot decode the audio of {path.name}: {exc.strerror}") from None
+
+
+def _resampler(stream: Any) -> Any:
+    import av
+
+    ctx = stream.codec_context
+    return av.AudioResampler(format="fltp", layout=ctx.layout.name, rate=ctx.sample_rate)
+
+
+def _seeking(container: Any, spans: list[tuple[float, float]]) -> Excerpt:
+    stream = container.streams.audio[0]
+    rate = stream.codec_context.sample_rate
+    tb = stream.time_base
+    origin = stream.start_time or 0
+    pieces: list[tuple[int, np.ndarray]] = []
+    total: int | None = None
+    decoded = 0
+    # read_audio counts samples from the first frame: the timestamps must agree with that count
+    # from the start on (Opus' pre-skip, for one, shortens the first frame but not its successor's pts)
+    count = 0
+    for n, frame in enumerate(container.decode(stream)):
+        if frame.pts is None or (frame.pts - origin) * tb * rate != count:
+            raise _Inexact
+        count += sum(out.samples for out in _resampler(stream).resample(frame))
+        decoded += frame.samples
+        if n == 2:
+            break
+    for a, b in spans:
+        i0, i1 = int(a * rate), int(np.ceil(b * rate)) + 1
+        container.seek(max(0, int((a - PREROLL) / tb) + origin), stream=stream, backward=True)
+        resampler = _resampler(stream)
+        chunks: list[tuple[int, np.ndarray]] = []
+        at_end = True
+        for frame in container.decode(stream):
+            if frame.pts is None:
+                raise _Inexact
+            exact = (frame.pts - origin) * tb * rate
+            if exact.denominator != 1:
+                raise _Inexact
+            first = int(exact)
+            if first >= i1:
+                at_end = False
+                break
+            position = first
+            for out in resampler.resample(frame):
+                block = out.to_ndarray().T
+                chunks.append((position, block))
+                position += block.shape[0]
+                decoded += block.shape[0]
+        if not chunks:
+            raise _Inexact
+        start = chunks[0][0]
+        ends = np.cumsum([len(c) for _, c in chunks])
+        if start > i0 or any(p != start + int(e) - len(c) for (p, c), e in zip(chunks, ends, strict=True)):
+            raise _Inexact  # a gap or overlap: the timestamps do not count the samples
+        samples = np.concatenate([c for _, c in chunks]).astype(np.float32, copy=False)
+        keep = max(0, i0 - start)
+        pieces.append((start + keep, np.ascontiguousarray(samples[keep:])))
+        if at_end:
+            total = start + len(samples)
     return Excerpt(tuple(pieces), rate, total, decoded)
+
+
+def _sequential(container: Any, spans: list[tuple[float, float]]) -> Excerpt:
+    """Decode from the start counting samples, as read_audio does; keep only the spans."""
+    stream = container.streams.audio[0]
+    rate = stream.codec_context.sample_rate
+    resampler = _resampler(stream)
+    bounds = [(int(a * rate), int(np.ceil(b * rate)) + 1) for a, b in spans]
+    kept: list[list[np.ndarray]] = [[] for _ in bounds]
+    position = 0
+    for frame in container.decode(stream):
+        for out in [*resampler.resample(frame)]:
+            block = out.to_ndarray().T
+            for n, (i0, i1) in enumerate(bounds):
+                lo, hi = max(i0, position), min(i1, position + len(block))
+                if lo < hi:
+                    kept[n].append(block[lo - position : hi - position])
+            position += len(block)
+    pieces = tuple(
+        (max(i0, 0), np.concatenate(k).astype(np.float32, copy=False))
+        for (i0, _), k in zip(bounds, kept, strict=True)
+        if k
+    )
+    return Excerpt(pieces, rate, position, position)
