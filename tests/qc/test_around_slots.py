@@ -53,7 +53,7 @@ def _row(times: int, work: Path) -> tuple[OutputFile, Frames, Path]:
     path = _looped(times, work)
     rt = RunContext(work, store_dir=work / "store")
     video = OpenVideo().run(Op("media.open", (), (Value("video", Type("Video")),), {"path": str(path)}), [], rt)
-    op = Op("media.normalize", ("video",), (Value("gops", Type("Video")),), {"gop": 12, "crf": 12})
+    op = Op("media.normalize", ("video",), (Value("gops", Type("Video")),), {"gop": 12, "crf": 12, "preset": "veryfast"})
     norm: VideoSource = Normalize().run(op, [video], rt)
     assert norm.gops is not None
     painted = {}

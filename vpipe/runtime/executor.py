@@ -418,12 +418,9 @@ class Executor:
         operand_keys = [keys[o] for o in op.operands if o != own]
         return digest("content", op.kind, canonical_json(attrs), self.versions[i], *operand_keys)
 
-    def _qc_judged_by(self) -> str:
-        """The QC ops' attributes (thresholds) and kernel versions: a copied report is only valid
-        under the same (a QC kernel that measures differently re-measures the copy)."""
-        return digest(
-            "qc", *(canonical_json(op.attrs) + self.versions[i] for i, op in self.row_ops if REPORT in self.traits[i])
-        )
+    def _qc_judged_by(self) -> str:  # QC attributes and kernel versions: a copied report is valid only under the same
+        qc = [canonical_json(o.attrs) + self.versions[i] for i, o in self.row_ops if REPORT in self.traits[i]]
+        return digest("qc", *qc)
 
     def _remember(self, content: str, values: dict[str, Any]) -> None:
         found = self._output_op()
