@@ -14,7 +14,15 @@ import pytest
 
 from tests.lipsync.sources import source
 from vpipe.lipsync.inventory import MouthInventory
-from vpipe.lipsync.select import FrameTarget, Weights, choose_mouths, match_costs, transition_costs
+from vpipe.lipsync.select import (
+    FrameTarget,
+    Weights,
+    choose_mouths,
+    match_costs,
+    transition_costs,
+    viterbi,
+    viterbi_pruned,
+)
 from vpipe.lipsync.visemes import INDEX
 
 pytestmark = pytest.mark.media
@@ -146,3 +154,37 @@ def test_transition_costs_reward_continuing_a_run() -> None:
     jumps = ~nxt & ~np.eye(m, dtype=bool)
     assert (trans[jumps] >= w.jump).all()
     assert choose_mouths(inv, []).shape == (0,)
+
+
+@pytest.mark.parametrize("start", [20, 50, 90])
+@pytest.mark.parametrize("copies", [1, 3])
+def test_pruned_search_finds_the_dense_path_exactly(start: int, copies: int) -> None:
+    """The pruned search returns the dense Viterbi's path itself on the real inventory, and on
+    the inventory repeated (a looped recording: every mouth several times, costs tied exactly,
+    broken towards the lowest entry as np.argmin does), with and without `max_offset`."""
+    inv = _inventory()
+    if copies > 1:
+        n = int(inv.frames.max()) + 1
+        inv = dataclasses.replace(
+            inv,
+            frames=np.concatenate([inv.frames + c * n for c in range(copies)]),
+            **{
+                f: np.concatenate([getattr(inv, f)] * copies)
+                for f in ("visemes", "aperture", "pose", "luma", "shape", "crops", "crop_origin")
+            },
+        )
+    w = Weights()
+    targets = _slot_targets(inv, start, WORD)
+    for offset in (None, 3):
+        costs = match_costs(inv, targets, w, offset)
+        dense = viterbi(costs, transition_costs(inv, w))
+        np.testing.assert_array_equal(viterbi_pruned(costs, inv, w), dense)
+
+
+def test_pruned_search_on_random_costs_with_ties() -> None:
+    rng = np.random.default_rng(7)
+    inv = _inventory()
+    w = Weights()
+    for _ in range(20):
+        costs = np.round(rng.uniform(0, 2, (12, inv.size)), 1)  # coarse values: many exact ties
+        np.testing.assert_array_equal(viterbi_pruned(costs, inv, w), viterbi(costs, transition_costs(inv, w)))

@@ -64,12 +64,16 @@ def match_costs(inv: MouthInventory, targets: list[FrameTarget], w: Weights, max
     return costs
 
 
-def transition_costs(inv: MouthInventory, w: Weights) -> np.ndarray:
+def shape_distances(inv: MouthInventory) -> np.ndarray:
+    """(M, M) RMS lip-point distance between entries, in inter-ocular units."""
     shape = inv.shape / max(inv.scale, 1e-6)
     sq = (shape**2).sum(axis=1)
     d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * shape @ shape.T, 0.0)
-    dist = np.sqrt(d2 / (shape.shape[1] // 2))  # RMS point distance, in inter-ocular units
-    trans = w.jump + w.shape * dist
+    return np.sqrt(d2 / (shape.shape[1] // 2))
+
+
+def transition_costs(inv: MouthInventory, w: Weights) -> np.ndarray:
+    trans = w.jump + w.shape * shape_distances(inv)
     np.fill_diagonal(trans, w.hold)
     succ = inv.frames[None, :] == inv.frames[:, None] + 1
     trans[succ] = 0.0
@@ -77,6 +81,7 @@ def transition_costs(inv: MouthInventory, w: Weights) -> np.ndarray:
 
 
 def viterbi(costs: np.ndarray, trans: np.ndarray) -> np.ndarray:
+    """The dense reference: every entry against every entry at each step, O(K·M²)."""
     k, m = costs.shape
     score = costs[0].copy()
     back = np.zeros((k, m), np.int64)
@@ -84,11 +89,71 @@ def viterbi(costs: np.ndarray, trans: np.ndarray) -> np.ndarray:
         total = score[:, None] + trans  # (prev, next)
         back[t] = np.argmin(total, axis=0)
         score = total[back[t], np.arange(m)] + costs[t]
+    return _backtrack(score, back)
+
+
+def _backtrack(score: np.ndarray, back: np.ndarray) -> np.ndarray:
+    k = back.shape[0]
     path = np.zeros(k, np.int64)
     path[-1] = int(np.argmin(score))
     for t in range(k - 1, 0, -1):
         path[t - 1] = back[t, path[t]]
     return path
+
+
+BLOCK = 64  # predecessors scored at once by the pruned search
+
+
+def viterbi_pruned(costs: np.ndarray, inv: MouthInventory, w: Weights) -> np.ndarray:
+    """The same path as `viterbi(costs, transition_costs(inv, w))`, bit for bit (the same
+    sums of the same numbers, ties to the lowest index as np.argmin breaks them), without
+    scoring every pair of entries at every step: a recording's inventory holds a mouth per
+    frame, so the dense search grows with the square of its length.
+
+    Per step, each entry's two cheap predecessors (itself: hold; the frame before it: free)
+    are scored first; every other predecessor costs at least its score + `w.jump`, so
+    predecessors are scored in blocks in order of their score, and an entry is settled once
+    the next block's lowest score + `w.jump` exceeds its best so far."""
+    k, m = costs.shape
+    dist = shape_distances(inv)
+    where = {int(f): e for e, f in enumerate(inv.frames)}
+    if w.shape < 0 or w.jump < 0 or len(where) != m or not (np.isfinite(costs).all() and np.isfinite(dist).all()):
+        return viterbi(costs, transition_costs(inv, w))  # the bound needs jump ≤ every other transition
+    prev = np.array([where.get(int(f) - 1, -1) for f in inv.frames], np.int64)
+    nxt = np.full(m, -1, np.int64)
+    nxt[prev[prev >= 0]] = np.nonzero(prev >= 0)[0]
+    entries = np.arange(m)
+    score = costs[0].copy()
+    back = np.zeros((k, m), np.int64)
+    for t in range(1, k):
+        best = score + w.hold  # from itself
+        arg = entries.copy()
+        has = prev >= 0
+        free = score[prev[has]] + 0.0  # from the frame before it (trans 0.0, as the dense sum adds it)
+        cols = entries[has]
+        better = (free < best[cols]) | ((free == best[cols]) & (prev[has] < arg[cols]))
+        best[cols[better]], arg[cols[better]] = free[better], prev[has][better]
+        order = np.argsort(score, kind="stable")
+        open_ = entries
+        for pos in range(0, m, BLOCK):
+            rows = order[pos : pos + BLOCK]
+            trans = w.jump + w.shape * dist[np.ix_(rows, open_)]
+            trans[open_[None, :] == rows[:, None]] = np.inf  # the two cheap ones were scored above
+            trans[open_[None, :] == nxt[rows][:, None]] = np.inf
+            total = score[rows, None] + trans
+            low = total.min(axis=0)
+            first = np.where(total == low, rows[:, None], m).min(axis=0)
+            better = (low < best[open_]) | ((low == best[open_]) & (first < arg[open_]))
+            best[open_[better]], arg[open_[better]] = low[better], first[better]
+            if pos + BLOCK >= m:
+                break
+            bound = score[order[pos + BLOCK]] + w.jump
+            open_ = open_[best[open_] >= bound]
+            if open_.size == 0:
+                break
+        back[t] = arg
+        score = best + costs[t]
+    return _backtrack(score, back)
 
 
 def choose_mouths(
@@ -98,7 +163,7 @@ def choose_mouths(
     if not targets:
         return np.zeros(0, np.int64)
     w = weights or Weights()
-    return viterbi(match_costs(inv, targets, w, max_offset), transition_costs(inv, w))
+    return viterbi_pruned(match_costs(inv, targets, w, max_offset), inv, w)
 
 
 def viseme_index(name: str) -> int:
