@@ -5,6 +5,7 @@ dead writer's leftover in the folders it is given, and nothing else."""
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -149,7 +150,35 @@ def test_the_sweep_without_stems_takes_every_dead_writers_leftover(tmp_path: Pat
     assert [p.name for p in tmp_path.iterdir()] == ["r1.mp4"]
 
 
-def test_alive(dead_pid: int) -> None:
-    assert atomic._alive(os.getpid()) and atomic._alive(os.getppid())
-    assert not atomic._alive(dead_pid)
+def test_alive_only_asks(dead_pid: int) -> None:
+    """Signal 0 asks without delivering anything: a process that would die of any real signal
+    (SIGHUP reset to its default here, as a shell's job has it) is alive and stays alive."""
+    code = "import signal, sys, time; signal.signal(signal.SIGHUP, signal.SIG_DFL); print('ready', flush=True); time.sleep(30)"
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        assert atomic._alive(child.pid) and atomic._alive(os.getpid())
+        with pytest.raises(subprocess.TimeoutExpired):  # still running: asked, not signalled
+            child.wait(timeout=0.2)
+    finally:
+        child.kill()
+        child.wait()
+    assert not atomic._alive(dead_pid) and not atomic._alive(child.pid)
     assert atomic._alive(2**70)
+
+
+@pytest.mark.parametrize("write", ["text", "bytes", "path"])
+def test_written_files_are_not_executable(tmp_path: Path, write: str) -> None:
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "r1.mp4"
+        if write == "text":
+            atomic_write_text(target, "x")
+        elif write == "bytes":
+            atomic_write_bytes(target, b"x")
+        else:
+            with atomic_path(target) as tmp:
+                tmp.write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o644
