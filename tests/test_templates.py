@@ -54,6 +54,13 @@ def test_marker_characters_in_row_data_are_scrubbed_and_cannot_forge_a_span() ->
     assert not any(ch in r.text for ch in (OPEN, SEP, CLOSE))
 
 
+def test_slot_name_code_points_in_row_data_are_scrubbed() -> None:
+    forged = f"{OPEN}\ue101Berlin{CLOSE}"  # the marking of the second slot (sorted: city, first_name)
+    r = render("Hi {{ first_name }} from {{ city }}.", first_name=f"Jo{forged}hn", city="Paris\ue100\ue8ff")
+    assert r.text == "Hi JoBerlinhn from Paris." and spans(r) == [("first_name", "JoBerlinhn"), ("city", "Paris")]
+    assert scrub("a\ue000\ue123\ue8ffb\ue900") == "ab\ue900"  # the marker block only
+
+
 def test_marker_characters_in_a_non_slot_value_are_scrubbed_too() -> None:
     r = render("{{ greeting }} {{ first_name }}", greeting=f"{OPEN}city{SEP}X{CLOSE}Hello", first_name="Ana")
     assert r.text == "cityXHello Ana" and spans(r) == [("first_name", "Ana")]
@@ -129,6 +136,46 @@ def test_an_undefined_variable_names_itself() -> None:
     with pytest.raises(TemplateRenderError) as info:
         render("Hi {{ first_name }} {{ missing }}", first_name="Ana")
     assert info.value.kind == "undefined" and info.value.variable == "missing"
+    assert str(info.value) == "'missing' is undefined"
+
+
+def test_a_missing_attribute_is_undefined_without_a_variable_name() -> None:
+    with pytest.raises(TemplateRenderError) as info:
+        render("Hi {{ row.nickname }}", row={})
+    assert info.value.kind == "undefined" and info.value.variable is None
+    assert str(info.value) == "'dict object' has no attribute 'nickname'"
+
+
+@pytest.mark.parametrize("block", ["truncate(9, True, '', 0)", "reverse"])
+def test_a_filter_block_that_cuts_a_slot_is_a_row_error(block: str) -> None:
+    """A block filter that cuts or reorders a slot's marked value loses where the slot is
+    spoken (before the fix the slot's name was left in the script: "Hi first"). Refused, with
+    a hint; a block filter that keeps the value whole (upper) keeps the span and its name."""
+    with pytest.raises(TemplateRenderError) as info:
+        render("{% filter " + block + " %}Hi {{ first_name }} there{% endfilter %}", first_name="Annabelle")
+    assert info.value.kind == "error" and str(info.value) == (
+        "a {% filter %} block around a slot cut or reordered the slot's value, so where it is spoken is lost; "
+        "apply the filter inside the slot's {{ }} instead"
+    )
+    r = render("{% filter upper %}Hi {{ first_name }} there{% endfilter %}", first_name="Ana")
+    assert r.text == "HI ANA THERE" and spans(r) == [("first_name", "ANA")]
+
+
+# --- output-path templates: every expression must give a file-name-safe value ----------------
+def test_a_path_template_refuses_a_value_that_is_not_a_file_name() -> None:
+    program = TemplateProgram("out/{{ row_id }}-{{ name | slug }}-{{ n }}.mp4", path=True)
+    assert program.source == "out/{{ row_id }}-{{ name | slug }}-{{ n }}.mp4"
+    assert program.render({"row_id": "r1", "name": "Zoë Dupont", "n": 7}).text == "out/r1-zoe-dupont-7.mp4"
+    for bad, why in [("a/b", "contains a path separator"), ("..", "names a folder"), ("x\x1b", "U+001B")]:
+        with pytest.raises(TemplateRenderError) as info:
+            program.render({"row_id": bad, "name": "x", "n": 1})
+        assert info.value.kind == "path"
+        assert str(info.value) == f"value {bad!r} cannot be part of a file name: it " + (
+            why if why != "U+001B" else "contains the control character U+001B"
+        )
+    # the script template takes the same values as they are
+    assert render("{{ first_name }}", first_name="a/b").text == "a/b"
+    assert TemplateProgram("{{ x }}").render({"x": ".."}).text == ".."
 
 
 @pytest.mark.parametrize(
@@ -348,3 +395,27 @@ def test_slug_in_an_output_path_names_non_latin_rows() -> None:
     assert path.render(row_id="r3", name="Дмитрий") == "out/r3-dmitriy.mp4"
     unicode_path = make_environment(path=True).from_string("out/{{ row_id }}-{{ name | slug(keep_unicode=true) }}.mp4")
     assert unicode_path.render(row_id="r3", name="Дмитрий/../x") == "out/r3-дмитрий-x.mp4"
+
+
+def test_a_template_holds_as_many_slots_as_there_are_name_code_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vpipe import templates
+
+    assert templates._NAME_END - templates._NAME0 == 2048  # U+E100..U+E8FF
+    monkeypatch.setattr(templates, "_NAME_END", templates._NAME0 + 4)  # the same rule, 4 slots
+    names = [f"s{i}" for i in range(5)]
+    source = " ".join("{{ " + n + " }}" for n in names)
+    r = TemplateProgram(source[: -len(" {{ s4 }}")], frozenset(names)).render({n: n[1:] * 2 for n in names})
+    assert r.text == "00 11 22 33" and [(s.name, s.text(r.text)) for s in r.spans] == [
+        ("s0", "00"), ("s1", "11"), ("s2", "22"), ("s3", "33")
+    ]
+    with pytest.raises(TemplateSyntaxError) as info:
+        TemplateProgram(source, frozenset(names))
+    assert info.value.message == "more than 4 slots in one template" and info.value.lineno == 1
+
+
+def test_the_environment_is_for_scripts_unless_asked_for_paths() -> None:
+    from vpipe.templates import make_environment
+
+    assert make_environment().from_string("{{ x }}").render(x="a/b") == "a/b"
+    with pytest.raises(Exception, match="path separator"):
+        make_environment(path=True).from_string("{{ x }}").render(x="a/b")

@@ -20,11 +20,15 @@ from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.visitor import NodeTransformer
 
-# Private-use code points: they never occur in real text, and row values are scrubbed of
-# them, so they can delimit slot values in the rendered script unambiguously.
+# Private-use code points: they never occur in real text, and row values (and the template
+# source) are scrubbed of them, so they can delimit slot values in the rendered script
+# unambiguously. A marked value is OPEN, one code point naming the slot (its index from
+# U+E100: a filter block around the slot, e.g. `upper` or `truncate`, cannot turn it into
+# spoken text), the value, CLOSE.
 _OPEN, _SEP, _CLOSE = "\ue000", "\ue001", "\ue002"
-_MARKERS = re.compile(f"[{_OPEN}{_SEP}{_CLOSE}]")
-_MARKED = re.compile(f"{_OPEN}([^{_SEP}]*){_SEP}([^{_CLOSE}]*){_CLOSE}")
+_NAME0, _NAME_END = 0xE100, 0xE900  # slot indexes 0 .. 2047
+_MARKERS = re.compile(f"[{_OPEN}-{chr(_NAME_END - 1)}]")
+_MARKED = re.compile(f"{_OPEN}([{chr(_NAME0)}-{chr(_NAME_END - 1)}])([^{_OPEN}-{chr(_NAME_END - 1)}]*){_CLOSE}")
 
 MAX_RENDERED_CHARS = 20_000  # a script is a few sentences; bigger output is a template bug
 
@@ -198,12 +202,13 @@ def make_environment(path: bool = False) -> _Environment:
         possessive=filter_possessive,
         title=filter_name_title,
     )
-    env.filters["_vpipe_mark"] = lambda value, name: f"{_OPEN}{name}{_SEP}{value}{_CLOSE}"
+    env.filters["_vpipe_mark"] = lambda value, index: f"{_OPEN}{chr(_NAME0 + index)}{value}{_CLOSE}"
     return env
 
 
 def scrub(value: Any) -> Any:
-    """Remove our marker code points from a row value (they must never come from data)."""
+    """Remove our marker code points (U+E000..U+E8FF, private use) from a row value (they must
+    never come from data)."""
     if isinstance(value, str):
         return _MARKERS.sub("", value)
     return value
@@ -229,8 +234,8 @@ class _MarkSlots(NodeTransformer):
     """Wrap every `{{ expr }}` that reads a slot variable in `_vpipe_mark(name)`, applied
     after the user's own filters, so its final value is what gets marked."""
 
-    def __init__(self, slots: frozenset[str]) -> None:
-        self.slots = slots
+    def __init__(self, slots: tuple[str, ...]) -> None:
+        self.index = {name: i for i, name in enumerate(slots)}
 
     def visit_Output(self, node: nodes.Output) -> nodes.Output:
         new_items = []
@@ -239,10 +244,12 @@ class _MarkSlots(NodeTransformer):
                 new_items.append(item)
                 continue
             found = [item] if isinstance(item, nodes.Name) else list(item.find_all(nodes.Name))
-            names = {n.name for n in found if n.ctx == "load"} & self.slots
+            names = {n.name for n in found if n.ctx == "load"} & self.index.keys()
             if len(names) == 1:
                 (name,) = names
-                item = nodes.Filter(item, "_vpipe_mark", [nodes.Const(name)], [], None, None, lineno=item.lineno)
+                item = nodes.Filter(
+                    item, "_vpipe_mark", [nodes.Const(self.index[name])], [], None, None, lineno=item.lineno
+                )
             new_items.append(self.generic_visit(item))
         node.nodes = new_items
         return node
@@ -259,7 +266,10 @@ class TemplateProgram:
         ast = self.env.parse(scrub(source))  # marker code points in the template cannot forge a span
         self.variables: frozenset[str] = frozenset(meta.find_undeclared_variables(ast))
         self.slots = slots & self.variables
-        marked = _MarkSlots(self.slots).visit(ast) if self.slots else ast
+        self._names = tuple(sorted(self.slots))
+        if len(self._names) > _NAME_END - _NAME0:
+            raise TemplateSyntaxError(f"more than {_NAME_END - _NAME0} slots in one template", 1)
+        marked = _MarkSlots(self._names).visit(ast) if self.slots else ast
         self._template = self.env.from_string(marked)
 
     def render(self, values: Mapping[str, Any]) -> Rendered:
@@ -277,10 +287,10 @@ class TemplateProgram:
             raise TemplateRenderError("error", f"{type(exc).__name__}: {exc}") from None
         if len(raw) > MAX_RENDERED_CHARS:
             raise TemplateRenderError("error", f"rendered text is longer than {MAX_RENDERED_CHARS} characters")
-        return _unmark(raw)
+        return _unmark(raw, self._names)
 
 
-def _unmark(raw: str) -> Rendered:
+def _unmark(raw: str, names: tuple[str, ...]) -> Rendered:
     out: list[str] = []
     spans: list[SlotSpan] = []
     pos = 0
@@ -290,12 +300,19 @@ def _unmark(raw: str) -> Rendered:
         out.append(before)
         length += len(before)
         value = m.group(2)
-        spans.append(SlotSpan(m.group(1), length, length + len(value)))
+        spans.append(SlotSpan(names[ord(m.group(1)) - _NAME0], length, length + len(value)))
         out.append(value)
         length += len(value)
         pos = m.end()
     out.append(raw[pos:])
-    return Rendered(_MARKERS.sub("", "".join(out)), tuple(spans))
+    text = "".join(out)
+    if _MARKERS.search(text):  # a filter block around a slot cut or reordered its marked value
+        raise TemplateRenderError(
+            "error",
+            "a {% filter %} block around a slot cut or reordered the slot's value, so where it is spoken is lost; "
+            "apply the filter inside the slot's {{ }} instead",
+        )
+    return Rendered(text, tuple(spans))
 
 
 def syntax_error_position(exc: TemplateSyntaxError) -> int:
