@@ -69,8 +69,9 @@ def test_dump_ir_writes_one_file_per_pass(tiny_recipe: Path, tmp_path: Path) -> 
         "08-dedupe.ir",
         "09-select-kernels.ir",
         "10-export-onnx.ir",
+        "11-batch-rows.ir",
     ]
-    last = parse_graph((tmp_path / "ir" / "10-export-onnx.ir").read_text())
+    last = parse_graph((tmp_path / "ir" / "11-batch-rows.ir").read_text())
     assert last == result.graph  # type: ignore[attr-defined]
 
 
@@ -89,6 +90,7 @@ def test_time_passes_reports_each_pass(tiny_recipe: Path) -> None:
         "dedupe",
         "select-kernels",
         "export-onnx",
+        "batch-rows",
     ]
     assert all(seconds >= 0 for _, seconds in result.timings)  # type: ignore[attr-defined]
 

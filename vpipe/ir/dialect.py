@@ -300,6 +300,7 @@ define(
             "model": STR,
             "precision": {"enum": ["fp32", "fp16", "bf16"]},
             "batch": INT,
+            "rows_per_batch": INT,  # batch-rows: rows rendered together, sharing the model's forward passes
             "offload": BOOL,
             "vram_gb": NUM,
             "sampler": STR,

@@ -33,6 +33,7 @@ class RunContext:
     artifacts: dict[str, Any] = field(default_factory=dict)  # measurements kernels report (QC, remarks)
     op_span: Span | None = None  # recipe location of the op running now (set by the executor)
     store_dir: Path | None = None  # large shared artefacts that outlive the op (a normalised source)
+    batch: Any = None  # the RowBatch (kernel_api.batch) of the rows rendered together, if any (batch-rows)
 
     def resource(self, key: str, factory: Callable[[], T]) -> T:
         """Load once per process: `rt.resource("piper:joe", lambda: load_voice(...))`."""

@@ -20,6 +20,7 @@ from vpipe.data.media import Frames
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Estimate, Op
 from vpipe.kernel_api.backends import VIDEO, Backend, backend
+from vpipe.kernel_api.batch import RowBatch
 from vpipe.kernel_api.context import RunContext
 from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.kernels.face import face_lost_in_window
@@ -72,20 +73,41 @@ def model_inputs(crops: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([masked, faces], axis=3).transpose(0, 3, 1, 2).copy()
 
 
-def predictor(model: Any, mel: np.ndarray, audio_start: float, device: str, half: bool = False) -> Any:
-    """The renderer's predict(crops, times) for a loaded generator and the row's mel."""
+def predictor(
+    model: Any,
+    mel: np.ndarray,
+    audio_start: float,
+    device: str,
+    half: bool = False,
+    batch: RowBatch | None = None,
+    size: int = 32,
+) -> Any:
+    """The renderer's predict(crops, times) for a loaded generator and the row's mel. With
+    `batch` (batch-rows), the rows of the batch hand in their crops together and the
+    generator runs over all of them, `size` faces per forward pass."""
     import torch
 
     from vpipe.neural.features import mel_windows
 
     dtype = torch.float16 if half else torch.float32
 
-    def predict(crops: list[np.ndarray], times: np.ndarray) -> list[np.ndarray]:
-        faces = torch.from_numpy(model_inputs(crops)).to(device, dtype)
-        mels = torch.from_numpy(mel_windows(mel, times, audio_start)).to(device, dtype)
+    def forward(faces: np.ndarray, mels: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            out = model(mels, faces).float().clamp(0, 1).mul(255).round().byte().cpu().numpy()
-        return list(out.transpose(0, 2, 3, 1))
+            out = model(torch.from_numpy(mels).to(device, dtype), torch.from_numpy(faces).to(device, dtype))
+            return out.float().clamp(0, 1).mul(255).round().byte().cpu().numpy().transpose(0, 2, 3, 1)
+
+    def forward_rows(items: list[tuple[np.ndarray, np.ndarray]]) -> list[list[np.ndarray]]:
+        faces, mels = np.concatenate([f for f, _ in items]), np.concatenate([m for _, m in items])
+        out = np.concatenate([forward(faces[i : i + size], mels[i : i + size]) for i in range(0, len(faces), size)])
+        ends = np.cumsum([len(f) for f, _ in items])
+        return [list(out[end - len(f) : end]) for (f, _), end in zip(items, ends, strict=True)]
+
+    def predict(crops: list[np.ndarray], times: np.ndarray) -> list[np.ndarray]:
+        faces, mels = model_inputs(crops), mel_windows(mel, times, audio_start)
+        if batch is None:
+            return list(forward(faces, mels))
+        result: list[np.ndarray] = batch.together(f"wav2lip:{id(model)}", (faces, mels), forward_rows)
+        return result
 
     return predict
 
@@ -151,7 +173,7 @@ class _Wav2Lip(Kernel):
         half = device == "cuda" and getattr(rt.target, "precision", "fp32") == "fp16"
         path = weights_status(op).path()
         model = rt.resource(f"wav2lip:{path}:{device}:{half}", lambda: _load(path, device, half))
-        return predictor(model, mel, audio_start, device, half)
+        return predictor(model, mel, audio_start, device, half, rt.batch, self.batch)
 
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Frames:
         from vpipe.lipsync.neural import render_neural

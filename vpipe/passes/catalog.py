@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from vpipe.passes import (  # noqa: F401
+    batch_rows,
     dedupe,
     export_onnx,
     fit_vram,

@@ -20,6 +20,7 @@ PIPELINES: dict[str, tuple[str, ...]] = {
         "dedupe",
         "select-kernels",
         "export-onnx",
+        "batch-rows",
     ),
     # No optimisation pass, only what correctness needs (slots bound, kernels chosen): every op
     # runs per row, the lip-sync kernel finds its windows itself, every row re-encodes its whole

@@ -323,7 +323,7 @@ class Executor:
                 return None
         return keys
 
-    def run_row(self, shared: SharedState, row: RowValue, force: bool = False) -> RowOutcome:
+    def run_row(self, shared: SharedState, row: RowValue, force: bool = False, batch: Any = None) -> RowOutcome:
         start, cpu_start = time.perf_counter(), cpu_clock()
         outcome = RowOutcome(row.index, row.id, "ok", values=dict(row.values))
         damage: list[Diagnostic] = []
@@ -335,7 +335,7 @@ class Executor:
                 return done
         values, keys = dict(shared.values), dict(shared.keys)
         with self._scratch(f"row-{row.index}") as work:
-            rt = RunContext(work, row, self.target, store_dir=self.store_dir)
+            rt = RunContext(work, row, self.target, store_dir=self.store_dir, batch=batch)
             content = None if force else self._content_key(shared, row)
             try:
                 if content is not None and self._copy_duplicate(content, values, keys, rt, outcome):

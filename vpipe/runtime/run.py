@@ -31,11 +31,13 @@ from vpipe.ir.parser import parse_graph
 from vpipe.ir.printer import print_graph
 from vpipe.kernel_api.context import Target
 from vpipe.provenance import sidecar_path
+from vpipe.runtime.batches import batch_size, chunks, run_rows
 from vpipe.runtime.cache import Cache
 from vpipe.runtime.calibration import cpu_clock, machine_load, probe, profile_key, record_run
 from vpipe.runtime.executor import Executor, MissingKernel, RowOutcome, SharedState
 from vpipe.runtime.lock import Busy, FolderLock, Holder
 from vpipe.runtime.records import COMPLETE, INTERRUPTED, VIEW, RunRecord, update_view
+from vpipe.runtime.selection import row_value, select_rows
 from vpipe.version import __version__
 
 
@@ -98,43 +100,6 @@ class RunSummary:
         return statistics.median(times) if times else 0.0
 
 
-def select_rows(rows: tuple[Row, ...], spec: str | None, only: tuple[str, ...]) -> list[Row]:
-    chosen = list(rows)
-    if spec:
-        start_s, _, end_s = spec.partition(":")
-        try:
-            start = int(start_s) if start_s else 1
-            end = int(end_s) if end_s else (start if ":" not in spec else len(rows))
-        except ValueError:
-            raise DiagnosticError(
-                Diagnostic("VP014", f"--rows '{spec}' must look like 3, 1:10, :5 or 4:", None)
-            ) from None
-        chosen = [r for r in chosen if start <= r.index <= end]
-    if only:
-        wanted = set(only)
-        unknown = wanted - {r.id for r in rows}
-        if unknown:
-            raise DiagnosticError(Diagnostic("VP014", f"--only: no row has id {', '.join(sorted(unknown))}", None))
-        chosen = [r for r in chosen if r.id in wanted]
-    if not chosen:
-        what = " and ".join(
-            x for x in (f"--rows {spec}" if spec else "", f"--only {', '.join(only)}" if only else "") if x
-        )
-        raise DiagnosticError(
-            Diagnostic(
-                "VP014",
-                f"{what or 'the row selection'} selects no row (the recipe has {len(rows)} row(s))",
-                None,
-                help=f"rows are numbered 1 to {len(rows)}" if rows else "add rows to the recipe",
-            )
-        )
-    return chosen
-
-
-def row_value(row: Row) -> RowValue:
-    return RowValue(row.index, row.id, dict(row.values), row.span.file, row.span.line)
-
-
 # --- worker processes ---------------------------------------------------------------------------
 _WORKER: dict[str, Any] = {}
 
@@ -156,9 +121,9 @@ def _init_worker(
         executor.on_phase = lambda row, phase, done, total: phases.put((row.index, row.id, phase, done, total))
 
 
-def _run_in_worker(row: RowValue, force: bool) -> RowOutcome:
-    executor: Executor = _WORKER["executor"]
-    return executor.run_row(_WORKER["shared"], row, force)
+def _run_in_worker(rows: list[RowValue], force: bool) -> list[RowOutcome]:
+    """A batch of rows (one row, unless batch-rows grouped them)."""
+    return run_rows(_WORKER["executor"], _WORKER["shared"], rows, force)
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -441,8 +406,8 @@ def _execute_rows(
         )
         return
     if options.jobs <= 1 or len(runnable) <= 1:
-        for rv in runnable:
-            yield executor.run_row(shared, rv, options.force)
+        for batch in chunks(runnable, batch_size(executor.graph)):
+            yield from run_rows(executor, shared, batch, options.force)
         return
     ctx = multiprocessing.get_context("spawn")  # fork is unsafe with threaded ONNX/torch runtimes
     phases = ctx.Queue() if phase_sink is not None else None
@@ -479,28 +444,31 @@ def _pool_rows(
     ) as pool:
         # rows go to the workers as they free up (a few queued each): a long CSV is never all
         # in flight, and the workers keep their loaded models and shared values across rows
-        queue = iter(runnable)
-        futures: dict[Any, RowValue] = {}
+        queue = chunks(runnable, batch_size(parse_graph(initargs[0])))
+        futures: dict[Any, list[RowValue]] = {}
 
         def submit() -> None:
-            rv = next(queue, None)
-            if rv is not None:
-                futures[pool.submit(_run_in_worker, rv, options.force)] = rv
+            batch = next(queue, None)
+            if batch is not None:
+                futures[pool.submit(_run_in_worker, batch, options.force)] = batch
 
         for _ in range(2 * options.jobs):
             submit()
         while futures:
             finished, _ = wait(futures, return_when=FIRST_COMPLETED)
             for future in finished:
-                rv = futures.pop(future)
+                batch = futures.pop(future)
                 try:
-                    outcome = future.result()
+                    outcomes = future.result()
                 except Exception as exc:  # the worker died (out of memory, a crash in native code)
-                    outcome = RowOutcome(
-                        rv.index,
-                        rv.id,
-                        "failed",
-                        diagnostics=[Diagnostic("VP399", f"row {rv.index}: worker process failed: {exc}", None)],
-                    )
+                    outcomes = [
+                        RowOutcome(
+                            rv.index,
+                            rv.id,
+                            "failed",
+                            diagnostics=[Diagnostic("VP399", f"row {rv.index}: worker process failed: {exc}", None)],
+                        )
+                        for rv in batch
+                    ]
                 submit()
-                yield outcome
+                yield from outcomes
