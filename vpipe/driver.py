@@ -86,7 +86,9 @@ def compile_recipe(path: str | Path, options: BuildOptions | None = None) -> Bui
             target_of(recipe),
             build_dir(recipe) / "work",
         )
-    ctx = PassContext(evaluator=evaluator, target=target_of(recipe), spans=recipe.smap.value)
+    ctx = PassContext(
+        evaluator=evaluator, target=target_of(recipe), spans=recipe.smap.value, weights_ready=_weights_ready
+    )
     final = PassManager(passes, _instruments(options, record, timer)).run(graph, ctx)
     diagnostics = diagnostics + list(ctx.diagnostics.items) + (evaluator.diagnostics if evaluator else [])
     return BuildResult(
@@ -138,3 +140,11 @@ def _instruments(options: BuildOptions, record: RecordChanges, timer: TimePasses
     if options.dump_ir is not None:
         instruments.append(DumpIR(options.dump_ir))
     return instruments
+
+
+def _weights_ready(model_id: str, folder: str | None) -> bool:
+    """Whether `model_id`'s weight files are found (sizes checked, not hashed: a quick look for
+    fit-vram's substitutes; loading verifies them)."""
+    from vpipe.weights.locate import model_status
+
+    return model_status(model_id, [Path(folder)] if folder else [], verify=False).ready

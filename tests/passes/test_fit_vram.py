@@ -101,3 +101,33 @@ def test_a_t4_gets_musetalk_instead_of_latentsync() -> None:
     after = run_pass("fit-vram", BEFORE, ctx)
     assert '"backend": "musetalk"' in after and '"model": "musetalk-1.5"' in after
     assert [d.code for d in ctx.diagnostics] == ["VP250"]
+
+
+def test_a_substitute_whose_weights_are_not_installed_is_passed_over() -> None:
+    # rtx3060: LatentSync 1.6 does not fit, 1.5 would; without 1.5's weights MuseTalk is taken
+    hw = hardware_presets()["rtx3060-12g"]
+    args = ("latentsync-1.6", hw["device"], float(hw["vram_gb"]), hw["precision"], hw.get("compute_capability"))
+    choice, reasons = fit(*args, installed=lambda m: m != "latentsync-1.5")
+    assert choice is not None and choice.model == "musetalk-1.5"
+    assert reasons[1] == "latentsync-1.5 would fit, but its weights are not installed"
+    choice, reasons = fit(*args, installed=lambda m: False)
+    assert choice is None and len(reasons) == 3
+    choice, _ = fit(*args, installed=lambda m: m == "latentsync-1.5")
+    assert choice is not None and choice.model == "latentsync-1.5"
+
+
+def test_the_pass_asks_the_context_which_weights_are_installed_in_the_ops_folder() -> None:
+    asked: list[tuple[str, str | None]] = []
+
+    def ready(model_id: str, folder: str | None) -> bool:
+        asked.append((model_id, folder))
+        return model_id == "musetalk-1.5"
+
+    target = TargetSpec(preset="rtx3060-12g", device="cuda", vram_gb=11, precision="fp16", workers=1)
+    ctx = PassContext(target=target, weights_ready=ready)
+    before = BEFORE.replace('"model": "latentsync-1.6"', '"model": "latentsync-1.6", "weights": "w"')
+    after = run_pass("fit-vram", before, ctx)
+    assert '"model": "musetalk-1.5"' in after
+    assert asked == [("latentsync-1.5", "w"), ("musetalk-1.5", "w")]
+    (remark,) = [d for d in ctx.diagnostics if d.code == "VP250"]
+    assert "latentsync-1.5 would fit, but its weights are not installed" in remark.message

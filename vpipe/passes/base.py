@@ -40,6 +40,9 @@ class PassContext:
     spans: Callable[[str], Span] | None = None  # recipe JSON pointer → span
     options: dict[str, Any] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)  # results passes publish for the plan summary
+    # whether a catalog model's weights are installed (model id, the op's own weights folder or
+    # None); None: not known (a pass then assumes they are)
+    weights_ready: Callable[[str, str | None], bool] | None = None
 
     def evaluate(self, graph: Graph, value: str) -> Any | None:
         """The run-time value of a shared value, or None when evaluation is off or fails."""

@@ -7,8 +7,8 @@ lists no bf16) unless the model's own rule forbids it (LatentSync: fp16 only abo
 capability 7, so fp32 on a T4). A per-frame model's batch grows in powers of two while
 k × its published footprint still fits (a safe bound: the weights are shared). When only the
 VAE and whisper encoder are in the way, they are offloaded to the CPU. When the requested
-model cannot fit at all, the first of its catalog `substitutes` that fits replaces it, with a
-VP250 remark; nothing fits → VP252 and the op is left as asked.
+model cannot fit at all, the first of its catalog `substitutes` that fits and whose weights are
+installed replaces it, with a VP250 remark; nothing fits → VP252 and the op is left as asked.
 
 Before (target rtx3060-12g: 11 GB, fp16, compute capability 8.6):
     %frames = lipsync.apply(%video, %landmarks, %inventory, %track, %spans) {"backend": "latentsync", "model": "latentsync-1.6"} : Frames per_row
@@ -19,6 +19,7 @@ After:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -95,12 +96,20 @@ def fit_one(
 
 
 def fit(
-    model_id: str, device: str, vram_gb: float, wanted: str, capability: float | None
+    model_id: str,
+    device: str,
+    vram_gb: float,
+    wanted: str,
+    capability: float | None,
+    installed: Callable[[str], bool] | None = None,
 ) -> tuple[Choice | None, list[str]]:
-    """The requested model's fitting setting, else its first fitting substitute; with the reasons."""
+    """The requested model's fitting setting, else its first fitting substitute whose weights are
+    `installed` (a substitute the user cannot run is no answer); with the reasons."""
     reasons: list[str] = []
     for candidate in [model_id, *((model(model_id) or {}).get("substitutes") or [])]:
         choice, why = fit_one(candidate, device, vram_gb, wanted, capability)
+        if choice is not None and candidate != model_id and installed is not None and not installed(candidate):
+            choice, why = None, f"{candidate} would fit, but its weights are not installed"
         if choice is not None:
             return choice, reasons
         reasons.append(why)
@@ -122,6 +131,15 @@ def target_facts(target: Any) -> tuple[str, float, str, float | None, str]:
     )
 
 
+def _installed(ctx: PassContext, op: Op) -> Callable[[str], bool] | None:
+    """Whether a model's weights are installed, looking in the op's own weights folder too
+    (None: the context does not know)."""
+    ready, folder = ctx.weights_ready, op.attr("weights")
+    if ready is None:
+        return None
+    return lambda model_id: ready(model_id, None if folder is None else str(folder))
+
+
 @register
 @dataclass(frozen=True)
 class FitVram:
@@ -136,7 +154,7 @@ class FitVram:
             if op.kind != "lipsync.apply" or fam not in NEURAL:
                 continue
             asked = str(op.attr("model") or NEURAL[fam])
-            choice, reasons = fit(asked, device, vram_gb, wanted, capability)
+            choice, reasons = fit(asked, device, vram_gb, wanted, capability, _installed(ctx, op))
             if choice is None:
                 ctx.diagnostics.warning(
                     "VP252", f"no variant of {asked} fits {label}: {'; '.join(reasons)}", ctx.span(op)
@@ -145,7 +163,7 @@ class FitVram:
             if choice.model != asked:
                 ctx.diagnostics.remark(
                     "VP250",
-                    f"{reasons[0]}: using {choice.model} {choice.precision} instead",
+                    f"{'; '.join(reasons)}: using {choice.model} {choice.precision} instead",
                     ctx.span(op),
                 )
             elif choice.precision != ("fp32" if device != "cuda" else wanted) or choice.offload:
