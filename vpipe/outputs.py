@@ -18,6 +18,8 @@ CONTAINER_CODECS = {
     ".mkv": ("h264", "hevc", "av1", "vp9"),
     ".webm": ("vp9", "av1"),
 }
+# codecs whose 4:2:0 needs an even width and height: an odd-sized picture is written 4:4:4
+ODD_SIZE_444_CODECS = frozenset({"h264", "hevc"})
 
 
 def output_root(path_template: str) -> str:

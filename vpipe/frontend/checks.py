@@ -15,11 +15,11 @@ from typing import Any
 
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticBag, Span, display_path
 from vpipe.frontend import rows as rows_io
-from vpipe.frontend.recipe import LipsyncSpec, OutputSpec, Recipe, SlotSpec
+from vpipe.frontend.recipe import LipsyncSpec, OutputSpec, Recipe, SlotSpec, SourceSpec
 from vpipe.frontend.yamlmap import SourceMap
 from vpipe.kernel_api import backends
 from vpipe.lexicon import Lexicon, LexiconError, parse_row_column
-from vpipe.outputs import CONTAINER_CODECS, OUTPUT_EXTENSIONS, confine
+from vpipe.outputs import CONTAINER_CODECS, ODD_SIZE_444_CODECS, OUTPUT_EXTENSIONS, confine
 from vpipe.templates import TemplateProgram, TemplateRenderError
 from vpipe.text import words_of
 
@@ -235,6 +235,27 @@ def check_output_path(bag: DiagnosticBag, output: OutputSpec, codec_given: bool,
                 smap.value("/output/codec") if codec_given else smap.value("/output/path"),
                 help=f"for {extension} use codec {' or '.join(CONTAINER_CODECS[extension])}",
             )
+
+
+def check_output_size(
+    bag: DiagnosticBag, source: SourceSpec, lipsync: LipsyncSpec, output: OutputSpec, smap: SourceMap
+) -> None:
+    """An odd-sized picture that is re-rendered cannot be H.264/HEVC 4:2:0: it is written 4:4:4
+    (every pixel kept), which browsers and most phones do not play — said before anything runs
+    (VP059). A row whose picture is copied keeps the source's own stream."""
+    size = (source.media.width, source.media.height) if source.media else source.image_size
+    if size is None or not (size[0] % 2 or size[1] % 2) or output.codec not in ODD_SIZE_444_CODECS:
+        return
+    if source.kind == "video" and lipsync.model == "none":
+        return
+    bag.warning(
+        "VP059",
+        f"the source is {size[0]}×{size[1]}: {output.codec} 4:2:0 needs an even size, so rows are written "
+        f"{output.codec} 4:4:4, which browsers and most phones do not play",
+        smap.value("/output/codec"),  # the output section, or the source's line when there is none
+        help="crop or scale the recording to an even size (ffmpeg -vf crop=trunc(iw/2)*2:trunc(ih/2)*2), "
+        "or write vp9 into .webm (output: {codec: vp9, path: out/{{ row_id }}.webm}), which keeps 4:2:0",
+    )
 
 
 MAX_NAME_BYTES = 200  # NAME_MAX is 255; the temporary file's name adds up to ~40 to the output's

@@ -190,6 +190,7 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
     voice = _voice(bag, base, data, smap)
     lipsync = _lipsync(bag, base, data, source.kind, smap)
     output, output_program = _output(bag, base, data, smap)
+    checks.check_output_size(bag, source, lipsync, output, smap)
     rowset = _rows(bag, base, data, smap)
     if rowset is not None:
         rowset = checks.map_slot_columns(bag, rowset, slots, smap)

@@ -23,7 +23,7 @@ class Normalize(Kernel):
     """The normalised file lives in the run's store (beside the cache), named by the source's
     content and the settings; the cached value is its index, checked against the file's size."""
 
-    version = "2"  # 2: upright (display matrix applied), video range, sample aspect ratio kept
+    version = "3"  # 2: upright (display matrix applied), video range, sample aspect ratio kept; 3: colour tags kept
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=5.0, ram_mb=200)

@@ -52,6 +52,9 @@ class EncoderSettings:
     preset: str
     gop: int
     sar: tuple[int, int] | None = None  # sample aspect ratio; None: square pixels
+    # the source's declared colour (FFmpeg's AVColorSpace, AVColorPrimaries, AVColorTransfer-
+    # Characteristic; 2 = unspecified): the samples keep their matrix, so the tags must stay
+    color: tuple[int, int, int] = (2, 2, 2)
 
     def options(self) -> dict[str, str]:
         params = f"keyint={self.gop}:min-keyint={self.gop}:scenecut=0:bframes=0:open-gop=0"
@@ -67,6 +70,7 @@ class EncoderSettings:
             "preset": self.preset,
             "gop": self.gop,
             "sar": list(self.sar) if self.sar else None,
+            "color": list(self.color),
         }
 
     @staticmethod
@@ -80,6 +84,7 @@ class EncoderSettings:
             str(data["preset"]),
             int(data["gop"]),
             (int(data["sar"][0]), int(data["sar"][1])) if data.get("sar") else None,
+            tuple(int(c) for c in data.get("color") or (2, 2, 2)),  # type: ignore[arg-type]
         )
 
 
@@ -100,6 +105,10 @@ def _configure(cc, settings: EncoderSettings) -> None:  # type: ignore[no-untype
     cc.framerate = Fraction(*settings.rate)
     if settings.sar:
         cc.sample_aspect_ratio = Fraction(*settings.sar)
+    cc.color_range = 1  # video range: what `_planar` makes of every frame
+    for name, value in zip(("colorspace", "color_primaries", "color_trc"), settings.color, strict=True):
+        if value not in (0, 2):  # only what the source declared
+            setattr(cc, name, value)
     cc.options = settings.options()
 
 
@@ -117,6 +126,11 @@ def nominal_rate(stream) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     rate = stream.average_rate or stream.guessed_rate or Fraction(25)
     rate = Fraction(rate).limit_denominator(1001)
     return rate.numerator, rate.denominator
+
+
+def _declared_color(cc) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    """The decoder's colour tags (matrix, primaries, transfer) as FFmpeg numbers."""
+    return int(cc.colorspace), int(cc.color_primaries), int(cc.color_trc)
 
 
 def can_normalize(width: int, height: int) -> bool:
@@ -171,6 +185,7 @@ def normalize(source: Path, target: Path, crf: int, preset: str, gop: int) -> En
                 preset,
                 gop,
                 (sar.numerator, sar.denominator) if sar else None,
+                _declared_color(stream.codec_context),
             )
             if not can_normalize(settings.width, settings.height):
                 raise NormalizeError(f"{settings.width}×{settings.height} cannot be H.264 yuv420p (odd size)")

@@ -27,6 +27,7 @@ from vpipe import faults, phases
 from vpipe.atomic import atomic_path
 from vpipe.data.audio import Audio
 from vpipe.media.convert import bgr_to_frame
+from vpipe.outputs import ODD_SIZE_444_CODECS
 
 VIDEO_CODECS = {"h264": "libx264", "hevc": "libx265", "av1": "libsvtav1", "vp9": "libvpx-vp9"}
 
@@ -204,7 +205,6 @@ PIXEL_FORMATS = {
 # Full-range ("JPEG") variants are written as the plain format tagged full range.
 _PLAIN = {"yuvj420p": "yuv420p", "yuvj422p": "yuv422p", "yuvj444p": "yuv444p"}
 # Codecs whose 4:2:0 needs even sizes (x264, x265): an odd-sized picture is written 4:4:4.
-_EVEN_420 = {"h264", "hevc"}
 
 
 def output_pix_fmt(codec: str, source_pix_fmt: str | None, size: tuple[int, int] = (2, 2)) -> str:
@@ -212,7 +212,7 @@ def output_pix_fmt(codec: str, source_pix_fmt: str | None, size: tuple[int, int]
     codec's 4:2:0 cannot hold an odd width or height (every pixel kept, no crop or pad)."""
     fmt = _PLAIN.get(source_pix_fmt or "", source_pix_fmt)
     fmt = fmt if fmt in PIXEL_FORMATS.get(codec, set()) else "yuv420p"
-    if codec in _EVEN_420 and (size[0] % 2 or size[1] % 2) and not fmt.startswith("yuv444p"):
+    if codec in ODD_SIZE_444_CODECS and (size[0] % 2 or size[1] % 2) and not fmt.startswith("yuv444p"):
         return "yuv444p10le" if fmt.endswith("10le") else "yuv444p"
     return fmt
 
