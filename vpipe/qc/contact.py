@@ -57,18 +57,16 @@ def _face_crop(box: Sequence[float] | None, width: int, height: int) -> tuple[in
 
 def contact_sheet(output: Path, frames: Frames, columns: int = 8) -> np.ndarray:
     """BGR image: source frames (top) over output frames (bottom) for sampled slot frames."""
-    from fractions import Fraction
-
     import cv2
 
     from vpipe.media.decode import frame_timing, read_frames
-    from vpipe.media.splice import output_pts
 
     picks = window_frames(frames, columns)
     if not picks:
         return np.zeros((TILE_HEIGHT, TILE_HEIGHT, 3), np.uint8)
-    # both decoded from the keyframe before the first pick (a spliced output has one per GOP)
-    out_images = read_frames(output, picks, output_pts(frames.times, Fraction(*frames.time_base)))
+    # both decoded from the keyframe before the first pick (a spliced output has one per GOP), by
+    # the output's own timestamps (a muxer may move them from those the writer asked for)
+    out_images = read_frames(output, picks, frame_timing(output).pts)
     src_images = read_frames(
         frames.source, sorted({int(frames.source_index[k]) for k in picks}), frame_timing(frames.source).pts
     )

@@ -174,11 +174,12 @@ def frames_at_25fps(path: Path, start: float, end: float) -> tuple[np.ndarray, n
     re-encode to 25 fps first)."""
     from vpipe.media.decode import frame_timing, iter_frames
 
-    times = frame_timing(path).times
+    timing = frame_timing(path)
+    times = timing.times
     grid = np.arange(start, end, 1 / FPS)
     want = np.clip(np.searchsorted(times, grid + 1e-9, side="right") - 1, 0, len(times) - 1)
     first, last = int(want.min()), int(want.max())
-    decoded = {i: im for i, _, im in iter_frames(path, first, last + 1)}
+    decoded = {i: im for i, _, im in iter_frames(path, first, last + 1, timing.pts)}  # from the keyframe before
     return np.stack([decoded[int(i)] for i in want]), grid
 
 
