@@ -76,8 +76,9 @@ def test_toy_backend_is_a_recipe_value_and_lowers_without_inventory(toy: Backend
     assert built.code == 0, built.text
     final = (tmp_path / ".vpipe" / "recipe" / "final.ir").read_text(encoding="utf-8")
     apply = next(line for line in final.splitlines() if "lipsync.apply(" in line)
-    # four operands, no inventory (the source may be the normalised one splice-gops made)
-    assert re.search(r"lipsync\.apply\(%(video|gops), %landmarks, %track, %spans\)", apply), apply
+    # four operands, no inventory (the source may be the normalised one splice-gops made, the
+    # slots those keep-recorded says the row changes)
+    assert re.search(r"lipsync\.apply\(%(video|gops), %landmarks, %track, %(spans|changed)\)", apply), apply
     assert '"backend": "toy"' in apply and '"windows": [[' in apply and "kernel(toy@cpu)" in apply
     assert "face.inventory" not in final
     # `auto` still means retrieve: the toy declares no auto rank
