@@ -300,6 +300,7 @@ def _voice(bag: DiagnosticBag, base: Path, data: dict[str, Any], smap: SourceMap
         engine=v["engine"],
         voice=v.get("voice") or (tts.default_voice if tts is not None and tts.default_voice else ""),
         match_speaker=v["match_speaker"],
+        speaker_units=v["speaker_units"],
         lexicon=lexicon,
         lexicon_file=lexicon_file,
         lexicon_column=v.get("lexicon_column"),

@@ -260,9 +260,21 @@ def _speech(b: GraphBuilder, recipe: Recipe, script: Script, source: Source) -> 
             voice_attrs,
             _loc(recipe, "/voice"),
         )
+        operands = [slot_audio, source.profile, targets, voice_stats]
+        if recipe.voice.speaker_units:
+            operands.append(
+                b.add(
+                    "speech.units",
+                    [source.audio, source.alignment],
+                    Type("UnitLibrary"),
+                    "units",
+                    {},
+                    _loc(recipe, "/voice/speaker_units"),
+                )
+            )
         slot_audio = b.add(
             "speech.match_voice",
-            [slot_audio, source.profile, targets, voice_stats],
+            operands,
             Type("SlotAudio"),
             "matched",
             {},

@@ -65,6 +65,7 @@ class VoiceSpec:
     engine: str
     voice: str
     match_speaker: bool
+    speaker_units: bool
     lexicon: Lexicon
     lexicon_file: Path | None
     lexicon_column: str | None

@@ -231,15 +231,27 @@ define(
     OpSpec(
         "speech.match_voice",
         "Move the new words' pitch, timbre, loudness and room tone towards the speaker "
-        "(and each word's pitch and loudness towards the recorded word it replaces).",
+        "(and each word's pitch and loudness towards the recorded word it replaces); with "
+        "`units`, the phones the speaker has said take the speaker's own envelopes.",
         operands=(
             ("slot_audio", "SlotAudio"),
             ("profile", "Profile"),
             ("targets", "SlotTargets"),
             ("voice", "VoiceStats"),
+            ("units", "UnitLibrary"),
         ),
         results=("SlotAudio",),
         traits=frozenset({DURATIONS}),
+        optional=1,
+    )
+)
+define(
+    OpSpec(
+        "speech.units",
+        "The source speaker's phones as a library (WORLD envelope and aperiodicity per phone): "
+        "the new words take the speaker's own sounds where the recording has them.",
+        operands=(("audio", "Audio"), ("alignment", "Alignment")),
+        results=("UnitLibrary",),
     )
 )
 define(

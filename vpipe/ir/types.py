@@ -28,6 +28,7 @@ TYPE_DOCS: dict[str, str] = {
     "Speech": "synthesized speech with phone timings",
     "SlotAudio": "the new audio of each slot, with phone timings",
     "SlotTargets": "the recorded slot words' pitch and surrounding loudness",
+    "UnitLibrary": "the source speaker's phones as WORLD envelopes and aperiodicities",
     "VoiceStats": "the synthetic voice measured on the source's transcript (pitch, envelope)",
     "Track": "the row's full audio track and its timeline edits",
     "Frames": "re-rendered frames and the output timeline",

@@ -84,9 +84,25 @@ class VoiceStatsKernel(Kernel):
         return voice_stats(out.audio, out.rate)
 
 
+@kernel("speech.units", backend="world")
+class UnitLibraryKernel(Kernel):
+    """The source cut into the speaker's phones, analysed once (shared, cached)."""
+
+    version = "1"
+
+    def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
+        return Estimate(seconds=1.0, ram_mb=200)
+
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Any:
+        from vpipe.speech.units import build_library
+
+        audio, alignment = inputs
+        return build_library(audio.mono(), audio.rate, alignment.phones)
+
+
 @kernel("speech.match_voice", backend="world")
 class MatchVoice(Kernel):
-    version = "4"
+    version = "5"  # 5: the speaker's own units (optional operand)
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.08, ram_mb=80)
@@ -94,10 +110,16 @@ class MatchVoice(Kernel):
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> SlotAudio:
         from vpipe.speech.voice_match import match_voice
 
-        slot_audio, profile, targets, voice = inputs
+        slot_audio, profile, targets, voice = inputs[:4]
+        library = inputs[4] if len(inputs) > 4 else None
         clips = []
         for clip in slot_audio.clips:
             lufs = targets.loudness.get(clip.name, float("nan"))
+            hook = None
+            if library is not None:
+                from vpipe.speech.units import envelope_hook, select
+
+                hook = envelope_hook(library, select(library, clip.phones, targets.f0.get(clip.name) or 0.0), clip.lead)
             result = match_voice(
                 clip.audio,
                 clip.rate,
@@ -105,6 +127,8 @@ class MatchVoice(Kernel):
                 target_f0=targets.f0.get(clip.name) or None,
                 target_lufs=lufs if np.isfinite(lufs) else None,
                 voice=voice,
+                units=hook,
+                room=hook is None,  # the speaker's own frames carry the room already
             )
             matched = np.asarray(result.audio, np.float32)[: len(clip.audio)]
             if len(matched) < len(clip.audio):  # voice matching must not change the timing

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -48,6 +49,7 @@ _EQ_LIMIT_DB = 6.0
 _EQ_SMOOTH_OCT = 1.0
 _SCALE_RANGE = (0.6, 1.6)  # limits of the F0 range scaling
 _WORD_OFFSET = float(np.log(1.12))  # the word's median may sit ±12 % off the speaker's
+EnvelopeHook = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 _MIN_WORLD_S = 0.04  # shorter input is only gain-matched (WORLD needs a few frames)
 
 
@@ -244,9 +246,10 @@ class _Transform:
         scale = range_scale(voice, profile) if pitch else 1.0
         return _Transform(voice, profile, pitch, timbre, room, alpha, eq, scale, target_f0, target_lufs)
 
-    def world(self, x: np.ndarray, rate: int) -> tuple[np.ndarray, float, float]:
-        """WORLD analysis → F0 map, envelope warp + EQ → synthesis. Returns (audio, median F0
-        in, median F0 out) over the periodic frames (0 if none)."""
+    def world(self, x: np.ndarray, rate: int, hook: EnvelopeHook | None = None) -> tuple[np.ndarray, float, float]:
+        """WORLD analysis → F0 map, envelope warp + EQ (→ `hook`: the speaker's own units, on
+        the log envelope and aperiodicity) → synthesis. Returns (audio, median F0 in, median F0
+        out) over the periodic frames (0 if none)."""
         pw = pyworld()
 
         x = np.ascontiguousarray(x, dtype=np.float64)
@@ -273,18 +276,21 @@ class _Transform:
                 log_sp = log_sp[:, i0] * (1 - a) + log_sp[:, i0 + 1] * a
             eq = np.interp(freqs, ENV_FREQS, self.eq, right=min(float(self.eq[-1]), 0.0))
             sp = np.exp(log_sp + eq[None, :] * (np.log(10.0) / 10.0))
+        if hook is not None:
+            log_sp, ap, new_f0 = hook(times, np.log(np.maximum(sp, 1e-30)), ap, new_f0)
+            sp = np.exp(log_sp)
         y = pw.synthesize(new_f0, np.ascontiguousarray(sp), ap, rate, FRAME_MS)
         y = np.pad(y, (0, max(0, len(x) - len(y))))[: len(x)]
         f0_out = float(np.median(new_f0[periodic])) if periodic.any() else 0.0
         return y, f0_in, f0_out
 
-    def render(self, x: np.ndarray, rate: int) -> tuple[np.ndarray, dict[str, float]]:
+    def render(self, x: np.ndarray, rate: int, hook: EnvelopeHook | None = None) -> tuple[np.ndarray, dict[str, float]]:
         """The whole chain on mono `x`: WORLD (if pitch or timbre), loudness, room tone."""
         x = np.asarray(x, dtype=np.float64).reshape(-1)
         info = {"f0_in": 0.0, "f0_out": 0.0, "gain_db": 0.0, "room_dbfs": -120.0}
         y = x
         if (self.pitch or self.timbre) and len(x) >= _MIN_WORLD_S * rate:
-            y, info["f0_in"], info["f0_out"] = self.world(x, rate)
+            y, info["f0_in"], info["f0_out"] = self.world(x, rate, hook)
         target = self.profile.loudness_lufs if self.target_lufs is None else self.target_lufs
         tone = np.zeros(len(y))
         if self.room and len(self.profile.room_tone):
@@ -318,6 +324,7 @@ def match_voice(
     target_lufs: float | None = None,
     reference: np.ndarray | None = None,
     voice: VoiceStats | None = None,
+    units: EnvelopeHook | None = None,
 ) -> MatchResult:
     """Return `word` (mono float at `rate`) moved towards the speaker of `profile`.
 
@@ -331,13 +338,15 @@ def match_voice(
     chain when a context is given — a 0.4 s word alone gives a noisy embedding — else on the
     word; the "before" audio is loudness-matched too, so only the voice change is credited.
     `voice`: the synthetic voice's statistics measured beforehand (`voice_stats` on a longer
-    text, once per voice), used instead of measuring `context` or the word."""
+    text, once per voice), used instead of measuring `context` or the word. `units`: called
+    with (frame times, log envelope, aperiodicity) of the word after pitch and timbre matching
+    and returns them changed (the speaker's own units, `vpipe.speech.units.envelope_hook`)."""
     x = np.asarray(word, dtype=np.float64).reshape(-1)
     ctx = None if context is None else np.asarray(context, dtype=np.float64).reshape(-1)
     if voice is None:
         voice = voice_stats(ctx if ctx is not None and len(ctx) >= rate // 2 else x, rate)
     chain = _Transform.build(voice, profile, pitch, timbre, room, target_f0, target_lufs)
-    y, info = chain.render(x, rate)
+    y, info = chain.render(x, rate, units)
 
     before = after = None
     if reference is not None:
