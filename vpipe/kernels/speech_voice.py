@@ -119,7 +119,8 @@ class MatchVoice(Kernel):
             if library is not None:
                 from vpipe.speech.units import envelope_hook, select
 
-                hook = envelope_hook(library, select(library, clip.phones, targets.f0.get(clip.name) or 0.0), clip.lead)
+                choices = select(library, clip.phones, targets.f0.get(clip.name) or 0.0)
+                hook = envelope_hook(library, choices, clip.lead, replaced=(clip.source_start, clip.source_end))
             result = match_voice(
                 clip.audio,
                 clip.rate,
