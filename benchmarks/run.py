@@ -4,7 +4,7 @@ Each benchmark runs in its own process (a fresh speech worker and fresh caches, 
 cannot warm up the next) and prints JSON lines; they are echoed and collected, with the
 machine's description, into benchmarks/out/results.jsonl. Needs ../shared/media.
 
-Usage: python benchmarks/run.py [--only speech|lipsync|voice_match|estimates|preview|scaling|noop] [--rows N]
+Usage: python benchmarks/run.py [--only speech|lipsync|voice_match|estimates|preview|review|scaling|noop] [--rows N]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ BENCHMARKS = {
     "voice_match": ["voice_match.py", "--quick"],
     "estimates": ["estimates.py", "--rows", "3"],
     "preview": ["preview.py"],
+    "review": ["review.py"],
     "scaling": ["scaling.py"],
     "noop": ["noop.py"],
 }

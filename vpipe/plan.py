@@ -50,7 +50,12 @@ def plan_summary(build: BuildResult, cache_dir: Path | None = None) -> dict[str,
         shared_s = warm if warm is not None and _analysed(build) else (measured["shared_seconds"] or shared_s)
         shared_s += measured["warmup_seconds"]  # loading the models, once per run
         calibration = f"measured: median of {measured['rows_measured']} row(s) of earlier runs in this cache"
-        if measured["basis"] == "cpu":
+        if measured["basis"] == "cpu" and measured["pace"] is not None:
+            calibration += (
+                f" ({measured['per_row_cpu_seconds']:.1f} s of CPU each, × {measured['pace']:.2f}"
+                f" as the last run went, {_ago(measured['pace_age_seconds'])} ago)"
+            )
+        elif measured["basis"] == "cpu":
             calibration += (
                 f" ({measured['per_row_cpu_seconds']:.1f} s of CPU each, × {measured['k']:.2f} waiting,"
                 f" × {measured['contention']:.2f} for the machine's contention now, load {measured['load']:.1f})"
@@ -94,7 +99,9 @@ def plan_summary(build: BuildResult, cache_dir: Path | None = None) -> dict[str,
             "peak_vram_mb": round(peak_vram, 1),
             "from": calibration,
             "calibration": {
-                k: measured[k] for k in ("basis", "k", "load", "contention", "per_row_cpu_seconds") if k in measured
+                k: measured[k]
+                for k in ("basis", "k", "load", "contention", "pace", "pace_age_seconds", "per_row_cpu_seconds")
+                if k in measured
             }
             if measured is not None
             else None,
@@ -118,6 +125,10 @@ def _measured(build: BuildResult, override: Path | None) -> dict[str, Any] | Non
         profile_key(build.graph, recipe.source.path, recipe.target.device),
         shared_cached=_analysed(build),
     )
+
+
+def _ago(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
 
 
 def _analysed(build: BuildResult) -> bool:

@@ -248,7 +248,7 @@ def run(
                 jobs=jobs or None,
                 force=force,
                 no_cache=no_cache,
-                progress=bar,
+                progress=bar if bar.enabled else None,  # off a terminal: no phase events at all
                 executor=executor.value,
                 address=address,
                 wait=not no_wait,

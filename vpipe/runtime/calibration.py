@@ -11,11 +11,16 @@ how contended the machine was when it started. `vpipe build` then estimates
     warm-up   = the first row's extra CPU (loading the models, once per run), the same way
     shared    = the shared analysis's CPU seconds (fresh, or found in the cache), the same way
 
-Contention is measured, not guessed from the load average: `probe` spins for a fifth of a
-second and sees what share of a core it gets (nice levels, other users, every core busy —
-all of it counted), so a contention of 3 means a process runs at a third of its speed. k,
-the wall/CPU ratio the earlier runs showed once their own contention is taken out (waiting
-on files and pipes, threads, --jobs sharing the cores), is calibrated from the same runs.
+The stretch from CPU to wall time is, in this order:
+- the pace of the last run, when it ended less than `FRESH_SECONDS` ago: its steady rows'
+  wall seconds over their CPU seconds (on a busy shared machine the best forecast of the next
+  minutes is the last few: a momentary measure swings ±50 % while a run's pace holds);
+- else k × contention now. Contention is measured, not guessed from the load average:
+  `probe` spins for a fifth of a second and sees what share of a core it gets (nice levels,
+  other users, every core busy — all of it counted), so a contention of 3 means a process
+  runs at a third of its speed. k, the wall/CPU ratio the earlier runs showed once their own
+  contention is taken out (waiting on files and pipes, threads, --jobs sharing the cores),
+  is calibrated from the same runs.
 With no earlier run, the estimate is the kernels' own (the plan says so). Nobody can know
 the load of the minutes to come: the estimate is for the machine as it is now.
 """
@@ -37,6 +42,7 @@ from vpipe.ir.hashing import digest
 TIMINGS = "timings.jsonl"
 KEEP_ROWS = 200  # row timings per run kept for calibration
 RECENT_RUNS = 5  # the machine and the code change: only the last few runs of a profile count
+FRESH_SECONDS = 600.0  # a run that ended this recently sets the pace of the next
 
 
 def profile_key(graph: Any, source: Path, device: str) -> str:
@@ -129,6 +135,7 @@ def record_run(
             shared_cpu=round(shared_cpu or 0.0, 3),
             load=round(load if load is not None else machine_load(), 2),
             **({"contention": round(stretch, 3)} if stretch is not None else {}),
+            ended=round(time.time(), 1),
             cores=cores(),
             jobs=jobs,
         )
@@ -176,10 +183,11 @@ def calibrated(
     load: float | None = None,
     shared_cached: bool | None = None,
     stretch: float | None = None,
+    now: float | None = None,
 ) -> dict[str, Any] | None:
     """{per_row_seconds, warmup_seconds, shared_seconds, shared_cached_seconds, rows_measured,
     basis, ...} from earlier runs of this profile, for a run starting now (contention `stretch`,
-    probed when not given; `load` informs older records), or None.
+    probed when not given; `load` informs older records; `now`: the time, for tests), or None.
     `shared_cached`: whether that run will find the shared analysis in the cache; the models
     the analysis loads (the speech worker) are then loaded by the first row instead."""
     runs = _runs(cache_root, profile)
@@ -209,10 +217,14 @@ def calibrated(
         if cpu > 0:
             ks.append(sum(r["rows"][first:]) / cpu / _stretch(r))
     k = statistics.median(ks) if ks else 1.0
+    pace, age = _pace(recent[-1], now)
     now = machine_load() if load is None else load
-    if stretch is None:
-        stretch = probe() if any("contention" in r for r in recent) else contention(now)
-    factor = k * stretch
+    if pace is not None:
+        factor = pace
+    else:
+        if stretch is None:
+            stretch = probe() if any("contention" in r for r in recent) else contention(now)
+        factor = k * stretch
     fresh = [r.get("shared_cpu", 0.0) for r in timed if not r.get("shared_cached")]
     warm = [r.get("shared_cpu", 0.0) for r in timed if r.get("shared_cached")]
     return {
@@ -225,5 +237,20 @@ def calibrated(
         "per_row_cpu_seconds": row_cpu,
         "k": round(k, 3),
         "load": round(now, 2),
-        "contention": round(stretch, 3),
+        "contention": round(stretch, 3) if stretch is not None else None,
+        "pace": round(pace, 3) if pace is not None else None,
+        "pace_age_seconds": round(age) if age is not None else None,
     }
+
+
+def _pace(run: dict[str, Any], now: float | None = None) -> tuple[float | None, float | None]:
+    """(wall/CPU of the run's steady rows, seconds since it ended) when it ended less than
+    FRESH_SECONDS ago, else (None, None)."""
+    ended = run.get("ended")
+    age = (time.time() if now is None else now) - ended if isinstance(ended, (int, float)) else None
+    if age is None or not -60 <= age <= FRESH_SECONDS:  # a clock set back a little: still recent
+        return None, None
+    age = max(0.0, age)
+    first = 1 if len(run["rows"]) > 1 else 0
+    cpu = sum(run["rows_cpu"][first:])
+    return (sum(run["rows"][first:]) / cpu, age) if cpu > 0 else (None, None)
