@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from vpipe.build import BuildResult, build_dir
-from vpipe.diagnostics.diagnostic import Severity, display_path
+from vpipe.diagnostics.diagnostic import DiagnosticError, Severity, display_path
 from vpipe.ir.printer import print_graph
 from vpipe.ir.types import Scope
 from vpipe.text import tokenize
@@ -42,12 +42,15 @@ def plan_summary(build: BuildResult, cache_dir: Path | None = None) -> dict[str,
 
     shared_s, row_s = total(shared, "seconds"), total(per_row, "seconds")
     calibration = "the kernels' own estimates (no earlier run of this source and kernels in the cache)"
-    measured = _measured(build, cache_dir)
+    in_cache = _shared_in_cache(build, cache_dir)
+    measured = _measured(build, cache_dir, in_cache)
     if measured is not None:
         if measured["per_row_seconds"] is not None:
             row_s = measured["per_row_seconds"]
-        warm = measured["shared_cached_seconds"]
-        shared_s = warm if warm is not None and _analysed(build) else (measured["shared_seconds"] or shared_s)
+        if in_cache:  # the run loads the shared analysis: a fraction of a second
+            shared_s = measured["shared_cached_seconds"] or 0.0
+        else:
+            shared_s = measured["shared_seconds"] or shared_s
         shared_s += measured["warmup_seconds"]  # loading the models, once per run
         calibration = f"measured: median of {measured['rows_measured']} row(s) of earlier runs in this cache"
         if measured["basis"] == "cpu" and measured["pace"] is not None:
@@ -115,7 +118,31 @@ def plan_summary(build: BuildResult, cache_dir: Path | None = None) -> dict[str,
     }
 
 
-def _measured(build: BuildResult, override: Path | None) -> dict[str, Any] | None:
+def _shared_in_cache(build: BuildResult, override: Path | None) -> bool:
+    """Whether every stored value of the shared analysis is in the cache (from the keys alone:
+    nothing is loaded), so the run will only read it."""
+    from vpipe.build import cache_dir, target_of
+    from vpipe.runtime.cache import Cache
+    from vpipe.runtime.executor import Executor, MissingKernel
+
+    root = cache_dir(build.recipe, override)
+    if not root.is_dir():
+        return False
+    try:
+        executor = Executor(build.graph, Cache(root), target_of(build.recipe))
+        keys = executor.shared_keys().keys
+    except (MissingKernel, DiagnosticError, OSError):
+        return _analysed(build)
+    cache = executor.cache
+    assert cache is not None
+    return all(
+        cache.has(keys[op.results[0].name])
+        for i, op in executor.shared_ops
+        if executor.kernels[i].cache and not executor.kernels[i].value_keyed
+    )
+
+
+def _measured(build: BuildResult, override: Path | None, in_cache: bool) -> dict[str, Any] | None:
     from vpipe.build import cache_dir
     from vpipe.runtime.calibration import calibrated, profile_key
 
@@ -123,7 +150,7 @@ def _measured(build: BuildResult, override: Path | None) -> dict[str, Any] | Non
     return calibrated(
         cache_dir(recipe, override),
         profile_key(build.graph, recipe.source.path, recipe.target.device),
-        shared_cached=_analysed(build),
+        shared_cached=in_cache,
     )
 
 

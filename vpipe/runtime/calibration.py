@@ -234,7 +234,7 @@ def calibrated(
         "shared_cached_seconds": warm[-1] * factor if warm else None,
         "rows_measured": n,
         "basis": "cpu",
-        "per_row_cpu_seconds": row_cpu,
+        "per_row_cpu_seconds": round(row_cpu, 3) if row_cpu is not None else None,
         "k": round(k, 3),
         "load": round(now, 2),
         "contention": round(stretch, 3) if stretch is not None else None,
