@@ -29,6 +29,7 @@ Prints JSON lines and a Markdown table (also written to benchmarks/out/scaling.m
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import subprocess
 import sys
@@ -131,7 +132,7 @@ def floor_encode(normalised: Path, frames: int, audio_source: Path, repeat: int 
     from vpipe.media.normalize import EncoderSettings, new_encoder, nominal_rate
     from vpipe.media.write import VideoSettings, encode
 
-    decoded = [f for _, _, f in iter_decoded(normalised)][: max(frames, 1)]
+    decoded = [f for _, _, f in itertools.islice(iter_decoded(normalised), max(frames, 1))]  # not the whole video
     audio = read_audio(audio_source)
     with av.open(str(normalised)) as c:
         s = c.streams.video[0]
