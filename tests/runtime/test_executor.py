@@ -109,3 +109,47 @@ def test_a_kernel_class_version_reaches_its_registration_and_cache_keys() -> Non
     info = registry.find("speech.synthesize", "tts@cpu")
     assert info is not None and info.version == Synthesize.version != "1"
     assert all(k.version == k.cls.version for k in registry.all_kernels())
+
+
+define(
+    OpSpec(
+        "test.judge",
+        "a row's report",
+        operands=(("script", "Script"),),
+        results=("Text",),
+        attrs={"limit": {"type": "number"}},
+        traits=frozenset({"report"}),
+    )
+)
+
+
+@kernel("test.judge", backend="test", version="1")
+class JudgeV1(Kernel):
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> str:
+        return "v1"
+
+
+@kernel("test.judge", backend="test2", version="2")
+class JudgeV2(Kernel):
+    def run(self, op: Op, inputs: list[Any], rt: Any) -> str:
+        return "v2"
+
+
+def test_a_copied_report_is_judged_by_the_qc_ops_attributes_and_kernel_versions(tmp_path: Path) -> None:
+    """dedupe reuses an earlier row's QC report only when the QC ops would judge it the same
+    way: same thresholds and the same kernel version (a QC kernel that measures differently
+    re-measures the copy)."""
+
+    def judged_by(limit: float, backend: str) -> str:
+        text = f"""
+graph @g {{
+  %row = rows.row() {{"file": "rows.csv"}} : Row per_row kernel(builtin@cpu)
+  %script = template.render(%row) {{"slots": [], "template": "hi"}} : Script per_row kernel(builtin@cpu)
+  %qc = test.judge(%script) {{"limit": {limit}}} : Text per_row kernel({backend}@cpu)
+}}
+"""
+        return Executor(parse_graph(text), Cache(tmp_path / "c"), work_root=tmp_path / "w")._qc_judged_by()
+
+    assert judged_by(0.5, "test") == judged_by(0.5, "test")
+    assert judged_by(0.5, "test") != judged_by(0.6, "test")
+    assert judged_by(0.5, "test") != judged_by(0.5, "test2")
