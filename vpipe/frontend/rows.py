@@ -153,11 +153,15 @@ def _header(reader: Any, text: str, display: str) -> tuple[list[str], Span]:
     header_text = text.split("\n", 1)[0]
     problems: list[Diagnostic] = []
     seen_cols: set[str] = set()
+    cursor = 0  # the columns appear in order: each name is searched after the previous one
     for name in columns:
+        at = header_text.find(name, cursor) if name else -1
+        if at >= 0:
+            cursor = at + len(name)
         if not name:
             problems.append(Diagnostic("VP044", "a CSV column has an empty name", header_span))
         elif name in seen_cols:
-            col = header_text.find(name, header_text.find(name) + 1) + 1
+            col = at + 1 if at >= 0 else 1
             problems.append(
                 Diagnostic(
                     "VP044", f"column '{name}' appears twice in the header", Span(display, 1, col, 1, col + len(name))
