@@ -49,15 +49,27 @@ def test_csv_rows_keep_their_lines_values_and_ids(tmp_path: Path) -> None:
 def test_a_byte_order_mark_and_tabs(tmp_path: Path) -> None:
     rs = read_csv(csv_file(tmp_path, "\ufeffname\tcity\nAna\tRome\n"), "r.tsv", delimiter="\t")
     assert rs.columns == ("name", "city") and rs.rows[0].values == {"name": "Ana", "city": "Rome"}
-    rs = read_csv(csv_file(tmp_path, "name\nAna\n"), "r.csv", encoding="UTF_8")
-    assert rs.columns == ("name",)
+    for spelling in ("UTF_8", "utf-8", "Utf-8"):  # any spelling of UTF-8 drops the byte-order mark
+        rs = read_csv(csv_file(tmp_path, "\ufeffname\nAna\n"), "r.csv", encoding=spelling)
+        assert rs.columns == ("name",) and rs.rows[0].values == {"name": "Ana"}
 
 
 def test_other_encodings(tmp_path: Path) -> None:
     path = csv_file(tmp_path, "name\nZoë\n".encode("latin-1"))
     assert read_csv(path, "r.csv", encoding="latin-1").rows[0].values == {"name": "Zoë"}
     (d,) = fails(read_csv, path, "r.csv")
-    assert d.code == "VP040" and "not valid utf-8" in d.message and d.span == Span("r.csv", 2, 1, 2, 2)
+    assert d == Diagnostic(
+        "VP040",
+        "r.csv is not valid utf-8 text (UnicodeDecodeError)",
+        Span("r.csv", 2, 1, 2, 2),
+        help="save the file as UTF-8, or set rows: {csv: ..., encoding: ...}",
+    )
+    (d,) = fails(read_csv, csv_file(tmp_path, "\nname\nAna\n"), "r.csv", encoding="no-such-codec")
+    assert (d.code, d.message, d.span) == (
+        "VP040",
+        "r.csv is not valid no-such-codec text (LookupError)",
+        Span("r.csv", 1, 1, 1, 2),  # an unknown encoding: the file's first line
+    )
     (d,) = fails(read_csv, path, "r.csv", encoding="no-such-codec")
     assert d.code == "VP040" and "LookupError" in d.message and d.span.line == 1
 
