@@ -233,20 +233,7 @@ def visual_metrics(
     times = frames.times
     in_window = np.array([any(a <= t < b for a, b in windows) for t in times])
     seams = _seams(frames)
-    src_pts = None
-    if file.splice:
-        from vpipe.media.decode import frame_timing
-
-        src_pts = rt.resource(f"frame-pts:{frames.source}", lambda: frame_timing(frames.source).pts)
-        copied, identical, out_pts = copied_gops_identical(file.path, file.splice)
-        metrics["copied_gops"] = copied
-        metrics["copied_gops_identical"] = identical
-        metrics["copied_source_psnr_min_db"] = float(file.splice.get("copied_source_psnr_min_db", 99.0))
-        metrics["reencoded_frames"] = float(file.splice.get("reencoded_frames", 0))
-        if identical != copied:
-            failures.append(f"{copied - identical} copied GOP(s) differ from the normalised source's packets")
-        if out_pts.shape[0] != len(times):
-            failures.append(f"the output has {out_pts.shape[0]} frames where {len(times)} were written")
+    src_pts, out_pts = _check_copied_gops(file, frames, rt, metrics, failures) if file.splice else (None, None)
     between_luma = _interpolated_references(frames, report, seams, src_pts)
     pairs = _pairs_spliced(file, frames, out_pts, rt) if file.splice else _pairs_full(file, frames)
     psnrs: list[float] = []
@@ -284,28 +271,9 @@ def visual_metrics(
         expected_count = sum(b - a for a, b in measured_ranges(file.splice, len(times)))
         if compared != expected_count:
             failures.append(f"QC compared {compared} of the {expected_count} output frames around the edits")
-    finite = [p for p in psnrs if math.isfinite(p)]
-    if file.splice:  # copied frames are the normalised frames (packets checked): their PSNR is its
-        finite.append(metrics["copied_source_psnr_min_db"])
-    metrics["untouched_psnr_min_db"] = min(finite) if finite else 99.0
     worst: dict[str, int] = {}
-    if psnrs and np.isfinite(psnrs).any():
-        worst["untouched_psnr"] = psnr_frames[int(np.argmin(np.where(np.isfinite(psnrs), psnrs, np.inf)))]
-    metrics["untouched_psnr_mean_db"] = float(np.mean(finite)) if finite else 99.0
-    limit = float(thresholds.get("min_untouched_psnr_db", 45.0))
-    if finite and min(finite) < limit:
-        failures.append(f"frames outside the windows: PSNR {min(finite):.1f} dB < {limit:g} dB against the source")
-    calm = [d for k, d in diffs.items() if k not in seams and math.isfinite(d)]
-    measured_seams = [k for k in seams if k in diffs]
-    if measured_seams and calm:
-        natural = max(float(np.median(calm)), 1e-6)
-        metrics["seam_ratio_raw"] = max(diffs[k] for k in measured_seams) / natural
-        ratio = max(residual_diffs[k] for k in measured_seams) / natural
-        metrics["seam_ratio"] = ratio
-        worst["seam"] = max(measured_seams, key=lambda k: residual_diffs[k])
-        limit = float(thresholds.get("max_seam_ratio", 2.0))
-        if ratio > limit:
-            failures.append(f"a window seam changes the face {ratio:.1f}× more than a typical frame (limit {limit:g}×)")
+    _untouched(psnrs, psnr_frames, file, thresholds, metrics, failures, worst)
+    _seams_measured(diffs, residual_diffs, seams, thresholds, metrics, failures, worst)
     landmarks = _track(window_images, window_times) if window_images else np.zeros((0, 478, 3))
     if window_images:
         natural_ghost = float(report.get("natural_ghost", math.nan) or math.nan)
@@ -313,35 +281,118 @@ def visual_metrics(
     expected = {int(k): float(v) for k, v in report.get("donor_sharpness") or []}
     if expected and window_images:
         _sharpness(lumas, window_frames, landmarks, expected, metrics)
-    phones = [Segment(str(p), float(a), float(b)) for p, a, b in report.get("phones") or []]
-    if window_images and phones:
-        from vpipe.face.landmarks import mouth_aperture
-
-        table = np.asarray(report.get("aperture_table") or [], np.float64)
-        measured = np.asarray(mouth_aperture(landmarks), np.float64)
-        score = sync_score(measured, np.asarray(window_times), phones, table if len(table) else None)
-        if curves is not None:
-            predicted = predicted_aperture(phones, np.asarray(window_times), table=table if len(table) else None)
-            curves.update(times=window_times, aperture=measured.tolist(), predicted=predicted.tolist())
-            gap = np.abs(_z(measured) - _z(predicted))
-            if np.isfinite(gap).any():
-                worst["sync"] = window_frames[int(np.nanargmax(gap))]
-        natural = float(report.get("natural_sync", math.nan))
-        control = float(report.get("control_sync", math.nan))
-        metrics["sync"] = score
-        metrics["sync_natural"] = natural
-        metrics["sync_control"] = control
-        if math.isfinite(score) and math.isfinite(natural) and natural > 0:
-            metrics["sync_ratio"] = score / natural
-            limit = float(thresholds.get("min_sync_ratio", 0.5))
-            if score / natural < limit:
-                failures.append(
-                    f"lip-sync {score:.2f} is {100 * score / natural:.0f} % of the source's natural "
-                    f"{natural:.2f} (limit {100 * limit:.0f} %)"
-                )
+    if window_images and report.get("phones"):
+        _sync(report, landmarks, window_times, window_frames, thresholds, metrics, failures, worst, curves)
     if curves is not None:
         curves["worst_frames"] = worst
         curves["windows"] = [list(w) for w in windows]
+
+
+def _check_copied_gops(
+    file: OutputFile, frames: Frames, rt: RunContext, metrics: dict[str, float], failures: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """A spliced output's copied GOPs are the normalised source's packets, and it has every
+    frame written. Returns the source's and the output's frame timestamps."""
+    from vpipe.media.decode import frame_timing
+
+    assert file.splice is not None
+    src_pts = rt.resource(f"frame-pts:{frames.source}", lambda: frame_timing(frames.source).pts)
+    copied, identical, out_pts = copied_gops_identical(file.path, file.splice)
+    metrics["copied_gops"] = copied
+    metrics["copied_gops_identical"] = identical
+    metrics["copied_source_psnr_min_db"] = float(file.splice.get("copied_source_psnr_min_db", 99.0))
+    metrics["reencoded_frames"] = float(file.splice.get("reencoded_frames", 0))
+    if identical != copied:
+        failures.append(f"{copied - identical} copied GOP(s) differ from the normalised source's packets")
+    if out_pts.shape[0] != len(frames.times):
+        failures.append(f"the output has {out_pts.shape[0]} frames where {len(frames.times)} were written")
+    return src_pts, out_pts
+
+
+def _untouched(
+    psnrs: list[float],
+    psnr_frames: list[int],
+    file: OutputFile,
+    thresholds: dict[str, Any],
+    metrics: dict[str, float],
+    failures: list[str],
+    worst: dict[str, int],
+) -> None:
+    """The frames outside the windows against the source (PSNR; a spliced output's copied frames
+    are the normalised frames, packets checked: their PSNR is the normalisation's)."""
+    finite = [p for p in psnrs if math.isfinite(p)]
+    if file.splice:
+        finite.append(metrics["copied_source_psnr_min_db"])
+    metrics["untouched_psnr_min_db"] = min(finite) if finite else 99.0
+    if psnrs and np.isfinite(psnrs).any():
+        worst["untouched_psnr"] = psnr_frames[int(np.argmin(np.where(np.isfinite(psnrs), psnrs, np.inf)))]
+    metrics["untouched_psnr_mean_db"] = float(np.mean(finite)) if finite else 99.0
+    limit = float(thresholds.get("min_untouched_psnr_db", 45.0))
+    if finite and min(finite) < limit:
+        failures.append(f"frames outside the windows: PSNR {min(finite):.1f} dB < {limit:g} dB against the source")
+
+
+def _seams_measured(
+    diffs: dict[int, float],
+    residual_diffs: dict[int, float],
+    seams: Any,
+    thresholds: dict[str, Any],
+    metrics: dict[str, float],
+    failures: list[str],
+    worst: dict[str, int],
+) -> None:
+    """How much more the face changes at a window's seam than between typical frames."""
+    calm = [d for k, d in diffs.items() if k not in seams and math.isfinite(d)]
+    measured_seams = [k for k in seams if k in diffs]
+    if not (measured_seams and calm):
+        return
+    natural = max(float(np.median(calm)), 1e-6)
+    metrics["seam_ratio_raw"] = max(diffs[k] for k in measured_seams) / natural
+    ratio = max(residual_diffs[k] for k in measured_seams) / natural
+    metrics["seam_ratio"] = ratio
+    worst["seam"] = max(measured_seams, key=lambda k: residual_diffs[k])
+    limit = float(thresholds.get("max_seam_ratio", 2.0))
+    if ratio > limit:
+        failures.append(f"a window seam changes the face {ratio:.1f}× more than a typical frame (limit {limit:g}×)")
+
+
+def _sync(
+    report: dict[str, Any],
+    landmarks: np.ndarray,
+    window_times: list[float],
+    window_frames: list[int],
+    thresholds: dict[str, Any],
+    metrics: dict[str, float],
+    failures: list[str],
+    worst: dict[str, int],
+    curves: dict[str, Any] | None,
+) -> None:
+    """The window frames' measured mouth aperture against the one the phones predict, as a
+    fraction of the source's own (natural) sync."""
+    from vpipe.face.landmarks import mouth_aperture
+
+    phones = [Segment(str(p), float(a), float(b)) for p, a, b in report.get("phones") or []]
+    table = np.asarray(report.get("aperture_table") or [], np.float64)
+    measured = np.asarray(mouth_aperture(landmarks), np.float64)
+    score = sync_score(measured, np.asarray(window_times), phones, table if len(table) else None)
+    if curves is not None:
+        predicted = predicted_aperture(phones, np.asarray(window_times), table=table if len(table) else None)
+        curves.update(times=window_times, aperture=measured.tolist(), predicted=predicted.tolist())
+        gap = np.abs(_z(measured) - _z(predicted))
+        if np.isfinite(gap).any():
+            worst["sync"] = window_frames[int(np.nanargmax(gap))]
+    natural = float(report.get("natural_sync", math.nan))
+    metrics["sync"] = score
+    metrics["sync_natural"] = natural
+    metrics["sync_control"] = float(report.get("control_sync", math.nan))
+    if math.isfinite(score) and math.isfinite(natural) and natural > 0:
+        metrics["sync_ratio"] = score / natural
+        limit = float(thresholds.get("min_sync_ratio", 0.5))
+        if score / natural < limit:
+            failures.append(
+                f"lip-sync {score:.2f} is {100 * score / natural:.0f} % of the source's natural "
+                f"{natural:.2f} (limit {100 * limit:.0f} %)"
+            )
 
 
 def _z(x: np.ndarray) -> np.ndarray:
