@@ -101,9 +101,9 @@ output: {{path: "out/{{{{ row_id }}}}.mp4"}}
     return recipe
 
 
-def rerun(seconds: float, rows: int, repeat: int, work: Path) -> dict[str, Any]:
+def rerun(seconds: float, rows: int, repeat: int, work: Path, lipsync: str = "none") -> dict[str, Any]:
     source, times = looped(seconds, work)
-    recipe = write_recipe(work / f"rerun-{times}x", source, times, rows)
+    recipe = write_recipe(work / f"rerun-{times}x", source, times, rows, lipsync)
     cache = work / "cache"
     vpipe("run", recipe, "--jobs", "1", "--no-progress", "--cache-dir", cache)  # render every row once
     everything = [vpipe("run", recipe, "--no-progress", "--cache-dir", cache) for _ in range(repeat)]
@@ -112,6 +112,7 @@ def rerun(seconds: float, rows: int, repeat: int, work: Path) -> dict[str, Any]:
     all_wall, one_wall = median([r["wall"] for r in everything]), median([r["wall"] for r in one])
     return {
         "case": "rerun",
+        "lipsync": lipsync,
         "source_seconds": round(times * clip_seconds(), 1),
         "rows": rows,
         "repeat": repeat,
@@ -146,7 +147,7 @@ def table(results: list[dict[str, Any]]) -> str:
     for r in results:
         if r["case"] == "rerun":
             lines.append(
-                f"| no-op re-run | {r['source_seconds']} s | {r['rows']} | {r['per_row_cpu_ms']} ({r['per_row_wall_ms']}) "
+                f"| no-op re-run ({r['lipsync']}) | {r['source_seconds']} s | {r['rows']} | {r['per_row_cpu_ms']} ({r['per_row_wall_ms']}) "
                 f"| {r['startup_cpu_s']} ({r['startup_wall_s']}) | |"
             )
         else:
@@ -162,12 +163,13 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--plan-rows", type=int, default=10_000)
     parser.add_argument("--lengths", default="5,30")
+    parser.add_argument("--lipsync", default="none", help="the rows' lip-sync model (none renders fastest)")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory(prefix="vpipe-noop-") as tmp:
         work = Path(tmp)
         for seconds in (float(x) for x in args.lengths.split(",") if x):
-            results.append(rerun(seconds, args.rows, args.repeat, work))
+            results.append(rerun(seconds, args.rows, args.repeat, work, args.lipsync))
             print(json.dumps(results[-1]), flush=True)
         if args.plan_rows:
             results.append(plan(args.plan_rows, args.repeat, work))
