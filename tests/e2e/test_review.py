@@ -17,7 +17,7 @@ import pytest
 from tests.clips import GLASSES, INTERVIEW, STUDIO, Clip
 from tests.e2e.helpers import Run, read_manifest, run_recipe, vpipe, write_recipe
 from tests.media import ROOT
-from tests.qc.controls import frozen_mouth, shifted_audio, untouched_mouth
+from tests.qc.controls import frozen_mouth, shifted_audio, sound_moved_after, untouched_mouth
 
 pytestmark = pytest.mark.media
 
@@ -125,6 +125,7 @@ def controls(review_run: Run, tmp_path_factory: pytest.TempPathFactory) -> dict[
         "untouched mouth": untouched_mouth(INTERVIEW.source, good, work / "untouched.mp4"),
         "audio 200 ms late": shifted_audio(good, work / "shifted.mp4"),
         "frozen mouth": frozen_mouth(good, slot["start"] - 0.1, slot["end"] + 0.1, work / "frozen.mp4"),
+        "pictures not moved after the edit": sound_moved_after(good, slot["end"] + 0.05, work / "moved.mp4"),
     }
 
 
@@ -143,6 +144,8 @@ def test_eval_passes_real_outputs(review_run: Run) -> None:
         ("untouched mouth", "but the mouth is the recorded one"),
         ("audio 200 ms late", "audio and video are +200 ms apart"),
         ("frozen mouth", "the mouth hardly moves in the edit"),
+        # an elastic row whose pictures were not retimed: in sync before the edit, not after
+        ("pictures not moved after the edit", "the pictures did not follow"),
     ],
 )
 def test_eval_flags_each_control(controls: dict[str, Path], control: str, expected: str) -> None:

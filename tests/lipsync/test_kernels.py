@@ -25,9 +25,15 @@ from vpipe.kernels.face import Inventory, TrackFace, TrackImage
 from vpipe.kernels.lipsync_retrieve import Retime, Retrieve
 from vpipe.kernels.lipsync_warp import Animate
 
+# what lowering always sets on these ops (the dialect requires them; the recipe's defaults)
+LOWERED = {
+    "face.track": {"select": "largest", "index": 0, "max_yaw_deg": 35.0},
+    "face.track_image": {"select": "largest", "index": 0},
+}
+
 
 def _op(kind: str, **attrs: object) -> Op:
-    return Op(kind, (), (), attrs)
+    return Op(kind, (), (), {**LOWERED.get(kind, {}), **attrs})
 
 
 def _codes(rt: RunContext) -> list[str]:

@@ -41,3 +41,15 @@ def frozen_mouth(output: Path, start: float, end: float, path: Path) -> Path:
         "-fps_mode", "passthrough", "-c:a", "copy", path,
     )  # fmt: skip
     return path
+
+
+def sound_moved_after(output: Path, at: float, path: Path, ms: int = 200) -> Path:
+    """The output with `ms` of silence put into its audio at `at` seconds, the pictures left as
+    they were: what an elastic slot whose pictures were not retimed looks like (in sync before
+    the edit, out of sync after it)."""
+    graph = (
+        f"[0:a]atrim=0:{at},asetpts=PTS-STARTPTS[a1];"
+        f"[0:a]atrim={at},asetpts=PTS-STARTPTS,adelay={ms}:all=1[a2];[a1][a2]concat=n=2:v=0:a=1[a]"
+    )
+    _ffmpeg("-i", output, "-filter_complex", graph, "-map", "0:v", "-map", "[a]", "-c:v", "copy", "-c:a", "aac", path)
+    return path

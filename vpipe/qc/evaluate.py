@@ -29,6 +29,7 @@ HOP = 0.02  # seconds per audio analysis frame
 EDGE = 5  # analysis frames ignored at each end of the file (100 ms)
 MARGIN = 0.12  # seconds around the edit where the mouth may be re-animated (coarticulation)
 
+AFTER_EDIT = 0.3  # s after the edit where the A/V offset is measured again (past any transition)
 DEFAULTS = {
     "max_av_offset_ms": 40.0,  # one frame at 25 fps
     "max_mouth_psnr_db": 40.0,  # the lower face in the edit closer to the source than this: untouched
@@ -176,11 +177,13 @@ def evaluate(output: Path, source: Path, thresholds: dict[str, Any] | None = Non
 
     # -- one pass over the source: untouched frames before the edit, the mouth while speaking --------
     speech = set(_speech_frames(src_times, src_audio, rate))
-    wanted_src = (
-        set(np.linspace(src_inside[0], src_inside[-1], len(inside)).round().astype(int))
-        if src_inside and inside
-        else set()
-    )
+    # the recorded mouth an edit frame may show: the one the edit replaced (its time mapped into
+    # the recorded span) or the one at the same time (pictures left as they were while the new
+    # audio is longer or shorter)
+    kept = [k for k in inside if k in window]
+    mapped = np.linspace(src_inside[0], src_inside[-1], len(kept)).round().astype(int) if src_inside else []
+    same_time = [int(np.argmin(np.abs(src_times - out_times[k]))) for k in kept]
+    wanted_src = {int(j) for j in mapped} | set(same_time)
     untouched, natural, src_crops = _scan_source(
         output, source, src_times, start - MARGIN, video_lag, speech, wanted_src, crop if box is not None else None
     )
@@ -196,9 +199,10 @@ def evaluate(output: Path, source: Path, thresholds: dict[str, Any] | None = Non
     m["edit_seconds"] = round(out_end - start, 3)
 
     if box is not None and window:
-        images = [crop(window[k]) for k in inside if k in window]
-        originals = np.linspace(src_inside[0], src_inside[-1], len(images)).round().astype(int)
-        _judge_mouth(ev, images, [src_crops.get(int(j)) for j in originals], natural, (start, out_end))
+        images = [crop(window[k]) for k in kept]
+        recorded = [[src_crops.get(int(j)), src_crops.get(j2)] for j, j2 in zip(mapped, same_time, strict=True)]
+        _judge_mouth(ev, images, recorded, natural, (start, out_end))
+    _judge_av_offset_after(ev, output, source, out_times, src_times, lag + out_end - src_end, out_end, fps)
     _judge_loudness(ev, out_audio, rate, TimelineEdit("edit", start, src_end, start, out_end))
     return ev
 
@@ -265,19 +269,60 @@ def _judge_av_offset(ev: Evaluation, output: Path, source: Path, probe: int, lag
     return video_lag
 
 
+def _judge_av_offset_after(
+    ev: Evaluation,
+    output: Path,
+    source: Path,
+    out_times: np.ndarray,
+    src_times: np.ndarray,
+    audio_shift: float,
+    out_end: float,
+    fps: float,
+) -> None:
+    """After the edit the sound has moved by `audio_shift` against the recording (its global lag
+    plus the edit's change of length): the pictures must have moved with it. An output frame
+    shortly after the edit is matched against the source frames it can be (moved with the sound,
+    or not moved, and a few frames around both)."""
+    from vpipe.media.decode import read_frames
+
+    after = [k for k, t in enumerate(out_times) if t >= out_end + AFTER_EDIT]
+    if not after:
+        return
+    k = after[0]
+    t = float(out_times[k])
+    lo, hi = min(t - audio_shift, t) - 3 / fps, max(t - audio_shift, t) + 3 / fps
+    candidates = [j for j, ts in enumerate(src_times) if lo <= ts <= hi]
+    outs, srcs = read_frames(output, [k]), read_frames(source, candidates)
+    if k not in outs or not srcs:
+        return
+    best = max(srcs, key=lambda j: _psnr(outs[k], srcs[j]))
+    offset = 1000 * (audio_shift - (t - float(src_times[best])))
+    ev.metrics["av_offset_after_edit_ms"] = round(offset, 1)
+    if abs(offset) > ev.thresholds["max_av_offset_ms"]:
+        ev.failures.append(
+            f"after the edit audio and video are {offset:+.0f} ms apart (the sound moved "
+            f"{1000 * audio_shift:+.0f} ms, the pictures did not follow; limit ±{ev.thresholds['max_av_offset_ms']:g} ms)"
+        )
+
+
 def _judge_mouth(
     ev: Evaluation,
     mouths: list[np.ndarray],
-    recorded: list[np.ndarray | None],
+    recorded: list[list[np.ndarray | None]],
     natural: list[float],
     edit: tuple[float, float],
 ) -> None:
-    """The mouth in the edit (crops of the output frames) is re-animated — not the recorded mouth
-    at the same place in the take — and moving like the speaker's own while speaking."""
+    """The mouth in the edit (crops of the output frames) is re-animated — not a recorded mouth
+    it could be (each frame's candidates in `recorded`: the closest one counts) — and moving
+    like the speaker's own while speaking."""
     m, limits = ev.metrics, ev.thresholds
-    pairs = [(a, b) for a, b in zip(mouths, recorded, strict=True) if b is not None]
-    if pairs:
-        mouth_psnr = float(np.median([_psnr(a, b) for a, b in pairs]))
+    closest = [
+        max(_psnr(a, b) for b in candidates if b is not None)
+        for a, candidates in zip(mouths, recorded, strict=True)
+        if any(b is not None for b in candidates)
+    ]
+    if closest:
+        mouth_psnr = float(np.median(closest))
         m["mouth_psnr_db"] = round(mouth_psnr, 2)
         if mouth_psnr > limits["max_mouth_psnr_db"]:
             ev.failures.append(
