@@ -419,3 +419,27 @@ def test_the_environment_is_for_scripts_unless_asked_for_paths() -> None:
     assert make_environment().from_string("{{ x }}").render(x="a/b") == "a/b"
     with pytest.raises(Exception, match="path separator"):
         make_environment(path=True).from_string("{{ x }}").render(x="a/b")
+
+
+@pytest.mark.parametrize(
+    ("value", "kwargs", "expected"),
+    [
+        ("a" * 64, {}, "a" * 64),  # exactly the limit: kept
+        ("a" * 40 + " " + "b" * 23, {}, "a" * 40 + "-" + "b" * 23),  # the limit with a separator: kept whole
+        ("東" * 32 + " " + "a" * 31, {"keep_unicode": True}, "東" * 32 + "-" + "a" * 31),  # exactly 128 bytes: kept
+        ("a" * 65, {}, "a" * 64),  # one more: cut (no separator to cut at)
+        ("a" * 40 + " " + "b" * 30, {}, "a" * 40),  # cut at the separator in the second half
+        ("a" * 32 + " " + "b" * 40, {}, "a" * 32),  # ... at exactly half
+        ("a" * 25 + " " + "b" * 50, {}, "a" * 25 + "-" + "b" * 38),  # a separator in the first half: not cut there
+        ("a" * 20 + " " + "b" * 20 + " " + "c" * 30, {}, "a" * 20 + "-" + "b" * 20),  # at the last separator
+        ("д" * 64, {"keep_unicode": True}, "д" * 64),  # 64 characters, 128 bytes: kept
+        ("д" * 65, {"keep_unicode": True}, "д" * 64),
+        ("東" * 50, {"keep_unicode": True}, "東" * 42),  # 150 bytes: cut to 126, under 128
+        ("東" * 51, {"keep_unicode": True}, "東" * 42),
+        ("ab \u0301x", {"keep_unicode": True}, "ab-x"),  # a combining mark after a space goes
+    ],
+)
+def test_slug_length_limits(value: str, kwargs: dict[str, bool], expected: str) -> None:
+    slug = filter_slug(value, **kwargs)
+    assert slug == expected
+    assert len(slug) <= 64 and len(slug.encode("utf-8")) <= 128
