@@ -119,6 +119,11 @@ def test_each_repeated_column_is_pointed_at_where_it_is(tmp_path: Path) -> None:
     ]
     (d,) = fails(read_csv, csv_file(tmp_path, "first name,city, first name\nA,B,C\n"), "r.csv")
     assert d.span == Span("r.csv", 1, 18, 1, 28)
+    empty, repeat = fails(read_csv, csv_file(tmp_path, "xb,b,,b\n1,2,3,4\n"), "r.csv")  # an empty name between
+    assert empty.message == "a CSV column has an empty name" and repeat.span == Span("r.csv", 1, 7, 1, 8)
+    # a quoted name with an escaped quote is not found as written: the whole line's start
+    (d,) = fails(read_csv, csv_file(tmp_path, '"a""b",x,"a""b"\n1,2,3\n'), "r.csv")
+    assert d.message == "column 'a\"b' appears twice in the header" and d.span == Span("r.csv", 1, 1, 1, 4)
 
 
 def test_a_broken_header_or_row(tmp_path: Path) -> None:
