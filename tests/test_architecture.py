@@ -51,6 +51,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
 )
 FLOOR = {unit: i for i, units in enumerate(FLOORS) for unit in units}
 MAX_LINES = 500
+MAX_FUNCTION_LINES = 80
 
 
 def _module_name(path: Path) -> str:
@@ -165,3 +166,16 @@ def test_modules_stay_small() -> None:
         if (n := len(p.read_text(encoding="utf-8").splitlines())) >= MAX_LINES
     }
     assert not big, f"split these modules (one concept per module, < {MAX_LINES} lines): {big}"
+
+
+def test_functions_stay_short_or_say_why() -> None:
+    """No function over MAX_FUNCTION_LINES lines unless its docstring says why it is long
+    ("Long on purpose: ...")."""
+    long = {}
+    for path in MODULES.values():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = (node.end_lineno or node.lineno) - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES and "long on purpose" not in (ast.get_docstring(node) or "").lower():
+                    long[f"{path.relative_to(ROOT)}:{node.lineno} {node.name}"] = lines
+    assert not long, f"split these functions, or say in the docstring why one is long on purpose: {long}"

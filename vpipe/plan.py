@@ -16,22 +16,7 @@ from vpipe.text import tokenize
 def plan_summary(build: BuildResult, cache_dir: Path | None = None) -> dict[str, Any]:
     recipe, graph, facts = build.recipe, build.graph, build.facts
     src = recipe.source
-    source: dict[str, Any] = {"kind": src.kind, "path": display_path(src.path)}
-    if src.media:
-        m = src.media
-        source.update(
-            width=m.width,
-            height=m.height,
-            fps=m.fps,
-            frames=m.frames,
-            duration=m.duration,
-            variable_frame_rate=m.vfr,
-            audio=bool(m.has_audio),
-            audio_rate=m.audio_rate,
-            audio_channels=m.audio_channels,
-        )
-    if src.image_size:
-        source.update(width=src.image_size[0], height=src.image_size[1])
+    source = _source_facts(build)
     shared = [op for op in graph if op.scope is Scope.SHARED]
     per_row = [op for op in graph if op.scope is Scope.PER_ROW]
     rows = recipe.rows.rows
@@ -41,30 +26,7 @@ def plan_summary(build: BuildResult, cache_dir: Path | None = None) -> dict[str,
         return sum(getattr(op.estimate, attr) for op in ops if op.estimate is not None)
 
     shared_s, row_s = total(shared, "seconds"), total(per_row, "seconds")
-    calibration = "the kernels' own estimates (no earlier run of this source and kernels in the cache)"
-    in_cache = _shared_in_cache(build, cache_dir)
-    measured = _measured(build, cache_dir, in_cache)
-    if measured is not None:
-        if measured["per_row_seconds"] is not None:
-            row_s = measured["per_row_seconds"]
-        if in_cache:  # the run loads the shared analysis: a fraction of a second
-            shared_s = measured["shared_cached_seconds"] or 0.0
-        else:
-            shared_s = measured["shared_seconds"] or shared_s
-        shared_s += measured["warmup_seconds"]  # loading the models, once per run
-        calibration = f"measured: median of {measured['rows_measured']} row(s) of earlier runs in this cache"
-        if measured["basis"] == "cpu" and measured["pace"] is not None:
-            calibration += (
-                f" ({measured['per_row_cpu_seconds']:.1f} s of CPU each, × {measured['pace']:.2f}"
-                f" as the last run went, {_ago(measured['pace_age_seconds'])} ago)"
-            )
-        elif measured["basis"] == "cpu":
-            calibration += (
-                f" ({measured['per_row_cpu_seconds']:.1f} s of CPU each, × {measured['k']:.2f} waiting,"
-                f" × {measured['contention']:.2f} for the machine's contention now, load {measured['load']:.1f})"
-            )
-        if measured["warmup_seconds"]:
-            calibration += f", plus {measured['warmup_seconds']:.1f} s loading models"
+    shared_s, row_s, calibration, measured = _calibrated(build, cache_dir, shared_s, row_s)
     peak_ram = max((op.estimate.ram_mb for op in graph if op.estimate), default=0.0)
     peak_vram = max((op.estimate.vram_mb for op in graph if op.estimate), default=0.0)
     transcript = facts.get("transcript") or src.transcript
@@ -140,6 +102,61 @@ def _shared_in_cache(build: BuildResult, override: Path | None) -> bool:
         for i, op in executor.shared_ops
         if executor.kernels[i].cache and not executor.kernels[i].value_keyed
     )
+
+
+def _source_facts(build: BuildResult) -> dict[str, Any]:
+    """What the plan says about the source: its kind, path and probed format."""
+    src = build.recipe.source
+    source: dict[str, Any] = {"kind": src.kind, "path": display_path(src.path)}
+    if src.media:
+        m = src.media
+        source.update(
+            width=m.width,
+            height=m.height,
+            fps=m.fps,
+            frames=m.frames,
+            duration=m.duration,
+            variable_frame_rate=m.vfr,
+            audio=bool(m.has_audio),
+            audio_rate=m.audio_rate,
+            audio_channels=m.audio_channels,
+        )
+    if src.image_size:
+        source.update(width=src.image_size[0], height=src.image_size[1])
+    return source
+
+
+def _calibrated(
+    build: BuildResult, cache_dir: Path | None, shared_s: float, row_s: float
+) -> tuple[float, float, str, dict[str, Any] | None]:
+    """The shared and per-row seconds from earlier runs in this cache when there are any (else
+    the kernels' own estimates, as given), the sentence saying which, and what was measured."""
+    calibration = "the kernels' own estimates (no earlier run of this source and kernels in the cache)"
+    in_cache = _shared_in_cache(build, cache_dir)
+    measured = _measured(build, cache_dir, in_cache)
+    if measured is None:
+        return shared_s, row_s, calibration, None
+    if measured["per_row_seconds"] is not None:
+        row_s = measured["per_row_seconds"]
+    if in_cache:  # the run loads the shared analysis: a fraction of a second
+        shared_s = measured["shared_cached_seconds"] or 0.0
+    else:
+        shared_s = measured["shared_seconds"] or shared_s
+    shared_s += measured["warmup_seconds"]  # loading the models, once per run
+    calibration = f"measured: median of {measured['rows_measured']} row(s) of earlier runs in this cache"
+    if measured["basis"] == "cpu" and measured["pace"] is not None:
+        calibration += (
+            f" ({measured['per_row_cpu_seconds']:.1f} s of CPU each, × {measured['pace']:.2f}"
+            f" as the last run went, {_ago(measured['pace_age_seconds'])} ago)"
+        )
+    elif measured["basis"] == "cpu":
+        calibration += (
+            f" ({measured['per_row_cpu_seconds']:.1f} s of CPU each, × {measured['k']:.2f} waiting,"
+            f" × {measured['contention']:.2f} for the machine's contention now, load {measured['load']:.1f})"
+        )
+    if measured["warmup_seconds"]:
+        calibration += f", plus {measured['warmup_seconds']:.1f} s loading models"
+    return shared_s, row_s, calibration, measured
 
 
 def _measured(build: BuildResult, override: Path | None, in_cache: bool) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -14,6 +14,9 @@ from vpipe.cli.output import EXIT_INPUT, EXIT_OK, EXIT_ROWS_FAILED, Format, emit
 from vpipe.cli.root import app
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Severity
 from vpipe.runtime.records import dumps
+
+if TYPE_CHECKING:
+    from vpipe.runtime.run import RunSummary
 
 
 class GraphAs(StrEnum):
@@ -206,7 +209,9 @@ def run(
     address: Annotated[
         Optional[str],
         typer.Option(
-            "--address", metavar="HOST:PORT", help="With --executor ray: the cluster's HOST:PORT, or 'auto' (default: start one here)."
+            "--address",
+            metavar="HOST:PORT",
+            help="With --executor ray: the cluster's HOST:PORT, or 'auto' (default: start one here).",
         ),
     ] = None,
     no_wait: Annotated[
@@ -225,7 +230,6 @@ def run(
     Exit 1 if any row failed (a QC gate with on_fail: fail included)."""
     from vpipe.api import compile as compile_build
     from vpipe.cli.progress import RunProgress
-    from vpipe.cli.summary import render_run_summary, run_json
 
     options = _build_options(pipeline, disable_pass, [], False, False, None, False, True, cache_dir)
     options.no_cache = no_cache
@@ -256,24 +260,32 @@ def run(
             )
     except DiagnosticError as exc:
         raise fail(exc.diagnostics, fmt) from None
+    _report_run(summary, fmt, recipe_level, signer is not None)
+    raise typer.Exit(EXIT_ROWS_FAILED if summary.failed else EXIT_OK)
+
+
+def _report_run(summary: RunSummary, fmt: Format, recipe_level: list[Diagnostic], signed: bool) -> None:
+    """What `vpipe run` prints when the rows are done: JSON, or the diagnostics the run found
+    (beyond the recipe's, printed before it) and the summary table."""
+    from vpipe.cli.summary import render_run_summary, run_json
+
     if fmt is Format.json:
         sys.stdout.write(run_json(summary) + "\n")
-    else:
-        # what the shared work found about the source (slot word unheard, no face, two faces)
-        emit(
-            [d for d in summary.shared_diagnostics if d.severity is not Severity.REMARK and d not in recipe_level],
-            summary=False,
+        return
+    # what the shared work found about the source (slot word unheard, no face, two faces)
+    emit(
+        [d for d in summary.shared_diagnostics if d.severity is not Severity.REMARK and d not in recipe_level],
+        summary=False,
+    )
+    for outcome in summary.outcomes:
+        if outcome.diagnostics:
+            emit(outcome.diagnostics, summary=False)
+    sys.stdout.write(render_run_summary(summary) + "\n")
+    if not signed and (summary.count("ok") or summary.count("up-to-date")):
+        sys.stdout.write(
+            "provenance: JSON sidecars only (<output>.provenance.json); no C2PA signing certificate is "
+            "configured (VPIPE_C2PA_CERT, VPIPE_C2PA_KEY)\n"
         )
-        for outcome in summary.outcomes:
-            if outcome.diagnostics:
-                emit(outcome.diagnostics, summary=False)
-        sys.stdout.write(render_run_summary(summary) + "\n")
-        if signer is None and (summary.count("ok") or summary.count("up-to-date")):
-            sys.stdout.write(
-                "provenance: JSON sidecars only (<output>.provenance.json); no C2PA signing certificate is "
-                "configured (VPIPE_C2PA_CERT, VPIPE_C2PA_KEY)\n"
-            )
-    raise typer.Exit(EXIT_ROWS_FAILED if summary.failed else EXIT_OK)
 
 
 def _provenance_signer() -> object | None:

@@ -142,6 +142,15 @@ class Graph:
                 out.setdefault(name, []).append(op)
         return out
 
+    def fresh_name(self, hint: str) -> str:
+        """A value name not yet in the graph: `hint`, else `hint1`, `hint2`, ... (for a pass that
+        adds an op)."""
+        name, n = hint, 0
+        while name in self.values:
+            n += 1
+            name = f"{hint}{n}"
+        return name
+
     def value(self, name: str) -> Value:
         return self.values[name]
 

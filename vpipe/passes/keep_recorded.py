@@ -62,7 +62,7 @@ class KeepRecorded:
         users = [op for op in graph.users.get(spans.name, []) if op.kind in ROW_USERS and op.scope is Scope.PER_ROW]
         if not users:
             return graph
-        name = _fresh(graph, "changed")
+        name = graph.fresh_name("changed")
         changed = Op(
             "slots.changed",
             (script.results[0].name, spans.name),
@@ -81,11 +81,3 @@ class KeepRecorded:
                 op = replace(op, operands=tuple(name if o == spans.name else o for o in op.operands))
             ops.append(op)
         return Graph(graph.name, tuple(ops))
-
-
-def _fresh(graph: Graph, hint: str) -> str:
-    name, n = hint, 0
-    while name in graph.values:
-        n += 1
-        name = f"{hint}{n}"
-    return name

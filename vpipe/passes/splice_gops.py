@@ -61,7 +61,7 @@ class SpliceGops:
                 "VP231", f"splice-gops not applied: {why}; rows re-encode the whole video", ctx.span(write)
             )
             return graph
-        name = _fresh(graph, "gops")
+        name = graph.fresh_name("gops")
         normalize = Op(
             "media.normalize",
             (video_name,),
@@ -80,11 +80,3 @@ class SpliceGops:
                 ops.append(normalize)
         ctx.facts["gop"] = self.gop
         return Graph(graph.name, tuple(ops))
-
-
-def _fresh(graph: Graph, hint: str) -> str:
-    name, n = hint, 0
-    while name in graph.values:
-        n += 1
-        name = f"{hint}{n}"
-    return name

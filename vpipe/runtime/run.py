@@ -8,16 +8,13 @@ values, so shared analysis is done once, in the parent.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import statistics
-import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from vpipe.atomic import sweep_stale
 from vpipe.build import BuildResult, build_dir, cache_dir, target_of
@@ -25,9 +22,9 @@ from vpipe.data.rowdata import RowValue
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, display_path
 from vpipe.frontend.recipe import Recipe
 from vpipe.frontend.rows import Row
+from vpipe.ir.graph import Graph
 from vpipe.ir.hashing import graph_hashes
 from vpipe.ir.opspec import REPORT
-from vpipe.ir.parser import parse_graph
 from vpipe.ir.printer import print_graph
 from vpipe.kernel_api.context import Target
 from vpipe.provenance import sidecar_path
@@ -36,6 +33,7 @@ from vpipe.runtime.cache import Cache
 from vpipe.runtime.calibration import cpu_clock, machine_load, probe, profile_key, record_run
 from vpipe.runtime.executor import Executor, MissingKernel, RowOutcome, SharedState
 from vpipe.runtime.lock import Busy, FolderLock, Holder
+from vpipe.runtime.pool import pool_rows
 from vpipe.runtime.records import COMPLETE, INTERRUPTED, VIEW, RunRecord, update_view
 from vpipe.runtime.selection import row_value, select_rows
 from vpipe.version import __version__
@@ -98,32 +96,6 @@ class RunSummary:
     def median_row_seconds(self) -> float:
         times = [o.seconds for o in self.outcomes if o.status == "ok"]
         return statistics.median(times) if times else 0.0
-
-
-# --- worker processes ---------------------------------------------------------------------------
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(
-    ir_text: str,
-    cache_root: str | None,
-    target: Target,
-    work_root: str,
-    log_dir: str,
-    shared: SharedState,
-    phases: Any = None,
-) -> None:
-    graph = parse_graph(ir_text)
-    cache = Cache(Path(cache_root)) if cache_root else None
-    _WORKER["executor"] = executor = Executor(graph, cache, target, Path(work_root), Path(log_dir))
-    _WORKER["shared"] = shared
-    if phases is not None:  # a queue to the parent's progress display
-        executor.on_phase = lambda row, phase, done, total: phases.put((row.index, row.id, phase, done, total))
-
-
-def _run_in_worker(rows: list[RowValue], force: bool) -> list[RowOutcome]:
-    """A batch of rows (one row, unless batch-rows grouped them)."""
-    return run_rows(_WORKER["executor"], _WORKER["shared"], rows, force)
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -212,38 +184,14 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
     cache = None if options.no_cache else Cache(cache_dir(recipe, options.cache_dir))
     target = target_of(recipe)
     bdir = build_dir(recipe)
-    try:
-        executor = Executor(graph, cache, target, bdir / "work", bdir / "logs")
-    except MissingKernel as exc:
-        raise DiagnosticError(
-            Diagnostic("VP111", f"cannot run: no usable kernel for {exc}", None, help="run `vpipe doctor`")
-        ) from None
+    executor = _open_executor(graph, cache, target, bdir)
     rows = select_rows(recipe.rows.rows, options.rows, options.only)
     root = options.records or recipe.output.root
     phase_sink = getattr(progress, "phase", None)  # progress inside a row, where the display shows it
     if phase_sink is not None:
         executor.on_phase = lambda row, name, done, total: phase_sink(row.index, row.id, name, done, total)
-    # a killed run's temporary files, only where this run writes and only of its own outputs
-    outputs = [r.output for r in recipe.rows.rows if r.output is not None]
-    sweep_stale(
-        recipe.output.root,
-        {p.parent for p in outputs} | {root},
-        {p.stem for p in outputs} | {sidecar_path(p).stem for p in outputs} | {Path(VIEW).stem},
-    )
-    manifest = RunRecord(
-        root,
-        {
-            "vpipe": __version__,
-            "recipe": str(recipe.file),
-            "started": datetime.now(UTC).isoformat(timespec="seconds"),
-            "graph": graph_hashes(graph).get(graph.ops[-1].results[0].name, "") if graph.ops else "",
-            "rows": len(rows),
-            "source": str(recipe.source.path),
-            "output_root": str(recipe.output.root),
-            "selection": {"rows": options.rows, "only": list(options.only), "force": options.force},
-            "jobs": options.jobs,
-        },
-    )
+    _sweep_killed_runs(recipe, root)
+    manifest = _open_record(build, root, len(rows), options)
     summary = RunSummary(
         manifest=root / VIEW,
         run_manifest=manifest.path,
@@ -258,28 +206,8 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
 
             ray_executor.check(options.address, options.jobs, target)
         done, rows = _split_up_to_date(executor, rows, options)
-        if not any(not any(d.is_error for d in r.problems) for r in rows):
-            # every row is up to date (or fails before rendering): the shared work is not needed
-            manifest.write({"type": "shared", "seconds": 0.0, "timings": {}, "cached": [], "skipped": True})
-            shared = SharedState({}, {})
-        else:
-            if progress:
-                progress.shared("analysing the source")
-            shared_start, shared_cpu = time.perf_counter(), cpu_clock()
-            shared = executor.run_shared()
-            summary.shared_seconds = time.perf_counter() - shared_start
-            summary.shared_cpu_seconds = cpu_clock() - shared_cpu
-            summary.shared_cached = shared.cached
-            summary.shared_diagnostics = shared.diagnostics
-            manifest.write(
-                {
-                    "type": "shared",
-                    "seconds": round(summary.shared_seconds, 4),
-                    "timings": {k: round(v, 4) for k, v in shared.timings.items()},
-                    "cached": shared.cached,
-                    "diagnostics": [d.to_json() for d in shared.diagnostics],
-                }
-            )
+        needed = any(not any(d.is_error for d in r.problems) for r in rows)
+        shared = _run_shared(executor, manifest, summary, progress) if needed else _skip_shared(manifest)
         if progress:
             progress.set_total(len(rows) + len(done))
         for outcome in done:
@@ -306,19 +234,7 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
     finally:  # Ctrl-C or an error included: the run is recorded as interrupted, the view keeps every row
         summary.total_seconds = time.perf_counter() - start
         summary.status = status
-        manifest.close(
-            {
-                "ok": summary.count("ok"),
-                "failed": summary.failed,
-                "up_to_date": summary.count("up-to-date"),
-                "not_reached": summary.selected - len(summary.outcomes),
-                **{f"qc_{k}": v for k, v in summary.verdicts().items()},
-                "seconds": round(summary.total_seconds, 3),
-                "shared_seconds": round(summary.shared_seconds, 3),
-                "qc_share": round(share, 4) if (share := summary.qc_share()) is not None else None,
-            },
-            status,
-        )
+        _close_record(manifest, summary, status)
         update_view(root)
         if cache is not None:
             rendered = [o for o in summary.outcomes if o.status == "ok" and not _copied(o)]
@@ -335,6 +251,91 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
                 stretch=stretch,
             )
     return summary
+
+
+def _sweep_killed_runs(recipe: Recipe, root: Path) -> None:
+    """A killed run's temporary files, only where this run writes and only of its own outputs."""
+    outputs = [r.output for r in recipe.rows.rows if r.output is not None]
+    sweep_stale(
+        recipe.output.root,
+        {p.parent for p in outputs} | {root},
+        {p.stem for p in outputs} | {sidecar_path(p).stem for p in outputs} | {Path(VIEW).stem},
+    )
+
+
+def _open_executor(graph: Graph, cache: Cache | None, target: Target, bdir: Path) -> Executor:
+    try:
+        return Executor(graph, cache, target, bdir / "work", bdir / "logs")
+    except MissingKernel as exc:
+        raise DiagnosticError(
+            Diagnostic("VP111", f"cannot run: no usable kernel for {exc}", None, help="run `vpipe doctor`")
+        ) from None
+
+
+def _open_record(build: BuildResult, root: Path, rows: int, options: RunOptions) -> RunRecord:
+    """This run's own manifest, opened with its header."""
+    recipe, graph = build.recipe, build.graph
+    return RunRecord(
+        root,
+        {
+            "vpipe": __version__,
+            "recipe": str(recipe.file),
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "graph": graph_hashes(graph).get(graph.ops[-1].results[0].name, "") if graph.ops else "",
+            "rows": rows,
+            "source": str(recipe.source.path),
+            "output_root": str(recipe.output.root),
+            "selection": {"rows": options.rows, "only": list(options.only), "force": options.force},
+            "jobs": options.jobs,
+        },
+    )
+
+
+def _skip_shared(manifest: RunRecord) -> SharedState:
+    """Every row is up to date (or fails before rendering): the shared work is not needed."""
+    manifest.write({"type": "shared", "seconds": 0.0, "timings": {}, "cached": [], "skipped": True})
+    return SharedState({}, {})
+
+
+def _run_shared(
+    executor: Executor, manifest: RunRecord, summary: RunSummary, progress: ProgressSink | None
+) -> SharedState:
+    """The work every row shares, timed and recorded."""
+    if progress:
+        progress.shared("analysing the source")
+    shared_start, shared_cpu = time.perf_counter(), cpu_clock()
+    shared = executor.run_shared()
+    summary.shared_seconds = time.perf_counter() - shared_start
+    summary.shared_cpu_seconds = cpu_clock() - shared_cpu
+    summary.shared_cached = shared.cached
+    summary.shared_diagnostics = shared.diagnostics
+    manifest.write(
+        {
+            "type": "shared",
+            "seconds": round(summary.shared_seconds, 4),
+            "timings": {k: round(v, 4) for k, v in shared.timings.items()},
+            "cached": shared.cached,
+            "diagnostics": [d.to_json() for d in shared.diagnostics],
+        }
+    )
+    return shared
+
+
+def _close_record(manifest: RunRecord, summary: RunSummary, status: str) -> None:
+    """The run's closing record: counts, verdicts, seconds and how it ended."""
+    manifest.close(
+        {
+            "ok": summary.count("ok"),
+            "failed": summary.failed,
+            "up_to_date": summary.count("up-to-date"),
+            "not_reached": summary.selected - len(summary.outcomes),
+            **{f"qc_{k}": v for k, v in summary.verdicts().items()},
+            "seconds": round(summary.total_seconds, 3),
+            "shared_seconds": round(summary.shared_seconds, 3),
+            "qc_share": round(share, 4) if (share := summary.qc_share()) is not None else None,
+        },
+        status,
+    )
 
 
 def _copied(outcome: RowOutcome) -> bool:
@@ -409,66 +410,10 @@ def _execute_rows(
         for batch in chunks(runnable, batch_size(executor.graph)):
             yield from run_rows(executor, shared, batch, options.force)
         return
-    ctx = multiprocessing.get_context("spawn")  # fork is unsafe with threaded ONNX/torch runtimes
-    phases = ctx.Queue() if phase_sink is not None else None
-    relay = threading.Thread(target=_relay, args=(phases, phase_sink), daemon=True) if phases is not None else None
-    if relay is not None:
-        relay.start()
-    work, logs = str(bdir / "work"), str(bdir / "logs")
-    try:
-        yield from _pool_rows(
-            ctx,
-            runnable,
-            options,
-            (graph_text, str(cache_root) if cache_root else None, target, work, logs, shared, phases),
-        )
-    finally:
-        if phases is not None and relay is not None:
-            phases.put(None)
-            relay.join(timeout=5)
-
-
-def _relay(queue: Any, sink: Callable[[int, str, str, int, int], None]) -> None:
-    """Worker processes' phases to the parent's progress display, until None."""
-    while (event := queue.get()) is not None:
-        with contextlib.suppress(Exception):  # a display error must never stop a run
-            sink(*event)
-
-
-def _pool_rows(
-    ctx: Any, runnable: list[RowValue], options: RunOptions, initargs: tuple[Any, ...]
-) -> Iterable[RowOutcome]:
-    """Rows in `options.jobs` worker processes (each set up by `_init_worker(*initargs)`)."""
-    with ProcessPoolExecutor(
-        max_workers=options.jobs, mp_context=ctx, initializer=_init_worker, initargs=initargs
-    ) as pool:
-        # rows go to the workers as they free up (a few queued each): a long CSV is never all
-        # in flight, and the workers keep their loaded models and shared values across rows
-        queue = chunks(runnable, batch_size(parse_graph(initargs[0])))
-        futures: dict[Any, list[RowValue]] = {}
-
-        def submit() -> None:
-            batch = next(queue, None)
-            if batch is not None:
-                futures[pool.submit(_run_in_worker, batch, options.force)] = batch
-
-        for _ in range(2 * options.jobs):
-            submit()
-        while futures:
-            finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-            for future in finished:
-                batch = futures.pop(future)
-                try:
-                    outcomes = future.result()
-                except Exception as exc:  # the worker died (out of memory, a crash in native code)
-                    outcomes = [
-                        RowOutcome(
-                            rv.index,
-                            rv.id,
-                            "failed",
-                            diagnostics=[Diagnostic("VP399", f"row {rv.index}: worker process failed: {exc}", None)],
-                        )
-                        for rv in batch
-                    ]
-                submit()
-                yield from outcomes
+    yield from pool_rows(
+        runnable,
+        options.jobs,
+        options.force,
+        (graph_text, str(cache_root) if cache_root else None, target, str(bdir / "work"), str(bdir / "logs"), shared),
+        phase_sink,
+    )
