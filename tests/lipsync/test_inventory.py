@@ -168,3 +168,30 @@ def test_no_usable_face_is_an_error() -> None:
     away = dataclasses.replace(src.face, usable=np.zeros(src.face.frames, bool))
     with pytest.raises(ValueError, match="no frame"):
         build_inventory(src.path, away, src.alignment)
+
+
+@pytest.mark.media
+@pytest.mark.parametrize("name", CLIPS)
+def test_closure_level_is_where_the_speakers_bilabials_close(name: str) -> None:
+    """The closure level is the median over the recording's p/b/m phones of the smallest
+    aperture within 40 ms of each (recomputed here from the landmarks): at most the p/b/m
+    table value (the median over every frame labelled p/b/m, caught closing or opening too)
+    and well below an open vowel's."""
+    from vpipe.lipsync.inventory import closure_level
+
+    src = source(name)
+    inv = src.inventory
+    usable = np.nonzero(src.face.usable)[0]
+    ap = np.asarray(L.mouth_aperture(src.face.landmarks[usable]), np.float64)
+    at = src.face.times[usable]
+    mins = [
+        ap[(at >= p.start - 0.04) & (at <= p.end + 0.04)].min()
+        for p in src.alignment.phones
+        if p.label.rstrip("012") in ("P", "B", "M") and ((at >= p.start - 0.04) & (at <= p.end + 0.04)).any()
+    ]
+    level = closure_level(inv, src.video.times)
+    print(name, round(level, 4), len(mins), inv.viseme_aperture[INDEX["PP"]])
+    assert len(mins) >= 2
+    assert level == pytest.approx(float(np.median(mins)), abs=1e-6)
+    assert level <= inv.viseme_aperture[INDEX["PP"]] + 1e-6
+    assert level < inv.viseme_aperture[INDEX["aa"]] / 4

@@ -215,7 +215,7 @@ def _reproduced_by_neighbour(src: Source, fr: Frames, k: int, reach: int) -> boo
 
     inv = src.inventory
     f = int(fr.source_index[k])
-    strength = ease(set(fr.rendered))[k]
+    strength = ease(set(fr.rendered), set(fr.report["closures"]))[k]
     for g in range(f - reach, f + reach + 1):
         e = inv.entry_of(g)
         if e is None or g == f:
@@ -296,3 +296,27 @@ def test_repeated_source_frame_shows_the_same_mouth(slot: tuple[float, float]) -
     assert psnr(imgs[100][region], imgs[101][region]) > 55
     got = psnr(fr.rendered[100][region], fr.rendered[101][region])
     assert got >= 50, f"the repeated frame shows a different mouth (PSNR {got:.1f} dB)"
+
+
+def test_a_closure_is_cut_to_not_eased() -> None:
+    """A frame that closes the lips for a new p, b or m is shown whole, and the ramp counts
+    from it: a run starting on a closure shows it at full strength (not 1/3 of the way, which
+    would morph the closure two-thirds open again); a closure mid-run changes nothing else."""
+    got = ease(set(range(10, 17)), {10, 13})
+    want = dict(zip(range(10, 17), [1, 1, 1, 1, 1, 2 / 3, 1 / 3], strict=True))
+    assert all(got[k] == pytest.approx(v) for k, v in want.items())
+    assert ease({5}, {5}) == {5: 1.0}
+
+
+def test_closing_frames_never_fall_between_frames() -> None:
+    """Frames inside a new bilabial must close the lips; a bilabial shorter than a frame
+    interval (here 30 ms at 25 fps, between two frames) still gets the frame nearest its
+    middle; other phones and frames outside the slot get none."""
+    from vpipe.lipsync.retrieve import closing_frames
+
+    phones = (Segment("M", 0.0, 0.03), Segment("AA", 0.03, 0.2), Segment("B", 0.2, 0.3), Segment("AH", 0.3, 0.4))
+    e = TimelineEdit("s", 1.005, 1.405, 1.005, 1.405, "mab", "", phones)
+    track = Track(Audio(np.zeros((10, 1), np.float32), 16000), (e,))
+    times = np.arange(0.0, 2.0, 0.04)
+    got = closing_frames(times, track)
+    assert got == {25, 30, 31, 32}  # 1.00 is outside the slot: 1.04 is nearest M's middle (1.02); B: 1.24-1.28

@@ -188,3 +188,21 @@ def test_pruned_search_on_random_costs_with_ties() -> None:
     for _ in range(20):
         costs = np.round(rng.uniform(0, 2, (12, inv.size)), 1)  # coarse values: many exact ties
         np.testing.assert_array_equal(viterbi_pruned(costs, inv, w), viterbi(costs, transition_costs(inv, w)))
+
+
+def test_a_frame_that_must_close_the_lips_gets_a_closure() -> None:
+    """A `closed` target (a p, b or m is heard) gets one of the speaker's closures (aperture at
+    most the closure level) even when its viseme and aperture terms ask for an open mouth, and
+    among open neighbours; without a closure level the same targets get open mouths."""
+    from vpipe.lipsync.inventory import closure_level
+
+    inv = _inventory()
+    level = closure_level(inv, source("glasses_woman").video.times)
+    assert 0.0 <= level < float(np.median(inv.aperture))
+    visemes = ["aa", "aa", "aa", "aa", "aa", "aa"]
+    targets = [dataclasses.replace(t, closed=k in (0, 3)) for k, t in enumerate(_slot_targets(inv, 30, visemes))]
+    chosen = choose_mouths(inv, targets, closure=level)
+    assert inv.aperture[chosen[[0, 3]]].max() <= level + 1e-6
+    assert inv.aperture[chosen[[1, 2, 4, 5]]].min() > level
+    free = choose_mouths(inv, targets)
+    assert inv.aperture[free].min() > level

@@ -49,6 +49,32 @@ class MouthInventory:
         return int(hits[0]) if len(hits) else None
 
 
+# Phones that close the lips, and how far (seconds) around such a phone its closure is looked for:
+# the lips close for a few tens of ms somewhere in or just around the aligned phone.
+BILABIALS = frozenset({"P", "B", "M"})
+CLOSURE_REACH = 0.04
+
+
+def closure_level(inv: MouthInventory, times: np.ndarray) -> float:
+    """The aperture at which this speaker's lips are closed for a p, b or m: the median, over
+    the recording's bilabial phones, of the smallest aperture measured within CLOSURE_REACH of
+    the phone (`times`: source frame times). A recording without a bilabial falls back to its
+    5th percentile aperture (lips at rest)."""
+    if inv.size == 0:
+        return float("nan")
+    at = times[np.clip(inv.frames, 0, len(times) - 1)]
+    closures = []
+    for p in inv.phones:
+        if p.label.upper().rstrip("012") not in BILABIALS:
+            continue
+        near = (at >= p.start - CLOSURE_REACH) & (at <= p.end + CLOSURE_REACH)
+        if near.any():
+            closures.append(float(inv.aperture[near].min()))
+    if closures:
+        return float(np.median(closures))
+    return float(np.percentile(inv.aperture, 5))
+
+
 def canonical_shapes(track: FaceTrack, reference: np.ndarray) -> np.ndarray:
     """Lip contours mapped by each frame's rigid-point similarity onto `reference` (N, 80)."""
     out = np.full((track.frames, len(L.LIPS) * 2), np.nan, np.float32)

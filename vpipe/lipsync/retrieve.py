@@ -18,7 +18,7 @@ from vpipe.data.alignment import Segment
 from vpipe.data.face import FaceTrack
 from vpipe.data.media import Frames, TimelineEdit, Track, VideoSource
 from vpipe.lipsync.composite import Donor, transplant
-from vpipe.lipsync.inventory import MouthInventory
+from vpipe.lipsync.inventory import BILABIALS, MouthInventory, closure_level
 from vpipe.lipsync.select import FrameTarget, choose_mouths
 from vpipe.lipsync.timeline import Timeline, output_timeline
 from vpipe.lipsync.visemes import INDEX, LIP_LEAD, frame_visemes, predicted_aperture
@@ -44,6 +44,8 @@ class RetrieveReport:
     aperture_table: list[float] = field(default_factory=list)  # the speaker's aperture per viseme
     natural_ghost: float = float("nan")  # the source's own highest double-exposure score (QC baseline)
     donor_sharpness: list[tuple[int, float]] = field(default_factory=list)  # (output frame, its mouth's in the source)
+    closure: float = float("nan")  # the speaker's closure aperture (inventory.closure_level)
+    closures: list[int] = field(default_factory=list)  # output frames cut onto a closure for a new p, b or m
 
     def to_json(self, identity: bool) -> dict[str, object]:
         return {
@@ -62,6 +64,8 @@ class RetrieveReport:
             "aperture_table": self.aperture_table,
             "natural_ghost": self.natural_ghost,
             "donor_sharpness": [[k, round(v, 3)] for k, v in self.donor_sharpness],
+            "closure": self.closure,
+            "closures": self.closures,
         }
 
 
@@ -97,16 +101,43 @@ def frame_targets(times: np.ndarray, pose_frames: np.ndarray, track: Track, inv:
     # No coarticulation smoothing here: it would wash out a 40 ms lip closure (p, b, m);
     # the DP's transition costs already keep the chosen mouths moving smoothly.
     aperture = predicted_aperture(phones, times, smooth=0.005, table=inv.viseme_aperture)
+    closed = closing_frames(times, track)
     own = {int(f): k for k, f in enumerate(inv.frames)}
     targets = []
     for k, t in enumerate(times):
         in_slot = _edit_at(track.edits, float(t)) is not None
         entry = own.get(int(pose_frames[k]))
         if in_slot or entry is None:
-            targets.append(FrameTarget(int(pose_frames[k]), INDEX[visemes[k]], float(aperture[k]), in_slot))
+            targets.append(
+                FrameTarget(
+                    int(pose_frames[k]), INDEX[visemes[k]], float(aperture[k]), in_slot, in_slot and k in closed
+                )
+            )
         else:
             targets.append(FrameTarget(int(pose_frames[k]), int(inv.visemes[entry]), float(inv.aperture[entry]), False))
     return targets
+
+
+def closing_frames(times: np.ndarray, track: Track) -> set[int]:
+    """Frames (indices into `times`) that must show closed lips: those inside each new p, b or
+    m; a bilabial shorter than a frame interval gets the frame nearest its middle, so no
+    closure falls between two frames."""
+    out: set[int] = set()
+    if len(times) == 0:
+        return out
+    for e in track.edits:
+        for p in e.phones:
+            if p.label.upper().rstrip("012") not in BILABIALS:
+                continue
+            start, end = e.output_start + p.start, e.output_start + p.end
+            inside = np.nonzero((times >= start) & (times < end))[0]
+            if len(inside):
+                out.update(int(k) for k in inside)
+                continue
+            k = int(np.argmin(np.abs(times - (start + end) / 2)))
+            if _edit_at(track.edits, float(times[k])) is not None:
+                out.add(k)
+    return out
 
 
 EASE_FRAMES = 2
@@ -160,13 +191,21 @@ def _render(
     return rendered
 
 
-def ease(rendered: set[int]) -> dict[int, float]:
+def ease(rendered: set[int], cuts: frozenset[int] | set[int] = frozenset()) -> dict[int, float]:
     """Transplant strength per re-rendered frame: ramps over the first and last EASE_FRAMES
-    frames of each run, so the mouth eases from the recording's into the new one and back."""
+    frames of each run, so the mouth eases from the recording's into the new one and back.
+    A frame in `cuts` (closed lips for a p, b or m) is shown whole: the run cuts onto the
+    closure instead of morphing half of it away, and the ramp counts from it (closed lips
+    hide the teeth, so a cut there shows no double exposure)."""
     out = {}
     for k in rendered:
-        before = next((d for d in range(1, EASE_FRAMES + 2) if k - d not in rendered), EASE_FRAMES + 1)
-        after = next((d for d in range(1, EASE_FRAMES + 2) if k + d not in rendered), EASE_FRAMES + 1)
+        if k in cuts:
+            out[k] = 1.0
+            continue
+        before = next((d for d in range(1, EASE_FRAMES + 2) if k - d not in rendered or k - d in cuts), EASE_FRAMES + 1)
+        after = next((d for d in range(1, EASE_FRAMES + 2) if k + d not in rendered or k + d in cuts), EASE_FRAMES + 1)
+        before = EASE_FRAMES + 1 if k - before in cuts else before
+        after = EASE_FRAMES + 1 if k + after in cuts else after
         out[k] = min(1.0, min(before, after) / (EASE_FRAMES + 1))
     return out
 
@@ -188,20 +227,27 @@ def retrieve(
     rendered: dict[int, np.ndarray] = {}
     if inv.size and in_window.any():
         plan: dict[int, list[tuple[int, int]]] = {}  # pose frame → [(output index, donor entry)]
+        closure = closure_level(inv, video.times)
+        cuts: set[int] = set()  # output frames showing a closure for a new p, b or m
+        report.closure = closure
         for wa, wb in out_windows:
             idx = np.nonzero((timeline.times >= wa) & (timeline.times < wb))[0]
             if len(idx) == 0:
                 continue
             targets = frame_targets(timeline.times[idx], timeline.pose_frame[idx], track, inv)
-            chosen = choose_mouths(inv, targets, max_offset=max_offset)
+            chosen = choose_mouths(inv, targets, max_offset=max_offset, closure=closure)
             for j in range(1, len(idx)):  # a repeated source frame shows what the previous one showed
                 pose, before = int(timeline.pose_frame[idx[j]]), int(timeline.pose_frame[idx[j - 1]])
+                if targets[j].closed and not targets[j - 1].closed:
+                    continue  # ... unless it must close the lips and the previous frame need not
                 if pose < len(inv.repeats) and inv.repeats[pose] and pose - 1 == before:
                     own = inv.entry_of(pose)
                     kept = int(inv.frames[chosen[j - 1]]) == before
                     chosen[j] = own if kept and own is not None else chosen[j - 1]
-            for k, entry in zip(idx, chosen, strict=True):
+            for k, entry, tgt in zip(idx, chosen, targets, strict=True):
                 pose = int(timeline.pose_frame[k])
+                if tgt.closed and inv.aperture[entry] <= closure + 1e-6:
+                    cuts.add(int(k))
                 if not face.usable[pose]:
                     report.faces_lost.append(int(k))
                 elif int(inv.frames[entry]) == pose:
@@ -212,11 +258,18 @@ def retrieve(
         phase = timeline.position - timeline.pose_frame
         between_frames = {int(k): float(phase[k]) for k in np.nonzero(in_window & (phase > MIN_PHASE))[0]}
         if plan or between_frames:
-            strength = ease({k for jobs in plan.values() for k, _ in jobs})
+            strength = ease({k for jobs in plan.values() for k, _ in jobs}, cuts)
+            report.closures = sorted(cuts & set(strength))
             pose_of = {k: pose for pose, jobs in plan.items() for k, _ in jobs}
             for k in sorted(strength):  # a repeated frame on the ramp keeps the previous frame's blend too
                 pose = pose_of[k]
-                if k - 1 in strength and pose < len(inv.repeats) and inv.repeats[pose] and pose_of[k - 1] == pose - 1:
+                if (
+                    k not in cuts
+                    and k - 1 in strength
+                    and pose < len(inv.repeats)
+                    and inv.repeats[pose]
+                    and pose_of[k - 1] == pose - 1
+                ):
                     strength[k] = strength[k - 1]
             jobs: dict[int, tuple[int, int | None]] = {k: (pose, entry) for pose, js in plan.items() for k, entry in js}
             for k in between_frames:

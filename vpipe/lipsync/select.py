@@ -27,6 +27,7 @@ class FrameTarget:
     viseme: int  # index into vpipe.lipsync.visemes.NAMES
     aperture: float  # target aperture, in this speaker's measured units
     in_slot: bool  # the new words play here (else the source's own audio does)
+    closed: bool = False  # a p, b or m is heard: the mouth must be one of the speaker's closures
 
 
 @dataclass(frozen=True)
@@ -39,9 +40,21 @@ class Weights:
     hold: float = 0.06
     jump: float = 0.25
     shape: float = 2.5
+    open_lips: float = 100.0  # a frame that must close the lips showing a mouth that is not closed
 
 
-def match_costs(inv: MouthInventory, targets: list[FrameTarget], w: Weights, max_offset: int | None) -> np.ndarray:
+def match_costs(
+    inv: MouthInventory,
+    targets: list[FrameTarget],
+    w: Weights,
+    max_offset: int | None,
+    closure: float = float("nan"),
+) -> np.ndarray:
+    """(K, M) cost of showing entry m at target frame k. A `closed` target (a bilabial is
+    heard) rules out every entry more open than `closure`, the speaker's closure level: the
+    viseme and aperture terms alone let an entry labelled p/b/m by the alignment but caught
+    before or after the lips met win, or average a 40 ms closure away."""
+    too_open = inv.aperture > closure + 1e-6 if np.isfinite(closure) else np.zeros(inv.size, bool)
     vis_dist = distance_matrix()
     span = max(float(np.ptp(inv.viseme_aperture)), 1e-3)
     k, m = len(targets), inv.size
@@ -54,6 +67,8 @@ def match_costs(inv: MouthInventory, targets: list[FrameTarget], w: Weights, max
         if own is not None:
             c = c + w.pose * np.linalg.norm(inv.pose - inv.pose[own], axis=1) / 10.0
             c = c + w.luma * np.abs(inv.luma - inv.luma[own]) / 30.0
+        if tgt.closed:
+            c = c + w.open_lips * too_open
         if not tgt.in_slot:
             c = c + w.keep_original_outside_slot
             if own is not None:
@@ -157,13 +172,17 @@ def viterbi_pruned(costs: np.ndarray, inv: MouthInventory, w: Weights) -> np.nda
 
 
 def choose_mouths(
-    inv: MouthInventory, targets: list[FrameTarget], weights: Weights | None = None, max_offset: int | None = None
+    inv: MouthInventory,
+    targets: list[FrameTarget],
+    weights: Weights | None = None,
+    max_offset: int | None = None,
+    closure: float = float("nan"),
 ) -> np.ndarray:
-    """Inventory entry for each target frame."""
+    """Inventory entry for each target frame (`closure`: see `match_costs`)."""
     if not targets:
         return np.zeros(0, np.int64)
     w = weights or Weights()
-    return viterbi_pruned(match_costs(inv, targets, w, max_offset), inv, w)
+    return viterbi_pruned(match_costs(inv, targets, w, max_offset, closure), inv, w)
 
 
 def viseme_index(name: str) -> int:
