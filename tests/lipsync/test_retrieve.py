@@ -308,15 +308,30 @@ def test_a_closure_is_cut_to_not_eased() -> None:
     assert ease({5}, {5}) == {5: 1.0}
 
 
+def test_one_closed_frame_per_bilabial_is_shown_whole() -> None:
+    """A run (10-16) starting on a two-frame closure (10, 11): the ramp reaches 11 farther, so
+    11 is cut to full strength and 10 keeps its 1/3 (the seam stays gentle); a closure mid-run
+    (14) is whole already; a frame keeping its own closed mouth (20) needs nothing; a
+    one-frame closure that starts a run (30) is cut."""
+    from vpipe.lipsync.retrieve import closure_cuts
+
+    run = set(range(10, 17)) | {30, 31, 32}
+    cuts = closure_cuts([[10, 11], [14], [20], [30]], {10, 11, 14, 20, 30}, run)
+    assert cuts == {11, 30}
+    got = ease(run, cuts)
+    assert [round(got[k], 3) for k in range(10, 17)] == [0.333, 1, 1, 1, 1, 0.667, 0.333]
+    assert got[30] == 1.0
+
+
 def test_closing_frames_never_fall_between_frames() -> None:
     """Frames inside a new bilabial must close the lips; a bilabial shorter than a frame
     interval (here 30 ms at 25 fps, between two frames) still gets the frame nearest its
     middle; other phones and frames outside the slot get none."""
     from vpipe.lipsync.retrieve import closing_frames
 
-    phones = (Segment("M", 0.0, 0.03), Segment("AA", 0.03, 0.2), Segment("B", 0.2, 0.3), Segment("AH", 0.3, 0.4))
+    phones = (Segment("M", 0.01, 0.04), Segment("AA", 0.04, 0.2), Segment("B", 0.2, 0.3), Segment("AH", 0.3, 0.4))
     e = TimelineEdit("s", 1.005, 1.405, 1.005, 1.405, "mab", "", phones)
     track = Track(Audio(np.zeros((10, 1), np.float32), 16000), (e,))
     times = np.arange(0.0, 2.0, 0.04)
     got = closing_frames(times, track)
-    assert got == {25, 30, 31, 32}  # 1.00 is outside the slot: 1.04 is nearest M's middle (1.02); B: 1.24-1.28
+    assert got == [[26], [31, 32]]  # M (1.015-1.045): 1.04 is nearest its middle; B (1.205-1.305): 1.24, 1.28

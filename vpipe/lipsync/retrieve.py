@@ -101,7 +101,7 @@ def frame_targets(times: np.ndarray, pose_frames: np.ndarray, track: Track, inv:
     # No coarticulation smoothing here: it would wash out a 40 ms lip closure (p, b, m);
     # the DP's transition costs already keep the chosen mouths moving smoothly.
     aperture = predicted_aperture(phones, times, smooth=0.005, table=inv.viseme_aperture)
-    closed = closing_frames(times, track)
+    closed = {k for group in closing_frames(times, track) for k in group}
     own = {int(f): k for k, f in enumerate(inv.frames)}
     targets = []
     for k, t in enumerate(times):
@@ -118,11 +118,11 @@ def frame_targets(times: np.ndarray, pose_frames: np.ndarray, track: Track, inv:
     return targets
 
 
-def closing_frames(times: np.ndarray, track: Track) -> set[int]:
-    """Frames (indices into `times`) that must show closed lips: those inside each new p, b or
-    m; a bilabial shorter than a frame interval gets the frame nearest its middle, so no
-    closure falls between two frames."""
-    out: set[int] = set()
+def closing_frames(times: np.ndarray, track: Track) -> list[list[int]]:
+    """Per new p, b or m, the frames (indices into `times`) that must show closed lips: those
+    inside the phone; a bilabial shorter than a frame interval gets the frame nearest its
+    middle, so no closure falls between two frames."""
+    out: list[list[int]] = []
     if len(times) == 0:
         return out
     for e in track.edits:
@@ -132,11 +132,11 @@ def closing_frames(times: np.ndarray, track: Track) -> set[int]:
             start, end = e.output_start + p.start, e.output_start + p.end
             inside = np.nonzero((times >= start) & (times < end))[0]
             if len(inside):
-                out.update(int(k) for k in inside)
+                out.append([int(k) for k in inside])
                 continue
             k = int(np.argmin(np.abs(times - (start + end) / 2)))
             if _edit_at(track.edits, float(times[k])) is not None:
-                out.add(k)
+                out.append([k])
     return out
 
 
@@ -210,6 +210,24 @@ def ease(rendered: set[int], cuts: frozenset[int] | set[int] = frozenset()) -> d
     return out
 
 
+def closure_cuts(groups: list[list[int]], shut: set[int], transplanted: set[int]) -> set[int]:
+    """Frames that must show their closure whole. Per new p, b or m (a group of frames, in
+    order) at least one closed frame must be at full strength: where the ease ramp of a run's
+    first (last) frames would show every closed frame only partly (morphing the closure
+    back open), its closed frame the ramp reaches farthest is cut to full strength; its
+    frames before (after) keep their ramp, so a phone spanning two frames still eases in."""
+    base = ease(transplanted)
+    cuts: set[int] = set()
+    for group in groups:
+        closed = [k for k in group if k in shut]
+        if not closed or any(k not in transplanted for k in closed):
+            continue  # none to show, or a frame keeps its own closed mouth
+        if max(base[k] for k in closed) >= 1.0:
+            continue
+        cuts.add(max(closed, key=lambda k: (base[k], k)))
+    return cuts
+
+
 def retrieve(
     video: VideoSource,
     face: FaceTrack,
@@ -228,7 +246,8 @@ def retrieve(
     if inv.size and in_window.any():
         plan: dict[int, list[tuple[int, int]]] = {}  # pose frame → [(output index, donor entry)]
         closure = closure_level(inv, video.times)
-        cuts: set[int] = set()  # output frames showing a closure for a new p, b or m
+        shut: set[int] = set()  # output frames showing a closure for a new p, b or m
+        groups: list[list[int]] = []  # per new p, b or m, the output frames that must close the lips
         report.closure = closure
         for wa, wb in out_windows:
             idx = np.nonzero((timeline.times >= wa) & (timeline.times < wb))[0]
@@ -236,6 +255,7 @@ def retrieve(
                 continue
             targets = frame_targets(timeline.times[idx], timeline.pose_frame[idx], track, inv)
             chosen = choose_mouths(inv, targets, max_offset=max_offset, closure=closure)
+            groups += [[int(idx[j]) for j in group] for group in closing_frames(timeline.times[idx], track)]
             for j in range(1, len(idx)):  # a repeated source frame shows what the previous one showed
                 pose, before = int(timeline.pose_frame[idx[j]]), int(timeline.pose_frame[idx[j - 1]])
                 if targets[j].closed and not targets[j - 1].closed:
@@ -247,7 +267,7 @@ def retrieve(
             for k, entry, tgt in zip(idx, chosen, targets, strict=True):
                 pose = int(timeline.pose_frame[k])
                 if tgt.closed and inv.aperture[entry] <= closure + 1e-6:
-                    cuts.add(int(k))
+                    shut.add(int(k))
                 if not face.usable[pose]:
                     report.faces_lost.append(int(k))
                 elif int(inv.frames[entry]) == pose:
@@ -258,8 +278,10 @@ def retrieve(
         phase = timeline.position - timeline.pose_frame
         between_frames = {int(k): float(phase[k]) for k in np.nonzero(in_window & (phase > MIN_PHASE))[0]}
         if plan or between_frames:
-            strength = ease({k for jobs in plan.values() for k, _ in jobs}, cuts)
-            report.closures = sorted(cuts & set(strength))
+            transplanted = {k for jobs in plan.values() for k, _ in jobs}
+            cuts = closure_cuts(groups, shut, transplanted)
+            strength = ease(transplanted, cuts)
+            report.closures = sorted(cuts)
             pose_of = {k: pose for pose, jobs in plan.items() for k, _ in jobs}
             for k in sorted(strength):  # a repeated frame on the ramp keeps the previous frame's blend too
                 pose = pose_of[k]
