@@ -10,6 +10,7 @@ show moments between source frames, the head is interpolated (interpolate.py) fi
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -101,18 +102,13 @@ def frame_targets(times: np.ndarray, pose_frames: np.ndarray, track: Track, inv:
     # No coarticulation smoothing here: it would wash out a 40 ms lip closure (p, b, m);
     # the DP's transition costs already keep the chosen mouths moving smoothly.
     aperture = predicted_aperture(phones, times, smooth=0.005, table=inv.viseme_aperture)
-    closed = {k for group in closing_frames(times, track) for k in group}
     own = {int(f): k for k, f in enumerate(inv.frames)}
     targets = []
     for k, t in enumerate(times):
         in_slot = _edit_at(track.edits, float(t)) is not None
         entry = own.get(int(pose_frames[k]))
         if in_slot or entry is None:
-            targets.append(
-                FrameTarget(
-                    int(pose_frames[k]), INDEX[visemes[k]], float(aperture[k]), in_slot, in_slot and k in closed
-                )
-            )
+            targets.append(FrameTarget(int(pose_frames[k]), INDEX[visemes[k]], float(aperture[k]), in_slot))
         else:
             targets.append(FrameTarget(int(pose_frames[k]), int(inv.visemes[entry]), float(inv.aperture[entry]), False))
     return targets
@@ -210,6 +206,32 @@ def ease(rendered: set[int], cuts: frozenset[int] | set[int] = frozenset()) -> d
     return out
 
 
+def close_the_lips(
+    inv: MouthInventory,
+    targets: list[FrameTarget],
+    groups: list[list[int]],
+    closure: float,
+    max_offset: int | None,
+) -> tuple[np.ndarray, list[FrameTarget]]:
+    """The window's mouths (and the targets, those that must close the lips marked `closed`), with at least one of the speaker's closures (aperture ≤ `closure`)
+    during every new p, b or m (`groups`: its frames). The search runs free first; a bilabial
+    none of whose frames got a closure then requires one on its frame that came closest (the
+    viseme and aperture costs alone let a mouth labelled p/b/m by the alignment but caught
+    before or after the lips met win), and the search runs again. A frame that already shows
+    a closure is left alone, so a re-animated word keeps the recording's own closures."""
+    chosen = choose_mouths(inv, targets, max_offset=max_offset)
+    if not np.isfinite(closure):
+        return chosen, targets
+    must = set()
+    for group in groups:
+        if not any(inv.aperture[chosen[j]] <= closure + 1e-6 for j in group):
+            must.add(min(group, key=lambda j: (float(inv.aperture[chosen[j]]), -j)))
+    if must:
+        targets = [dataclasses.replace(t, closed=True) if j in must else t for j, t in enumerate(targets)]
+        chosen = choose_mouths(inv, targets, max_offset=max_offset, closure=closure)
+    return chosen, targets
+
+
 def closure_cuts(groups: list[list[int]], shut: set[int], transplanted: set[int]) -> set[int]:
     """Frames that must show their closure whole. Per new p, b or m (a group of frames, in
     order) at least one closed frame must be at full strength: where the ease ramp of a run's
@@ -254,8 +276,9 @@ def retrieve(
             if len(idx) == 0:
                 continue
             targets = frame_targets(timeline.times[idx], timeline.pose_frame[idx], track, inv)
-            chosen = choose_mouths(inv, targets, max_offset=max_offset, closure=closure)
-            groups += [[int(idx[j]) for j in group] for group in closing_frames(timeline.times[idx], track)]
+            local = closing_frames(timeline.times[idx], track)
+            chosen, targets = close_the_lips(inv, targets, local, closure, max_offset)
+            groups += [[int(idx[j]) for j in group] for group in local]
             for j in range(1, len(idx)):  # a repeated source frame shows what the previous one showed
                 pose, before = int(timeline.pose_frame[idx[j]]), int(timeline.pose_frame[idx[j - 1]])
                 if targets[j].closed and not targets[j - 1].closed:
@@ -264,9 +287,9 @@ def retrieve(
                     own = inv.entry_of(pose)
                     kept = int(inv.frames[chosen[j - 1]]) == before
                     chosen[j] = own if kept and own is not None else chosen[j - 1]
-            for k, entry, tgt in zip(idx, chosen, targets, strict=True):
+            for k, entry in zip(idx, chosen, strict=True):
                 pose = int(timeline.pose_frame[k])
-                if tgt.closed and inv.aperture[entry] <= closure + 1e-6:
+                if inv.aperture[entry] <= closure + 1e-6:
                     shut.add(int(k))
                 if not face.usable[pose]:
                     report.faces_lost.append(int(k))
