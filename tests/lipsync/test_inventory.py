@@ -173,10 +173,10 @@ def test_no_usable_face_is_an_error() -> None:
 @pytest.mark.media
 @pytest.mark.parametrize("name", CLIPS)
 def test_closure_level_is_where_the_speakers_bilabials_close(name: str) -> None:
-    """The closure level is the median over the recording's p/b/m phones of the smallest
-    aperture within 40 ms of each (recomputed here from the landmarks), well below an open
-    vowel's. Measured: interview 0.003 (its p/b/m table value, the median of every frame
-    labelled p/b/m, 0.057), glasses 0.004 (0.002)."""
+    """The closure level is the upper quartile over the recording's p/b/m phones of the
+    smallest aperture within 40 ms of each (recomputed here from the landmarks), well below
+    an open vowel's. Measured: interview 0.007 (its p/b/m table value, the median of every
+    frame labelled p/b/m, 0.057), glasses 0.004 (0.002), studio 0.008."""
     from vpipe.lipsync.inventory import closure_level
 
     src = source(name)
@@ -191,5 +191,5 @@ def test_closure_level_is_where_the_speakers_bilabials_close(name: str) -> None:
     ]
     level = closure_level(inv, src.video.times)
     assert len(mins) >= 2
-    assert level == pytest.approx(float(np.median(mins)), abs=1e-6)
+    assert level == pytest.approx(float(np.percentile(mins, 75)), abs=1e-6)
     assert level < inv.viseme_aperture[INDEX["aa"]] / 4

@@ -334,4 +334,7 @@ def test_closing_frames_never_fall_between_frames() -> None:
     track = Track(Audio(np.zeros((10, 1), np.float32), 16000), (e,))
     times = np.arange(0.0, 2.0, 0.04)
     got = closing_frames(times, track)
-    assert got == [[26], [31, 32]]  # M (1.015-1.045): 1.04 is nearest its middle; B (1.205-1.305): 1.24, 1.28
+    assert got == [
+        ("M", [26]),
+        ("B", [31, 32]),
+    ]  # M (1.015-1.045): 1.04 is nearest its middle; B (1.205-1.305): 1.24, 1.28

@@ -56,10 +56,13 @@ CLOSURE_REACH = 0.04
 
 
 def closure_level(inv: MouthInventory, times: np.ndarray) -> float:
-    """The aperture at which this speaker's lips are closed for a p, b or m: the median, over
-    the recording's bilabial phones, of the smallest aperture measured within CLOSURE_REACH of
-    the phone (`times`: source frame times). A recording without a bilabial falls back to its
-    5th percentile aperture (lips at rest)."""
+    """The aperture at which this speaker's lips are shut for a p, b or m: the upper quartile,
+    over the recording's bilabial phones, of the smallest aperture measured within
+    CLOSURE_REACH of each phone (`times`: source frame times): three quarters of the speaker's
+    own closures reach it, and a phone the alignment misplaced (lips never met) does not
+    loosen it. Measured (mouth_aperture units; median apertures 0.10-0.18): interview 0.007,
+    glasses 0.004, studio 0.008. A recording without a bilabial falls back to its 5th
+    percentile aperture (lips at rest)."""
     if inv.size == 0:
         return float("nan")
     at = times[np.clip(inv.frames, 0, len(times) - 1)]
@@ -71,7 +74,7 @@ def closure_level(inv: MouthInventory, times: np.ndarray) -> float:
         if near.any():
             closures.append(float(inv.aperture[near].min()))
     if closures:
-        return float(np.median(closures))
+        return float(np.percentile(closures, 75))
     return float(np.percentile(inv.aperture, 5))
 
 

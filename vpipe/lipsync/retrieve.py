@@ -19,7 +19,7 @@ from vpipe.data.alignment import Segment
 from vpipe.data.face import FaceTrack
 from vpipe.data.media import Frames, TimelineEdit, Track, VideoSource
 from vpipe.lipsync.composite import Donor, transplant
-from vpipe.lipsync.inventory import BILABIALS, MouthInventory, closure_level
+from vpipe.lipsync.inventory import BILABIALS, CLOSURE_REACH, MouthInventory, closure_level
 from vpipe.lipsync.select import FrameTarget, choose_mouths
 from vpipe.lipsync.timeline import Timeline, output_timeline
 from vpipe.lipsync.visemes import INDEX, LIP_LEAD, frame_visemes, predicted_aperture
@@ -114,25 +114,26 @@ def frame_targets(times: np.ndarray, pose_frames: np.ndarray, track: Track, inv:
     return targets
 
 
-def closing_frames(times: np.ndarray, track: Track) -> list[list[int]]:
-    """Per new p, b or m, the frames (indices into `times`) that must show closed lips: those
-    inside the phone; a bilabial shorter than a frame interval gets the frame nearest its
-    middle, so no closure falls between two frames."""
-    out: list[list[int]] = []
+def closing_frames(times: np.ndarray, track: Track) -> list[tuple[str, list[int]]]:
+    """Per new p, b or m, its label and the frames (indices into `times`) one of which must
+    show closed lips: those inside the phone; a bilabial shorter than a frame interval gets
+    the frame nearest its middle, so no closure falls between two frames."""
+    out: list[tuple[str, list[int]]] = []
     if len(times) == 0:
         return out
     for e in track.edits:
         for p in e.phones:
-            if p.label.upper().rstrip("012") not in BILABIALS:
+            label = p.label.upper().rstrip("012")
+            if label not in BILABIALS:
                 continue
             start, end = e.output_start + p.start, e.output_start + p.end
             inside = np.nonzero((times >= start) & (times < end))[0]
             if len(inside):
-                out.append([int(k) for k in inside])
+                out.append((label, [int(k) for k in inside]))
                 continue
             k = int(np.argmin(np.abs(times - (start + end) / 2)))
             if _edit_at(track.edits, float(times[k])) is not None:
-                out.append([k])
+                out.append((label, [k]))
     return out
 
 
@@ -206,25 +207,45 @@ def ease(rendered: set[int], cuts: frozenset[int] | set[int] = frozenset()) -> d
     return out
 
 
+def own_closures(inv: MouthInventory, times: np.ndarray) -> dict[int, set[str]]:
+    """Source frame → the recorded p, b or m within CLOSURE_REACH of it."""
+    out: dict[int, set[str]] = {}
+    for p in inv.phones:
+        label = p.label.upper().rstrip("012")
+        if label in BILABIALS:
+            for f in np.nonzero((times >= p.start - CLOSURE_REACH) & (times <= p.end + CLOSURE_REACH))[0]:
+                out.setdefault(int(f), set()).add(label)
+    return out
+
+
 def close_the_lips(
     inv: MouthInventory,
     targets: list[FrameTarget],
-    groups: list[list[int]],
+    groups: list[tuple[str, list[int]]],
     closure: float,
     max_offset: int | None,
+    recorded: dict[int, set[str]] | None = None,
 ) -> tuple[np.ndarray, list[FrameTarget]]:
     """The window's mouths (and the targets, those that must close the lips marked `closed`), with at least one of the speaker's closures (aperture ≤ `closure`)
     during every new p, b or m (`groups`: its frames). The search runs free first; a bilabial
     none of whose frames got a closure then requires one on its frame that came closest (the
     viseme and aperture costs alone let a mouth labelled p/b/m by the alignment but caught
     before or after the lips met win), and the search runs again. A frame that already shows
-    a closure is left alone, so a re-animated word keeps the recording's own closures."""
+    a closure is left alone; so is one showing its own recorded mouth where the recording says
+    the same p, b or m (`recorded`, from `own_closures`): the speaker's own closure of it,
+    however far this speaker closed there."""
+    recorded = recorded or {}
     chosen = choose_mouths(inv, targets, max_offset=max_offset)
     if not np.isfinite(closure):
         return chosen, targets
     must = set()
-    for group in groups:
-        if not any(inv.aperture[chosen[j]] <= closure + 1e-6 for j in group):
+    for label, group in groups:
+        shut = [inv.aperture[chosen[j]] <= closure + 1e-6 for j in group]
+        own = [
+            int(inv.frames[chosen[j]]) == targets[j].pose_frame and label in recorded.get(targets[j].pose_frame, ())
+            for j in group
+        ]
+        if not any(shut) and not any(own):
             must.add(min(group, key=lambda j: (float(inv.aperture[chosen[j]]), -j)))
     if must:
         targets = [dataclasses.replace(t, closed=True) if j in must else t for j, t in enumerate(targets)]
@@ -268,6 +289,7 @@ def retrieve(
     if inv.size and in_window.any():
         plan: dict[int, list[tuple[int, int]]] = {}  # pose frame → [(output index, donor entry)]
         closure = closure_level(inv, video.times)
+        recorded = own_closures(inv, video.times)
         shut: set[int] = set()  # output frames showing a closure for a new p, b or m
         groups: list[list[int]] = []  # per new p, b or m, the output frames that must close the lips
         report.closure = closure
@@ -277,8 +299,8 @@ def retrieve(
                 continue
             targets = frame_targets(timeline.times[idx], timeline.pose_frame[idx], track, inv)
             local = closing_frames(timeline.times[idx], track)
-            chosen, targets = close_the_lips(inv, targets, local, closure, max_offset)
-            groups += [[int(idx[j]) for j in group] for group in local]
+            chosen, targets = close_the_lips(inv, targets, local, closure, max_offset, recorded)
+            groups += [[int(idx[j]) for j in group] for _, group in local]
             for j in range(1, len(idx)):  # a repeated source frame shows what the previous one showed
                 pose, before = int(timeline.pose_frame[idx[j]]), int(timeline.pose_frame[idx[j - 1]])
                 if targets[j].closed and not targets[j - 1].closed:
