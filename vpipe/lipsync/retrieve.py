@@ -233,7 +233,8 @@ def close_the_lips(
     before or after the lips met win), and the search runs again. A frame that already shows
     a closure is left alone; so is one showing its own recorded mouth where the recording says
     the same p, b or m (`recorded`, from `own_closures`): the speaker's own closure of it,
-    however far this speaker closed there."""
+    however far this speaker closed there. Only the mouths within EASE_FRAMES of a required
+    closure may change: the rest of the window keeps the free search's path."""
     recorded = recorded or {}
     chosen = choose_mouths(inv, targets, max_offset=max_offset)
     if not np.isfinite(closure):
@@ -249,7 +250,9 @@ def close_the_lips(
             must.add(min(group, key=lambda j: (float(inv.aperture[chosen[j]]), -j)))
     if must:
         targets = [dataclasses.replace(t, closed=True) if j in must else t for j, t in enumerate(targets)]
-        chosen = choose_mouths(inv, targets, max_offset=max_offset, closure=closure)
+        near = {j + d for j in must for d in range(-EASE_FRAMES, EASE_FRAMES + 1)}
+        keep = {j: int(chosen[j]) for j in range(len(targets)) if j not in near}
+        chosen = choose_mouths(inv, targets, max_offset=max_offset, closure=closure, pinned=keep)
     return chosen, targets
 
 

@@ -49,11 +49,13 @@ def match_costs(
     w: Weights,
     max_offset: int | None,
     closure: float = float("nan"),
+    pinned: dict[int, int] | None = None,
 ) -> np.ndarray:
     """(K, M) cost of showing entry m at target frame k. A `closed` target (a bilabial is
     heard) rules out every entry more open than `closure`, the speaker's closure level: the
     viseme and aperture terms alone let an entry labelled p/b/m by the alignment but caught
-    before or after the lips met win, or average a 40 ms closure away."""
+    before or after the lips met win, or average a 40 ms closure away. `pinned` (target →
+    entry) rules out every other entry at those targets."""
     too_open = inv.aperture > closure + 1e-6 if np.isfinite(closure) else np.zeros(inv.size, bool)
     vis_dist = distance_matrix()
     span = max(float(np.ptp(inv.viseme_aperture)), 1e-3)
@@ -69,6 +71,8 @@ def match_costs(
             c = c + w.luma * np.abs(inv.luma - inv.luma[own]) / 30.0
         if tgt.closed:
             c = c + w.open_lips * too_open
+        if pinned is not None and t in pinned:
+            c = c + w.open_lips * (np.arange(m) != pinned[t])
         if not tgt.in_slot:
             c = c + w.keep_original_outside_slot
             if own is not None:
@@ -177,12 +181,13 @@ def choose_mouths(
     weights: Weights | None = None,
     max_offset: int | None = None,
     closure: float = float("nan"),
+    pinned: dict[int, int] | None = None,
 ) -> np.ndarray:
-    """Inventory entry for each target frame (`closure`: see `match_costs`)."""
+    """Inventory entry for each target frame (`closure`, `pinned`: see `match_costs`)."""
     if not targets:
         return np.zeros(0, np.int64)
     w = weights or Weights()
-    return viterbi_pruned(match_costs(inv, targets, w, max_offset, closure), inv, w)
+    return viterbi_pruned(match_costs(inv, targets, w, max_offset, closure, pinned), inv, w)
 
 
 def viseme_index(name: str) -> int:
