@@ -283,7 +283,10 @@ def retrieve(
     max_offset: int | None = None,
     poisson: bool = False,
 ) -> Frames:
-
+    """The row's frames with the windows' mouths re-rendered. Long on purpose: per window, the
+    targets, the search with its closure requirement, the repeated-frame rule and the plan are
+    one pass over the same indices; then the closures' cuts, the ease and one render, the report
+    filled along the way (split, each piece would take most of the others' locals)."""
     timeline = output_timeline(video, track, windows)
     out_windows = [(track.to_output(a), track.to_output(b)) for a, b in windows]
     report = RetrieveReport(windows, out_windows)
