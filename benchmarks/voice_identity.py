@@ -11,7 +11,7 @@ for each voice variant:
 - `qc_passed`: rows that pass every QC gate (the recipe's defaults, unchanged).
 
 Variants: `tts` (match_speaker: false), `matched` (pitch/envelope/loudness matching of the
-synthetic word, `speaker_units: false`), `units` (the default: the speaker's own sounds where
+synthetic word, `speaker_units: false`), `units` (opt-in, `speaker_units: true`: the speaker's own sounds where
 the recording has them, vpipe.speech.units). The held-out clip (tests/clips.py HELD_OUT) is
 measured last and marked "held_out".
 
