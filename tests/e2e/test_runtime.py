@@ -236,25 +236,14 @@ def test_failed_write_fails_that_row_only_and_leaves_no_partial_output(tmp_path:
 
 
 def _interrupt(work: Path, sig: signal.Signals) -> tuple[subprocess.CompletedProcess[str], int]:
-    """`vpipe run` in its own process, sent `sig` as soon as it starts writing an output."""
+    """`vpipe run` in its own process, sent `sig` while it writes the row's frames into the
+    temporary file (the fault-injection point `encode`: polling for the temporary file missed
+    it when the splice writes a row in milliseconds)."""
     recipe = write_recipe(work, GLASSES, GLASSES.values[:1], lipsync="retrieve")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "VPIPE_FAULT_KILL": "encode", "VPIPE_FAULT_SIGNAL": sig.name[3:]}
     cmd = [sys.executable, "-m", "vpipe", "run", str(recipe), "--no-progress", "--cache-dir", str(work / "cache")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=work)
-    out = work / "out"
-    try:
-        deadline = time.monotonic() + 240
-        while proc.poll() is None and time.monotonic() < deadline:
-            if out.is_dir() and any(out.glob(".r1.*.tmp.mp4")):
-                proc.send_signal(sig)
-                break
-            time.sleep(0.01)
-        stdout, stderr = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr), len(video_packets(GLASSES.source))
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=work, timeout=600)
+    return done, len(video_packets(GLASSES.source))
 
 
 def test_ctrl_c_during_a_write_leaves_no_partial_output(tmp_path: Path) -> None:
