@@ -47,6 +47,45 @@ output: {{path: "out-{clip.name}-{lipsync}/{{{{ row_id }}}}.mp4"}}
     return recipe
 
 
+def looped_recipe(
+    work: Path,
+    source: Path,
+    times: int,
+    values: tuple[str, ...],
+    rows: int,
+    *,
+    name: str,
+    duration: str = "auto",
+    lipsync: str = "retrieve",
+) -> Path:
+    """A recipe over the glasses clip looped `times` times (`source`; its transcript repeated,
+    the first occurrence of the slot word replaced) with `rows` rows cycling through `values`."""
+    from tests.clips import GLASSES
+
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "rows.csv").write_text(
+        "id,value\n" + "".join(f"r{i + 1},{values[i % len(values)]}\n" for i in range(rows)), encoding="utf-8"
+    )
+    recipe = work / "recipe.yaml"
+    recipe.write_text(
+        f"""vpipe: 1
+name: {name}
+source:
+  video: {source}
+  transcript: {" ".join([GLASSES.transcript] * times)}
+slots:
+  value: {{say: {GLASSES.slot_word}, occurrence: 1}}
+template: "{GLASSES.template}"
+rows: {{csv: rows.csv, id: id}}
+voice: {{duration: {duration}}}
+lipsync: {{model: {lipsync}}}
+output: {{path: "out/{{{{ row_id }}}}.mp4"}}
+""",
+        encoding="utf-8",
+    )
+    return recipe
+
+
 def median(xs: list[float]) -> float:
     return statistics.median(xs) if xs else float("nan")
 

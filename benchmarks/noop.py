@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import ROOT, median
+from benchmarks.common import ROOT, looped_recipe, median
 from tests.clips import GLASSES
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -77,28 +77,7 @@ def clip_seconds() -> float:
 
 
 def write_recipe(work: Path, source: Path, times: int, rows: int, lipsync: str = "none") -> Path:
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "rows.csv").write_text(
-        "id,value\n" + "".join(f"r{i + 1},{VALUES[i % len(VALUES)]}\n" for i in range(rows)), encoding="utf-8"
-    )
-    recipe = work / "recipe.yaml"
-    recipe.write_text(
-        f"""vpipe: 1
-name: noop
-source:
-  video: {source}
-  transcript: {" ".join([GLASSES.transcript] * times)}
-slots:
-  value: {{say: {GLASSES.slot_word}, occurrence: 1}}
-template: "{GLASSES.template}"
-rows: {{csv: rows.csv, id: id}}
-voice: {{duration: fit}}
-lipsync: {{model: {lipsync}}}
-output: {{path: "out/{{{{ row_id }}}}.mp4"}}
-""",
-        encoding="utf-8",
-    )
-    return recipe
+    return looped_recipe(work, source, times, VALUES, rows, name="noop", duration="fit", lipsync=lipsync)
 
 
 def rerun(seconds: float, rows: int, repeat: int, work: Path, lipsync: str = "none") -> dict[str, Any]:

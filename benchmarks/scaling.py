@@ -40,7 +40,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import MEDIA, ROOT, median
+from benchmarks.common import MEDIA, ROOT, looped_recipe, median
 from tests.clips import GLASSES
 
 VALUES = (
@@ -73,27 +73,7 @@ def looped(source: Path, seconds: float, work: Path) -> tuple[Path, int]:
 
 
 def write_recipe(work: Path, source: Path, times: int, rows: int) -> Path:
-    (work / "rows.csv").write_text(
-        "id,value\n" + "".join(f"r{i + 1},{VALUES[i % len(VALUES)]}\n" for i in range(rows)), encoding="utf-8"
-    )
-    recipe = work / "recipe.yaml"
-    recipe.write_text(
-        f"""vpipe: 1
-name: scaling
-source:
-  video: {source}
-  transcript: {" ".join([GLASSES.transcript] * times)}
-slots:
-  value: {{say: {GLASSES.slot_word}, occurrence: 1}}
-template: "{GLASSES.template}"
-rows: {{csv: rows.csv, id: id}}
-voice: {{duration: auto}}
-lipsync: {{model: retrieve}}
-output: {{path: "out/{{{{ row_id }}}}.mp4"}}
-""",
-        encoding="utf-8",
-    )
-    return recipe
+    return looped_recipe(work, source, times, VALUES, rows, name="scaling")
 
 
 _WRAP = (
