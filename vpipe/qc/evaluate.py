@@ -19,6 +19,7 @@ Each measure has a gate (the recipe's `qc:` thresholds where they apply).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -250,14 +251,9 @@ def _scan_source(
 def _judge_av_offset(ev: Evaluation, output: Path, source: Path, probe: int, lag: float, fps: float) -> int:
     """The pictures' lag (an early output frame against the source frames around it) against the
     audio's: a failure when they drift apart. Returns the pictures' lag in frames."""
-    from vpipe.media.decode import read_frames
-
     m, limits = ev.metrics, ev.thresholds
-    video_lag = 0
-    if probe >= 0:
-        outs, srcs = read_frames(output, [probe]), read_frames(source, list(range(max(0, probe - 3), probe + 4)))
-        scores = {k - probe: _psnr(outs[probe], im) for k, im in srcs.items() if probe in outs}
-        video_lag = max(scores, key=lambda d: scores[d]) if scores else 0
+    shown = _shown_source_frame(output, source, probe, range(max(0, probe - 3), probe + 4)) if probe >= 0 else None
+    video_lag = shown - probe if shown is not None else 0
     m["audio_lag_ms"] = round(1000 * lag, 1)
     m["video_lag_ms"] = round(1000 * video_lag / fps, 1)
     m["av_offset_ms"] = round(1000 * (lag - video_lag / fps), 1)
@@ -267,6 +263,17 @@ def _judge_av_offset(ev: Evaluation, output: Path, source: Path, probe: int, lag
             f"(limit ±{limits['max_av_offset_ms']:g} ms)"
         )
     return video_lag
+
+
+def _shown_source_frame(output: Path, source: Path, k: int, candidates: Iterable[int]) -> int | None:
+    """Which of the `candidates` (source frame indices) output frame `k` shows: the closest by
+    PSNR, the first of equals (None: a frame could not be read)."""
+    from vpipe.media.decode import read_frames
+
+    outs, srcs = read_frames(output, [k]), read_frames(source, list(candidates))
+    if k not in outs or not srcs:
+        return None
+    return max(srcs, key=lambda j: _psnr(outs[k], srcs[j]))
 
 
 def _judge_av_offset_after(
@@ -283,19 +290,15 @@ def _judge_av_offset_after(
     plus the edit's change of length): the pictures must have moved with it. An output frame
     shortly after the edit is matched against the source frames it can be (moved with the sound,
     or not moved, and a few frames around both)."""
-    from vpipe.media.decode import read_frames
-
     after = [k for k, t in enumerate(out_times) if t >= out_end + AFTER_EDIT]
     if not after:
         return
     k = after[0]
     t = float(out_times[k])
     lo, hi = min(t - audio_shift, t) - 3 / fps, max(t - audio_shift, t) + 3 / fps
-    candidates = [j for j, ts in enumerate(src_times) if lo <= ts <= hi]
-    outs, srcs = read_frames(output, [k]), read_frames(source, candidates)
-    if k not in outs or not srcs:
+    best = _shown_source_frame(output, source, k, [j for j, ts in enumerate(src_times) if lo <= ts <= hi])
+    if best is None:
         return
-    best = max(srcs, key=lambda j: _psnr(outs[k], srcs[j]))
     offset = 1000 * (audio_shift - (t - float(src_times[best])))
     ev.metrics["av_offset_after_edit_ms"] = round(offset, 1)
     if abs(offset) > ev.thresholds["max_av_offset_ms"]:

@@ -21,7 +21,8 @@ from vpipe.runtime.batches import batch_size, chunks, run_rows
 from vpipe.runtime.cache import Cache
 from vpipe.runtime.executor import Executor, RowOutcome, SharedState
 
-PhaseSink = Callable[[int, str, str, int, int], None]
+# (row index, row id, phase, done, total): one row's progress inside a phase
+PhaseCallback = Callable[[int, str, str, int, int], None]
 _WORKER: dict[str, Any] = {}
 
 
@@ -52,7 +53,7 @@ def pool_rows(
     jobs: int,
     force: bool,
     setup: tuple[str, str | None, Target, str, str, SharedState],
-    phase_sink: PhaseSink | None = None,
+    phase_sink: PhaseCallback | None = None,
 ) -> Iterable[RowOutcome]:
     """The rows' outcomes from `jobs` worker processes, each set up by `_init_worker(*setup)`
     (graph text, cache root, target, work and log folders, shared values)."""
@@ -69,7 +70,7 @@ def pool_rows(
             relay.join(timeout=5)
 
 
-def _relay(queue: Any, sink: PhaseSink) -> None:
+def _relay(queue: Any, sink: PhaseCallback) -> None:
     """Worker processes' phases to the parent's progress display, until None."""
     while (event := queue.get()) is not None:
         with contextlib.suppress(Exception):  # a display error must never stop a run

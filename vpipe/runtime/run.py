@@ -33,7 +33,7 @@ from vpipe.runtime.cache import Cache
 from vpipe.runtime.calibration import cpu_clock, machine_load, probe, profile_key, record_run
 from vpipe.runtime.executor import Executor, MissingKernel, RowOutcome, SharedState
 from vpipe.runtime.lock import Busy, FolderLock, Holder
-from vpipe.runtime.pool import pool_rows
+from vpipe.runtime.pool import PhaseCallback, pool_rows
 from vpipe.runtime.records import COMPLETE, INTERRUPTED, VIEW, RunRecord, update_view
 from vpipe.runtime.selection import row_value, select_rows
 from vpipe.version import __version__
@@ -382,7 +382,7 @@ def _execute_rows(
     cache_root: Path | None,
     target: Target,
     bdir: Path,
-    phase_sink: Callable[[int, str, str, int, int], None] | None = None,
+    phase_sink: PhaseCallback | None = None,
 ) -> Iterable[RowOutcome]:
     runnable: list[RowValue] = []
     for row in rows:
