@@ -93,9 +93,8 @@ def probe(seconds: float = 0.2) -> float:
     """Contention now: how much longer than its CPU time a busy thread of this process takes
     (1.0 on an idle core), measured by spinning for `seconds`."""
     wall0, cpu0 = time.perf_counter(), time.thread_time()
-    spins = 0
     while time.perf_counter() - wall0 < seconds:
-        spins += 1
+        pass
     share = (time.thread_time() - cpu0) / (time.perf_counter() - wall0)
     return max(1.0, 1.0 / max(share, 0.01))
 

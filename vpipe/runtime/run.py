@@ -178,8 +178,7 @@ def _remove_if_empty(root: Path, created: bool) -> None:
 
 def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink | None) -> RunSummary:
     recipe, graph = build.recipe, build.graph
-    # how contended the machine is as the run starts, measured as `vpipe build` measures it (calibration)
-    load, stretch = machine_load(), (probe() if not options.no_cache else 1.0)
+    load, stretch = machine_load(), 1.0
     start = time.perf_counter()
     cache = None if options.no_cache else Cache(cache_dir(recipe, options.cache_dir))
     target = target_of(recipe)
@@ -207,6 +206,10 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
             ray_executor.check(options.address, options.jobs, target)
         done, rows = _split_up_to_date(executor, rows, options)
         needed = any(not any(d.is_error for d in r.problems) for r in rows)
+        if needed and cache is not None:
+            # how contended the machine is as the work starts, measured as `vpipe build` measures it
+            # (calibration; a run with nothing to render records nothing and skips the 0.2 s probe)
+            stretch = probe()
         shared = _run_shared(executor, manifest, summary, progress) if needed else _skip_shared(manifest)
         if progress:
             progress.set_total(len(rows) + len(done))
