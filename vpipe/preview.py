@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vpipe.atomic import atomic_path
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.driver import BuildResult, build_dir, cache_dir, target_of
 from vpipe.ir.graph import Graph
@@ -81,8 +82,8 @@ def preview_row(build: BuildResult, index: int, cache: Path | None = None) -> Pr
     slots: list[dict[str, Any]] = []
     if value is not None:
         audio_path = bdir / "preview" / f"row-{index}.wav"
-        audio_path.parent.mkdir(parents=True, exist_ok=True)
-        soundfile.write(str(audio_path), value.audio.samples, value.audio.rate)
+        with atomic_path(audio_path) as tmp:  # a reader never sees half a WAV
+            soundfile.write(str(tmp), value.audio.samples, value.audio.rate, format="WAV")
         slots = [
             {"slot": e.slot, "said": e.said, "start": round(e.output_start, 3), "end": round(e.output_end, 3)}
             for e in value.edits

@@ -61,7 +61,10 @@ DECODE_PAD = 0.1  # seconds of the sentence decoded around the slot words (the c
 
 def engine_for(op: Op, rt: RunContext) -> Any:
     name, voice = str(op.attr("engine")), str(op.attr("voice"))
-    return rt.resource(f"tts:{name}:{voice}", lambda: engine_class(name)(voice, Path.cwd()))
+    cls = engine_class(name)
+    # an engine that prepares its voice keeps the prepared form beside the cache, for the next process
+    extra = {"store": rt.store_dir} if getattr(cls, "keeps_prepared", False) and rt.store_dir else {}
+    return rt.resource(f"tts:{name}:{voice}", lambda: cls(voice, Path.cwd(), **extra))
 
 
 def _fail(rt: RunContext, code: str, message: str, help: str | None = None) -> DiagnosticError:

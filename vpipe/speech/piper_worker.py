@@ -8,7 +8,8 @@ that imports them, it is licensed GPL-3.0-or-later, and it runs as its own proce
 espeak-ng (text preparation, word timing, cutting) lives in the Apache-licensed client.
 
 Protocol: one JSON object per line in each direction.
-  {"op": "load", "model": PATH, "config": PATH}                    -> {"sample_rate", "espeak_voice"}
+  {"op": "load", "model": PATH, "config": PATH, "store": DIR?}     -> {"sample_rate", "espeak_voice"}
+        (store: where the voice's prepared form is kept between processes, see vpipe.speech.prepared)
   {"op": "synthesize", "model": PATH, "text": STR, "length_scale": F, "phoneme_scales": [[F, ...], ...]?,
    "decode": [FIRST, LAST, PAD_SAMPLES]?}
         -> {"sample_rate", "audio": base64 float32 LE, "offset": SAMPLES, "phonemes": [[phoneme, samples], ...]}
@@ -103,27 +104,16 @@ class _Voice:
     The decoder is ~90 % of the work and convolutional, so a row that needs one word of a
     sentence decodes just that word's frames (`decode`)."""
 
-    def __init__(self, model: str, config: str | None) -> None:
-        import onnxruntime
-        from onnx.utils import Extractor
+    def __init__(self, model: str, config: str | None, store: str | None = None) -> None:
         from piper import PiperVoice
         from piper.config import PiperConfig
 
         config_path = Path(config) if config else Path(model + ".json")
         with open(config_path, encoding="utf-8") as f:
             self.config = PiperConfig.from_dict(json.load(f))
-        patched = _patched(Path(model))
-        inputs = ["input", "input_lengths", "scales", SCALES_INPUT]
-        extractor = Extractor(patched)
-
-        def session(model: Any) -> Any:
-            return onnxruntime.InferenceSession(
-                model.SerializeToString(), sess_options=_session_options(), providers=_providers()
-            )
-
-        self.durations = session(extractor.extract_model(inputs, [DURATIONS_OUTPUT]))
-        self.front = session(extractor.extract_model(inputs, [LATENT, DURATIONS_OUTPUT]))
-        self.decoder = session(extractor.extract_model([LATENT], [AUDIO_OUTPUT]))
+        self.durations, self.front, self.decoder = _sessions(
+            Path(model), config_path, Path(store) / "piper" if store else None
+        )
         # piper's PiperVoice does phonemization and groups phoneme ids into phonemes; its
         # phoneme_ids_to_audio is replaced so the sessions above run with vpipe's inputs.
         self.speaker = PiperVoice(session=self.front, config=self.config)
@@ -228,14 +218,83 @@ class _Voice:
         return np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
 
 
+PARTS = ("durations.onnx", "front.onnx", "decoder.onnx")
+PREPARED_VERSION = f"1:{NOISE_SEED}:{DURATIONS_OUTPUT}:{LATENT}:{SCALES_INPUT}"  # change with _patched
+
+
+def _sessions(model: Path, config: Path, store: Path | None) -> tuple[Any, Any, Any]:
+    """The voice's three sessions (durations, front, decoder). With `store`, from its prepared
+    form there (onnxruntime's optimised models, loaded without optimising again: ~0.4 s of CPU
+    instead of ~2.2 s) when it is there and intact, else prepared now and kept there for the
+    next process. Only for the CPU provider: other providers' optimised graphs are theirs."""
+    from vpipe.speech import prepared
+
+    folder = None
+    if store is not None and _providers() == ["CPUExecutionProvider"]:
+        folder = prepared.folder_for(store, [model, config], _prepared_salt())
+        found = prepared.read(folder, PARTS)
+        if found is not None:
+            try:
+                return tuple(_session(found[name], optimize=False) for name in PARTS)  # type: ignore[return-value]
+            except Exception:  # onnxruntime's own error types, whatever its version: prepare it again
+                pass
+    from onnx.utils import Extractor
+
+    extractor = Extractor(_patched(model))
+    inputs = ["input", "input_lengths", "scales", SCALES_INPUT]
+    models = (
+        extractor.extract_model(inputs, [DURATIONS_OUTPUT]),
+        extractor.extract_model(inputs, [LATENT, DURATIONS_OUTPUT]),
+        extractor.extract_model([LATENT], [AUDIO_OUTPUT]),
+    )
+    blobs = [m.SerializeToString() for m in models]
+    if folder is not None:
+        try:
+            with prepared.writing(folder, PARTS, store) as temps:
+                if temps is not None:
+                    return tuple(_session(b, save=temps[name]) for b, name in zip(blobs, PARTS, strict=True))  # type: ignore[return-value]
+        except Exception:  # onnxruntime could not write it: prepared here, kept nowhere
+            pass
+    return tuple(_session(b) for b in blobs)  # type: ignore[return-value]
+
+
+def _session(model: bytes, optimize: bool = True, save: Path | None = None) -> Any:
+    """An onnxruntime session of `model`; `save`: where onnxruntime writes the model as it
+    optimised it (a prepared form); `optimize=False` for a model that was saved so."""
+    import onnxruntime
+
+    options = _session_options()
+    if not optimize:
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_DISABLE_ALL
+    if save is not None:
+        options.optimized_model_filepath = str(save)
+    return onnxruntime.InferenceSession(model, sess_options=options, providers=_providers())
+
+
+def _prepared_salt() -> list[str]:
+    """What a prepared voice depends on besides the voice's files."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import onnx
+    import onnxruntime
+
+    from vpipe.speech.prepared import cpu_identity
+
+    try:
+        piper_version = version("piper-tts")
+    except PackageNotFoundError:
+        piper_version = "?"
+    return [PREPARED_VERSION, onnx.__version__, onnxruntime.__version__, piper_version, cpu_identity()]
+
+
 def _as_phonemes(sentence: list[str]) -> str:
     """A sentence's phonemes as a raw phoneme block, so it is synthesized exactly as phonemized."""
     return "[[" + "".join(sentence) + "]]"
 
 
-def _voice(model: str, config: str | None) -> _Voice:
+def _voice(model: str, config: str | None, store: str | None = None) -> _Voice:
     if model not in _VOICES:
-        _VOICES[model] = _Voice(model, config)
+        _VOICES[model] = _Voice(model, config, store)
     return _VOICES[model]
 
 
@@ -265,7 +324,7 @@ def _b64(audio: np.ndarray) -> str:
 
 
 def synthesize(req: dict[str, Any], durations_only: bool = False) -> dict[str, Any]:
-    voice = _voice(req["model"], req.get("config"))
+    voice = _voice(req["model"], req.get("config"), req.get("store"))
     decode = req.get("decode")
     audio, phonemes, offset = voice.speak(
         req["text"],
@@ -350,7 +409,7 @@ def espeak(req: dict[str, Any]) -> dict[str, Any]:
 def handle(req: dict[str, Any]) -> dict[str, Any]:
     op = req.get("op")
     if op == "load":
-        voice = _voice(req["model"], req.get("config"))
+        voice = _voice(req["model"], req.get("config"), req.get("store"))
         return {"sample_rate": voice.config.sample_rate, "espeak_voice": voice.config.espeak_voice}
     if op == "synthesize":
         return synthesize(req)

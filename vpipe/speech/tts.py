@@ -55,9 +55,11 @@ def phonemize(words: list[str], voice: str = "en-us") -> list[str]:
 class PiperEngine:
     name: ClassVar[str] = "piper"
     supports_ipa: ClassVar[bool] = True
+    keeps_prepared: ClassVar[bool] = True  # takes `store`: where its prepared voice is kept between processes
 
-    def __init__(self, voice: str, base: Path | None = None) -> None:
+    def __init__(self, voice: str, base: Path | None = None, store: Path | None = None) -> None:
         self.files = resolve_piper(voice, base)
+        self.store = store
         self._espeak_voice: str | None = None
         self._rate = 0
 
@@ -67,10 +69,14 @@ class PiperEngine:
 
     def _load(self) -> str:
         if self._espeak_voice is None:
-            reply = worker().request({"op": "load", "model": str(self.files.model), "config": str(self.files.config)})
+            reply = worker().request({"op": "load", **self._voice_fields()})
             self._espeak_voice = str(reply["espeak_voice"])
             self._rate = int(reply["sample_rate"])
         return self._espeak_voice
+
+    def _voice_fields(self) -> dict[str, str]:
+        fields = {"model": str(self.files.model), "config": str(self.files.config)}
+        return fields | ({"store": str(self.store)} if self.store is not None else {})
 
     def sample_rate(self) -> int:
         self._load()
@@ -106,8 +112,7 @@ class PiperEngine:
         espeak_voice = self._load()
         request: dict[str, object] = {
             "op": op,
-            "model": str(self.files.model),
-            "config": str(self.files.config),
+            **self._voice_fields(),
             "text": text,
             "length_scale": 1.0 / speed,
         }
