@@ -120,3 +120,10 @@ def shifted(edits: Sequence[TimelineEdit]) -> tuple[TimelineEdit, ...]:
 
 def track_of(src: Source, *edits: TimelineEdit) -> Track:
     return Track(src.audio, shifted(edits))
+
+
+def build_mapped(src: Source, folder: Path) -> MouthInventory:
+    """`src`'s inventory built again with its crops written to a file in `folder` and mapped."""
+    from vpipe.lipsync.inventory import build_inventory
+
+    return build_inventory(src.path, src.face, src.alignment, crops_dir=folder)

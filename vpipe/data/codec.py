@@ -102,12 +102,14 @@ def encode(value: Any) -> tuple[str, dict[str, np.ndarray]]:
     return json.dumps(_encode(value, arrays), separators=(",", ":")), arrays
 
 
-def decode(text: str, npz: bytes | None) -> Any:
-    arrays: Any = {}
+def decode(text: str, npz: bytes | None, arrays: dict[str, np.ndarray] | None = None) -> Any:
+    """The value from its JSON text and its arrays: an `.npz` archive's bytes and/or arrays
+    already loaded (the cache's memory-mapped ones)."""
+    found: dict[str, np.ndarray] = dict(arrays or {})
     if npz:
         with np.load(io.BytesIO(npz), allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    return _decode(json.loads(text), arrays)
+            found.update({k: z[k] for k in z.files})
+    return _decode(json.loads(text), found)
 
 
 def is_cacheable(value: Any) -> bool:

@@ -118,7 +118,7 @@ class Inventory(Kernel):
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> MouthInventory:
         video, track, alignment = inputs
         try:
-            return build_inventory(video.path, track, alignment)
+            return build_inventory(video.path, track, alignment, crops_dir=rt.work_dir)
         except ValueError as exc:  # no usable face anywhere: lip-sync will pass frames through
             rt.warn("VP306", f"no mouth inventory: {exc}")
             return empty_inventory()

@@ -16,6 +16,7 @@ import numpy as np
 from vpipe.data.alignment import Alignment, Segment
 from vpipe.data.codec import cacheable
 from vpipe.data.face import FaceTrack
+from vpipe.data.mapped import RowWriter
 from vpipe.face import landmarks as L
 from vpipe.lipsync.geometry import lower_face_box, similarity_transform
 from vpipe.lipsync.visemes import INDEX, LIP_LEAD, NAMES, VISEMES, frame_visemes
@@ -30,7 +31,7 @@ class MouthInventory:
     shape: np.ndarray  # (M, 80) float32 lip contour (40 points) in the canonical head frame
     pose: np.ndarray  # (M, 3) float32 yaw, pitch, roll (degrees)
     luma: np.ndarray  # (M,) float32 mean brightness of the mouth region
-    crops: np.ndarray  # (M, H, W, 3) uint8 lower-face crops, all the same size
+    crops: np.ndarray  # (M, H, W, 3) uint8 lower-face crops, all the same size (memory-mapped in a run)
     crop_origin: np.ndarray  # (M, 2) int32 top-left (x, y) of each crop in its frame
     viseme_aperture: np.ndarray  # (len(NAMES),) this speaker's typical aperture per viseme
     scale: float  # median inter-ocular distance (pixels), the unit of shape distances
@@ -116,10 +117,14 @@ def speaker_apertures(visemes: np.ndarray, measured: np.ndarray) -> np.ndarray:
     return out
 
 
-def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> MouthInventory:
+def build_inventory(
+    video: Path, track: FaceTrack, alignment: Alignment, crops_dir: Path | None = None
+) -> MouthInventory:
     """The speaker's mouth library from one decode of the recording. Long on purpose: every
     per-frame measure (crop, lip luma, sharpness, frame-repeat change, double-exposure baseline)
-    is taken in the same pass over the frames, so the video is decoded once."""
+    is taken in the same pass over the frames, so the video is decoded once. With `crops_dir`
+    the crops (one per frame: the part that grows with the recording) are written to a file
+    there as they are cut and come back memory-mapped (vpipe.data.mapped), never all in memory."""
     from vpipe.lipsync.ghost import ghost_score, lips_box, mouth_sharpness
     from vpipe.media.decode import iter_frames
 
@@ -136,7 +141,7 @@ def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> Mout
     boxes = np.array([lower_face_box(lm[i], scale) for i in usable])
     w = int(np.ceil((boxes[:, 2] - boxes[:, 0]).max()))
     h = int(np.ceil((boxes[:, 3] - boxes[:, 1]).max()))
-    crops = np.zeros((len(usable), h, w, 3), np.uint8)
+    crops = RowWriter(crops_dir, (len(usable), h, w, 3), np.uint8)
     origin = np.zeros((len(usable), 2), np.int32)
     luma = np.zeros(len(usable), np.float32)
     sharpness = np.full(len(usable), np.nan, np.float32)
@@ -167,8 +172,7 @@ def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> Mout
         cy = (boxes[k, 1] + boxes[k, 3]) / 2
         x0 = int(np.clip(round(cx - w / 2), 0, max(0, image.shape[1] - w)))
         y0 = int(np.clip(round(cy - h / 2), 0, max(0, image.shape[0] - h)))
-        crop = image[y0 : y0 + h, x0 : x0 + w]
-        crops[k, : crop.shape[0], : crop.shape[1]] = crop
+        crops.put(k, image[y0 : y0 + h, x0 : x0 + w])
         origin[k] = (x0, y0)
         mouth = lm[i, list(L.OUTER_LIPS), :2]
         mx0, my0 = np.floor(mouth.min(axis=0)).astype(int)
@@ -191,7 +195,7 @@ def build_inventory(video: Path, track: FaceTrack, alignment: Alignment) -> Mout
         shape=shapes[usable],
         pose=track.pose[usable].astype(np.float32),
         luma=luma,
-        crops=crops,
+        crops=crops.finish(),
         crop_origin=origin,
         viseme_aperture=table,
         scale=scale,

@@ -13,18 +13,20 @@ from __future__ import annotations
 import contextlib
 import enum
 import hashlib
-import io
 import json
 import os
+import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, BinaryIO, ClassVar
 
 import numpy as np
 
 from vpipe.data.codec import CodecError, decode, encode
+from vpipe.data.mapped import CHUNK, copy_mapped, is_mapped, map_file, open_no_follow
 
 
 class Miss(enum.Enum):
@@ -69,8 +71,8 @@ class Cache:
             self.stats.misses += 1
             return MISS
         try:
-            files = _read_verified(entry)
-            value = decode(files["value.json"].decode("utf-8"), files.get("arrays.npz"))
+            text, arrays = _read_verified(entry)
+            value = decode(text, None, arrays)
         except Exception as exc:  # truncated zip, bad JSON, a file edited or missing: recompute
             _remove(entry)
             self.damaged.append((key, _why(exc)))
@@ -91,14 +93,13 @@ class Cache:
         entry.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{key[:8]}.", dir=entry.parent))
         try:
-            blobs = {"value.json": text.encode("utf-8")}
-            if arrays:
-                buffer = io.BytesIO()
-                np.savez(buffer, **arrays)
-                blobs["arrays.npz"] = buffer.getvalue()
-            for name, data in blobs.items():
-                _write_new(tmp / name, data)
-            record = {name: [len(data), hashlib.sha256(data).hexdigest()] for name, data in blobs.items()}
+            record = {"value.json": _write_new(tmp / "value.json", text.encode("utf-8"))}
+            packed = {k: a for k, a in arrays.items() if not is_mapped(a)}
+            if packed:
+                record["arrays.npz"] = _write_new(tmp / "arrays.npz", lambda f, h: _put_npz(f, h, packed))
+            for k, a in arrays.items():  # mapped arrays: a .npy file each, copied file to file
+                if k not in packed:
+                    record[f"{k}.npy"] = _write_new(tmp / f"{k}.npy", lambda f, h, a=a: copy_mapped(a, f, h.update))
             _write_new(tmp / INTEGRITY, json.dumps(record).encode())
             with contextlib.suppress(OSError):  # another process stored the same key first: equal content
                 tmp.rename(entry)
@@ -118,24 +119,45 @@ class DamagedEntry(Exception):
     pass
 
 
-def _read_verified(entry: Path) -> dict[str, bytes]:
+def _read_verified(entry: Path) -> tuple[str, dict[str, np.ndarray]]:
+    """The entry's value text and arrays, each file checked against its recorded size and
+    SHA-256 first (hashed a chunk at a time: a mapped array is never read whole into memory)."""
     try:
         record = json.loads((entry / INTEGRITY).read_bytes())
     except FileNotFoundError:
         raise DamagedEntry("its integrity record is missing") from None
     if not isinstance(record, dict) or "value.json" not in record:
         raise DamagedEntry("its integrity record is unreadable")
-    files: dict[str, bytes] = {}
+    text = ""
+    arrays: dict[str, np.ndarray] = {}
     for name, (size, digest) in record.items():
-        if name not in ("value.json", "arrays.npz"):
+        if name not in ("value.json", "arrays.npz") and not _MAPPED_FILE.fullmatch(name):
             raise DamagedEntry(f"its integrity record names an unknown file {name!r}")
-        data = _read_no_follow(entry / name)
-        if len(data) != size:
-            raise DamagedEntry(f"{name} is {len(data)} bytes, {size} were stored")
-        if hashlib.sha256(data).hexdigest() != digest:
-            raise DamagedEntry(f"{name} does not match the SHA-256 stored with it")
-        files[name] = data
-    return files
+        with open_no_follow(entry / name) as f:
+            found = os.fstat(f.fileno()).st_size
+            if found != size:
+                raise DamagedEntry(f"{name} is {found} bytes, {size} were stored")
+            if _sha256(f) != digest:
+                raise DamagedEntry(f"{name} does not match the SHA-256 stored with it")
+            f.seek(0)
+            if name == "value.json":
+                text = f.read().decode("utf-8")
+            elif name == "arrays.npz":
+                with np.load(f, allow_pickle=False) as z:
+                    arrays.update({k: z[k] for k in z.files})
+            else:
+                arrays[name[: -len(".npy")]] = map_file(f)
+    return text, arrays
+
+
+_MAPPED_FILE = re.compile(r"a[0-9]+\.npy")  # a mapped array's file: the codec's array key + .npy
+
+
+def _sha256(f: BinaryIO) -> str:
+    h = hashlib.sha256()
+    while chunk := f.read(CHUNK):
+        h.update(chunk)
+    return h.hexdigest()
 
 
 def _remove(entry: Path) -> None:
@@ -148,17 +170,32 @@ def _remove(entry: Path) -> None:
         shutil.rmtree(entry, ignore_errors=True)
 
 
-def _read_no_follow(path: Path) -> bytes:
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    with os.fdopen(fd, "rb") as f:
-        return f.read()
+def _write_new(path: Path, fill: bytes | Callable[[BinaryIO, Any], object]) -> list[Any]:
+    """Create `path` (never through a link, never over a file) holding `fill` (bytes, or what
+    `fill(file, hasher)` writes); its [size, SHA-256] for the integrity record."""
+    h = hashlib.sha256()
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags, 0o644), "w+b") as f:
+        if isinstance(fill, bytes):
+            _put_bytes(f, h, fill)
+        else:
+            fill(f, h)
+        size = f.seek(0, os.SEEK_END)
+    return [size, h.hexdigest()]
 
 
-def _write_new(path: Path, data: bytes) -> None:
-    with os.fdopen(
-        os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644), "wb"
-    ) as f:
-        f.write(data)
+def _put_bytes(f: BinaryIO, h: Any, data: bytes) -> None:
+    f.write(data)
+    h.update(data)
+
+
+def _put_npz(f: BinaryIO, h: Any, arrays: dict[str, np.ndarray]) -> None:
+    """The arrays as an `.npz` written straight to the file (no copy of it in memory), then
+    hashed back from the file."""
+    np.savez(f, **arrays)
+    f.seek(0)
+    while chunk := f.read(CHUNK):
+        h.update(chunk)
 
 
 def _why(exc: Exception) -> str:
