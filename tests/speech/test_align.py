@@ -89,6 +89,25 @@ def test_the_aligner_gives_the_same_result_whatever_it_decoded_before() -> None:
 
 
 @pytest.mark.media
+def test_a_long_utterance_does_not_keep_its_decoder() -> None:
+    """A decoder's buffers grow to the longest audio it decoded (~310 MB after 122 s): after an
+    alignment longer than KEEP_SECONDS no decoder is kept, and aligning again (on a fresh
+    decoder) gives the same result as before, confidences included."""
+    from vpipe.speech import align as module
+
+    g = audio("glasses_woman")
+    times = int(module.KEEP_SECONDS // (len(g.samples) / g.rate)) + 1  # the clip looped past the limit
+    first = alignment("glasses_woman")
+    long = align(
+        np.tile(g.mono(), times), g.rate, " ".join([CLIPS["glasses_woman"].transcript] * times), Lexicon(), phonemize
+    )
+    assert len(long.words) == times * len(first.words) and long.duration > module.KEEP_SECONDS
+    assert not module._DECODERS
+    again = align(g.mono(), g.rate, CLIPS["glasses_woman"].transcript, Lexicon(), phonemize)
+    assert again == first and module._DECODERS  # a short one keeps its decoder
+
+
+@pytest.mark.media
 @pytest.mark.parametrize(
     ("clip", "transcript_of"),
     [
