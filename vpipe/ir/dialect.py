@@ -392,7 +392,8 @@ define(
     OpSpec(
         "media.splice",
         "Write the row's file from a normalised source: re-encode the GOPs with changed frames, copy the rest.",
-        operands=(("frames", "Frames"), ("track", "Track"), ("row", "Row"), ("gops", "Video")),
+        operands=(("frames", "Frames"), ("track", "Track"), ("row", "Row"), ("gops", "Video"), ("recording", "Audio")),
+        optional=1,  # the recording's sound (splice-aac): the row's AAC is spliced from its shared encodes
         results=("File",),
         attrs=WRITE_ATTRS,
         required=WRITE_REQUIRED,

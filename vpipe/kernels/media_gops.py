@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from vpipe.data.media import GopIndex, OutputFile, VideoSource, file_digest
+from vpipe.data.media import GopIndex, OutputFile, Track, VideoSource, file_digest
 from vpipe.ir.graph import Estimate, Op
 from vpipe.ir.hashing import digest
 from vpipe.kernel_api.context import RunContext
@@ -14,7 +14,7 @@ from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.kernels.media import WriteVideo, _fail, output_target, reuse_output, seal_output, sealed_file, write_settings
 from vpipe.media.decode import DecodeError, frame_timing
 from vpipe.media.normalize import NormalizeError, frame_psnr, gop_table, normalize
-from vpipe.media.splice import splice
+from vpipe.media.splice import RowSound, splice
 from vpipe.media.write import WriteError
 
 
@@ -66,7 +66,10 @@ class Normalize(Kernel):
 
 @kernel("media.splice", backend="pyav")
 class SpliceVideo(Kernel):
-    version = "3"  # 3: a picture-unchanged row copies the recording's own stream
+    """With the recording's sound as a fifth input (the splice-aac pass), the row's AAC
+    packets are spliced from the recording's shared encodes too (`media/aac_row.py`)."""
+
+    version = "4"  # 3: a picture-unchanged row copies the recording's own stream; 4: AAC spliced
     cache = True  # like media.write: the value records path + hash, so intact rows are skipped
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
@@ -76,7 +79,8 @@ class SpliceVideo(Kernel):
         return reuse_output(op, row, earlier, rt)
 
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> OutputFile:
-        frames, track, row, gops = inputs
+        frames, track, row, gops = inputs[:4]
+        recording = inputs[4] if len(inputs) > 4 else None
         if gops.gops is None or frames.still or frames.source != gops.path:
             return WriteVideo().run(op, [frames, track, row], rt)  # not drawn from the normalised source
         target = output_target(op, row, rt)
@@ -88,9 +92,25 @@ class SpliceVideo(Kernel):
             copied = WriteVideo().run(op, [replace(frames, source=original), track, row], rt)
             return replace(copied, splice={"original": str(original)})
         try:
-            report = splice(frames, gops.path, gops.gops, track.audio, target, settings)
+            store = getattr(rt, "store_dir", None)
+            sound = RowSound(recording, sample_shifts(track), store) if recording is not None else None
+            report = splice(frames, gops.path, gops.gops, track.audio, target, settings, sound)
         except WriteError as exc:
             raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
         report["original"] = str(gops.gops.original)  # QC measures the sound against the recording itself
         seal_output(op, frames, track, row, target, rt)
         return sealed_file(target, report)
+
+
+def sample_shifts(track: Track) -> tuple[int, ...]:
+    """Where the recording's stretches sit in the row's sound, in samples: 0 before the first
+    slot, then after each slot the sum of the slots' changes of length so far (each edit's
+    lengths rounded as audio.splice cut them)."""
+    rate = track.audio.rate
+    shifts, shift = [0], 0
+    for e in track.edits:
+        new = round((e.output_end - e.output_start) * rate)  # the samples audio.splice put in
+        old = round(e.source_end * rate) - round(e.source_start * rate)  # the recorded ones it took out
+        shift += new - old
+        shifts.append(shift)
+    return tuple(shifts)

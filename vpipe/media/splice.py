@@ -27,6 +27,7 @@ from vpipe import faults, phases
 from vpipe.atomic import atomic_path
 from vpipe.data.audio import Audio
 from vpipe.data.media import Frames, GopIndex
+from vpipe.media.aac_row import row_packets
 from vpipe.media.normalize import EncoderSettings, new_encoder
 from vpipe.media.write import (
     VideoSettings,
@@ -34,7 +35,6 @@ from vpipe.media.write import (
     _add_audio_stream,
     _reason,
     _set_metadata,
-    audio_packets,
     video_frame,
 )
 
@@ -156,9 +156,12 @@ def splice(
     audio: Audio,
     target: Path,
     settings: VideoSettings,
+    sound: RowSound | None = None,
 ) -> dict[str, object]:
     """Write `frames` (times and pixels) to `target` from the normalised stream; returns the
-    splice report (copied GOPs with their output position, re-encoded output ranges)."""
+    splice report (copied GOPs with their output position, re-encoded output ranges; the
+    sound's splice under "audio"). `sound`: what the row's sound was made from, to splice its
+    AAC packets too (without it, the whole track is encoded)."""
     import av
 
     encoder = EncoderSettings.from_json(dict(index.encoder))
@@ -177,13 +180,26 @@ def splice(
                 raise WriteError("the encoder's parameter sets differ from the normalised stream's")
             audio_stream, rate = _add_audio_stream(out, audio, target, settings.audio_bitrate_kbps)
             _set_metadata(out, settings)
-            pending = list(audio_packets(audio_stream, audio, rate))  # a few hundred kB even for minutes
+            sound = sound or RowSound()
+            pending, audio_report = row_packets(  # a few hundred kB even for minutes
+                audio_stream, rate, audio, settings.audio_bitrate_kbps, sound.recording, sound.shifts, sound.store
+            )
             muxer = _Interleaver(out, pending)
             _write_video(src, in_video, vs, muxer, frames, index, plan, encoder, tb)
             muxer.finish()
     except (av.error.FFmpegError, OSError) as exc:
         raise WriteError(f"cannot write {target.name}: {_reason(exc)}") from None
-    return plan.to_json(index, encoder.gop)
+    return {**plan.to_json(index, encoder.gop), "audio": audio_report}
+
+
+@dataclass(frozen=True)
+class RowSound:
+    """What a row's sound was made from: the recording, the shifts (in samples) its stretches
+    have in the row, and the store its shared encodes are kept in."""
+
+    recording: Audio | None = None
+    shifts: tuple[int, ...] = ()
+    store: Path | None = None
 
 
 class _Interleaver:
@@ -244,9 +260,7 @@ def _write_video(
                 packet.time_base = tb
                 muxer.video(packet, float(packet.pts * tb))
         # a segment is written once every GOP it draws from has been decoded
-        while next_segment < len(plan.segments) and all(
-            gg <= g for gg, s in last_needed.items() if s == next_segment
-        ):
+        while next_segment < len(plan.segments) and all(gg <= g for gg, s in last_needed.items() if s == next_segment):
             _encode_segment(plan.segments[next_segment], frames, src_index, decoded, plan, encoder, vs, muxer, tb)
             keep = set().union(*seg_gops[next_segment + 1 :]) if next_segment + 1 < len(seg_gops) else set()
             for f in [f for f in decoded if int(index.gop_of(np.asarray([f]))[0]) not in keep]:

@@ -17,6 +17,7 @@ from vpipe.passes import (  # noqa: F401
     resolve_slots,
     segment_lipsync,
     select_kernels,
+    splice_aac,
     splice_gops,
 )
 from vpipe.passes.base import Pass

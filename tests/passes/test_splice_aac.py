@@ -1,0 +1,55 @@
+"""splice-aac: the row's splice is given the recording's sound, so its AAC is spliced from the
+recording's shared encodes (Before/Expected IR)."""
+
+from __future__ import annotations
+
+from tests.passes.helpers import normalized, run_pass
+from vpipe.passes.base import PassContext
+
+BEFORE = """
+graph @g {
+  %lexicon = speech.lexicon() {"entries": {}} : Lexicon shared
+  %row = rows.row() {"file": "rows.csv"} : Row per_row
+  %script = template.render(%row) {"template": "hi {{ name }}"} : Script per_row
+  %video = media.open() {"kind": "video", "path": "a.mp4"} : Video<fps=25.0, frames=150, w=524, h=524> shared
+  %gops = media.normalize(%video) {"crf": 12, "gop": 12, "preset": "veryfast"} : Video<fps=25.0, frames=150, w=524, h=524> shared
+  %audio = media.audio(%video) : Audio shared
+  %transcript = text.const() {"text": "hi john"} : Text shared
+  %alignment = speech.align(%audio, %transcript, %lexicon) : Alignment shared
+  %spans = slots.locate(%alignment) {"slots": {"name": {"say": "john", "words": ["john"]}}} : Spans shared
+  %speech = speech.synthesize(%script, %lexicon, %spans) {"engine": "piper", "max_stretch": 0.2, "policy": "auto", "speed": 1.0, "voice": "v"} : Speech per_row
+  %slot_audio = speech.fit(%speech, %spans) {"max_stretch": 0.2, "policy": "auto"} : SlotAudio per_row
+  %track = audio.splice(%audio, %slot_audio, %spans) : Track per_row
+  %landmarks = face.track(%video) {"index": 0, "max_yaw_deg": 35, "select": "largest"} : Landmarks shared
+  %frames = lipsync.apply(%gops, %landmarks, %track, %spans) {"backend": "retime", "margin_ms": 120.0} : Frames per_row
+  %file = media.splice(%frames, %track, %row, %gops) {"audio_bitrate_kbps": 128, "audio_by": "tts", "base": ".", "codec": "h264", "crf": 12, "preset": "veryfast", "video_by": "lip-sync", "path": "out/{{ row_id }}.mp4", "root": "out"} : File per_row
+}
+"""
+
+EXPECTED = BEFORE.replace(
+    "media.splice(%frames, %track, %row, %gops)", "media.splice(%frames, %track, %row, %gops, %audio)"
+)
+
+
+def test_the_splice_is_given_the_recordings_sound() -> None:
+    ctx = PassContext()
+    assert run_pass("splice-aac", BEFORE, ctx) == normalized(EXPECTED)
+    assert ctx.facts["splice_aac"] is True
+
+
+def test_running_it_twice_changes_nothing_more() -> None:
+    assert run_pass("splice-aac", normalized(EXPECTED)) == normalized(EXPECTED)
+
+
+def test_a_whole_video_write_is_left_alone() -> None:
+    before = BEFORE.replace("media.splice(%frames, %track, %row, %gops)", "media.write(%frames, %track, %row)")
+    assert run_pass("splice-aac", before) == normalized(before)
+
+
+def test_a_narration_is_left_alone() -> None:
+    before = BEFORE.replace(
+        "  %track = audio.splice(%audio, %slot_audio, %spans) : Track per_row",
+        '  %narration = speech.narrate(%script, %lexicon) {"engine": "piper", "speed": 1.0, "voice": "v"} : Speech per_row\n'
+        "  %track = audio.narrate(%narration) : Track per_row",
+    )
+    assert run_pass("splice-aac", before) == normalized(before)

@@ -1,0 +1,52 @@
+"""splice-aac: each row's AAC track is spliced from the recording's shared encodes.
+
+Without it a spliced row still encodes its whole sound track: the one per-row cost left
+that grows with the length of the recording. This pass gives the row's splice the
+recording's sound (the audio.splice's source), and the kernel then copies the recording's
+AAC packets (encoded once per phase, shared) and encodes only a short span around each slot,
+joined where the two encodes' packets are byte-identical (`media/aac_splice.py`).
+
+It applies to a media.splice whose track is an audio.splice of a recording; narrated rows
+(no recording under them) are left as they are.
+
+Before:
+    %audio = media.audio(%video) : Audio shared
+    %track = audio.splice(%audio, %slot_audio, %spans) : Track per_row
+    %file = media.splice(%frames, %track, %row, %gops) {"codec": "h264", "path": "out/{{ row_id }}.mp4"} : File per_row
+
+After:
+    %audio = media.audio(%video) : Audio shared
+    %track = audio.splice(%audio, %slot_audio, %spans) : Track per_row
+    %file = media.splice(%frames, %track, %row, %gops, %audio) {"codec": "h264", "path": "out/{{ row_id }}.mp4"} : File per_row
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from vpipe.ir.graph import Graph
+from vpipe.passes.base import PassContext
+from vpipe.passes.registry import register
+
+
+@register
+@dataclass(frozen=True)
+class SpliceAac:
+    name: ClassVar[str] = "splice-aac"
+    summary: ClassVar[str] = "per row encode only the sound around the slots; copy the recording's AAC packets"
+
+    def run(self, graph: Graph, ctx: PassContext) -> Graph:
+        write = graph.first("media.splice")
+        if write is None or len(write.operands) != 4:
+            return graph  # nothing spliced, or already given the recording
+        track = graph.producer(write.operands[1])
+        if track.kind != "audio.splice":
+            return graph  # a narration: no recording under the row's sound
+        recording = track.operands[0]
+        ops = tuple(
+            replace(op, operands=(*op.operands, recording), kernel=None, estimate=None) if op is write else op
+            for op in graph.ops
+        )
+        ctx.facts["splice_aac"] = True
+        return Graph(graph.name, ops)
