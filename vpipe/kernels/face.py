@@ -110,7 +110,7 @@ class TrackImage(Kernel):
 
 @kernel("face.inventory", backend="retrieve")
 class Inventory(Kernel):
-    version = "6"
+    version = "7"  # 7: the phone-level sync measure's table and natural baseline
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.002 * _frames(context) + 0.1, ram_mb=50 + 0.25 * _frames(context))

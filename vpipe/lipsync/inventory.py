@@ -19,7 +19,7 @@ from vpipe.data.face import FaceTrack
 from vpipe.data.mapped import RowWriter
 from vpipe.face import landmarks as L
 from vpipe.lipsync.geometry import lower_face_box, similarity_transform
-from vpipe.lipsync.visemes import INDEX, LIP_LEAD, NAMES, VISEMES, frame_visemes
+from vpipe.lipsync.visemes import BILABIALS, CLOSURE_REACH, INDEX, LIP_LEAD, NAMES, VISEMES, frame_visemes
 
 
 @cacheable("MouthInventory")
@@ -37,9 +37,12 @@ class MouthInventory:
     scale: float  # median inter-ocular distance (pixels), the unit of shape distances
     repeats: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # (N,) frame i repeats frame i-1
     phones: tuple[Segment, ...] = ()  # the source's aligned phones (source time)
-    natural_sync: float = float("nan")  # the sync measure on the source's own speech (QC baseline)
+    natural_sync: float = float("nan")  # the sync measure on the source's own words (QC baseline)
     natural_ghost: float = float("nan")  # the highest double-exposure score of the source's own frames
     sharpness: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # (M,) mouth detail (QC)
+    # the sync measure's expected phone aperture per viseme, and the speaker's mean (lipsync.sync.speaker_table)
+    sync_table: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    sync_centre: float = float("nan")
 
     @property
     def size(self) -> int:
@@ -48,12 +51,6 @@ class MouthInventory:
     def entry_of(self, frame: int) -> int | None:
         hits = np.nonzero(self.frames == frame)[0]
         return int(hits[0]) if len(hits) else None
-
-
-# Phones that close the lips, and how far (seconds) around such a phone its closure is looked for:
-# the lips close for a few tens of ms somewhere in or just around the aligned phone.
-BILABIALS = frozenset({"P", "B", "M"})
-CLOSURE_REACH = 0.04
 
 
 def closure_level(inv: MouthInventory, times: np.ndarray) -> float:
@@ -184,10 +181,12 @@ def build_inventory(
     repeats = np.nan_to_num(change, nan=np.inf) < max(REPEAT_THRESHOLD, REPEAT_FRACTION * typical)
     vis_idx = np.array([INDEX[visemes[i]] for i in usable], np.int16)
     measured = aperture[usable].astype(np.float64)
-    from vpipe.lipsync.sync import natural_baseline
+    from vpipe.lipsync.sync import natural_baseline, speaker_table
 
     table = speaker_apertures(vis_idx, measured)
-    natural = natural_baseline(measured, track.times[usable], list(alignment.phones), table)
+    phones, times = list(alignment.phones), track.times[usable]
+    sync_table, centre = speaker_table(measured, times, phones)
+    natural = natural_baseline(measured, times, phones, list(alignment.words), sync_table, centre)
     return MouthInventory(
         frames=usable.astype(np.int64),
         visemes=vis_idx,
@@ -204,6 +203,8 @@ def build_inventory(
         natural_sync=natural,
         natural_ghost=float(np.nanmax(ghosts)) if np.isfinite(ghosts).any() else float("nan"),
         sharpness=sharpness,
+        sync_table=sync_table,
+        sync_centre=centre,
     )
 
 

@@ -99,6 +99,7 @@ def render_neural(
         report.natural_sync = inv.natural_sync
         sel = np.nonzero(in_window)[0]
         source_aperture = np.asarray(L.mouth_aperture(face.landmarks[timeline.pose_frame[sel]]), np.float64)
-        report.control_sync = sync_score(source_aperture, timeline.times[sel], phones, inv.viseme_aperture)
-        report.aperture_table = [float(x) for x in inv.viseme_aperture]
+        report.control_sync = sync_score(source_aperture, timeline.times[sel], phones, inv.sync_table, inv.sync_centre)
+        report.sync_table = [float(x) for x in inv.sync_table]
+        report.sync_centre = float(inv.sync_centre)
     return rendered_frames(video, timeline, rendered, face, report)

@@ -19,10 +19,10 @@ from vpipe.data.alignment import Segment
 from vpipe.data.face import FaceTrack
 from vpipe.data.media import Frames, TimelineEdit, Track, VideoSource
 from vpipe.lipsync.composite import Donor, transplant
-from vpipe.lipsync.inventory import BILABIALS, CLOSURE_REACH, MouthInventory, closure_level
+from vpipe.lipsync.inventory import MouthInventory, closure_level
 from vpipe.lipsync.select import FrameTarget, choose_mouths
 from vpipe.lipsync.timeline import Timeline, output_timeline
-from vpipe.lipsync.visemes import INDEX, LIP_LEAD, frame_visemes, predicted_aperture
+from vpipe.lipsync.visemes import BILABIALS, CLOSURE_REACH, INDEX, LIP_LEAD, frame_visemes, predicted_aperture
 from vpipe.phases import advance
 
 # An output frame this close to its source frame shows that frame as it is (no interpolation).
@@ -42,11 +42,12 @@ class RetrieveReport:
     natural_sync: float = float("nan")
     control_sync: float = float("nan")  # the untouched source mouth under the new words
     face_box: tuple[float, float, float, float] | None = None  # where the face is, over the clip
-    aperture_table: list[float] = field(default_factory=list)  # the speaker's aperture per viseme
     natural_ghost: float = float("nan")  # the source's own highest double-exposure score (QC baseline)
     donor_sharpness: list[tuple[int, float]] = field(default_factory=list)  # (output frame, its mouth's in the source)
     closure: float = float("nan")  # the speaker's closure aperture (inventory.closure_level)
     closures: list[int] = field(default_factory=list)  # output frames cut onto a closure for a new p, b or m
+    sync_table: list[float] = field(default_factory=list)  # the sync measure's expected aperture per viseme
+    sync_centre: float = float("nan")  # ... and the speaker's mean (lipsync.sync.speaker_table)
 
     def to_json(self, identity: bool) -> dict[str, object]:
         return {
@@ -62,11 +63,12 @@ class RetrieveReport:
             "natural_sync": self.natural_sync,
             "control_sync": self.control_sync,
             "face_box": list(self.face_box) if self.face_box else None,
-            "aperture_table": self.aperture_table,
             "natural_ghost": self.natural_ghost,
             "donor_sharpness": [[k, round(v, 3)] for k, v in self.donor_sharpness],
             "closure": self.closure,
             "closures": self.closures,
+            "sync_table": self.sync_table,
+            "sync_centre": self.sync_centre,
         }
 
 
@@ -368,8 +370,9 @@ def retrieve(
         report.natural_sync = inv.natural_sync
         sel = np.nonzero(in_window)[0]
         source_aperture = np.asarray(mouth_aperture(face.landmarks[timeline.pose_frame[sel]]), np.float64)
-        report.control_sync = sync_score(source_aperture, timeline.times[sel], phones, inv.viseme_aperture)
-        report.aperture_table = [float(x) for x in inv.viseme_aperture]
+        report.control_sync = sync_score(source_aperture, timeline.times[sel], phones, inv.sync_table, inv.sync_centre)
+        report.sync_table = [float(x) for x in inv.sync_table]
+        report.sync_centre = float(inv.sync_centre)
         report.natural_ghost = float(inv.natural_ghost)
     return rendered_frames(video, timeline, rendered, face, report)
 

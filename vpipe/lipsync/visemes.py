@@ -91,6 +91,10 @@ NAMES = tuple(VISEMES)
 # correlation peaks at 0 to −40 ms, so no lead is assumed.
 LIP_LEAD = 0.0
 INDEX = {n: i for i, n in enumerate(NAMES)}
+# Phones that close the lips, and how far (seconds) around such a phone its closure is looked for:
+# the lips close for a few tens of ms somewhere in or just around the aligned phone.
+BILABIALS = frozenset({"P", "B", "M"})
+CLOSURE_REACH = 0.04
 
 
 def viseme_of(phone: str) -> str:

@@ -1,8 +1,9 @@
 """Visual quality of a re-animated output, measured on the written file.
 
-- sync: the mouth aperture of the output frames in the windows (tracked afresh) against
-  the aperture the heard phones predict, next to the source's natural value and the
-  "audio replaced, mouth untouched" control the lip-sync kernel recorded;
+- sync: the mouth aperture of the output frames in the windows (tracked afresh), phone by
+  phone, against the aperture this speaker makes for each heard phone (lipsync/sync.py),
+  next to the source's natural value and the "audio replaced, mouth untouched" control the
+  lip-sync kernel recorded;
 - untouched: PSNR of every frame outside the windows against its source frame, on the
   decoded luma plane (the codec convention; BGR conversions would add their own rounding);
 - seams: where re-rendering starts or ends, how much the *edit* changes between the two
@@ -367,14 +368,15 @@ def _sync(
     worst: dict[str, int],
     curves: dict[str, Any] | None,
 ) -> None:
-    """The window frames' measured mouth aperture against the one the phones predict, as a
-    fraction of the source's own (natural) sync."""
+    """The window frames' measured mouth aperture against the one the heard phones predict
+    (phone-level, lipsync.sync), as a fraction of the source's own (natural) sync."""
     from vpipe.face.landmarks import mouth_aperture
 
     phones = [Segment(str(p), float(a), float(b)) for p, a, b in report.get("phones") or []]
-    table = np.asarray(report.get("aperture_table") or [], np.float64)
+    table = np.asarray(report.get("sync_table") or [], np.float64)
+    centre = float(report.get("sync_centre", math.nan))
     measured = np.asarray(mouth_aperture(landmarks), np.float64)
-    score = sync_score(measured, np.asarray(window_times), phones, table if len(table) else None)
+    score = sync_score(measured, np.asarray(window_times), phones, table, centre) if len(table) else math.nan
     if curves is not None:
         predicted = predicted_aperture(phones, np.asarray(window_times), table=table if len(table) else None)
         curves.update(times=window_times, aperture=measured.tolist(), predicted=predicted.tolist())
