@@ -130,3 +130,48 @@ def test_the_source_pixel_format_is_kept_when_the_codec_takes_it(tmp_path: Path)
     out2 = tmp_path / "bgr444.mp4"
     _copy(src, out2, as_decoded=False, pix_fmt="yuv444p")
     assert min(_luma_psnrs(src, out2)) > 40
+
+
+def _whole_track_packets(stream: Any, audio: Audio, rate: int) -> Any:
+    """The reference: audio_packets as it was, the whole track clipped and made planar first."""
+    import av
+
+    layout = "mono" if audio.channels == 1 else "stereo"
+    pcm = np.clip(audio.samples[:, :2], -1.0, 1.0).T.astype(np.float32)
+    resampler = av.AudioResampler(format="fltp", layout=layout, rate=rate) if rate != audio.rate else None
+    pts = 0
+    for start in range(0, pcm.shape[1], 4096):
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(pcm[:, start : start + 4096]), format="fltp", layout=layout
+        )
+        frame.sample_rate, frame.pts, frame.time_base = audio.rate, start, Fraction(1, audio.rate)
+        for f in resampler.resample(frame) if resampler else [frame]:
+            if resampler:
+                f.pts, pts = pts, pts + f.samples
+            yield from stream.encode(f)
+    for f in resampler.resample(None) if resampler else []:
+        f.pts, pts = pts, pts + f.samples
+        yield from stream.encode(f)
+    yield from stream.encode(None)
+
+
+@pytest.mark.media
+@pytest.mark.parametrize(("suffix", "gain"), [(".mp4", 1.0), (".mp4", 3.0), (".webm", 1.0)])
+def test_audio_converted_a_block_at_a_time_encodes_to_the_same_packets(
+    suffix: str, gain: float, tmp_path: Path
+) -> None:
+    """audio_packets clips and makes planar a block at a time (no full-length copies): the
+    encoded packets are byte for byte those of converting the whole track first (AAC at the
+    source rate; Opus, resampled to 48 kHz; and a track louder than full scale, clipped)."""
+    import av
+
+    from vpipe.media.write import _add_audio_stream, audio_packets
+
+    src = read_audio(shared_media("interview_man.mp4"))
+    audio = Audio(src.samples * np.float32(gain), src.rate)
+    packets = []
+    for name, make in (("blocks", audio_packets), ("whole", _whole_track_packets)):
+        with av.open(str(tmp_path / f"{name}{suffix}"), "w") as out:
+            stream, rate = _add_audio_stream(out, audio, tmp_path / f"{name}{suffix}", 128)
+            packets.append([(p.pts, bytes(p)) for p in make(stream, audio, rate)])
+    assert len(packets[0]) > 50 and packets[0] == packets[1]

@@ -19,6 +19,7 @@ from vpipe.lipsync.select import (
     Weights,
     choose_mouths,
     match_costs,
+    shape_distances,
     transition_costs,
     viterbi,
     viterbi_pruned,
@@ -179,6 +180,21 @@ def test_pruned_search_finds_the_dense_path_exactly(start: int, copies: int) -> 
         costs = match_costs(inv, targets, w, offset)
         dense = viterbi(costs, transition_costs(inv, w))
         np.testing.assert_array_equal(viterbi_pruned(costs, inv, w), dense)
+
+
+@pytest.mark.parametrize("copies", [1, 4])
+def test_shape_distances_in_place_are_the_one_line_formula_bit_for_bit(copies: int) -> None:
+    """shape_distances works in place (two (M, M) arrays at a time); its float32 result is the
+    one-line expression's, bit for bit, on the real inventory and on it repeated (a looped
+    recording)."""
+    inv = _inventory()
+    inv = dataclasses.replace(inv, shape=np.concatenate([inv.shape] * copies))
+    shape = inv.shape / max(inv.scale, 1e-6)
+    sq = (shape**2).sum(axis=1)
+    expected = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2 * shape @ shape.T, 0.0) / (shape.shape[1] // 2))
+    found = shape_distances(inv)
+    assert found.dtype == expected.dtype == np.float32 and found.shape == (len(inv.shape),) * 2
+    assert np.array_equal(found.view(np.uint32), expected.view(np.uint32))
 
 
 def test_pruned_search_on_random_costs_with_ties() -> None:

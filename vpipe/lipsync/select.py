@@ -87,8 +87,14 @@ def shape_distances(inv: MouthInventory) -> np.ndarray:
     """(M, M) RMS lip-point distance between entries, in inter-ocular units."""
     shape = inv.shape / max(inv.scale, 1e-6)
     sq = (shape**2).sum(axis=1)
-    d2 = np.maximum(sq[:, None] + sq[None, :] - 2 * shape @ shape.T, 0.0)
-    return np.sqrt(d2 / (shape.shape[1] // 2))
+    # sqrt(max(sq_i + sq_j - (2·shape) @ shape.T, 0) / points), the same operations in the same
+    # order as the one-line expression, in place: two (M, M) arrays at a time instead of four
+    # (M is a frame of the recording: 37 MB each at two minutes)
+    d2 = np.add(sq[:, None], sq[None, :])
+    np.subtract(d2, 2 * shape @ shape.T, out=d2)
+    np.maximum(d2, 0.0, out=d2)
+    np.divide(d2, shape.shape[1] // 2, out=d2)
+    return np.sqrt(d2, out=d2)
 
 
 def transition_costs(inv: MouthInventory, w: Weights) -> np.ndarray:

@@ -51,8 +51,9 @@ def read_audio(path: Path, rate: int | None = None, mono: bool = False) -> Audio
             raise DecodeError(f"cannot decode the audio of {path.name}: {exc.strerror}") from None
     if not chunks:
         raise DecodeError(f"the audio track of {path.name} is empty")
-    samples = np.concatenate(chunks, axis=1).T.astype(np.float32, copy=False)
-    return Audio(np.ascontiguousarray(samples), out_rate, start)
+    planar = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    chunks.clear()  # not held while the planar track is interleaved: two copies of it at once, not three
+    return Audio(np.ascontiguousarray(planar.T), out_rate, start)
 
 
 @dataclass(frozen=True)

@@ -120,8 +120,19 @@ def word_jump(samples: np.ndarray, rate: int, edit: TimelineEdit) -> float:
     return float(np.abs(np.diff(seg, axis=0)).max()) if len(seg) > 1 else 0.0
 
 
+JUMP_BLOCK = 1 << 16  # samples per block of max_jump (its temporaries stay a few MB)
+
+
 def max_jump(samples: np.ndarray) -> float:
-    return float(np.abs(np.diff(samples, axis=0)).max()) if len(samples) > 1 else 0.0
+    """Largest |x[n+1] - x[n]| over the whole signal (all channels), a block at a time: the
+    blocks overlap by one sample, so every difference is taken exactly once and the maximum
+    is the whole-signal one, bit for bit."""
+    if len(samples) < 2:
+        return 0.0
+    return max(
+        float(np.abs(np.diff(samples[i : i + JUMP_BLOCK + 1], axis=0)).max())
+        for i in range(0, len(samples) - 1, JUMP_BLOCK)
+    )
 
 
 def similarity_around(mono: np.ndarray, rate: int, edit: TimelineEdit, speaker: np.ndarray) -> float:

@@ -206,8 +206,7 @@ class Executor:
         reuse: bool = True,
         cpu: dict[str, float] | None = None,
     ) -> None:
-        """Run op `i` (or take its value from the cache when `reuse`), recording its value,
-        key and time."""
+        """Run op `i` (or take its value from the cache when `reuse`), recording value, key, time."""
         kern = self.kernels[i]
         inputs = [values[o] for o in op.operands]
         name = op.results[0].name
@@ -325,6 +324,7 @@ class Executor:
 
     def run_row(self, shared: SharedState, row: RowValue, force: bool = False, batch: Any = None) -> RowOutcome:
         start, cpu_start = time.perf_counter(), cpu_clock()
+        self.last_values = {}  # the previous row's values (its full-length track...) are not held through this one
         outcome = RowOutcome(row.index, row.id, "ok", values=dict(row.values))
         damage: list[Diagnostic] = []
         if not force:

@@ -182,5 +182,7 @@ def splice(
         )
         shift += delta
     pieces.append(src[cursor:])
-    samples = np.concatenate([p.astype(np.float32) for p in pieces], axis=0)
+    # the source's untouched stretches are views: joined without a float32 copy of each first
+    # (the track is the whole recording: two copies of it at once otherwise)
+    samples = np.concatenate([p.astype(np.float32, copy=False) for p in pieces], axis=0)
     return Track(Audio(np.ascontiguousarray(samples), rate, source.start), tuple(edits))
