@@ -8,6 +8,7 @@ track at the same sample indices (up to the decoder's noise substitution)."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import subprocess
 from pathlib import Path
@@ -26,6 +27,7 @@ from vpipe.media.decode import iter_frames, read_audio
 from vpipe.media.splice import splice
 from vpipe.media.write import VideoSettings
 from vpipe.qc.excerpt import read_excerpt
+from vpipe.qc.pairs import IDR, copied_gops, nal_types, pairs_spliced, same_pictures, stream_gops
 from vpipe.qc.visual import measured_ranges, visual_metrics
 
 pytestmark = pytest.mark.media
@@ -53,7 +55,9 @@ def _row(times: int, work: Path) -> tuple[OutputFile, Frames, Path]:
     path = _looped(times, work)
     rt = RunContext(work, store_dir=work / "store")
     video = OpenVideo().run(Op("media.open", (), (Value("video", Type("Video")),), {"path": str(path)}), [], rt)
-    op = Op("media.normalize", ("video",), (Value("gops", Type("Video")),), {"gop": 12, "crf": 12, "preset": "veryfast"})
+    op = Op(
+        "media.normalize", ("video",), (Value("gops", Type("Video")),), {"gop": 12, "crf": 12, "preset": "veryfast"}
+    )
     norm: VideoSource = Normalize().run(op, [video], rt)
     assert norm.gops is not None
     painted = {}
@@ -152,3 +156,80 @@ def test_a_track_whose_timestamps_do_not_count_its_samples_is_read_from_the_star
     i0, i1 = int(1.0 * whole.rate), int(2.0 * whole.rate)
     np.testing.assert_array_equal(excerpt[i0:i1], whole.samples[i0:i1])
     assert len(excerpt) == whole.samples.shape[0]
+
+
+def test_the_copied_frames_around_the_edit_are_the_source_pictures_and_decoded_once(
+    rows: dict[int, tuple[OutputFile, Frames, Path]],
+) -> None:
+    """Proof on the real files: every output frame QC takes as its source frame's picture
+    decodes (from the output) to exactly that picture; the pairs cover the measured ranges
+    once, and only the re-encoded frames are decoded from the output."""
+    from vpipe.media.decode import frame_timing, iter_decoded, luma
+
+    for file, frames, _ in rows.values():
+        assert file.splice is not None
+        found = copied_gops(file.path, file.splice)
+        same = same_pictures(frames, found, stream_gops(frames.source))
+        copied = {k for _, k0, _ in file.splice["copied"] for k in range(int(k0), min(int(k0) + 12, len(frames.times)))}
+        assert same == copied  # every copied GOP is intact
+        measured = {k for a, b in measured_ranges(file.splice, len(frames.times)) for k in range(a, b)}
+        assert measured & same == {*range(24, 36), *range(60, 72)}  # the GOP either side of the edit
+        wanted = {int(frames.source_index[k]) for k in measured}
+        out = {k: luma(f) for k, _, f in iter_decoded(file.path) if k in measured}
+        src = {i: luma(f) for i, _, f in iter_decoded(frames.source) if i in wanted}
+        pairs = list(pairs_spliced(file, frames, found.out_pts, frame_timing(frames.source).pts, same))
+        assert [k for k, _, _ in pairs] == sorted(measured)
+        for k, picture, source in pairs:
+            assert (picture is source) == (k in same)
+            np.testing.assert_array_equal(luma(picture), out[k])  # the output's own decode
+            np.testing.assert_array_equal(luma(source), src[int(frames.source_index[k])])
+
+
+def test_a_copied_gop_is_taken_as_the_source_only_when_every_check_holds(
+    rows: dict[int, tuple[OutputFile, Frames, Path]],
+) -> None:
+    import dataclasses
+
+    file, frames, _ = rows[1]
+    assert file.splice is not None
+    found = copied_gops(file.path, file.splice)
+    source = stream_gops(frames.source)
+    assert same_pictures(frames, found, source)
+    assert not same_pictures(frames, dataclasses.replace(found, extradata=found.extradata + b"\0"), source)
+    assert not same_pictures(frames, found, dataclasses.replace(source, in_order=False))
+    shifted = dataclasses.replace(frames, source_index=np.maximum(frames.source_index - 1, 0))
+    assert not same_pictures(shifted, found, source)  # paired with other source frames: decoded
+    tampered = {**file.splice, "copied": [[g, k0, "0" * 64] for g, k0, _ in file.splice["copied"]]}
+    bad = copied_gops(file.path, tampered)
+    assert bad.identical == 0 and not same_pictures(frames, bad, source)
+
+
+def test_nal_types_find_the_idr_of_a_gop_start_only() -> None:
+    import av
+
+    with av.open(str(shared_media("glasses_woman.mp4"))) as c:
+        stream = c.streams.video[0]
+        size = (bytes(stream.codec_context.extradata)[4] & 3) + 1
+        packets = [bytes(p) for p in itertools.islice(c.demux(stream), 3) if p.size]
+    assert IDR in nal_types(packets[0], size)
+    assert all(IDR not in nal_types(p, size) for p in packets[1:])
+    assert nal_types(b"\0\0\0\x09\x65", size) == []  # a length past the end: no claim
+
+
+def test_qc_figures_are_the_same_with_every_frame_decoded_from_the_output(
+    rows: dict[int, tuple[OutputFile, Frames, Path]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vpipe.qc.visual as qv
+
+    file, frames, _ = rows[2]
+    measured = []
+    for shortcut in (True, False):
+        if not shortcut:
+            monkeypatch.setattr(qv, "same_pictures", lambda *_: set())
+        metrics: dict[str, float] = {}
+        failures: list[str] = []
+        qv.visual_metrics(
+            file, Track(read_audio(file.path), ()), frames, {}, RunContext(file.path.parent), metrics, failures
+        )
+        measured.append((metrics, failures))
+    assert measured[0] == measured[1]

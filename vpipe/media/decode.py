@@ -91,13 +91,20 @@ def iter_frames(
         yield index, float(frame.time), to_bgr(frame)
 
 
-def iter_decoded(path: Path, start: int = 0, pts: np.ndarray | None = None) -> Iterator[tuple[int, float, object]]:
+def iter_decoded(
+    path: Path, start: int = 0, pts: np.ndarray | None = None, threads: bool = True
+) -> Iterator[tuple[int, float, object]]:
     """(index, seconds, av.VideoFrame) in presentation order, for callers that need only a
     plane (luma for PSNR) and would waste time converting every frame to BGR. With `pts`
-    (see iter_frames) it seeks to the keyframe before frame `start` first."""
+    (see iter_frames) it seeks to the keyframe before frame `start` first. threads=False
+    decodes on this thread only (the same pictures): for a few dozen frames, frame threads
+    cost more CPU than they save."""
     with _open(path) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        if threads:
+            stream.thread_type = "AUTO"
+        else:
+            stream.codec_context.thread_count = 1
         if pts is None or start <= 0 or start >= len(pts):
             for index, frame in enumerate(container.decode(stream)):
                 yield index, float(frame.time), frame

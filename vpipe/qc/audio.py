@@ -24,7 +24,7 @@ import numpy as np
 
 from vpipe.data.media import TimelineEdit
 from vpipe.lexicon import Lexicon
-from vpipe.speech.align import AlignmentFailed, align
+from vpipe.speech.align import RATE, AlignmentFailed, align, at_aligner_rate
 from vpipe.speech.loudness import speech_loudness
 from vpipe.speech.splice import CONTEXT_LOUDNESS, FADE, surrounding_loudness
 from vpipe.text import words_of
@@ -79,14 +79,14 @@ def heard(
     the slot's boundaries, so a short old word cannot hide inside a longer new one."""
     start = (edit.before[0].start if edit.before else edit.output_start) - margin
     end = (edit.after[-1].end if edit.after else edit.output_end) + margin
-    window = _window(mono, rate, start, end)
+    window = at_aligner_rate(_window(mono, rate, start, end), rate)  # resampled once for both alignments
     before = [w.label for w in edit.before]
     after = [w.label for w in edit.after]
 
     def confidence(words: str) -> float:
         slot = words_of(words)
         try:
-            al = align(window, rate, " ".join(before + slot + after), lexicon or Lexicon(), phonemize)
+            al = align(window, RATE, " ".join(before + slot + after), lexicon or Lexicon(), phonemize)
         except AlignmentFailed:
             return -math.inf
         scores = al.scores[len(before) : len(before) + len(slot)]

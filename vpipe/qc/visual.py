@@ -22,8 +22,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,6 +31,7 @@ from vpipe.data.media import Frames, OutputFile, Track
 from vpipe.kernel_api.context import RunContext
 from vpipe.lipsync.sync import sync_score
 from vpipe.lipsync.visemes import predicted_aperture
+from vpipe.qc.pairs import copied_gops, measured_ranges, pairs_full, pairs_spliced, same_pictures, stream_gops
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -145,74 +144,6 @@ def _interpolated_references(
     return out
 
 
-def _pairs_full(file: OutputFile, frames: Frames) -> Iterator[tuple[int, Any, Any]]:
-    """(output index, output frame, source frame it shows) for every frame: both files decoded
-    from the start."""
-    from vpipe.media.decode import iter_decoded
-
-    source = iter_decoded(frames.source)
-    src_index, src_frame = -1, None
-    for k, (_, _, frame) in enumerate(iter_decoded(file.path)):
-        if k >= len(frames.times):
-            break
-        want = int(frames.source_index[k])
-        while src_index < want:
-            src_index, _, src_frame = next(source)
-        yield k, frame, src_frame
-
-
-def measured_ranges(splice: dict[str, Any], n: int) -> list[tuple[int, int]]:
-    """Output frames QC decodes for a spliced file: each re-encoded range, one GOP either side
-    (the seams and the natural frame-to-frame change around them), merged."""
-    gop = int(splice.get("gop", 12))
-    grown = sorted((max(0, int(a) - gop), min(n, int(b) + gop)) for a, b in splice.get("reencoded") or [])
-    merged: list[tuple[int, int]] = []
-    for a, b in grown:
-        if merged and a <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-        else:
-            merged.append((a, b))
-    return merged
-
-
-def _pairs_spliced(
-    file: OutputFile, frames: Frames, out_pts: np.ndarray, rt: RunContext
-) -> Iterator[tuple[int, Any, Any]]:
-    """Like _pairs_full, but only around the re-encoded GOPs (seeking both files there).
-    `out_pts` are the output's own frame timestamps as its packets carry them (a muxer may
-    shift them from the ones the writer asked for: a source that does not start at 0)."""
-    from vpipe.media.decode import frame_timing, iter_decoded
-
-    src_pts = rt.resource(f"frame-pts:{frames.source}", lambda: frame_timing(frames.source).pts)
-    for a, b in measured_ranges(file.splice or {}, len(frames.times)):
-        first_source = int(frames.source_index[a])
-        source = iter_decoded(frames.source, first_source, src_pts)
-        src_index, src_frame = -1, None
-        for k, _, frame in iter_decoded(file.path, a, out_pts):
-            if k < a:
-                continue
-            if k >= b:
-                break
-            want = int(frames.source_index[k])
-            while src_index < want:
-                src_index, _, src_frame = next(source)
-            yield k, frame, src_frame
-
-
-def copied_gops_identical(path: Path, splice: dict[str, Any]) -> tuple[int, int, np.ndarray]:
-    """(copied GOPs, how many of them carry exactly the normalised stream's packets, every
-    frame's timestamp in presentation order): one pass over the packets, nothing decoded."""
-    from vpipe.media.normalize import gop_digest, packet_groups
-
-    expected = {int(k0): str(d) for _, k0, d in splice.get("copied") or []}
-    same = 0
-    pts: list[int] = []
-    for first, packets in packet_groups(path):
-        pts += [int(p.pts) for p in packets if p.pts is not None]
-        same += first in expected and gop_digest(packets) == expected[first]
-    return len(expected), same, np.sort(np.asarray(pts, np.int64))
-
-
 def visual_metrics(
     file: OutputFile,
     track: Track,
@@ -234,9 +165,12 @@ def visual_metrics(
     times = frames.times
     in_window = np.array([any(a <= t < b for a, b in windows) for t in times])
     seams = _seams(frames)
-    src_pts, out_pts = _check_copied_gops(file, frames, rt, metrics, failures) if file.splice else (None, None)
+    if file.splice:
+        src_pts, out_pts, same = _check_copied_gops(file, frames, rt, metrics, failures)
+        pairs = pairs_spliced(file, frames, out_pts, src_pts, same)
+    else:
+        src_pts, pairs = None, pairs_full(file, frames)
     between_luma = _interpolated_references(frames, report, seams, src_pts)
-    pairs = _pairs_spliced(file, frames, out_pts, rt) if file.splice else _pairs_full(file, frames)
     psnrs: list[float] = []
     psnr_frames: list[int] = []
     window_frames: list[int] = []
@@ -250,7 +184,7 @@ def visual_metrics(
     for k, frame, src_frame in pairs:
         y = luma(frame)
         region = _crop(y, box)
-        src_y = luma(src_frame) if src_frame is not None else y
+        src_y = luma(src_frame) if src_frame is not None and src_frame is not frame else y
         reference = between_luma.get(k)
         residual = region - _crop(reference if reference is not None else src_y, box)
         if last_k == k - 1 and previous is not None and previous_residual is not None:
@@ -264,7 +198,7 @@ def visual_metrics(
             window_times.append(float(times[k]))
             window_frames.append(k)
         elif src_frame is not None:
-            psnrs.append(psnr(y, src_y))
+            psnrs.append(math.inf if src_frame is frame else psnr(y, src_y))  # the same picture: inf
             psnr_frames.append(k)
     compared = len(psnrs) + len(window_frames)
     metrics["qc_frames_decoded"] = float(compared)
@@ -291,23 +225,25 @@ def visual_metrics(
 
 def _check_copied_gops(
     file: OutputFile, frames: Frames, rt: RunContext, metrics: dict[str, float], failures: list[str]
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, set[int]]:
     """A spliced output's copied GOPs are the normalised source's packets, and it has every
-    frame written. Returns the source's and the output's frame timestamps."""
+    frame written. Returns the source's and the output's frame timestamps, and the output
+    frames that are their source frame's very picture (decoded once: qc/pairs.py)."""
     from vpipe.media.decode import frame_timing
 
     assert file.splice is not None
     src_pts = rt.resource(f"frame-pts:{frames.source}", lambda: frame_timing(frames.source).pts)
-    copied, identical, out_pts = copied_gops_identical(file.path, file.splice)
-    metrics["copied_gops"] = copied
-    metrics["copied_gops_identical"] = identical
+    source_gops = rt.resource(f"stream-gops:{frames.source}", lambda: stream_gops(frames.source))
+    found = copied_gops(file.path, file.splice)
+    metrics["copied_gops"] = found.copied
+    metrics["copied_gops_identical"] = found.identical
     metrics["copied_source_psnr_min_db"] = float(file.splice.get("copied_source_psnr_min_db", 99.0))
     metrics["reencoded_frames"] = float(file.splice.get("reencoded_frames", 0))
-    if identical != copied:
-        failures.append(f"{copied - identical} copied GOP(s) differ from the normalised source's packets")
-    if out_pts.shape[0] != len(frames.times):
-        failures.append(f"the output has {out_pts.shape[0]} frames where {len(frames.times)} were written")
-    return src_pts, out_pts
+    if found.identical != found.copied:
+        failures.append(f"{found.copied - found.identical} copied GOP(s) differ from the normalised source's packets")
+    if found.out_pts.shape[0] != len(frames.times):
+        failures.append(f"the output has {found.out_pts.shape[0]} frames where {len(frames.times)} were written")
+    return src_pts, found.out_pts, same_pictures(frames, found, source_gops)
 
 
 def _untouched(

@@ -38,13 +38,20 @@ class AlignmentFailed(Exception):
     pass
 
 
-def to_pcm16(mono: np.ndarray, rate: int) -> bytes:
+def at_aligner_rate(mono: np.ndarray, rate: int) -> np.ndarray:
+    """`mono` resampled to the aligner's RATE (as it is; float64 when resampled). Aligning the
+    result at RATE gives exactly what aligning `mono` at `rate` gives: one resampling for
+    several alignments of the same audio."""
     from scipy.signal import resample_poly
 
-    if rate != RATE:
-        ratio = Fraction(RATE, rate)
-        mono = resample_poly(mono.astype(np.float64), ratio.numerator, ratio.denominator)
-    return np.clip(mono * 32767.0, -32768, 32767).astype("<i2").tobytes()
+    if rate == RATE:
+        return mono
+    ratio = Fraction(RATE, rate)
+    return resample_poly(mono.astype(np.float64), ratio.numerator, ratio.denominator)
+
+
+def to_pcm16(mono: np.ndarray, rate: int) -> bytes:
+    return np.clip(at_aligner_rate(mono, rate) * 32767.0, -32768, 32767).astype("<i2").tobytes()
 
 
 _DECODERS: dict[str, object] = {}

@@ -1,0 +1,215 @@
+"""The (output frame, source frame) pairs QC compares, each picture decoded once.
+
+A spliced output is the normalised source's own GOPs (copied: their packets, re-timestamped)
+and re-encoded GOPs. QC compares the frames around the edits (`measured_ranges`). A copied
+GOP decodes to exactly the source frames it was copied from when
+
+- its packets are the normalised GOP's (the digest the writer recorded),
+- the output's parameter sets (avcC) are the normalised stream's,
+- its first packet is an IDR (nothing in it refers to a picture before it), and its packets
+  come in presentation order, as the normalised stream's do (no B-frames),
+- the output frames it covers are paired with that GOP's source frames, one for one.
+
+Those output frames are not decoded a second time: the source's decoded frame is paired with
+itself (it *is* the output's picture). Everything else (the re-encoded frames, or a copied GOP
+that fails any of the checks) is decoded from the output as before. Same pictures, same
+measures; about a third fewer frames decoded around a typical slot.
+
+Short ranges are decoded on one thread: frame threads add ~20 % CPU for a few dozen frames,
+and rows already run one per core.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vpipe.data.media import Frames, OutputFile
+
+IDR = 5  # H.264 nal_unit_type of an IDR slice
+
+
+def measured_ranges(splice: dict[str, Any], n: int) -> list[tuple[int, int]]:
+    """Output frames QC decodes for a spliced file: each re-encoded range, one GOP either side
+    (the seams and the natural frame-to-frame change around them), merged."""
+    gop = int(splice.get("gop", 12))
+    grown = sorted((max(0, int(a) - gop), min(n, int(b) + gop)) for a, b in splice.get("reencoded") or [])
+    merged: list[tuple[int, int]] = []
+    for a, b in grown:
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def pairs_full(file: OutputFile, frames: Frames) -> Iterator[tuple[int, Any, Any]]:
+    """(output index, output frame, source frame it shows) for every frame: both files decoded
+    from the start."""
+    from vpipe.media.decode import iter_decoded
+
+    source = iter_decoded(frames.source)
+    src_index, src_frame = -1, None
+    for k, (_, _, frame) in enumerate(iter_decoded(file.path)):
+        if k >= len(frames.times):
+            break
+        want = int(frames.source_index[k])
+        while src_index < want:
+            src_index, _, src_frame = next(source)
+        yield k, frame, src_frame
+
+
+@dataclass(frozen=True)
+class CopiedGops:
+    """What one pass over a spliced output's packets found."""
+
+    copied: int  # GOPs the writer copied
+    identical: int  # of them, those whose packets are the normalised stream's
+    out_pts: np.ndarray  # every output frame's timestamp, presentation order
+    intact: tuple[tuple[int, int, int], ...]  # (GOP, first output frame, frames) of the identical
+    # ones that start with an IDR and hold their frames in presentation order
+    extradata: bytes  # the output video stream's avcC
+
+
+@dataclass(frozen=True)
+class StreamGops:
+    """The normalised source's GOP starts (frame indices; packets in presentation order) and avcC."""
+
+    starts: tuple[int, ...]
+    extradata: bytes
+    in_order: bool  # every packet's pts is above the one before it (decode order = presentation)
+
+
+def nal_types(packet: bytes, length_size: int) -> list[int]:
+    """nal_unit_type of each NAL unit of an MP4 (length-prefixed) H.264 packet."""
+    types, i = [], 0
+    while i + length_size < len(packet):
+        size = int.from_bytes(packet[i : i + length_size], "big")
+        i += length_size
+        if size <= 0 or i + size > len(packet):
+            return []  # not length-prefixed as the avcC says: no claim
+        types.append(packet[i] & 0x1F)
+        i += size
+    return types
+
+
+def _length_size(extradata: bytes) -> int | None:
+    return (extradata[4] & 3) + 1 if len(extradata) > 6 and extradata[0] == 1 else None
+
+
+def copied_gops(path: Path, splice: dict[str, Any]) -> CopiedGops:
+    """One pass over the output's packets, nothing decoded: each copied GOP's digest against
+    the one the writer recorded, every frame's timestamp, and which identical GOPs are intact."""
+    import av
+
+    from vpipe.media.normalize import gop_digest, packet_groups
+
+    expected = {int(k0): (int(g), str(d)) for g, k0, d in splice.get("copied") or []}
+    with av.open(str(path)) as container:
+        extradata = bytes(container.streams.video[0].codec_context.extradata or b"")
+    length_size = _length_size(extradata)
+    same = 0
+    pts: list[int] = []
+    intact: list[tuple[int, int, int]] = []
+    for first, packets in packet_groups(path):
+        group_pts = [int(p.pts) for p in packets if p.pts is not None]
+        pts += group_pts
+        if first not in expected or gop_digest(packets) != expected[first][1]:
+            continue
+        same += 1
+        ordered = len(group_pts) == len(packets) and all(b > a for a, b in itertools.pairwise(group_pts))
+        if length_size and ordered and IDR in nal_types(bytes(packets[0]), length_size):
+            intact.append((expected[first][0], first, len(packets)))
+    return CopiedGops(len(expected), same, np.sort(np.asarray(pts, np.int64)), tuple(intact), extradata)
+
+
+def stream_gops(path: Path) -> StreamGops:
+    """The normalised source's GOP starts, by demuxing (no pixels)."""
+    import av
+
+    starts: list[int] = []
+    last: int | None = None
+    in_order = True
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        extradata = bytes(stream.codec_context.extradata or b"")
+        index = 0
+        for packet in container.demux(stream):
+            if packet.dts is None or not packet.size:
+                continue
+            if packet.pts is None or (last is not None and packet.pts <= last):
+                in_order = False
+            last = packet.pts
+            if packet.is_keyframe:
+                starts.append(index)
+            index += 1
+        starts.append(index)  # the end of the last GOP
+    return StreamGops(tuple(starts), extradata, in_order)
+
+
+def same_pictures(frames: Frames, found: CopiedGops, source: StreamGops) -> set[int]:
+    """Output frames that are, picture for picture, the source frame QC pairs them with."""
+    if not (source.in_order and found.extradata and found.extradata == source.extradata):
+        return set()
+    same: set[int] = set()
+    for g, k0, n in found.intact:
+        if not 0 <= g < len(source.starts) - 1:
+            continue
+        s0, s1 = source.starts[g], source.starts[g + 1]
+        shown = np.asarray(frames.source_index[k0 : k0 + n], np.int64)
+        if s1 - s0 == n and shown.shape[0] == n and np.array_equal(shown, np.arange(s0, s1)):
+            same.update(range(k0, k0 + n))
+    return same
+
+
+class _Shown:
+    """The source frames a range's output frames show, decoded forwards once (the timeline is
+    monotone in source frames)."""
+
+    def __init__(self, frames: Frames, first: int, src_pts: np.ndarray) -> None:
+        from vpipe.media.decode import iter_decoded
+
+        self.frames = frames
+        self.decoded = iter_decoded(frames.source, int(frames.source_index[first]), src_pts, threads=False)
+        self.index, self.frame = -1, None
+
+    def __call__(self, k: int) -> Any:
+        want = int(self.frames.source_index[k])
+        while self.index < want:
+            self.index, _, self.frame = next(self.decoded)
+        return self.frame
+
+
+def pairs_spliced(
+    file: OutputFile, frames: Frames, out_pts: np.ndarray, src_pts: np.ndarray, same: set[int]
+) -> Iterator[tuple[int, Any, Any]]:
+    """Like pairs_full, but only around the re-encoded GOPs (seeking both files there); an
+    output frame in `same` is its source frame (see the module docstring), decoded once.
+    `out_pts` are the output's own frame timestamps as its packets carry them (a muxer may
+    shift them from the ones the writer asked for: a source that does not start at 0)."""
+    from vpipe.media.decode import iter_decoded
+
+    for a, b in measured_ranges(file.splice or {}, len(frames.times)):
+        shown = _Shown(frames, a, src_pts)
+        k = a
+        while k < b:
+            if k in same:
+                picture = shown(k)
+                yield k, picture, picture
+                k += 1
+                continue
+            end = k
+            while end < b and end not in same:
+                end += 1
+            for j, _, frame in iter_decoded(file.path, k, out_pts, threads=False):
+                if j < k:
+                    continue
+                if j >= end:
+                    break
+                yield j, frame, shown(j)
+            k = end
