@@ -4,15 +4,17 @@ and `vpipe run --force` renders other rows; the estimate is compared with what t
 measured. Rows are re-rendered from scratch each time (`--force`: nothing of the row reused),
 so every repetition is a real run, calibrated from the runs before it in the same cache.
 
-Each `vpipe` runs in its own process, as a user runs it (so every run pays for loading the
-models once). Two ratios per repetition (measured / estimated; the bar: 0.7-1.3):
+Each `vpipe` runs in its own process, as a user runs it (so every run pays for starting up
+and loading the models once). Ratios per repetition (measured / estimated; the bar: 0.7-1.3):
 
 - row: the median steady row (a run's first row also loads the models) against the
   estimate per row;
-- run: the run's own time (shared work, the rows; not the report written after it) against
-  the estimate's shared + warm-up + rows;
+- run: the whole command up to its last row — its start-up (imports, reading and compiling
+  the recipe), the shared work, the rows; not the report written after them — against the
+  estimate's start-up + shared + warm-up + rows × per row;
 - row CPU: the median steady row's CPU seconds (this process, ffmpeg, the speech worker)
-  against the CPU seconds the estimate starts from: the work, whatever the machine's load.
+  against the CPU seconds the estimate starts from: the work, whatever the machine's load;
+- the parts: start-up and warm-up (the first row's extra over a steady row) apart.
 
 Prints one JSON line per repetition and one summary line per (clip, rows): the medians.
 
@@ -45,12 +47,18 @@ def _vpipe(*args: str | Path) -> dict[str, object]:
         capture_output=True,
         text=True,
         check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=_env(),
     )
     if done.returncode not in (0, 1):
         raise SystemExit(done.stdout[-2000:] + done.stderr[-2000:])
     result: dict[str, object] = json.loads(done.stdout)
     return result
+
+
+def _env() -> dict[str, str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # as installed: bytecode compiled once, then reused
+    return env
 
 
 def _load() -> float:
@@ -80,7 +88,11 @@ def measure(clip_name: str, lipsync: str, rows: int, reps: int) -> list[dict[str
         steady_cpu = statistics.median(cpus[1:] if len(cpus) > 1 else cpus)
         per_row = float(estimate["per_row_seconds"])  # type: ignore[index]
         est_cpu = (estimate.get("calibration") or {}).get("per_row_cpu_seconds")  # type: ignore[union-attr]
-        run_estimate = float(estimate["shared_seconds"]) + per_row * len(ok)  # type: ignore[index]
+        parts = {k: float(estimate.get(k) or 0.0) for k in ("startup_seconds", "shared_seconds", "warmup_seconds")}  # type: ignore[union-attr]
+        run_estimate = sum(parts.values()) + per_row * len(ok)
+        startup = float(second.get("startup_seconds") or 0.0)  # type: ignore[arg-type]
+        measured_run = startup + float(second["seconds"])  # type: ignore[arg-type]
+        warmup = seconds[0] - steady if len(seconds) > 1 else 0.0
         results.append(
             {
                 "clip": clip.name,
@@ -90,6 +102,7 @@ def measure(clip_name: str, lipsync: str, rows: int, reps: int) -> list[dict[str
                 "load": [load_before, _load()],
                 "first_run_row_seconds": [r["seconds"] for r in first["rows"]] if rep == 0 else None,  # type: ignore[index,union-attr]
                 "estimate_per_row_s": per_row,
+                "estimate_parts_s": parts,
                 "estimate_run_s": round(run_estimate, 2),
                 "estimate_from": estimate.get("from"),  # type: ignore[union-attr]
                 "row_seconds": seconds,
@@ -99,8 +112,12 @@ def measure(clip_name: str, lipsync: str, rows: int, reps: int) -> list[dict[str
                 "steady_row_cpu_s": round(steady_cpu, 3),
                 "row_cpu_ratio": round(steady_cpu / est_cpu, 3) if est_cpu else None,
                 "row_ratio": round(steady / per_row, 3),
-                "run_s": second["seconds"],
-                "run_ratio": round(float(second["seconds"]) / run_estimate, 3),  # type: ignore[arg-type]
+                "startup_s": round(startup, 3),
+                "startup_ratio": round(startup / parts["startup_seconds"], 3) if parts["startup_seconds"] else None,
+                "warmup_s": round(warmup, 3),
+                "warmup_ratio": round(warmup / parts["warmup_seconds"], 3) if parts["warmup_seconds"] else None,
+                "run_s": round(measured_run, 3),
+                "run_ratio": round(measured_run / run_estimate, 3),
                 "process_wall_s": round(wall, 1),
                 "qc_share_per_row": [round(r["timings"].get("report", 0.0) / r["seconds"], 3) for r in ok],
             }

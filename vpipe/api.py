@@ -68,12 +68,14 @@ class Build:
         address: str | None = None,
         wait: bool = True,
         notice: Callable[[str], None] | None = None,
+        startup: bool = False,
     ) -> RunSummary:
         """Render the selected rows (`rows` like "3", "1:10", ":5"; `only` row ids), `jobs`
         processes (default: target.workers); `no_cache`: compute everything afresh, store
         nothing; `executor` "ray" runs the rows on a Ray cluster (`address`, or a local one);
         `wait`: for another run writing the output folder (False: VP340 at once), `notice`
-        hears why. Writes the outputs, the run's manifest, the
+        hears why; `startup`: this process was started for this run (the CLI), so its start-up
+        is timed and recorded too. Writes the outputs, the run's manifest, the
         latest view `manifest.jsonl` and (with `report`) the HTML review; returns the summary."""
         plan = self.plan if report else None  # as built: the estimate before this run's own timings
         summary = run_build(
@@ -89,6 +91,7 @@ class Build:
                 address=address,
                 wait=wait,
                 notice=notice,
+                startup=startup,
             ),
             progress,
         )

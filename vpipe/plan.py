@@ -3,6 +3,7 @@ kernels, what it will change, and what it should cost."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,9 @@ def plan_summary(build: BuildResult, cache_dir: Path | None = None) -> dict[str,
     def total(ops: list[Any], attr: str) -> float:
         return sum(getattr(op.estimate, attr) for op in ops if op.estimate is not None)
 
-    shared_s, row_s = total(shared, "seconds"), total(per_row, "seconds")
-    shared_s, row_s, calibration, measured = _calibrated(build, cache_dir, shared_s, row_s)
+    est = _calibrated(build, cache_dir, total(shared, "seconds"), total(per_row, "seconds"))
+    measured = est.measured
+    renders = len(rows) - len(bad_rows)
     peak_ram = max((op.estimate.ram_mb for op in graph if op.estimate), default=0.0)
     peak_vram = max((op.estimate.vram_mb for op in graph if op.estimate), default=0.0)
     transcript = facts.get("transcript") or src.transcript
@@ -57,17 +59,15 @@ def plan_summary(build: BuildResult, cache_dir: Path | None = None) -> dict[str,
         "kernels": {f"%{op.results[0].name} = {op.kind}": op.kernel for op in graph},
         "missing_kernels": facts.get("missing_kernels", []),
         "estimate": {
-            "shared_seconds": round(shared_s, 3),
-            "per_row_seconds": round(row_s, 3),
-            "total_seconds": round(shared_s + row_s * (len(rows) - len(bad_rows)), 3),
+            "startup_seconds": round(est.startup, 3),
+            "shared_seconds": round(est.shared, 3),
+            "warmup_seconds": round(est.warmup, 3),
+            "per_row_seconds": round(est.row, 3),
+            "total_seconds": round(est.startup + est.shared + (est.warmup if renders else 0.0) + est.row * renders, 3),
             "peak_ram_mb": round(peak_ram, 1),
             "peak_vram_mb": round(peak_vram, 1),
-            "from": calibration,
-            "calibration": {
-                k: measured[k]
-                for k in ("basis", "k", "load", "contention", "pace", "pace_age_seconds", "per_row_cpu_seconds")
-                if k in measured
-            }
+            "from": est.sentence,
+            "calibration": {k: measured[k] for k in _CALIBRATION_SHOWN if k in measured}
             if measured is not None
             else None,
         },
@@ -126,37 +126,64 @@ def _source_facts(build: BuildResult) -> dict[str, Any]:
     return source
 
 
-def _calibrated(
-    build: BuildResult, cache_dir: Path | None, shared_s: float, row_s: float
-) -> tuple[float, float, str, dict[str, Any] | None]:
-    """The shared and per-row seconds from earlier runs in this cache when there are any (else
-    the kernels' own estimates, as given), the sentence saying which, and what was measured."""
-    calibration = "the kernels' own estimates (no earlier run of this source and kernels in the cache)"
+_CALIBRATION_SHOWN = (
+    "basis",
+    "k",
+    "load",
+    "contention",
+    "pace",
+    "pace_age_seconds",
+    "per_row_cpu_seconds",
+    "warmup_cpu_seconds",
+    "startup_cpu_seconds",
+    "relative_pace",
+)
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """The parts of a run's time: `vpipe run`'s own start-up (imports, reading and compiling
+    the recipe), the shared analysis, the first row's model loading, each row."""
+
+    startup: float
+    shared: float
+    warmup: float
+    row: float
+    sentence: str
+    measured: dict[str, Any] | None
+
+
+def _calibrated(build: BuildResult, cache_dir: Path | None, shared_s: float, row_s: float) -> RunEstimate:
+    """The parts from earlier runs in this cache when there are any (else the kernels' own
+    estimates of the shared and per-row work, as given), with the sentence saying which."""
     in_cache = _shared_in_cache(build, cache_dir)
     measured = _measured(build, cache_dir, in_cache)
     if measured is None:
-        return shared_s, row_s, calibration, None
+        sentence = "the kernels' own estimates (no earlier run of this source and kernels in the cache)"
+        return RunEstimate(0.0, shared_s, 0.0, row_s, sentence, None)
     if measured["per_row_seconds"] is not None:
         row_s = measured["per_row_seconds"]
     if in_cache:  # the run loads the shared analysis: a fraction of a second
         shared_s = measured["shared_cached_seconds"] or 0.0
     else:
         shared_s = measured["shared_seconds"] or shared_s
-    shared_s += measured["warmup_seconds"]  # loading the models, once per run
-    calibration = f"measured: median of {measured['rows_measured']} row(s) of earlier runs in this cache"
+    startup = measured.get("startup_seconds") or 0.0
+    sentence = f"measured: median of {measured['rows_measured']} row(s) of earlier runs in this cache"
     if measured["basis"] == "cpu" and measured["pace"] is not None:
-        calibration += (
+        sentence += (
             f" ({measured['per_row_cpu_seconds']:.1f} s of CPU each, × {measured['pace']:.2f}"
             f" as the last run went, {_ago(measured['pace_age_seconds'])} ago)"
         )
     elif measured["basis"] == "cpu":
-        calibration += (
+        sentence += (
             f" ({measured['per_row_cpu_seconds']:.1f} s of CPU each, × {measured['k']:.2f} waiting,"
             f" × {measured['contention']:.2f} for the machine's contention now, load {measured['load']:.1f})"
         )
+    if startup:
+        sentence += f", {startup:.1f} s starting up"
     if measured["warmup_seconds"]:
-        calibration += f", plus {measured['warmup_seconds']:.1f} s loading models"
-    return shared_s, row_s, calibration, measured
+        sentence += f", {measured['warmup_seconds']:.1f} s loading models in the first row"
+    return RunEstimate(startup, shared_s, measured["warmup_seconds"], row_s, sentence, measured)
 
 
 def _measured(build: BuildResult, override: Path | None, in_cache: bool) -> dict[str, Any] | None:
@@ -250,8 +277,12 @@ def render_plan(plan: dict[str, Any]) -> str:
     for op, kern in plan["kernels"].items():
         lines.append(f"    {op:<42} {kern or 'NONE — see warnings'}")
     e = plan["estimate"]
+    parts = [f"start-up {e['startup_seconds']:.1f} s"] if e.get("startup_seconds") else []
+    parts.append(f"shared {e['shared_seconds']:.2f} s")
+    if e.get("warmup_seconds"):
+        parts.append(f"models {e['warmup_seconds']:.1f} s")
     lines.append(
-        f"  estimate    shared {e['shared_seconds']:.2f} s + {e['per_row_seconds']:.2f} s per row "
+        f"  estimate    {' + '.join(parts)} + {e['per_row_seconds']:.2f} s per row "
         f"= {e['total_seconds']:.1f} s for {r['total'] - len(r['with_errors'])} rows on {plan['target']['device']}; "
         f"peak RAM {e['peak_ram_mb']:.0f} MB, VRAM {e['peak_vram_mb']:.0f} MB"
     )

@@ -6,12 +6,17 @@ the transcript is recognised, every value's speakability, and every stage's erro
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.clips import INTERVIEW
-from tests.e2e.helpers import run_recipe, vpipe, write_recipe
+from tests.e2e.helpers import vpipe, write_recipe
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.media
 
@@ -56,14 +61,30 @@ def test_build_estimates_from_earlier_runs_in_the_cache(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     plan = json.loads(vpipe("build", recipe, "--cache-dir", cache, "--format", "json").stdout)["plan"]
     assert plan["estimate"]["from"].startswith("the kernels' own estimates")
-    run = run_recipe(recipe, "--rows", "1:2", cache=cache)
-    assert run.cli.code == 0, run.cli.text
-    first, second = (run.rows[i]["seconds"] for i in ("r1", "r2"))
+    # the run in its own process, as a user runs it: its start-up is timed too
+    args = [sys.executable, "-m", "vpipe", "run", str(recipe), "--no-progress", "--rows", "1:2"]
+    done = subprocess.run(
+        [*args, "--cache-dir", str(cache), "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    summary = json.loads(done.stdout)
+    rows = {r["id"]: r for r in summary["rows"]}
+    first, second = (rows[i]["seconds"] for i in ("r1", "r2"))
     # a row's CPU time counts the speech worker's synthesis and ffmpeg's encoding too
-    assert run.rows["r2"]["cpu_timings"]["speech"] > 0 and run.rows["r2"]["cpu_seconds"] > 0
+    assert rows["r2"]["cpu_timings"]["speech"] > 0 and rows["r2"]["cpu_seconds"] > 0
     (recorded,) = [json.loads(line) for line in (cache / "timings.jsonl").read_text().splitlines()]
     assert recorded["rows"] == pytest.approx([first, second], abs=0.001)
-    assert recorded["rows_cpu"] == pytest.approx([run.rows[i]["cpu_seconds"] for i in ("r1", "r2")], abs=0.001)
+    assert recorded["rows_cpu"] == pytest.approx([rows[i]["cpu_seconds"] for i in ("r1", "r2")], abs=0.001)
+    # start-up: from the process's start to the run's (imports, the recipe compiled), both clocks
+    assert recorded["startup"][0] == pytest.approx(summary["startup_seconds"], abs=0.001)
+    assert recorded["startup"][0] > 0.2 and recorded["startup"][1] > 0.2
+    # on this cold cache the speech worker started in the shared analysis: its CPU there is recorded
+    assert recorded["shared_cached"] is False and recorded["shared_worker_cpu"] > 0
     plan = json.loads(vpipe("build", recipe, "--cache-dir", cache, "--format", "json").stdout)["plan"]
     estimate = plan["estimate"]
     # the first row of a run also loads the models: the steady row is the second, the rest warm-up;
@@ -72,4 +93,12 @@ def test_build_estimates_from_earlier_runs_in_the_cache(tmp_path: Path) -> None:
     assert estimate["calibration"]["basis"] == "cpu" and recorded["contention"] >= 1.0
     assert "as the last run went" in estimate["from"] and estimate["calibration"]["pace_age_seconds"] < 600
     assert estimate["per_row_seconds"] == pytest.approx(second, rel=0.01)
-    assert estimate["shared_seconds"] >= 0.0
+    assert estimate["shared_seconds"] >= 0.0 and estimate["startup_seconds"] > 0.0
+    # the next run finds the shared analysis cached: its first row loads what the cold run's shared
+    # analysis did (the speech worker), on top of the cold run's own first-row extra
+    calibration = estimate["calibration"]
+    assert calibration["warmup_cpu_seconds"] == pytest.approx(
+        recorded["rows_cpu"][0] - recorded["rows_cpu"][1] + recorded["shared_worker_cpu"], abs=0.01
+    )
+    parts = estimate["startup_seconds"] + estimate["shared_seconds"] + estimate["warmup_seconds"]
+    assert estimate["total_seconds"] == pytest.approx(parts + 3 * estimate["per_row_seconds"], abs=0.01)

@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from vpipe.runtime.calibration import FRESH_SECONDS, TIMINGS, calibrated, contention, cpu_clock, probe, record_run
+from vpipe.runtime.calibration import (
+    FRESH_SECONDS,
+    TIMINGS,
+    calibrated,
+    contention,
+    cpu_clock,
+    probe,
+    process_startup,
+    record_run,
+)
 
 LATER = time.time() + 2 * FRESH_SECONDS  # the runs recorded here are then stale: contention decides
 
@@ -38,7 +47,8 @@ def test_a_row_is_its_cpu_time_at_the_load_now(tmp_path: Path) -> None:
     now = quiet["k"] * contention(0.0, 1, line["cores"])
     assert quiet["per_row_seconds"] == pytest.approx(2.5 * now)  # median steady CPU time
     assert quiet["warmup_seconds"] == pytest.approx((10.0 - 2.5) * now)
-    assert quiet["shared_seconds"] == pytest.approx(4.0 * now) and quiet["shared_cached_seconds"] is None
+    # the shared analysis went at 20/4 = 5× its CPU time while the rows went at 3×: its own pace
+    assert quiet["shared_seconds"] == pytest.approx(4.0 * (5.0 / 3.0) * now) and quiet["shared_cached_seconds"] is None
     busy = calibrated(tmp_path, "p", load=9.0, now=LATER)
     assert busy is not None
     assert busy["per_row_seconds"] / quiet["per_row_seconds"] == pytest.approx(
@@ -96,6 +106,71 @@ def test_a_recent_run_sets_the_pace(tmp_path: Path) -> None:
     est = calibrated(tmp_path, "p", stretch=9.0)  # whatever a momentary probe says now
     assert est is not None and est["pace"] == pytest.approx(3.5) and est["pace_age_seconds"] < 60
     assert est["per_row_seconds"] == pytest.approx(2.25 * 3.5)
-    assert est["warmup_seconds"] == pytest.approx((12.0 - 2.25) * 3.5)
+    # at the pace that run went, its first row's extra as it measured it: 40 - median(7, 8.75)
+    assert est["warmup_seconds"] == pytest.approx(40.0 - 7.875)
     stale = calibrated(tmp_path, "p", stretch=9.0, now=LATER)
     assert stale is not None and stale["pace"] is None and stale["contention"] == 9.0
+
+
+def test_each_part_goes_at_its_own_pace_relative_to_the_rows(tmp_path: Path) -> None:
+    """A run: start-up 6 s for 2 s of CPU, shared 1.5 s for 1 s, rows [24, 4, 4] s for
+    [8, 2, 2] s of CPU. Its rows went at 2× their CPU time; the start-up at 3× (1.5 of the rows'
+    pace: reading files), the first row's extra 20 s for 6 s (1.67: two processes loading),
+    the shared 1.5× (0.75). The next run, at the pace the last one set, is each part's CPU
+    × its relative pace × that pace; the total is their sum."""
+    record_run(tmp_path, "p", [24.0, 4.0, 4.0], 1.5, True, row_cpu=[8.0, 2.0, 2.0], shared_cpu=1.0, startup=(6.0, 2.0))
+    est = calibrated(tmp_path, "p", shared_cached=True)
+    assert est is not None and est["pace"] == pytest.approx(2.0)
+    assert est["per_row_seconds"] == pytest.approx(2.0 * 2.0)
+    assert est["startup_seconds"] == pytest.approx(2.0 * 1.5 * 2.0) and est["startup_cpu_seconds"] == 2.0
+    assert est["warmup_seconds"] == pytest.approx(6.0 * (20.0 / 6.0 / 2.0) * 2.0) and est["warmup_cpu_seconds"] == 6.0
+    assert est["shared_cached_seconds"] == pytest.approx(1.0 * 0.75 * 2.0)
+    assert est["relative_pace"] == {"startup": 1.5, "warmup": pytest.approx(1.667, abs=0.001)}
+    # later, the machine is four times as contended, the parts keep their relative pace
+    stale = calibrated(tmp_path, "p", shared_cached=True, stretch=4.0, now=LATER)
+    assert stale is not None and stale["pace"] is None
+    factor = stale["k"] * 4.0  # k as shown, rounded
+    assert stale["startup_seconds"] == pytest.approx(2.0 * 1.5 * factor, rel=1e-3)
+    assert stale["per_row_seconds"] == pytest.approx(2.0 * factor, rel=1e-3)
+
+
+def test_relative_paces_are_medians_and_small_parts_have_none(tmp_path: Path) -> None:
+    for startup_wall in (4.0, 6.0, 20.0):  # relative 1.0, 1.5, 5.0 (one disturbed run): median 1.5
+        record_run(
+            tmp_path, "p", [8.0, 4.0], 0.2, True, row_cpu=[4.0, 2.0], shared_cpu=0.1, startup=(startup_wall, 2.0)
+        )
+    est = calibrated(tmp_path, "p", shared_cached=True)
+    assert est is not None and est["relative_pace"]["startup"] == 1.5
+    # the cached shared analysis (0.1 s of CPU) is too small to time its pace: the rows' is used
+    assert est["shared_cached_seconds"] == pytest.approx(0.1 * 1.0 * 2.0)
+
+
+def test_a_warm_run_after_cold_ones_loads_in_its_first_row_what_they_loaded_in_the_shared_part(
+    tmp_path: Path,
+) -> None:
+    """On a cold cache the speech worker starts (and loads its voice) in the shared analysis;
+    on a warm one in the first row. With only cold runs measured, a warm run's warm-up is the
+    cold runs' first-row extra plus the worker's CPU in their shared analysis."""
+    record_run(
+        tmp_path, "p", [12.0, 4.0, 4.0], 40.0, False, row_cpu=[6.0, 2.0, 2.0], shared_cpu=20.0, shared_worker_cpu=3.0
+    )
+    warm = calibrated(tmp_path, "p", shared_cached=True)
+    cold = calibrated(tmp_path, "p", shared_cached=False)
+    assert warm is not None and cold is not None
+    assert cold["warmup_cpu_seconds"] == 4.0 and warm["warmup_cpu_seconds"] == 4.0 + 3.0
+    # once a warm run is measured, its own warm-up is used
+    record_run(tmp_path, "p", [22.0, 4.0, 4.0], 0.3, True, row_cpu=[11.0, 2.0, 2.0], shared_cpu=0.1)
+    warm = calibrated(tmp_path, "p", shared_cached=True)
+    assert warm is not None and warm["warmup_cpu_seconds"] == 9.0
+
+
+def test_a_commands_start_up_is_timed_from_its_process_start() -> None:
+    code = (
+        "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\n"
+        "from vpipe.runtime.calibration import process_startup\nprint(*process_startup())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    wall, cpu = map(float, done.stdout.split())
+    assert 0.3 <= cpu <= wall < 60.0  # the spinning and the imports, counted from the process's start
+    here = process_startup()
+    assert here is not None and here[0] > 0 and here[1] > 0

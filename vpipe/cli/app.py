@@ -257,11 +257,19 @@ def run(
                 address=address,
                 wait=not no_wait,
                 notice=lambda text: sys.stderr.write(text + "\n"),
+                startup=_started_as_vpipe(),  # its start-up is this run's: timed for the estimates
             )
     except DiagnosticError as exc:
         raise fail(exc.diagnostics, fmt) from None
     _report_run(summary, fmt, recipe_level, signer is not None)
     raise typer.Exit(EXIT_ROWS_FAILED if summary.failed else EXIT_OK)
+
+
+def _started_as_vpipe() -> bool:
+    """This process was started as `vpipe …` or `python -m vpipe …` (not a library call or an
+    in-process test of the CLI, whose process started long before the command)."""
+    arg0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
+    return arg0.name == "vpipe" or (arg0.name == "__main__.py" and arg0.parent.name == "vpipe")
 
 
 def _report_run(summary: RunSummary, fmt: Format, recipe_level: list[Diagnostic], signed: bool) -> None:

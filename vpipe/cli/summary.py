@@ -74,6 +74,7 @@ def run_json(summary: RunSummary) -> str:
             },
             "seconds": round(summary.total_seconds, 3),
             "shared_seconds": round(summary.shared_seconds, 3),
+            "startup_seconds": round(summary.startup_seconds, 3) if summary.startup_seconds is not None else None,
             "manifest": str(summary.manifest) if summary.manifest else None,
             "run_manifest": str(summary.run_manifest) if summary.run_manifest else None,
             "report": str(summary.report) if summary.report else None,

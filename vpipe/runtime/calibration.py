@@ -34,6 +34,7 @@ import resource
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,7 @@ TIMINGS = "timings.jsonl"
 KEEP_ROWS = 200  # row timings per run kept for calibration
 RECENT_RUNS = 5  # the machine and the code change: only the last few runs of a profile count
 FRESH_SECONDS = 600.0  # a run that ended this recently sets the pace of the next
+MIN_PART_CPU = 0.5  # CPU seconds below which a part's own pace is noise (a cached shared analysis)
 
 
 def profile_key(graph: Any, source: Path, device: str) -> str:
@@ -60,12 +62,14 @@ def cpu_clock() -> float:
     """CPU seconds used so far by this process (all its threads), its finished child processes
     (ffmpeg) and, once started, the speech worker: the work a row does wherever it runs."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    total = time.process_time() + children.ru_utime + children.ru_stime
+    return time.process_time() + children.ru_utime + children.ru_stime + worker_cpu()
+
+
+def worker_cpu() -> float:
+    """CPU seconds the speech worker has used so far (0.0 before it starts)."""
     client = sys.modules.get("vpipe.speech.piper_client")  # never imported just to ask
     worker = getattr(client, "_WORKER", None) if client is not None else None
-    if worker is not None:
-        total += worker.cpu_seconds()
-    return total
+    return worker.cpu_seconds() if worker is not None else 0.0
 
 
 def machine_load() -> float:
@@ -107,6 +111,19 @@ def _stretch(run: dict[str, Any]) -> float:
     return contention(run.get("load", 0.0), jobs, ncpu)
 
 
+def process_startup() -> tuple[float, float] | None:
+    """(wall seconds since this process started, CPU seconds it and its finished children have
+    used since): a command's start-up — imports, reading and compiling the recipe — before its
+    work begins. None where the system does not say (Linux /proc only)."""
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: start, in ticks after boot
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - started
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    return (age, cpu_clock()) if age >= 0 else None
+
+
 def record_run(
     cache_root: Path,
     profile: str,
@@ -119,7 +136,12 @@ def record_run(
     load: float | None = None,
     jobs: int = 1,
     stretch: float | None = None,
+    startup: tuple[float, float] | None = None,
+    shared_worker_cpu: float | None = None,
 ) -> None:
+    """Append a run's timings: each rendered row's wall and CPU seconds, the shared analysis's,
+    the command's start-up (`startup`: wall, CPU) and the CPU the speech worker spent during
+    the shared analysis (`shared_worker_cpu`: on a cold cache it starts there, loading its voice)."""
     if not row_seconds and not shared_seconds:
         return
     line: dict[str, Any] = {
@@ -134,6 +156,8 @@ def record_run(
             shared_cpu=round(shared_cpu or 0.0, 3),
             load=round(load if load is not None else machine_load(), 2),
             **({"contention": round(stretch, 3)} if stretch is not None else {}),
+            **({"startup": [round(startup[0], 3), round(startup[1], 3)]} if startup is not None else {}),
+            **({"shared_worker_cpu": round(shared_worker_cpu, 3)} if shared_worker_cpu is not None else {}),
             ended=round(time.time(), 1),
             cores=cores(),
             jobs=jobs,
@@ -160,20 +184,67 @@ def _runs(cache_root: Path, profile: str) -> list[dict[str, Any]]:
     return runs
 
 
-def _steady_and_warmup(
-    rows_by_run: list[list[float]], warm_runs: list[list[float]] | None = None
-) -> tuple[float | None, float, int]:
-    """(median steady row, median first-row extra, rows measured). A run's first row also loads
-    the models (speech worker, face tracker, speaker encoder): the steady cost of a row is
-    measured on the others, the warm-up apart (on `warm_runs` where given: runs like the next)."""
-    steady = [s for rows in rows_by_run for s in rows[1:]]
-    rows = steady or [s for rows in rows_by_run for s in rows]
-    warmups = [r[0] - statistics.median(r[1:]) for r in (warm_runs or rows_by_run) if len(r) > 1]
-    return (
-        statistics.median(rows) if rows else None,
-        max(0.0, statistics.median(warmups)) if warmups else 0.0,
-        len(rows),
-    )
+@dataclass(frozen=True)
+class Part:
+    """One part of a recorded run: its wall and CPU seconds, and its pace (wall / CPU)
+    relative to the run's steady rows — above 1 where it waits (files, pipes), below where two
+    processes share it (the speech worker loading beside the main process)."""
+
+    wall: float
+    cpu: float
+    relative: float | None
+
+
+def _parts(run: dict[str, Any]) -> dict[str, Part]:
+    """A CPU-timed run cut into its parts: "row" (the median steady row), "warmup" (the first
+    row's extra: loading models), "startup" (before the run began), "shared". Parts too small
+    to time (< MIN_PART_CPU of CPU) carry no relative pace."""
+    walls, cpus = list(run["rows"]), list(run["rows_cpu"])
+    out: dict[str, Part] = {}
+    pace = None
+    if len(walls) > 1 and sum(cpus[1:]) > 0:
+        pace = sum(walls[1:]) / sum(cpus[1:])
+        row_wall, row_cpu = statistics.median(walls[1:]), statistics.median(cpus[1:])
+        out["row"] = Part(row_wall, row_cpu, 1.0)
+        out["warmup"] = _part(walls[0] - row_wall, cpus[0] - row_cpu, pace)
+    elif walls:
+        out["row"] = Part(walls[0], cpus[0], 1.0)
+    if isinstance(run.get("startup"), list) and len(run["startup"]) == 2:
+        out["startup"] = _part(float(run["startup"][0]), float(run["startup"][1]), pace)
+    out["shared"] = _part(float(run.get("shared_seconds", 0.0)), float(run.get("shared_cpu", 0.0)), pace)
+    return out
+
+
+def _part(wall: float, cpu: float, pace: float | None) -> Part:
+    wall, cpu = max(0.0, wall), max(0.0, cpu)
+    relative = wall / cpu / pace if pace and cpu >= MIN_PART_CPU else None
+    return Part(wall, cpu, relative)
+
+
+def _relative(runs: list[dict[str, Any]], name: str) -> float:
+    """The median pace of part `name` relative to the rows' over `runs` (1.0 when never timed)."""
+    found = [p.relative for r in runs if (p := _parts(r).get(name)) is not None and p.relative is not None]
+    return statistics.median(found) if found else 1.0
+
+
+def _median_cpu(runs: list[dict[str, Any]], name: str) -> float | None:
+    found = [p.cpu for r in runs if (p := _parts(r).get(name)) is not None]
+    return statistics.median(found) if found else None
+
+
+def _warmup_cpu(recent: list[dict[str, Any]], shared_cached: bool | None) -> float:
+    """CPU seconds of the first row's model loading in a run like the next: from runs with the
+    same shared-cache state; a warm run after cold ones only loads, in its first row, what the
+    cold runs loaded in their shared analysis (the speech worker): that is added."""
+    multi = [r for r in recent if len(r["rows"]) > 1]
+    alike = [r for r in multi if shared_cached is None or bool(r.get("shared_cached")) == shared_cached]
+    if alike or not multi:
+        return _median_cpu(alike, "warmup") or 0.0
+    base = _median_cpu(multi, "warmup") or 0.0
+    if shared_cached:
+        moved = [float(r["shared_worker_cpu"]) for r in multi if "shared_worker_cpu" in r]
+        base += statistics.median(moved) if moved else 0.0
+    return base
 
 
 def calibrated(
@@ -184,61 +255,87 @@ def calibrated(
     stretch: float | None = None,
     now: float | None = None,
 ) -> dict[str, Any] | None:
-    """{per_row_seconds, warmup_seconds, shared_seconds, shared_cached_seconds, rows_measured,
-    basis, ...} from earlier runs of this profile, for a run starting now (contention `stretch`,
-    probed when not given; `load` informs older records; `now`: the time, for tests), or None.
-    `shared_cached`: whether that run will find the shared analysis in the cache; the models
-    the analysis loads (the speech worker) are then loaded by the first row instead."""
+    """A run starting now, from earlier runs of this profile, or None: {per_row_seconds,
+    warmup_seconds, shared_seconds, shared_cached_seconds, startup_seconds, rows_measured,
+    basis, ...}. Each part is its CPU seconds × its pace relative to the rows' (measured in the
+    same runs) × the stretch now: the pace of the last run's rows when it ended less than
+    FRESH_SECONDS ago, else k × contention (`stretch`, probed when not given; `load` informs
+    older records; `now`: the time, for tests). `shared_cached`: whether that run will find
+    the shared analysis in the cache (the models it loads are then loaded by the first row)."""
     runs = _runs(cache_root, profile)
     if not runs:
         return None
     timed = [r for r in runs if r.get("rows_cpu") and len(r["rows_cpu"]) == len(r.get("rows") or [])]
-    if not timed:  # runs recorded before CPU time was: their wall times as they were
-        row, warmup, n = _steady_and_warmup([list(r.get("rows") or []) for r in runs[-RECENT_RUNS:]])
-        fresh = [r["shared_seconds"] for r in runs if not r.get("shared_cached")]
-        warm = [r["shared_seconds"] for r in runs if r.get("shared_cached")]
-        return {
-            "per_row_seconds": row,
-            "warmup_seconds": warmup,
-            "shared_seconds": fresh[-1] if fresh else None,
-            "shared_cached_seconds": warm[-1] if warm else None,
-            "rows_measured": n,
-            "basis": "wall",
-        }
+    if not timed:
+        return _wall_only(runs)
     recent = timed[-RECENT_RUNS:]
-    alike = [list(r["rows_cpu"]) for r in recent if shared_cached is None or r.get("shared_cached") == shared_cached]
-    row_cpu, warmup_cpu, n = _steady_and_warmup([list(r["rows_cpu"]) for r in recent], alike)
-    # k: wall / (CPU × contention) over the runs' rows; 1.0 is a sequential pipeline that never waits
+    row_cpu = _median_cpu(recent, "row")
+    k = _k(recent)
+    pace, age = _pace(recent[-1], now)
+    now_load = machine_load() if load is None else load
+    if pace is not None:
+        factor = pace
+    else:
+        if stretch is None:
+            stretch = probe() if any("contention" in r for r in recent) else contention(now_load)
+        factor = k * stretch
+    warmup_cpu = _warmup_cpu(recent, shared_cached)
+    startup_cpu = _median_cpu([r for r in recent if "startup" in r], "startup")
+    fresh = [r for r in timed if not r.get("shared_cached")]
+    warm = [r for r in timed if r.get("shared_cached")]
+
+    def seconds(cpu: float | None, runs: list[dict[str, Any]], name: str) -> float | None:
+        return cpu * _relative(runs, name) * factor if cpu is not None else None
+
+    return {
+        "per_row_seconds": row_cpu * factor if row_cpu is not None else None,
+        "warmup_seconds": seconds(warmup_cpu, recent, "warmup") or 0.0,
+        "shared_seconds": seconds(fresh[-1].get("shared_cpu", 0.0), fresh[-RECENT_RUNS:], "shared") if fresh else None,
+        "shared_cached_seconds": seconds(warm[-1].get("shared_cpu", 0.0), warm[-RECENT_RUNS:], "shared")
+        if warm
+        else None,
+        "startup_seconds": seconds(startup_cpu, recent, "startup"),
+        "rows_measured": sum(max(1, len(r["rows"]) - 1) for r in recent),
+        "basis": "cpu",
+        "per_row_cpu_seconds": round(row_cpu, 3) if row_cpu is not None else None,
+        "warmup_cpu_seconds": round(warmup_cpu, 3),
+        "startup_cpu_seconds": round(startup_cpu, 3) if startup_cpu is not None else None,
+        "relative_pace": {name: round(_relative(recent, name), 3) for name in ("startup", "warmup")},
+        "k": round(k, 3),
+        "load": round(now_load, 2),
+        "contention": round(stretch, 3) if stretch is not None else None,
+        "pace": round(pace, 3) if pace is not None else None,
+        "pace_age_seconds": round(age) if age is not None else None,
+    }
+
+
+def _k(recent: list[dict[str, Any]]) -> float:
+    """wall / (CPU × contention) over the runs' steady rows; 1.0 is a sequential pipeline
+    that never waits."""
     ks = []
     for r in recent:
         first = 1 if len(r["rows"]) > 1 else 0  # the steady rows, like the estimate
         cpu = sum(r["rows_cpu"][first:])
         if cpu > 0:
             ks.append(sum(r["rows"][first:]) / cpu / _stretch(r))
-    k = statistics.median(ks) if ks else 1.0
-    pace, age = _pace(recent[-1], now)
-    now = machine_load() if load is None else load
-    if pace is not None:
-        factor = pace
-    else:
-        if stretch is None:
-            stretch = probe() if any("contention" in r for r in recent) else contention(now)
-        factor = k * stretch
-    fresh = [r.get("shared_cpu", 0.0) for r in timed if not r.get("shared_cached")]
-    warm = [r.get("shared_cpu", 0.0) for r in timed if r.get("shared_cached")]
+    return statistics.median(ks) if ks else 1.0
+
+
+def _wall_only(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """From runs recorded before CPU time was: their wall times as they were."""
+    rows_by_run = [list(r.get("rows") or []) for r in runs[-RECENT_RUNS:]]
+    steady = [s for rows in rows_by_run for s in rows[1:]] or [s for rows in rows_by_run for s in rows]
+    warmups = [r[0] - statistics.median(r[1:]) for r in rows_by_run if len(r) > 1]
+    fresh = [r["shared_seconds"] for r in runs if not r.get("shared_cached")]
+    warm = [r["shared_seconds"] for r in runs if r.get("shared_cached")]
     return {
-        "per_row_seconds": row_cpu * factor if row_cpu is not None else None,
-        "warmup_seconds": warmup_cpu * factor,
-        "shared_seconds": fresh[-1] * factor if fresh else None,
-        "shared_cached_seconds": warm[-1] * factor if warm else None,
-        "rows_measured": n,
-        "basis": "cpu",
-        "per_row_cpu_seconds": round(row_cpu, 3) if row_cpu is not None else None,
-        "k": round(k, 3),
-        "load": round(now, 2),
-        "contention": round(stretch, 3) if stretch is not None else None,
-        "pace": round(pace, 3) if pace is not None else None,
-        "pace_age_seconds": round(age) if age is not None else None,
+        "per_row_seconds": statistics.median(steady) if steady else None,
+        "warmup_seconds": max(0.0, statistics.median(warmups)) if warmups else 0.0,
+        "shared_seconds": fresh[-1] if fresh else None,
+        "shared_cached_seconds": warm[-1] if warm else None,
+        "startup_seconds": None,
+        "rows_measured": len(steady),
+        "basis": "wall",
     }
 
 

@@ -30,7 +30,15 @@ from vpipe.kernel_api.context import Target
 from vpipe.provenance import sidecar_path
 from vpipe.runtime.batches import batch_size, chunks, run_rows
 from vpipe.runtime.cache import Cache
-from vpipe.runtime.calibration import cpu_clock, machine_load, probe, profile_key, record_run
+from vpipe.runtime.calibration import (
+    cpu_clock,
+    machine_load,
+    probe,
+    process_startup,
+    profile_key,
+    record_run,
+    worker_cpu,
+)
 from vpipe.runtime.executor import Executor, MissingKernel, RowOutcome, SharedState
 from vpipe.runtime.lock import Busy, FolderLock, Holder
 from vpipe.runtime.pool import PhaseCallback, pool_rows
@@ -52,6 +60,7 @@ class RunOptions:
     address: str | None = None  # the Ray cluster (None: the one this process joined, or a new local one)
     wait: bool = True  # for another run writing the same output folder (False: fail with VP340)
     notice: Callable[[str], None] | None = None  # says why the run waits, or whose lock it took over
+    startup: bool = False  # this process was started for this run (the CLI): its start-up is timed too
 
 
 @dataclass
@@ -59,6 +68,8 @@ class RunSummary:
     outcomes: list[RowOutcome] = field(default_factory=list)
     shared_seconds: float = 0.0
     shared_cpu_seconds: float = 0.0
+    shared_worker_cpu_seconds: float = 0.0  # of which the speech worker (starting there on a cold cache)
+    startup_seconds: float | None = None  # the process's own start before the run (the CLI's)
     total_seconds: float = 0.0
     manifest: Path | None = None  # the latest view over all runs (out/manifest.jsonl)
     run_manifest: Path | None = None  # this run's own manifest (out/runs/ID/manifest.jsonl)
@@ -178,6 +189,7 @@ def _remove_if_empty(root: Path, created: bool) -> None:
 
 def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink | None) -> RunSummary:
     recipe, graph = build.recipe, build.graph
+    startup = process_startup() if options.startup else None
     load, stretch = machine_load(), 1.0
     start = time.perf_counter()
     cache = None if options.no_cache else Cache(cache_dir(recipe, options.cache_dir))
@@ -236,24 +248,35 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
         status = COMPLETE
     finally:  # Ctrl-C or an error included: the run is recorded as interrupted, the view keeps every row
         summary.total_seconds = time.perf_counter() - start
+        summary.startup_seconds = startup[0] if startup is not None else None
         summary.status = status
         _close_record(manifest, summary, status)
         update_view(root)
         if cache is not None:
-            rendered = [o for o in summary.outcomes if o.status == "ok" and not _copied(o)]
             record_run(
                 cache.root,
                 profile_key(graph, recipe.source.path, target.device),
-                [o.seconds for o in rendered],
-                summary.shared_seconds,
+                *_timings(summary),
                 cached=_shared_cached(executor, summary.shared_cached),
-                row_cpu=[o.cpu_seconds for o in rendered],
+                row_cpu=[o.cpu_seconds for o in summary.outcomes if _rendered(o)],
                 shared_cpu=summary.shared_cpu_seconds,
                 load=load,
                 jobs=options.jobs,
                 stretch=stretch,
+                startup=startup,
+                shared_worker_cpu=summary.shared_worker_cpu_seconds,
             )
     return summary
+
+
+def _rendered(outcome: RowOutcome) -> bool:
+    """A row this run rendered (not up to date, not failed, not a copy): a measure of a row's cost."""
+    return outcome.status == "ok" and not _copied(outcome)
+
+
+def _timings(summary: RunSummary) -> tuple[list[float], float]:
+    """(wall seconds of each rendered row, of the shared analysis), as calibration records them."""
+    return [o.seconds for o in summary.outcomes if _rendered(o)], summary.shared_seconds
 
 
 def _sweep_killed_runs(recipe: Recipe, root: Path) -> None:
@@ -306,10 +329,11 @@ def _run_shared(
     """The work every row shares, timed and recorded."""
     if progress:
         progress.shared("analysing the source")
-    shared_start, shared_cpu = time.perf_counter(), cpu_clock()
+    shared_start, shared_cpu, speech_cpu = time.perf_counter(), cpu_clock(), worker_cpu()
     shared = executor.run_shared()
     summary.shared_seconds = time.perf_counter() - shared_start
     summary.shared_cpu_seconds = cpu_clock() - shared_cpu
+    summary.shared_worker_cpu_seconds = worker_cpu() - speech_cpu
     summary.shared_cached = shared.cached
     summary.shared_diagnostics = shared.diagnostics
     manifest.write(
@@ -335,6 +359,7 @@ def _close_record(manifest: RunRecord, summary: RunSummary, status: str) -> None
             **{f"qc_{k}": v for k, v in summary.verdicts().items()},
             "seconds": round(summary.total_seconds, 3),
             "shared_seconds": round(summary.shared_seconds, 3),
+            "startup_seconds": round(summary.startup_seconds, 3) if summary.startup_seconds is not None else None,
             "qc_share": round(share, 4) if (share := summary.qc_share()) is not None else None,
         },
         status,
