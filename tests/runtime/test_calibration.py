@@ -174,3 +174,15 @@ def test_a_commands_start_up_is_timed_from_its_process_start() -> None:
     assert 0.3 <= cpu <= wall < 60.0  # the spinning and the imports, counted from the process's start
     here = process_startup()
     assert here is not None and here[0] > 0 and here[1] > 0
+
+
+def test_start_up_comes_from_runs_with_the_same_cache_state(tmp_path: Path) -> None:
+    """On a cold cache compiling the recipe analyses the source: that start-up is not a warm one's."""
+    record_run(tmp_path, "p", [8.0, 4.0], 30.0, False, row_cpu=[4.0, 2.0], shared_cpu=9.0, startup=(8.0, 3.0))
+    only_cold = calibrated(tmp_path, "p", shared_cached=True)
+    assert only_cold is not None and only_cold["startup_cpu_seconds"] == 3.0  # all there is
+    record_run(tmp_path, "p", [8.0, 4.0], 0.2, True, row_cpu=[4.0, 2.0], shared_cpu=0.1, startup=(2.0, 1.0))
+    warm = calibrated(tmp_path, "p", shared_cached=True)
+    cold = calibrated(tmp_path, "p", shared_cached=False)
+    assert warm is not None and cold is not None
+    assert warm["startup_cpu_seconds"] == 1.0 and cold["startup_cpu_seconds"] == 3.0

@@ -1,17 +1,24 @@
 """Honest estimates: what earlier runs of the same kind measured, kept beside the cache.
 
-A row's wall time on a shared machine is its CPU work stretched by whatever else runs: the
+A run's wall time on a shared machine is its CPU work stretched by whatever else runs: the
 same row took 8 s and 29 s within minutes while other processes came and went. So every run
-appends to `CACHE/timings.jsonl` both clocks of each rendered row — wall seconds, and CPU
-seconds of this process, its finished child processes (ffmpeg) and the speech worker — and
-how contended the machine was when it started. `vpipe build` then estimates
+appends to `CACHE/timings.jsonl` both clocks of each of its parts — each rendered row (CPU of
+this process, its finished child processes (ffmpeg) and the speech worker), the shared
+analysis, the command's start-up (from the process's start: imports, the recipe read and
+compiled) — with how contended the machine was. `vpipe build` then estimates a run as
 
-    a row     = median CPU seconds of the steady rows (a run's first row excluded)
-                × k × contention now
-    warm-up   = the first row's extra CPU (loading the models, once per run), the same way
-    shared    = the shared analysis's CPU seconds (fresh, or found in the cache), the same way
+    start-up + shared + warm-up + rows × per row
 
-The stretch from CPU to wall time is, in this order:
+- per row  = median CPU seconds of the steady rows (a run's first row excluded);
+- warm-up  = the first row's extra CPU over a steady row (loading the models, once per run),
+             from runs with the same shared-cache state: on a cold cache the speech worker
+             starts in the shared analysis, on a warm one in the first row — a warm run with
+             only cold runs to learn from adds the worker's CPU of their shared analysis;
+- start-up = median start-up CPU; shared = the shared analysis's CPU (fresh, or found in the
+             cache);
+each part's CPU × its pace relative to the rows' (measured in the same runs: start-up reads
+files, two processes load models side by side — a part does not go at the rows' pace) × the
+stretch now, in this order:
 - the pace of the last run, when it ended less than `FRESH_SECONDS` ago: its steady rows'
   wall seconds over their CPU seconds (on a busy shared machine the best forecast of the next
   minutes is the last few: a momentary measure swings ±50 % while a run's pace holds);
@@ -247,6 +254,14 @@ def _warmup_cpu(recent: list[dict[str, Any]], shared_cached: bool | None) -> flo
     return base
 
 
+def _startup_cpu(recent: list[dict[str, Any]], shared_cached: bool | None) -> float | None:
+    """Median start-up CPU of runs with the same shared-cache state (on a cold cache, compiling
+    the recipe analyses the source: ~2 s more), else of all runs that timed it."""
+    timed = [r for r in recent if "startup" in r]
+    alike = [r for r in timed if shared_cached is None or bool(r.get("shared_cached")) == shared_cached]
+    return _median_cpu(alike or timed, "startup")
+
+
 def calibrated(
     cache_root: Path,
     profile: str,
@@ -280,7 +295,7 @@ def calibrated(
             stretch = probe() if any("contention" in r for r in recent) else contention(now_load)
         factor = k * stretch
     warmup_cpu = _warmup_cpu(recent, shared_cached)
-    startup_cpu = _median_cpu([r for r in recent if "startup" in r], "startup")
+    startup_cpu = _startup_cpu(recent, shared_cached)
     fresh = [r for r in timed if not r.get("shared_cached")]
     warm = [r for r in timed if r.get("shared_cached")]
 
