@@ -14,6 +14,7 @@ errors; row problems are per row in the run summary. The CLI calls these same fu
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ class Build:
 
     result: BuildResult
     cache_dir: Path | None = None
+    compiled_in: tuple[float, float] | None = None  # (wall, CPU) seconds `compile` took: part of a start-up
     _plan: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
@@ -92,6 +94,7 @@ class Build:
                 wait=wait,
                 notice=notice,
                 startup=startup,
+                compiled_in=self.compiled_in,
             ),
             progress,
         )
@@ -112,6 +115,10 @@ def compile(
     options: BuildOptions | None = None,
 ) -> Build:
     """Compile a recipe file into a `Build` (raises DiagnosticError on recipe errors)."""
+    from vpipe.runtime.calibration import cpu_clock
+
     cache = Path(cache_dir) if cache_dir is not None else None
     opts = options or BuildOptions(pipeline=pipeline, disabled=frozenset(disabled), analyze=analyze, cache_dir=cache)
-    return Build(compile_recipe(recipe, opts), opts.cache_dir)
+    wall, cpu = time.perf_counter(), cpu_clock()
+    result = compile_recipe(recipe, opts)
+    return Build(result, opts.cache_dir, (time.perf_counter() - wall, cpu_clock() - cpu))

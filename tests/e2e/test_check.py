@@ -83,6 +83,7 @@ def test_build_estimates_from_earlier_runs_in_the_cache(tmp_path: Path) -> None:
     # start-up: from the process's start to the run's (imports, the recipe compiled), both clocks
     assert recorded["startup"][0] == pytest.approx(summary["startup_seconds"], abs=0.001)
     assert recorded["startup"][0] > 0.2 and recorded["startup"][1] > 0.2
+    assert 0 < recorded["compile"][1] <= recorded["startup"][1]  # compiling the recipe is part of it
     # on this cold cache the speech worker started in the shared analysis: its CPU there is recorded
     assert recorded["shared_cached"] is False and recorded["shared_worker_cpu"] > 0
     plan = json.loads(vpipe("build", recipe, "--cache-dir", cache, "--format", "json").stdout)["plan"]

@@ -144,10 +144,11 @@ def record_run(
     jobs: int = 1,
     stretch: float | None = None,
     startup: tuple[float, float] | None = None,
+    compiled_in: tuple[float, float] | None = None,
     shared_worker_cpu: float | None = None,
 ) -> None:
     """Append a run's timings: each rendered row's wall and CPU seconds, the shared analysis's,
-    the command's start-up (`startup`: wall, CPU) and the CPU the speech worker spent during
+    the command's start-up (`startup`: wall, CPU; of which compiling the recipe: `compiled_in`) and the CPU the speech worker spent during
     the shared analysis (`shared_worker_cpu`: on a cold cache it starts there, loading its voice)."""
     if not row_seconds and not shared_seconds:
         return
@@ -164,6 +165,7 @@ def record_run(
             load=round(load if load is not None else machine_load(), 2),
             **({"contention": round(stretch, 3)} if stretch is not None else {}),
             **({"startup": [round(startup[0], 3), round(startup[1], 3)]} if startup is not None else {}),
+            **({"compile": [round(compiled_in[0], 3), round(compiled_in[1], 3)]} if compiled_in is not None else {}),
             **({"shared_worker_cpu": round(shared_worker_cpu, 3)} if shared_worker_cpu is not None else {}),
             ended=round(time.time(), 1),
             cores=cores(),
@@ -255,11 +257,16 @@ def _warmup_cpu(recent: list[dict[str, Any]], shared_cached: bool | None) -> flo
 
 
 def _startup_cpu(recent: list[dict[str, Any]], shared_cached: bool | None) -> float | None:
-    """Median start-up CPU of runs with the same shared-cache state (on a cold cache, compiling
-    the recipe analyses the source: ~2 s more), else of all runs that timed it."""
+    """Start-up CPU of a run like the next: the part before compiling (imports: the same
+    whatever the cache holds), median of all runs, plus compiling, median of the runs with the
+    same shared-cache state (on a cold cache compiling analyses the source: seconds more; a
+    warm compile with none measured counts as nothing). Older lines: whole start-ups."""
     timed = [r for r in recent if "startup" in r]
     alike = [r for r in timed if shared_cached is None or bool(r.get("shared_cached")) == shared_cached]
-    return _median_cpu(alike or timed, "startup")
+    if not timed or not all("compile" in r for r in timed):
+        return _median_cpu(alike or timed, "startup")
+    rest = statistics.median(max(0.0, r["startup"][1] - r["compile"][1]) for r in timed)
+    return rest + (statistics.median(r["compile"][1] for r in alike) if alike else 0.0)
 
 
 def calibrated(

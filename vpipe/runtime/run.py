@@ -61,6 +61,7 @@ class RunOptions:
     wait: bool = True  # for another run writing the same output folder (False: fail with VP340)
     notice: Callable[[str], None] | None = None  # says why the run waits, or whose lock it took over
     startup: bool = False  # this process was started for this run (the CLI): its start-up is timed too
+    compiled_in: tuple[float, float] | None = None  # (wall, CPU) of compiling the recipe, within the start-up
 
 
 @dataclass
@@ -264,6 +265,7 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
                 jobs=options.jobs,
                 stretch=stretch,
                 startup=startup,
+                compiled_in=options.compiled_in if startup is not None else None,
                 shared_worker_cpu=summary.shared_worker_cpu_seconds,
             )
     return summary

@@ -42,7 +42,7 @@ def at_aligner_rate(mono: np.ndarray, rate: int) -> np.ndarray:
     """`mono` resampled to the aligner's RATE (as it is; float64 when resampled). Aligning the
     result at RATE gives exactly what aligning `mono` at `rate` gives: one resampling for
     several alignments of the same audio."""
-    from scipy.signal import resample_poly
+    from vpipe.speech.resample import resample_poly  # scipy's, in numpy (scipy.signal: ~1.2 s to import)
 
     if rate == RATE:
         return mono

@@ -59,11 +59,12 @@ class F0Track:
 
 
 def resample(x: np.ndarray, rate: int, target: int) -> np.ndarray:
-    """Polyphase resampling (float64) — exact ratios, no phase shift."""
+    """Polyphase resampling (float64) — exact ratios, no phase shift (scipy's resample_poly,
+    in numpy: vpipe.speech.resample)."""
     x = np.asarray(x, dtype=np.float64)
     if rate == target:
         return x
-    from scipy.signal import resample_poly
+    from vpipe.speech.resample import resample_poly
 
     r = Fraction(target, rate)
     return resample_poly(x, r.numerator, r.denominator)
