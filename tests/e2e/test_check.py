@@ -93,7 +93,11 @@ def test_build_estimates_from_earlier_runs_in_the_cache(tmp_path: Path) -> None:
     assert estimate["from"].startswith("measured: median of 1 row(s) of earlier runs in this cache (")
     assert estimate["calibration"]["basis"] == "cpu" and recorded["contention"] >= 1.0
     assert "as the last run went" in estimate["from"] and estimate["calibration"]["pace_age_seconds"] < 600
-    assert estimate["per_row_seconds"] == pytest.approx(second, rel=0.01)
+    # the last run's pace: its wall over its CPU seconds, all of it (start-up, shared, rows)
+    walls = sum(recorded["rows"]) + recorded["shared_seconds"] + recorded["startup"][0]
+    cpus = sum(recorded["rows_cpu"]) + recorded["shared_cpu"] + recorded["startup"][1]
+    assert estimate["calibration"]["pace"] == pytest.approx(walls / cpus, abs=0.002)
+    assert estimate["per_row_seconds"] == pytest.approx(recorded["rows_cpu"][1] * walls / cpus, rel=0.01)
     assert estimate["shared_seconds"] >= 0.0 and estimate["startup_seconds"] > 0.0
     # the next run finds the shared analysis cached: its first row loads what the cold run's shared
     # analysis did (the speech worker), on top of the cold run's own first-row extra

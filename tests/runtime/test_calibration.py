@@ -37,27 +37,26 @@ def test_contention_is_the_share_of_a_core_among_the_others() -> None:
 
 
 def test_a_row_is_its_cpu_time_at_the_load_now(tmp_path: Path) -> None:
-    # a run at load 5: its steady rows took 3× their CPU time
+    # a run at load 5: rows and shared analysis took 65 s for 19 s of CPU
     record_run(tmp_path, "p", [30.0, 6.0, 9.0], 20.0, False, row_cpu=[10.0, 2.0, 3.0], shared_cpu=4.0, load=5.0)
     line = json.loads((tmp_path / TIMINGS).read_text())
     assert line["rows_cpu"] == [10.0, 2.0, 3.0] and line["load"] == 5.0 and line["jobs"] == 1
     then = contention(5.0, 1, line["cores"])
     quiet = calibrated(tmp_path, "p", load=0.0, now=LATER)
     assert quiet is not None and quiet["basis"] == "cpu"
-    assert quiet["k"] == pytest.approx(3.0 / then, abs=0.001)  # what the load does not explain
+    assert quiet["k"] == pytest.approx(65.0 / 19.0 / then, abs=0.001)  # what the load does not explain
     now = quiet["k"] * contention(0.0, 1, line["cores"])
-    assert quiet["per_row_seconds"] == pytest.approx(2.5 * now)  # median steady CPU time
-    assert quiet["warmup_seconds"] == pytest.approx((10.0 - 2.5) * now)
-    # the shared analysis went at 20/4 = 5× its CPU time while the rows went at 3×: its own pace
-    assert quiet["shared_seconds"] == pytest.approx(4.0 * (5.0 / 3.0) * now) and quiet["shared_cached_seconds"] is None
+    assert quiet["per_row_seconds"] == pytest.approx(2.5 * now, rel=1e-3)  # median steady CPU time
+    assert quiet["warmup_seconds"] == pytest.approx((10.0 - 2.5) * now, rel=1e-3)
+    assert quiet["shared_seconds"] == pytest.approx(4.0 * now, rel=1e-3) and quiet["shared_cached_seconds"] is None
     busy = calibrated(tmp_path, "p", load=9.0, now=LATER)
     assert busy is not None
     assert busy["per_row_seconds"] / quiet["per_row_seconds"] == pytest.approx(
         contention(9.0, 1, line["cores"]) / contention(0.0, 1, line["cores"])
     )
-    # at the load it ran under, the estimate is what the run measured
+    # at the load it ran under, the estimate is the run's own pace
     same = calibrated(tmp_path, "p", load=5.0, now=LATER)
-    assert same is not None and same["per_row_seconds"] == pytest.approx(7.5, abs=0.01)
+    assert same is not None and same["per_row_seconds"] == pytest.approx(2.5 * 65.0 / 19.0, rel=1e-3)
 
 
 def test_waiting_beyond_the_load_is_calibrated(tmp_path: Path) -> None:
@@ -93,57 +92,53 @@ def test_probe_sees_the_share_of_a_core_it_gets() -> None:
 
 
 def test_recorded_contention_wins_over_the_load_average(tmp_path: Path) -> None:
+    # 48 s for 12 s of CPU under a measured contention of 4: nothing beyond the contention
     record_run(
-        tmp_path, "p", [30.0, 8.0, 8.0], 1.0, True, row_cpu=[6.0, 2.0, 2.0], shared_cpu=0.1, load=1.0, stretch=4.0
+        tmp_path, "p", [30.0, 8.0, 8.0], 2.0, True, row_cpu=[7.5, 2.0, 2.0], shared_cpu=0.5, load=1.0, stretch=4.0
     )
     est = calibrated(tmp_path, "p", load=1.0, stretch=2.0, now=LATER)
-    assert est is not None and est["k"] == pytest.approx(1.0)  # 8 s = 2 s of CPU × contention 4
+    assert est is not None and est["k"] == pytest.approx(1.0)
     assert est["per_row_seconds"] == pytest.approx(4.0) and est["contention"] == 2.0
 
 
 def test_a_recent_run_sets_the_pace(tmp_path: Path) -> None:
-    # the last run, minutes ago: its steady rows went at 3.5× their CPU time; the next is forecast so
-    record_run(tmp_path, "p", [40.0, 7.0, 8.75], 0.2, True, row_cpu=[12.0, 2.0, 2.5], shared_cpu=0.1, stretch=2.0)
+    # the last run, minutes ago: it took 3.5× its CPU time; the next is forecast so
+    record_run(tmp_path, "p", [42.0, 7.0, 7.0], 0.0, True, row_cpu=[12.0, 2.0, 2.0], shared_cpu=0.0, stretch=2.0)
     est = calibrated(tmp_path, "p", stretch=9.0)  # whatever a momentary probe says now
     assert est is not None and est["pace"] == pytest.approx(3.5) and est["pace_age_seconds"] < 60
-    assert est["per_row_seconds"] == pytest.approx(2.25 * 3.5)
-    # at the pace that run went, its first row's extra as it measured it: 40 - median(7, 8.75)
-    assert est["warmup_seconds"] == pytest.approx(40.0 - 7.875)
+    assert est["per_row_seconds"] == pytest.approx(2.0 * 3.5)
+    assert est["warmup_seconds"] == pytest.approx((12.0 - 2.0) * 3.5)
     stale = calibrated(tmp_path, "p", stretch=9.0, now=LATER)
     assert stale is not None and stale["pace"] is None and stale["contention"] == 9.0
 
 
-def test_each_part_goes_at_its_own_pace_relative_to_the_rows(tmp_path: Path) -> None:
+def test_every_part_is_its_cpu_time_at_the_whole_runs_pace(tmp_path: Path) -> None:
     """A run: start-up 6 s for 2 s of CPU, shared 1.5 s for 1 s, rows [24, 4, 4] s for
-    [8, 2, 2] s of CPU. Its rows went at 2× their CPU time; the start-up at 3× (1.5 of the rows'
-    pace: reading files), the first row's extra 20 s for 6 s (1.67: two processes loading),
-    the shared 1.5× (0.75). The next run, at the pace the last one set, is each part's CPU
-    × its relative pace × that pace; the total is their sum."""
-    record_run(tmp_path, "p", [24.0, 4.0, 4.0], 1.5, True, row_cpu=[8.0, 2.0, 2.0], shared_cpu=1.0, startup=(6.0, 2.0))
+    [8, 2, 2] s of CPU: 39.5 s for 15 s of CPU. The next run, at the pace the last one set,
+    is each part's CPU × 39.5/15 (the plan's total is their sum: plan.py)."""
+    record_run(
+        tmp_path,
+        "p",
+        [24.0, 4.0, 4.0],
+        1.5,
+        True,
+        row_cpu=[8.0, 2.0, 2.0],
+        shared_cpu=1.0,
+        startup=(6.0, 2.0),
+        stretch=2.0,
+    )
+    pace = 39.5 / 15.0
     est = calibrated(tmp_path, "p", shared_cached=True)
-    assert est is not None and est["pace"] == pytest.approx(2.0)
-    assert est["per_row_seconds"] == pytest.approx(2.0 * 2.0)
-    assert est["startup_seconds"] == pytest.approx(2.0 * 1.5 * 2.0) and est["startup_cpu_seconds"] == 2.0
-    assert est["warmup_seconds"] == pytest.approx(6.0 * (20.0 / 6.0 / 2.0) * 2.0) and est["warmup_cpu_seconds"] == 6.0
-    assert est["shared_cached_seconds"] == pytest.approx(1.0 * 0.75 * 2.0)
-    assert est["relative_pace"] == {"startup": 1.5, "warmup": pytest.approx(1.667, abs=0.001)}
-    # later, the machine is four times as contended, the parts keep their relative pace
+    assert est is not None and est["pace"] == pytest.approx(pace, abs=0.001)
+    assert est["per_row_seconds"] == pytest.approx(2.0 * pace)
+    assert est["startup_seconds"] == pytest.approx(2.0 * pace) and est["startup_cpu_seconds"] == 2.0
+    assert est["warmup_seconds"] == pytest.approx(6.0 * pace) and est["warmup_cpu_seconds"] == 6.0
+    assert est["shared_cached_seconds"] == pytest.approx(1.0 * pace)
+    # later, the machine four times as contended: k (the run's pace beyond its contention 2) × 4
     stale = calibrated(tmp_path, "p", shared_cached=True, stretch=4.0, now=LATER)
-    assert stale is not None and stale["pace"] is None
-    factor = stale["k"] * 4.0  # k as shown, rounded
-    assert stale["startup_seconds"] == pytest.approx(2.0 * 1.5 * factor, rel=1e-3)
-    assert stale["per_row_seconds"] == pytest.approx(2.0 * factor, rel=1e-3)
-
-
-def test_relative_paces_are_medians_and_small_parts_have_none(tmp_path: Path) -> None:
-    for startup_wall in (4.0, 6.0, 20.0):  # relative 1.0, 1.5, 5.0 (one disturbed run): median 1.5
-        record_run(
-            tmp_path, "p", [8.0, 4.0], 0.2, True, row_cpu=[4.0, 2.0], shared_cpu=0.1, startup=(startup_wall, 2.0)
-        )
-    est = calibrated(tmp_path, "p", shared_cached=True)
-    assert est is not None and est["relative_pace"]["startup"] == 1.5
-    # the cached shared analysis (0.1 s of CPU) is too small to time its pace: the rows' is used
-    assert est["shared_cached_seconds"] == pytest.approx(0.1 * 1.0 * 2.0)
+    assert stale is not None and stale["pace"] is None and stale["k"] == pytest.approx(pace / 2.0, abs=0.001)
+    assert stale["startup_seconds"] == pytest.approx(2.0 * pace / 2.0 * 4.0)
+    assert stale["per_row_seconds"] == pytest.approx(2.0 * pace / 2.0 * 4.0)
 
 
 def test_a_warm_run_after_cold_ones_loads_in_its_first_row_what_they_loaded_in_the_shared_part(

@@ -14,13 +14,15 @@ compiled) — with how contended the machine was. `vpipe build` then estimates a
              from runs with the same shared-cache state: on a cold cache the speech worker
              starts in the shared analysis, on a warm one in the first row — a warm run with
              only cold runs to learn from adds the worker's CPU of their shared analysis;
-- start-up = median start-up CPU; shared = the shared analysis's CPU (fresh, or found in the
-             cache);
-each part's CPU × its pace relative to the rows' (measured in the same runs: start-up reads
-files, two processes load models side by side — a part does not go at the rows' pace) × the
-stretch now, in this order:
-- the pace of the last run, when it ended less than `FRESH_SECONDS` ago: its steady rows'
-  wall seconds over their CPU seconds (on a busy shared machine the best forecast of the next
+- start-up = median CPU before the run began: the imports (the same whatever the cache
+             holds) plus compiling the recipe (from runs in the same cache state: on a cold
+             cache it analyses the source); shared = the shared analysis's CPU (fresh, or
+             found in the cache);
+each part's CPU × one stretch, the same for all: measured part by part, the paces swung apart
+from run to run (the first row's model loading went at 0.56× to 1.8× the rows' pace in
+consecutive runs) while whole runs kept theirs. The stretch is, in this order:
+- the pace of the last run, when it ended less than `FRESH_SECONDS` ago: its wall seconds
+  over its CPU seconds, all of it (on a busy shared machine the best forecast of the next
   minutes is the last few: a momentary measure swings ±50 % while a run's pace holds);
 - else k × contention now. Contention is measured, not guessed from the load average:
   `probe` spins for a fifth of a second and sees what share of a core it gets (nice levels,
@@ -41,7 +43,6 @@ import resource
 import statistics
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,6 @@ TIMINGS = "timings.jsonl"
 KEEP_ROWS = 200  # row timings per run kept for calibration
 RECENT_RUNS = 5  # the machine and the code change: only the last few runs of a profile count
 FRESH_SECONDS = 600.0  # a run that ended this recently sets the pace of the next
-MIN_PART_CPU = 0.5  # CPU seconds below which a part's own pace is noise (a cached shared analysis)
 
 
 def profile_key(graph: Any, source: Path, device: str) -> str:
@@ -193,51 +193,34 @@ def _runs(cache_root: Path, profile: str) -> list[dict[str, Any]]:
     return runs
 
 
-@dataclass(frozen=True)
-class Part:
-    """One part of a recorded run: its wall and CPU seconds, and its pace (wall / CPU)
-    relative to the run's steady rows — above 1 where it waits (files, pipes), below where two
-    processes share it (the speech worker loading beside the main process)."""
-
-    wall: float
-    cpu: float
-    relative: float | None
-
-
-def _parts(run: dict[str, Any]) -> dict[str, Part]:
-    """A CPU-timed run cut into its parts: "row" (the median steady row), "warmup" (the first
-    row's extra: loading models), "startup" (before the run began), "shared". Parts too small
-    to time (< MIN_PART_CPU of CPU) carry no relative pace."""
-    walls, cpus = list(run["rows"]), list(run["rows_cpu"])
-    out: dict[str, Part] = {}
-    pace = None
-    if len(walls) > 1 and sum(cpus[1:]) > 0:
-        pace = sum(walls[1:]) / sum(cpus[1:])
-        row_wall, row_cpu = statistics.median(walls[1:]), statistics.median(cpus[1:])
-        out["row"] = Part(row_wall, row_cpu, 1.0)
-        out["warmup"] = _part(walls[0] - row_wall, cpus[0] - row_cpu, pace)
-    elif walls:
-        out["row"] = Part(walls[0], cpus[0], 1.0)
+def _parts(run: dict[str, Any]) -> dict[str, float]:
+    """CPU seconds of a CPU-timed run's parts: "row" (the median steady row), "warmup" (the
+    first row's extra over it: loading models), "startup" (before the run began), "shared"."""
+    cpus = list(run["rows_cpu"])
+    out: dict[str, float] = {"shared": float(run.get("shared_cpu", 0.0))}
+    if len(cpus) > 1:
+        out["row"] = statistics.median(cpus[1:])
+        out["warmup"] = max(0.0, cpus[0] - out["row"])
+    elif cpus:
+        out["row"] = cpus[0]
     if isinstance(run.get("startup"), list) and len(run["startup"]) == 2:
-        out["startup"] = _part(float(run["startup"][0]), float(run["startup"][1]), pace)
-    out["shared"] = _part(float(run.get("shared_seconds", 0.0)), float(run.get("shared_cpu", 0.0)), pace)
+        out["startup"] = float(run["startup"][1])
     return out
 
 
-def _part(wall: float, cpu: float, pace: float | None) -> Part:
-    wall, cpu = max(0.0, wall), max(0.0, cpu)
-    relative = wall / cpu / pace if pace and cpu >= MIN_PART_CPU else None
-    return Part(wall, cpu, relative)
-
-
-def _relative(runs: list[dict[str, Any]], name: str) -> float:
-    """The median pace of part `name` relative to the rows' over `runs` (1.0 when never timed)."""
-    found = [p.relative for r in runs if (p := _parts(r).get(name)) is not None and p.relative is not None]
-    return statistics.median(found) if found else 1.0
+def _whole_pace(run: dict[str, Any]) -> float | None:
+    """Wall seconds over CPU seconds of the whole run: its start-up, shared part and rows.
+    One factor for every part: measured part by part, the paces swung apart from run to run
+    (the first row's model loading went at 0.56× to 1.8× the rows' pace in consecutive runs,
+    as other processes came and went) while whole runs kept theirs."""
+    startup = run.get("startup") if isinstance(run.get("startup"), list) else None
+    wall = sum(run["rows"]) + float(run.get("shared_seconds", 0.0)) + (startup[0] if startup else 0.0)
+    cpu = sum(run["rows_cpu"]) + float(run.get("shared_cpu", 0.0)) + (startup[1] if startup else 0.0)
+    return wall / cpu if cpu > 0 else None
 
 
 def _median_cpu(runs: list[dict[str, Any]], name: str) -> float | None:
-    found = [p.cpu for r in runs if (p := _parts(r).get(name)) is not None]
+    found = [p for r in runs if (p := _parts(r).get(name)) is not None]
     return statistics.median(found) if found else None
 
 
@@ -279,9 +262,8 @@ def calibrated(
 ) -> dict[str, Any] | None:
     """A run starting now, from earlier runs of this profile, or None: {per_row_seconds,
     warmup_seconds, shared_seconds, shared_cached_seconds, startup_seconds, rows_measured,
-    basis, ...}. Each part is its CPU seconds × its pace relative to the rows' (measured in the
-    same runs) × the stretch now: the pace of the last run's rows when it ended less than
-    FRESH_SECONDS ago, else k × contention (`stretch`, probed when not given; `load` informs
+    basis, ...}. Each part is its CPU seconds × the stretch now: the pace of the last run (wall
+    over CPU seconds, all of it) when it ended less than FRESH_SECONDS ago, else k × contention (`stretch`, probed when not given; `load` informs
     older records; `now`: the time, for tests). `shared_cached`: whether that run will find
     the shared analysis in the cache (the models it loads are then loaded by the first row)."""
     runs = _runs(cache_root, profile)
@@ -306,23 +288,20 @@ def calibrated(
     fresh = [r for r in timed if not r.get("shared_cached")]
     warm = [r for r in timed if r.get("shared_cached")]
 
-    def seconds(cpu: float | None, runs: list[dict[str, Any]], name: str) -> float | None:
-        return cpu * _relative(runs, name) * factor if cpu is not None else None
+    def seconds(cpu: float | None) -> float | None:
+        return cpu * factor if cpu is not None else None
 
     return {
         "per_row_seconds": row_cpu * factor if row_cpu is not None else None,
-        "warmup_seconds": seconds(warmup_cpu, recent, "warmup") or 0.0,
-        "shared_seconds": seconds(fresh[-1].get("shared_cpu", 0.0), fresh[-RECENT_RUNS:], "shared") if fresh else None,
-        "shared_cached_seconds": seconds(warm[-1].get("shared_cpu", 0.0), warm[-RECENT_RUNS:], "shared")
-        if warm
-        else None,
-        "startup_seconds": seconds(startup_cpu, recent, "startup"),
+        "warmup_seconds": warmup_cpu * factor,
+        "shared_seconds": seconds(fresh[-1].get("shared_cpu", 0.0)) if fresh else None,
+        "shared_cached_seconds": seconds(warm[-1].get("shared_cpu", 0.0)) if warm else None,
+        "startup_seconds": seconds(startup_cpu),
         "rows_measured": sum(max(1, len(r["rows"]) - 1) for r in recent),
         "basis": "cpu",
         "per_row_cpu_seconds": round(row_cpu, 3) if row_cpu is not None else None,
         "warmup_cpu_seconds": round(warmup_cpu, 3),
         "startup_cpu_seconds": round(startup_cpu, 3) if startup_cpu is not None else None,
-        "relative_pace": {name: round(_relative(recent, name), 3) for name in ("startup", "warmup")},
         "k": round(k, 3),
         "load": round(now_load, 2),
         "contention": round(stretch, 3) if stretch is not None else None,
@@ -332,14 +311,8 @@ def calibrated(
 
 
 def _k(recent: list[dict[str, Any]]) -> float:
-    """wall / (CPU × contention) over the runs' steady rows; 1.0 is a sequential pipeline
-    that never waits."""
-    ks = []
-    for r in recent:
-        first = 1 if len(r["rows"]) > 1 else 0  # the steady rows, like the estimate
-        cpu = sum(r["rows_cpu"][first:])
-        if cpu > 0:
-            ks.append(sum(r["rows"][first:]) / cpu / _stretch(r))
+    """wall / (CPU × contention) over whole runs; 1.0 is a sequential pipeline that never waits."""
+    ks = [pace / _stretch(r) for r in recent if (pace := _whole_pace(r)) is not None]
     return statistics.median(ks) if ks else 1.0
 
 
@@ -362,13 +335,11 @@ def _wall_only(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _pace(run: dict[str, Any], now: float | None = None) -> tuple[float | None, float | None]:
-    """(wall/CPU of the run's steady rows, seconds since it ended) when it ended less than
-    FRESH_SECONDS ago, else (None, None)."""
+    """(the run's whole pace, seconds since it ended) when it ended less than FRESH_SECONDS
+    ago, else (None, None)."""
     ended = run.get("ended")
     age = (time.time() if now is None else now) - ended if isinstance(ended, (int, float)) else None
     if age is None or not -60 <= age <= FRESH_SECONDS:  # a clock set back a little: still recent
         return None, None
-    age = max(0.0, age)
-    first = 1 if len(run["rows"]) > 1 else 0
-    cpu = sum(run["rows_cpu"][first:])
-    return (sum(run["rows"][first:]) / cpu, age) if cpu > 0 else (None, None)
+    pace = _whole_pace(run)
+    return (pace, max(0.0, age)) if pace is not None else (None, None)

@@ -199,9 +199,7 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
     executor = _open_executor(graph, cache, target, bdir)
     rows = select_rows(recipe.rows.rows, options.rows, options.only)
     root = options.records or recipe.output.root
-    phase_sink = getattr(progress, "phase", None)  # progress inside a row, where the display shows it
-    if phase_sink is not None:
-        executor.on_phase = lambda row, name, done, total: phase_sink(row.index, row.id, name, done, total)
+    phase_sink = _wire_phases(executor, progress)
     _sweep_killed_runs(recipe, root)
     manifest = _open_record(build, root, len(rows), options)
     summary = RunSummary(
@@ -210,6 +208,7 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
         run_folder=manifest.folder,
         selected=len(rows),
         qc_values=tuple(op.results[0].name for i, op in enumerate(graph.ops) if REPORT in executor.traits[i]),
+        startup_seconds=startup[0] if startup is not None else None,
     )
     status = INTERRUPTED
     try:
@@ -249,7 +248,6 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
         status = COMPLETE
     finally:  # Ctrl-C or an error included: the run is recorded as interrupted, the view keeps every row
         summary.total_seconds = time.perf_counter() - start
-        summary.startup_seconds = startup[0] if startup is not None else None
         summary.status = status
         _close_record(manifest, summary, status)
         update_view(root)
@@ -279,6 +277,14 @@ def _rendered(outcome: RowOutcome) -> bool:
 def _timings(summary: RunSummary) -> tuple[list[float], float]:
     """(wall seconds of each rendered row, of the shared analysis), as calibration records them."""
     return [o.seconds for o in summary.outcomes if _rendered(o)], summary.shared_seconds
+
+
+def _wire_phases(executor: Executor, progress: ProgressSink | None) -> PhaseCallback | None:
+    """Progress inside a row, where the display shows it: the executor reports to its `phase`."""
+    phase_sink = getattr(progress, "phase", None)
+    if phase_sink is not None:
+        executor.on_phase = lambda row, name, done, total: phase_sink(row.index, row.id, name, done, total)
+    return phase_sink
 
 
 def _sweep_killed_runs(recipe: Recipe, root: Path) -> None:
