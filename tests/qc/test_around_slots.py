@@ -113,7 +113,9 @@ def test_qc_decodes_and_compares_the_same_frames_whatever_the_length(
         assert metrics["copied_gops"] == metrics["copied_gops_identical"] == math.ceil(len(frames.times) / 12) - 2
         assert 45 <= metrics["untouched_psnr_min_db"] < 99  # measured on decoded frames, not only the copies
         assert 0 < metrics["seam_ratio"] < 2  # the painted square's edges were measured
-        measured[times] = (metrics["qc_frames_decoded"], metrics["seam_ratio"], metrics["untouched_psnr_min_db"])
+        # (the untouched minimum is not compared: it includes the copied frames' normalisation
+        # PSNR, and the two loops are normalised apart, the shorter one's last GOPs ending its stream)
+        measured[times] = (metrics["qc_frames_decoded"], metrics["seam_ratio"])
     assert rows[2][1].times.shape[0] > 1.9 * rows[1][1].times.shape[0]
     assert measured[1] == measured[2]
 

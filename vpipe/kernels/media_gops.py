@@ -69,7 +69,8 @@ class SpliceVideo(Kernel):
     """With the recording's sound as a fifth input (the splice-aac pass), the row's AAC
     packets are spliced from the recording's shared encodes too (`media/aac_row.py`)."""
 
-    version = "4"  # 3: a picture-unchanged row copies the recording's own stream; 4: AAC spliced
+    version = "5"  # 3: a picture-unchanged row copies the recording's own stream; 4: AAC spliced;
+    # 5: re-encoded GOPs from the recording's own pictures
     cache = True  # like media.write: the value records path + hash, so intact rows are skipped
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:

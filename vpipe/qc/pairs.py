@@ -15,6 +15,10 @@ itself (it *is* the output's picture). Everything else (the re-encoded frames, o
 that fails any of the checks) is decoded from the output as before. Same pictures, same
 measures; about a third fewer frames decoded around a typical slot.
 
+A re-encoded frame is compared with the recording's own picture it was encoded from
+(`recording_pictures`), not with the normalised copy, whose own difference from the
+recording would otherwise count twice.
+
 Short ranges are decoded on one thread: frame threads add ~20 % CPU for a few dozen frames,
 and rows already run one per core.
 """
@@ -193,6 +197,19 @@ def pairs_spliced(
     `out_pts` are the output's own frame timestamps as its packets carry them (a muxer may
     shift them from the ones the writer asked for: a source that does not start at 0)."""
     from vpipe.media.decode import iter_decoded
+    from vpipe.media.first_generation import as_frame
+
+    recording = recording_pictures(file.splice or {})
+    reencoded = [(int(r0), int(r1)) for r0, r1 in (file.splice or {}).get("reencoded") or []]
+
+    def reference(j: int, shown: _Shown) -> Any:
+        # a re-encoded frame against the recording's picture it was encoded from (the normalised
+        # copy differs from the recording too, and that difference would count twice)
+        if any(r0 <= j < r1 for r0, r1 in reencoded):
+            picture = recording.get(int(frames.source_index[j]))
+            if picture is not None:
+                return as_frame(picture)
+        return shown(j)
 
     for a, b in measured_ranges(file.splice or {}, len(frames.times)):
         shown = _Shown(frames, a, src_pts)
@@ -211,5 +228,19 @@ def pairs_spliced(
                     continue
                 if j >= end:
                     break
-                yield j, frame, shown(j)
+                yield j, frame, reference(j, shown)
             k = end
+
+
+def recording_pictures(splice: dict[str, Any]) -> dict[int, np.ndarray]:
+    """Source frame → the recording's own picture, for the GOPs the writer re-encoded from
+    them (media/first_generation.py; read memory-mapped)."""
+    from vpipe.media.first_generation import gop_file
+
+    stored = splice.get("first_generation") or {}
+    folder = Path(str(stored.get("folder", "")))
+    pictures: dict[int, np.ndarray] = {}
+    for first, end in stored.get("gops") or []:
+        block = np.load(gop_file(folder, int(first)), mmap_mode="r", allow_pickle=False)
+        pictures.update({int(first) + j: block[j] for j in range(min(int(end) - int(first), block.shape[0]))})
+    return pictures
