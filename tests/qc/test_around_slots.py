@@ -27,7 +27,7 @@ from vpipe.media.decode import iter_frames, read_audio
 from vpipe.media.splice import splice
 from vpipe.media.write import VideoSettings
 from vpipe.qc.excerpt import read_excerpt
-from vpipe.qc.pairs import IDR, copied_gops, nal_types, pairs_spliced, same_pictures, stream_gops
+from vpipe.qc.pairs import IDR, copied_gops, nal_types, pairs_spliced, recording_pictures, same_pictures, stream_gops
 from vpipe.qc.visual import measured_ranges, visual_metrics
 
 pytestmark = pytest.mark.media
@@ -181,10 +181,16 @@ def test_the_copied_frames_around_the_edit_are_the_source_pictures_and_decoded_o
         src = {i: luma(f) for i, _, f in iter_decoded(frames.source) if i in wanted}
         pairs = list(pairs_spliced(file, frames, found.out_pts, frame_timing(frames.source).pts, same))
         assert [k for k, _, _ in pairs] == sorted(measured)
+        # a re-encoded frame's source is the recording's own picture it was encoded from
+        reencoded = {k for a, b in file.splice["reencoded"] for k in range(int(a), int(b))}
+        recorded = recording_pictures(file.splice)
+        assert {int(frames.source_index[k]) for k in reencoded} <= set(recorded)
         for k, picture, source in pairs:
             assert (picture is source) == (k in same)
             np.testing.assert_array_equal(luma(picture), out[k])  # the output's own decode
-            np.testing.assert_array_equal(luma(source), src[int(frames.source_index[k])])
+            i = int(frames.source_index[k])
+            expected = recorded[i][: frames.height].astype(np.float32) if k in reencoded else src[i]
+            np.testing.assert_array_equal(luma(source), expected)
 
 
 def test_a_copied_gop_is_taken_as_the_source_only_when_every_check_holds(
