@@ -14,7 +14,9 @@ transcript repeated and the slot on the first "regulation". For each length, `vp
 - floor: what a row cannot avoid, measured here: its speech (fit, voice match, splice) and
   lip-sync as the compiled rows' manifests time them, plus encoding as many frames as the
   row re-encoded with the normalised stream's encoder and the row's audio as AAC;
-- peak RSS of the `vpipe run` process tree's largest process.
+- peak RSS of the compiled run (build, shared work and all its rows: one `vpipe run`): of the
+  tree's largest process (getrusage; with `--jobs 1` the vpipe process itself, the speech
+  worker apart), and of the whole tree summed, sampled every 0.1 s (may miss a short peak).
 
 CPU seconds (all threads of the rendering process; the speech worker's synthesis, a few
 tens of ms per row, is apart) because the machine this ran on was shared: wall times there
@@ -76,12 +78,36 @@ def write_recipe(work: Path, source: Path, times: int, rows: int) -> Path:
     return looped_recipe(work, source, times, VALUES, rows, name="scaling")
 
 
-_WRAP = (
-    "import resource, subprocess, sys, time; t = time.perf_counter(); "
-    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
-    "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
-    "print(code, time.perf_counter() - t, u.ru_maxrss, u.ru_utime + u.ru_stime)"
-)
+# Runs the command; prints its exit code, wall seconds, the largest max RSS of any process of
+# its tree (getrusage: the vpipe process, and apart from it the speech worker), the tree's CPU
+# seconds, and the peak of the whole tree's summed RSS sampled every 0.1 s from /proc (0 where
+# there is no /proc): the first is exact but per process, the second sums them.
+_WRAP = """
+import os, resource, subprocess, sys, time
+
+def tree_kb(pid):
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/status") as f:
+                total += next((int(line.split()[1]) for line in f if line.startswith("VmRSS")), 0)
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except (OSError, ValueError):
+            pass
+    return total
+
+t = time.perf_counter()
+proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+peak = 0
+while proc.poll() is None:
+    peak = max(peak, tree_kb(proc.pid))
+    time.sleep(0.1)
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(proc.returncode, time.perf_counter() - t, u.ru_maxrss, u.ru_utime + u.ru_stime, peak)
+"""
 
 
 def vpipe_run(recipe: Path, cache: Path, *extra: str) -> dict[str, Any]:
@@ -89,7 +115,7 @@ def vpipe_run(recipe: Path, cache: Path, *extra: str) -> dict[str, Any]:
     command = [sys.executable, "-m", "vpipe", "run", str(recipe), "--jobs", "1", "--no-progress"]
     command += ["--cache-dir", str(cache), *extra]
     proc = subprocess.run([sys.executable, "-c", _WRAP, *command], capture_output=True, text=True, cwd=ROOT, check=True)
-    code, wall, rss_kb, cpu = proc.stdout.split()
+    code, wall, rss_kb, cpu, tree_kb = proc.stdout.split()
     runs = sorted((recipe.parent / "out" / "runs").glob("*/manifest.jsonl"))  # this run's own manifest
     path = runs[-1] if runs else recipe.parent / "out" / "manifest.jsonl"
     manifest = [json.loads(line) for line in path.read_text().splitlines()]
@@ -98,6 +124,7 @@ def vpipe_run(recipe: Path, cache: Path, *extra: str) -> dict[str, Any]:
         "wall": float(wall),
         "cpu": float(cpu),
         "rss_mb": int(rss_kb) / 1024,
+        "tree_rss_mb": int(tree_kb) / 1024 or None,
         "rows": [r for r in manifest if r["type"] == "row"],
         "shared": next((r for r in manifest if r["type"] == "shared"), {}),
     }
@@ -171,6 +198,7 @@ def bench_length(seconds: float, rows: int, naive: bool, work: Path) -> dict[str
         "vs_floor": round(marginal / floor, 2) if floor else None,
         "reencoded_frames": reencoded,
         "peak_rss_mb": round(compiled["rss_mb"]),
+        "peak_tree_rss_mb": round(compiled["tree_rss_mb"]) if compiled["tree_rss_mb"] else None,
         "rerun_per_row_cpu_s": round((rerun["cpu"] - rerun_one["cpu"]) / max(rows - 1, 1), 4),
         "rerun_per_row_wall_s": round((rerun["wall"] - rerun_one["wall"]) / max(rows - 1, 1), 4),
         "rerun_startup_s": round(rerun_one["wall"], 2),
@@ -194,7 +222,7 @@ def bench_length(seconds: float, rows: int, naive: bool, work: Path) -> dict[str
 def table(results: list[dict[str, Any]]) -> str:
     head = (
         "| source | per extra row, CPU s (wall) | of which QC | floor, CPU s | / floor | naive per row, CPU s "
-        "| naive / compiled | re-run per row, CPU s (start-up) | peak RSS, MB | shared once, s |\n"
+        "| naive / compiled | re-run per row, CPU s (start-up) | peak RSS, MB (tree) | shared once, s |\n"
         "|---|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = []
@@ -204,7 +232,7 @@ def table(results: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['source_s']:.0f} s | {r['marginal_cpu_s']:.2f} ({r['marginal_wall_s']:.1f}) "
             f"| {100 * (r['qc_share'] or 0):.0f} % | {r['floor_s']:.2f} | {r['vs_floor']:.2f}× | {naive} | {ratio} "
-            f"| {r['rerun_per_row_cpu_s']:.3f} ({r['rerun_startup_cpu_s']:.1f}) | {r['peak_rss_mb']} | {r['shared_s']:.1f} |"
+            f"| {r['rerun_per_row_cpu_s']:.3f} ({r['rerun_startup_cpu_s']:.1f}) | {r['peak_rss_mb']} ({r.get('peak_tree_rss_mb') or '—'}) | {r['shared_s']:.1f} |"
         )
     base = results[0]
     summary = [
