@@ -36,6 +36,7 @@ from vpipe.kernel_api import registry
 from vpipe.kernel_api.context import RunContext, Target
 from vpipe.runtime.cache import MISS, Cache, Miss
 from vpipe.runtime.calibration import cpu_clock
+from vpipe.runtime.memory import release_freed
 from vpipe.version import __version__
 
 
@@ -222,19 +223,14 @@ class Executor:
                 damaged = len(self.cache.damaged) if self.cache is not None else 0
                 value = self.cached(i, key)
                 for _, why in self.cache.damaged[damaged:] if self.cache is not None else []:
-                    rt.diagnostics.append(
-                        Diagnostic(
-                            "VP342",
-                            f"the cached {name} ({op.kind}) was damaged: {why}; computed again",
-                            None,
-                            severity=Severity.WARNING,
-                        )
-                    )
+                    text = f"the cached {name} ({op.kind}) was damaged: {why}; computed again"
+                    rt.diagnostics.append(Diagnostic("VP342", text, None, severity=Severity.WARNING))
             if value is MISS:
                 faults.point(_phase(op.kind))
                 value = kern.run(op, inputs, rt)
                 if kern.cache and self.cache is not None:
                     self.cache.put(key, value)
+                release_freed()  # the op's temporaries: not left resident under the next op's
             else:
                 cached.append(name)
         timings[name] = timings.get(name, 0.0) + time.perf_counter() - start
