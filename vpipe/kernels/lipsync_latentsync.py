@@ -41,7 +41,7 @@ def unet_config(folder: Path) -> Any:
 
 
 class _LatentSync(NeuralLipsync):
-    version = "1"
+    version = "2"  # 2: edits start from the recording's own pictures (first generation)
     family = "latentsync"
     default_model = "latentsync-1.6"
 

@@ -27,7 +27,7 @@ MUSETALK = backend(
 
 
 class _MuseTalk(NeuralLipsync):
-    version = "1"
+    version = "2"  # 2: edits start from the recording's own pictures (first generation)
     family = "musetalk"
     default_model = "musetalk-1.5"
 

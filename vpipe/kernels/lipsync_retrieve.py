@@ -73,10 +73,10 @@ RETIME = backend(
 
 @kernel("lipsync.apply", backend=RETRIEVE)
 class Retrieve(_WeightFree):
-    version = "4"
+    version = "5"  # 5: edits start from the recording's own pictures (first generation)
 
 
 @kernel("lipsync.apply", backend=RETIME)
 class Retime(_WeightFree):
-    version = "4"
+    version = "5"  # 5: edits start from the recording's own pictures (first generation)
     max_offset = 3

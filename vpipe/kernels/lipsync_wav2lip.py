@@ -147,7 +147,7 @@ def onnx_spec(op: Op) -> Any:
 
 
 class _Wav2Lip(Kernel):
-    version = "1"
+    version = "2"  # 2: edits start from the recording's own pictures (first generation)
     cache = False  # frames are large; the written file is what is kept
     batch = 32
     onnx_twin: str | None = "wav2lip-onnx"  # the export-onnx pass may swap this kernel for that one

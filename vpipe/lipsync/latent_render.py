@@ -39,14 +39,14 @@ class Job:
 def _gather(video: VideoSource, face: FaceTrack, pose: np.ndarray, phase: np.ndarray, wanted: set[int]) -> Job:
     """Decode the pose frames (and the next one where a frame lies between two) of `wanted`."""
     from vpipe.lipsync.interpolate import between, between_points
-    from vpipe.media.decode import iter_frames
+    from vpipe.media.first_generation import source_images
 
     job = Job(np.zeros(0))
     if not wanted:
         return job
     last = video.frames - 1
     need = {int(pose[k]) for k in wanted} | {min(int(pose[k]) + 1, last) for k in wanted if phase[k] > MIN_PHASE}
-    decoded = {i: img for i, _, img in iter_frames(video.path, min(need), max(need) + 1) if i in need}
+    decoded = {i: img for i, _, img in source_images(video, min(need), max(need) + 1) if i in need}
     for k in sorted(wanted):
         p = int(pose[k])
         img, lm = decoded[p], face.landmarks[p]

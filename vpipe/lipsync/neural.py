@@ -39,7 +39,7 @@ def render_neural(
     batch: int = 32,
 ) -> Frames:
     from vpipe.lipsync.interpolate import between, between_points
-    from vpipe.media.decode import iter_frames
+    from vpipe.media.first_generation import source_images
 
     timeline = output_timeline(video, track, windows)
     out_windows = [(track.to_output(a), track.to_output(b)) for a, b in windows]
@@ -71,7 +71,7 @@ def render_neural(
             queue.clear()
             advance(len(rendered), len(jobs))
 
-        for i, _, image in iter_frames(video.path, first, max(need.values()) + 1):
+        for i, _, image in source_images(video, first, max(need.values()) + 1):
             images[i] = image
             while pending and need[pending[0]] <= i:
                 k = pending.pop(0)

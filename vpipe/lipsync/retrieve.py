@@ -155,7 +155,7 @@ def _render(
     next source frame, landmarks likewise) with the chosen donor's mouth transplanted when
     `jobs[k]` names one. Source frames are decoded once, in order, and kept only while needed."""
     from vpipe.lipsync.interpolate import between, between_points
-    from vpipe.media.decode import iter_frames
+    from vpipe.media.first_generation import source_images
 
     last = video.frames - 1
     need = {k: min(pose + (1 if k in phases else 0), last) for k, (pose, _) in jobs.items()}
@@ -163,8 +163,7 @@ def _render(
     images: dict[int, np.ndarray] = {}
     rendered: dict[int, np.ndarray] = {}
     first = min(pose for pose, _ in jobs.values())
-    seek = video.gops.pts if video.gops is not None else None  # a normalised source: start at its GOP
-    for i, _, image in iter_frames(video.path, first, max(need.values()) + 1, seek):
+    for i, _, image in source_images(video, first, max(need.values()) + 1):
         images[i] = image
         while pending and need[pending[0]] <= i:
             k = pending.pop(0)

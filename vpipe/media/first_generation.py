@@ -17,14 +17,14 @@ that some row re-encodes are ever stored (a few per slot), never the whole video
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from vpipe.atomic import atomic_path, make_dirs
-from vpipe.data.media import GopIndex
+from vpipe.data.media import GopIndex, VideoSource
 
 VERSION = "1"  # part of the folder's name: a change of layout starts a new store
 
@@ -62,6 +62,24 @@ def recording_pictures(index: GopIndex, normalized: Path, gops: Iterable[int]) -
         for i in range(first, end):
             pictures[i] = block[i - first]
     return pictures
+
+
+def source_images(video: VideoSource, start: int, stop: int) -> Iterator[tuple[int, float, np.ndarray]]:
+    """(index, seconds, upright BGR image) of frames start..stop-1, the pictures a row's edit
+    starts from: for a normalised source the recording's own (first generation, stored for the
+    GOPs the splice will re-encode anyway); otherwise decoded from the video itself."""
+    from vpipe.media.convert import frame_to_bgr
+    from vpipe.media.decode import iter_frames
+
+    stop = min(stop, video.frames)
+    if video.gops is None or start >= stop:
+        yield from iter_frames(video.path, start, stop)
+        return
+    index = video.gops
+    gops = range(int(index.gop_of(np.asarray([start]))[0]), int(index.gop_of(np.asarray([stop - 1]))[0]) + 1)
+    pictures = recording_pictures(index, video.path, gops)
+    for i in range(start, stop):
+        yield i, float(video.times[i]), frame_to_bgr(as_frame(pictures[i]))
 
 
 def as_frame(picture: np.ndarray) -> Any:
