@@ -19,7 +19,7 @@ from vpipe.kernel_api.context import RunContext
 from vpipe.kernels.media import OpenVideo
 from vpipe.kernels.media_gops import Normalize
 from vpipe.media.decode import iter_decoded, iter_frames, luma, read_audio
-from vpipe.media.first_generation import gop_file, recording_pictures, store_folder
+from vpipe.media.first_generation import gop_file, recording_pictures, source_images, store_folder
 from vpipe.media.normalize import EncoderSettings
 from vpipe.media.splice import lookahead_frames, splice
 from vpipe.media.write import VideoSettings, WriteError
@@ -113,3 +113,21 @@ def test_a_damaged_or_linked_store_is_refused_not_used(source: tuple[VideoSource
     with pytest.raises(OSError, match="link"):
         recording_pictures(norm.gops, linked, [1])
     assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_edits_start_from_the_recordings_pictures(source: tuple[VideoSource, VideoSource]) -> None:
+    """A normalised source's images for the lip-sync edit are the recording's decoded images,
+    pixel for pixel (not the normalised copy's); a source that is not normalised is decoded."""
+    video, norm = source
+    from_recording = {i: image for i, _, image in source_images(norm, 70, 80)}
+    from_normalised = {i: image for i, _, image in iter_frames(norm.path, 70, 80)}
+    recorded = {i: image for i, _, image in iter_frames(video.path, 70, 80)}
+    assert sorted(from_recording) == list(range(70, 80))
+    for i in range(70, 80):
+        np.testing.assert_array_equal(from_recording[i], recorded[i])
+        assert not np.array_equal(from_normalised[i], recorded[i])  # the copy is one encode away
+    times = [t for _, t, _ in source_images(norm, 70, 72)]
+    assert times == [float(norm.times[70]), float(norm.times[71])]
+    plain = [(i, image) for i, _, image in source_images(video, 70, 72)]  # not normalised: decoded
+    assert [i for i, _ in plain] == [70, 71]
+    np.testing.assert_array_equal(plain[0][1], recorded[70])
