@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import math
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -160,8 +161,24 @@ def test_a_track_whose_timestamps_do_not_count_its_samples_is_read_from_the_star
     assert len(excerpt) == whole.samples.shape[0]
 
 
+def _counting_decodes(monkeypatch: pytest.MonkeyPatch) -> dict[Path, int]:
+    """Frames each file's decoder yields from now on (vpipe.media.decode.iter_decoded)."""
+    import vpipe.media.decode as decode
+
+    counts: dict[Path, int] = {}
+    real = decode.iter_decoded
+
+    def counted(path: Path, *args: object, **kwargs: object) -> Iterator[tuple[int, float, object]]:
+        for item in real(path, *args, **kwargs):  # type: ignore[arg-type]
+            counts[path] = counts.get(path, 0) + 1
+            yield item
+
+    monkeypatch.setattr(decode, "iter_decoded", counted)
+    return counts
+
+
 def test_the_copied_frames_around_the_edit_are_the_source_pictures_and_decoded_once(
-    rows: dict[int, tuple[OutputFile, Frames, Path]],
+    rows: dict[int, tuple[OutputFile, Frames, Path]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Proof on the real files: every output frame QC takes as its source frame's picture
     decodes (from the output) to exactly that picture; the pairs cover the measured ranges
@@ -179,8 +196,15 @@ def test_the_copied_frames_around_the_edit_are_the_source_pictures_and_decoded_o
         wanted = {int(frames.source_index[k]) for k in measured}
         out = {k: luma(f) for k, _, f in iter_decoded(file.path) if k in measured}
         src = {i: luma(f) for i, _, f in iter_decoded(frames.source) if i in wanted}
-        pairs = list(pairs_spliced(file, frames, found.out_pts, frame_timing(frames.source).pts, same))
+        source_gops = stream_gops(frames.source)
+        decoded = _counting_decodes(monkeypatch)
+        src_pts = frame_timing(frames.source).pts
+        pairs = list(pairs_spliced(file, frames, found.out_pts, src_pts, same, source_gops.starts))
+        monkeypatch.undo()
         assert [k for k, _, _ in pairs] == sorted(measured)
+        # decoded: the copied GOPs from the source only (the decoder seeks over the re-encoded
+        # GOPs, compared with the recording's pictures), the re-encoded GOPs from the output only
+        assert decoded == {frames.source: 24, file.path: 24}
         # a re-encoded frame's source is the recording's own picture it was encoded from
         reencoded = {k for a, b in file.splice["reencoded"] for k in range(int(a), int(b))}
         recorded = recording_pictures(file.splice)

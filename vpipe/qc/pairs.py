@@ -25,6 +25,7 @@ and rows already run one per core.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -172,25 +173,43 @@ def same_pictures(frames: Frames, found: CopiedGops, source: StreamGops) -> set[
 
 
 class _Shown:
-    """The source frames a range's output frames show, decoded forwards once (the timeline is
-    monotone in source frames)."""
+    """The source frames a range's output frames show, decoded forwards (the timeline is
+    monotone in source frames), from the keyframe before the first one asked for. A frame a
+    whole GOP or more ahead is reached by seeking to its keyframe instead of decoding the
+    frames between, which nobody asked for (the re-encoded frames are compared with the
+    recording's pictures): the normalised stream's GOPs are closed, so the pictures are the same."""
 
-    def __init__(self, frames: Frames, first: int, src_pts: np.ndarray) -> None:
-        from vpipe.media.decode import iter_decoded
-
-        self.frames = frames
-        self.decoded = iter_decoded(frames.source, int(frames.source_index[first]), src_pts, threads=False)
+    def __init__(self, frames: Frames, src_pts: np.ndarray, keyframes: tuple[int, ...]) -> None:
+        self.frames, self.src_pts, self.keyframes = frames, src_pts, keyframes
+        self.decoded: Iterator[tuple[int, float, Any]] | None = None
         self.index, self.frame = -1, None
 
     def __call__(self, k: int) -> Any:
+        from vpipe.media.decode import iter_decoded
+
         want = int(self.frames.source_index[k])
+        if self.decoded is None or self._keyframe_before(want) > self.index:
+            if self.decoded is not None:
+                self.decoded.close()  # type: ignore[attr-defined]
+            self.decoded = iter_decoded(self.frames.source, want, self.src_pts, threads=False)
+            self.index = -1
         while self.index < want:
             self.index, _, self.frame = next(self.decoded)
         return self.frame
 
+    def _keyframe_before(self, frame: int) -> int:
+        """The last GOP start at or before `frame` (-1 when the GOPs are not known: decode on)."""
+        i = bisect.bisect_right(self.keyframes, frame) - 1
+        return self.keyframes[i] if i >= 0 else -1
+
 
 def pairs_spliced(
-    file: OutputFile, frames: Frames, out_pts: np.ndarray, src_pts: np.ndarray, same: set[int]
+    file: OutputFile,
+    frames: Frames,
+    out_pts: np.ndarray,
+    src_pts: np.ndarray,
+    same: set[int],
+    keyframes: tuple[int, ...] = (),
 ) -> Iterator[tuple[int, Any, Any]]:
     """Like pairs_full, but only around the re-encoded GOPs (seeking both files there); an
     output frame in `same` is its source frame (see the module docstring), decoded once.
@@ -212,7 +231,7 @@ def pairs_spliced(
         return shown(j)
 
     for a, b in measured_ranges(file.splice or {}, len(frames.times)):
-        shown = _Shown(frames, a, src_pts)
+        shown = _Shown(frames, src_pts, keyframes)
         k = a
         while k < b:
             if k in same:
@@ -229,6 +248,8 @@ def pairs_spliced(
                 if j >= end:
                     break
                 yield j, frame, reference(j, shown)
+                if j == end - 1:
+                    break  # the next frame is not wanted from the output: not decoded
             k = end
 
 

@@ -166,8 +166,8 @@ def visual_metrics(
     in_window = np.array([any(a <= t < b for a, b in windows) for t in times])
     seams = _seams(frames)
     if file.splice:
-        src_pts, out_pts, same = _check_copied_gops(file, frames, rt, metrics, failures)
-        pairs = pairs_spliced(file, frames, out_pts, src_pts, same)
+        src_pts, out_pts, same, keyframes = _check_copied_gops(file, frames, rt, metrics, failures)
+        pairs = pairs_spliced(file, frames, out_pts, src_pts, same, keyframes)
     else:
         src_pts, pairs = None, pairs_full(file, frames)
     between_luma = _interpolated_references(frames, report, seams, src_pts)
@@ -225,10 +225,11 @@ def visual_metrics(
 
 def _check_copied_gops(
     file: OutputFile, frames: Frames, rt: RunContext, metrics: dict[str, float], failures: list[str]
-) -> tuple[np.ndarray, np.ndarray, set[int]]:
+) -> tuple[np.ndarray, np.ndarray, set[int], tuple[int, ...]]:
     """A spliced output's copied GOPs are the normalised source's packets, and it has every
-    frame written. Returns the source's and the output's frame timestamps, and the output
-    frames that are their source frame's very picture (decoded once: qc/pairs.py)."""
+    frame written. Returns the source's and the output's frame timestamps, the output frames
+    that are their source frame's very picture (decoded once: qc/pairs.py), and the source's
+    GOP starts (where its decoder may seek; none when its frames are not in decode order)."""
     from vpipe.media.decode import frame_timing
 
     assert file.splice is not None
@@ -243,7 +244,8 @@ def _check_copied_gops(
         failures.append(f"{found.copied - found.identical} copied GOP(s) differ from the normalised source's packets")
     if found.out_pts.shape[0] != len(frames.times):
         failures.append(f"the output has {found.out_pts.shape[0]} frames where {len(frames.times)} were written")
-    return src_pts, found.out_pts, same_pictures(frames, found, source_gops)
+    keyframes = source_gops.starts if source_gops.in_order else ()
+    return src_pts, found.out_pts, same_pictures(frames, found, source_gops), keyframes
 
 
 def _untouched(
