@@ -13,7 +13,10 @@ transcript repeated and the slot on the first "regulation". For each length, `vp
   aligns, tracks, re-encodes and measures the whole video), two rows, the second one's cost;
 - floor: what a row cannot avoid, measured here: its speech (fit, voice match, splice) and
   lip-sync as the compiled rows' manifests time them, plus encoding as many frames as the
-  row re-encoded with the normalised stream's encoder and the row's audio as AAC;
+  row re-encoded with the normalised stream's encoder and as many AAC blocks as the row's
+  sound re-encoded (splice-aac; the whole track where it is not spliced);
+- the row's AAC: its CPU seconds as QC reads them off the splice report, beside what
+  encoding the whole track costs (what every row paid before splice-aac);
 - peak RSS of the compiled run (build, shared work and all its rows: one `vpipe run`): of the
   tree's largest process (getrusage; with `--jobs 1` the vpipe process itself, the speech
   worker apart), and of the whole tree summed, sampled every 0.1 s (may miss a short peak).
@@ -130,21 +133,26 @@ def vpipe_run(recipe: Path, cache: Path, *extra: str) -> dict[str, Any]:
     }
 
 
-def floor_encode(normalised: Path, frames: int, audio_source: Path, repeat: int = 3) -> float:
+def floor_encode(normalised: Path, frames: int, audio_source: Path, audio_blocks: int, repeat: int = 3) -> float:
     """CPU seconds to encode `frames` frames with the normalised stream's encoder settings and
-    the row's audio as AAC, and mux them: the video and audio work a row cannot avoid."""
+    `audio_blocks` AAC blocks of the row's sound (what the row re-encoded; the whole track
+    when the sound is not spliced), and mux them: the video and audio work a row cannot avoid."""
     import av
 
+    from vpipe.data.audio import Audio
     from vpipe.media.decode import frame_timing, iter_decoded, read_audio
     from vpipe.media.normalize import EncoderSettings, new_encoder, nominal_rate
     from vpipe.media.write import VideoSettings, encode
 
     decoded = [f for _, _, f in itertools.islice(iter_decoded(normalised), max(frames, 1))]  # not the whole video
-    audio = read_audio(audio_source)
+    whole = read_audio(audio_source)
+    audio = Audio(whole.samples[: max(audio_blocks - 1, 1) * 1024], whole.rate)  # the priming block is the encoder's
     with av.open(str(normalised)) as c:
         s = c.streams.video[0]
         tb = s.time_base
-        settings = EncoderSettings(s.width, s.height, (tb.numerator, tb.denominator), nominal_rate(s), 12, "veryfast", 12)
+        settings = EncoderSettings(
+            s.width, s.height, (tb.numerator, tb.denominator), nominal_rate(s), 12, "veryfast", 12
+        )
     timing = frame_timing(normalised)
     times = []
     for _ in range(repeat):
@@ -154,8 +162,24 @@ def floor_encode(normalised: Path, frames: int, audio_source: Path, repeat: int 
             f.pts = int(timing.pts[i])
             enc.encode(f)
         enc.encode(None)
-        with tempfile.TemporaryDirectory() as tmp:  # the audio: AAC of the whole track, muxed
+        with tempfile.TemporaryDirectory() as tmp:  # the audio: the row's AAC blocks, muxed
             encode(lambda: iter([]), (settings.width, settings.height), tb, audio, Path(tmp) / "a.mp4", VideoSettings())
+        times.append(time.process_time() - t0)
+    return median(times)
+
+
+def whole_track_aac(audio_source: Path, repeat: int = 3) -> float:
+    """CPU seconds to encode the whole sound track as AAC: what every row paid before splice-aac."""
+    from vpipe.media.aac_splice import AacSettings, encode_all, planar
+    from vpipe.media.decode import read_audio
+
+    audio = read_audio(audio_source)
+    pcm = planar(audio.samples)
+    settings = AacSettings(audio.rate, min(audio.channels, 2), 128)
+    times = []
+    for _ in range(repeat):
+        t0 = time.process_time()
+        encode_all(settings, pcm)
         times.append(time.process_time() - t0)
     return median(times)
 
@@ -178,8 +202,11 @@ def bench_length(seconds: float, rows: int, naive: bool, work: Path) -> dict[str
     speech = median([cpu_of(r, *SPEECH_OPS) for r in later])
     lipsync = median([cpu_of(r, "frames") for r in later])
     reencoded = int(median([r["qc"]["metrics"].get("reencoded_frames", 0) for r in later]))
+    metrics = [r["qc"]["metrics"] for r in later]
+    audio_blocks = int(median([m.get("audio_reencoded_blocks", m.get("audio_blocks", 0)) for m in metrics]))
+    audio_cpu = median([m.get("audio_cpu_s", 0.0) for m in metrics])
     normalised = next((cache.parent / "cache-store" / "normalized").glob("*.mp4"))
-    video_floor = floor_encode(normalised, reencoded, source)
+    video_floor = floor_encode(normalised, reencoded, source, audio_blocks or 1 << 40)
     floor = speech + lipsync + video_floor
     rerun = vpipe_run(recipe, cache)
     rerun_one = vpipe_run(recipe, cache, "--rows", "1")
@@ -197,6 +224,10 @@ def bench_length(seconds: float, rows: int, naive: bool, work: Path) -> dict[str
         "floor_parts": {"speech": round(speech, 3), "lipsync": round(lipsync, 3), "video+audio": round(video_floor, 3)},
         "vs_floor": round(marginal / floor, 2) if floor else None,
         "reencoded_frames": reencoded,
+        "audio_reencoded_blocks": audio_blocks,
+        "audio_blocks": int(median([m.get("audio_blocks", 0) for m in metrics])),
+        "audio_cpu_s": round(audio_cpu, 4),
+        "audio_whole_track_cpu_s": round(whole_track_aac(source), 4),
         "peak_rss_mb": round(compiled["rss_mb"]),
         "peak_tree_rss_mb": round(compiled["tree_rss_mb"]) if compiled["tree_rss_mb"] else None,
         "rerun_per_row_cpu_s": round((rerun["cpu"] - rerun_one["cpu"]) / max(rows - 1, 1), 4),
@@ -222,8 +253,9 @@ def bench_length(seconds: float, rows: int, naive: bool, work: Path) -> dict[str
 def table(results: list[dict[str, Any]]) -> str:
     head = (
         "| source | per extra row, CPU s (wall) | of which QC | floor, CPU s | / floor | naive per row, CPU s "
-        "| naive / compiled | re-run per row, CPU s (start-up) | peak RSS, MB (tree) | shared once, s |\n"
-        "|---|---|---|---|---|---|---|---|---|---|\n"
+        "| naive / compiled | re-run per row, CPU s (start-up) | peak RSS, MB (tree) | shared once, s "
+        "| row's AAC, CPU s (whole track) |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = []
     for r in results:
@@ -232,7 +264,9 @@ def table(results: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {r['source_s']:.0f} s | {r['marginal_cpu_s']:.2f} ({r['marginal_wall_s']:.1f}) "
             f"| {100 * (r['qc_share'] or 0):.0f} % | {r['floor_s']:.2f} | {r['vs_floor']:.2f}× | {naive} | {ratio} "
-            f"| {r['rerun_per_row_cpu_s']:.3f} ({r['rerun_startup_cpu_s']:.1f}) | {r['peak_rss_mb']} ({r.get('peak_tree_rss_mb') or '—'}) | {r['shared_s']:.1f} |"
+            f"| {r['rerun_per_row_cpu_s']:.3f} ({r['rerun_startup_cpu_s']:.1f}) "
+            f"| {r['peak_rss_mb']} ({r.get('peak_tree_rss_mb') or '—'}) | {r['shared_s']:.1f} "
+            f"| {r.get('audio_cpu_s', float('nan')):.3f} ({r.get('audio_whole_track_cpu_s', float('nan')):.2f}) |"
         )
     base = results[0]
     summary = [
@@ -251,7 +285,9 @@ def main() -> int:
     parser.add_argument("--combine", nargs="*", help="build the table from the JSON lines of earlier runs' output")
     args = parser.parse_args()
     if args.combine:  # lengths run as separate processes (in parallel), one table
-        lines = [json.loads(line) for log in args.combine for line in Path(log).read_text().splitlines() if line[:1] == "{"]
+        lines = [
+            json.loads(line) for log in args.combine for line in Path(log).read_text().splitlines() if line[:1] == "{"
+        ]
         final = {r["seconds"]: r for r in lines if r.get("partial")}  # a partial line only where no full one
         final.update({r["seconds"]: r for r in lines if not r.get("partial")})
         found = list(final.values())

@@ -28,6 +28,9 @@ graph @g {
 
 EXPECTED = BEFORE.replace(
     "media.splice(%frames, %track, %row, %gops)", "media.splice(%frames, %track, %row, %gops, %audio)"
+).replace(
+    "audio.splice(%audio, %slot_audio, %spans) : Track",
+    'audio.splice(%audio, %slot_audio, %spans) {"shift_multiple": 1024} : Track',
 )
 
 

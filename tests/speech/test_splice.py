@@ -296,3 +296,31 @@ def test_the_narration_kernel_pads_and_times_the_speech() -> None:
     assert edit.output_start == pytest.approx(pad / rate)
     assert edit.output_end - edit.output_start == pytest.approx(len(x) / rate)
     assert len(edit.phones) == len(words)
+
+
+@pytest.mark.media
+@pytest.mark.parametrize("name", list(CLIPS))
+def test_shifts_can_be_whole_aac_blocks(name: str) -> None:
+    """shift_multiple=1024 (splice-aac): the elastic word is time-stretched by at most 512
+    samples, so the timeline after it moves by a whole number of AAC blocks; everything
+    before the word and the source after it (at the new shift) are as without, the phones
+    scale with the word, and the word keeps its loudness."""
+    text, words = NEW[name]
+    src = audio(name)
+    clip = cut(text, words, "s", slot_span(name), False)
+    plain, rounded = splice(src, [clip]), splice(src, [clip], shift_multiple=1024)
+    rate, fade = src.rate, max(2, int(FADE * src.rate))
+    (e0,), (e1,) = plain.edits, rounded.edits
+    d0, d1 = len(plain.audio.samples) - len(src.samples), len(rounded.audio.samples) - len(src.samples)
+    assert d1 % 1024 == 0 and abs(d1 - d0) <= 512 and round(e1.shift * rate) == d1
+    assert e1.output_start == e0.output_start
+    ratio = (e1.output_end - e1.output_start) / (e0.output_end - e0.output_start)
+    assert [p.end for p in e1.phones] == pytest.approx([p.end * ratio for p in e0.phones])
+    start = round(e0.output_start * rate)
+    np.testing.assert_array_equal(rounded.audio.samples[:start], plain.audio.samples[:start])
+    after = samples(e1.source_end, rate) + fade
+    np.testing.assert_array_equal(rounded.audio.samples[after + d1 :], src.samples[after:])
+    word0 = plain.audio.samples[start : round(e0.output_end * rate)]
+    word1 = rounded.audio.samples[start : round(e1.output_end * rate)]
+    level = 20 * np.log10(np.sqrt(np.mean(word1**2)) / np.sqrt(np.mean(word0**2)))
+    assert abs(level) < 0.5

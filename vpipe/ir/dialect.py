@@ -279,6 +279,7 @@ define(
         "Replace the slot audio in the source track with crossfades at quiet points.",
         operands=(("audio", "Audio"), ("slot_audio", "SlotAudio"), ("spans", "Spans")),
         results=("Track",),
+        attrs={"shift_multiple": INT},  # splice-aac: the timeline after a slot moves by whole AAC blocks
     )
 )
 define(

@@ -17,6 +17,10 @@ from vpipe.speech.splice import splice
 @kernel("audio.splice", backend="crossfade")
 class Splice(Kernel):
     version = "5"
+    # Not stored: the row's track is the whole recording's length (~43 MB at two minutes);
+    # storing it cost ~0.1 s CPU and 43 MB of disk per row, making it again (from the cached
+    # recording and slot clips) a few tens of ms, and only a row that re-renders needs it.
+    cache = False
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.02, ram_mb=30)
@@ -28,6 +32,7 @@ class Splice(Kernel):
             list(slot_audio.clips),
             {s.name: " ".join(s.words) for s in spans.slots},
             {s.name: (s.before, s.after) for s in spans.slots},
+            shift_multiple=int(op.attr("shift_multiple", 1)) if op is not None else 1,
         )
 
 

@@ -8,6 +8,7 @@ byte-identical); its report says what was re-encoded, so a row's cost can be rea
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +30,33 @@ def row_packets(
     """The packets of `audio` on the output's audio `stream` (at `rate`), and a report.
     `recording`: the sound the row's was made from; `shifts`: the sample offsets at which its
     stretches appear in the row (0 before the first slot, then one per elastic slot)."""
+    began = time.process_time()
+    packets, report = _packets(stream, rate, audio, bitrate_kbps, recording, shifts, store)
+    report["cpu_s"] = round(time.process_time() - began, 4)
+    return packets, report
+
+
+def _packets(
+    stream: Any,
+    rate: int,
+    audio: Audio,
+    bitrate_kbps: int,
+    recording: Audio | None,
+    shifts: tuple[int, ...],
+    store: Path | None,
+) -> tuple[list[Any], dict[str, object]]:
     why = _cannot_splice(stream, rate, audio, recording)
     if why is not None:
-        return list(audio_packets(stream, audio, rate)), {"mode": "encoded", "why": why}
+        packets = list(audio_packets(stream, audio, rate))
+        return packets, {"mode": "encoded", "why": why, "blocks": len(packets), "reencoded_blocks": len(packets)}
     assert recording is not None
     settings = AacSettings(rate, min(audio.channels, 2), bitrate_kbps)
     context = stream.codec_context
     if not context.is_open:
         context.open()  # as muxing would: its parameters are what the copied packets must match
     if bytes(context.extradata or b"") != bytes(settings.encoder().extradata or b""):
-        return list(audio_packets(stream, audio, rate)), {"mode": "encoded", "why": "encoder parameters differ"}
+        packets = list(audio_packets(stream, audio, rate))
+        return packets, {"mode": "encoded", "why": "encoder parameters differ", "reencoded_blocks": len(packets)}
     row = planar(audio.samples)
     source = recording_pcm(recording.samples)
     candidates = sorted(set(shifts) | {0}, key=lambda s: (s != 0, abs(s)))

@@ -6,6 +6,12 @@ recording's sound (the audio.splice's source), and the kernel then copies the re
 AAC packets (encoded once per phase, shared) and encodes only a short span around each slot,
 joined where the two encodes' packets are byte-identical (`media/aac_splice.py`).
 
+An elastic slot moves the rest of the row by its change of length; the pass asks
+audio.splice to make that a whole number of AAC blocks (`shift_multiple`: an elastic word
+is time-stretched by at most ±512 samples), so the rest of the row is the
+recording's one shared encode, packet for packet, on every row. (Without it each new shift
+modulo 1024 costs one more encode of the whole recording, kept for later rows.)
+
 It applies to a media.splice whose track is an audio.splice of a recording; narrated rows
 (no recording under them) are left as they are.
 
@@ -16,7 +22,7 @@ Before:
 
 After:
     %audio = media.audio(%video) : Audio shared
-    %track = audio.splice(%audio, %slot_audio, %spans) : Track per_row
+    %track = audio.splice(%audio, %slot_audio, %spans) {"shift_multiple": 1024} : Track per_row
     %file = media.splice(%frames, %track, %row, %gops, %audio) {"codec": "h264", "path": "out/{{ row_id }}.mp4"} : File per_row
 """
 
@@ -26,6 +32,7 @@ from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from vpipe.ir.graph import Graph
+from vpipe.media.aac_splice import BLOCK
 from vpipe.passes.base import PassContext
 from vpipe.passes.registry import register
 
@@ -44,9 +51,12 @@ class SpliceAac:
         if track.kind != "audio.splice":
             return graph  # a narration: no recording under the row's sound
         recording = track.operands[0]
-        ops = tuple(
-            replace(op, operands=(*op.operands, recording), kernel=None, estimate=None) if op is write else op
-            for op in graph.ops
-        )
+        ops = []
+        for op in graph.ops:
+            if op is write:
+                op = replace(op, operands=(*op.operands, recording), kernel=None, estimate=None)
+            elif op.results and op.results[0].name == write.operands[1]:
+                op = op.with_attrs(shift_multiple=BLOCK)
+            ops.append(op)
         ctx.facts["splice_aac"] = True
-        return Graph(graph.name, ops)
+        return Graph(graph.name, tuple(ops))

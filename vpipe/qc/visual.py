@@ -240,6 +240,11 @@ def _check_copied_gops(
     metrics["copied_gops_identical"] = found.identical
     metrics["copied_source_psnr_min_db"] = float(file.splice.get("copied_source_psnr_min_db", 99.0))
     metrics["reencoded_frames"] = float(file.splice.get("reencoded_frames", 0))
+    sound = file.splice.get("audio")
+    if isinstance(sound, dict):  # what the row's AAC cost (the splice-aac pass): blocks encoded, CPU
+        metrics["audio_blocks"] = float(sound.get("blocks", 0))
+        metrics["audio_reencoded_blocks"] = float(sound.get("reencoded_blocks", sound.get("blocks", 0)))
+        metrics["audio_cpu_s"] = float(sound.get("cpu_s", 0.0))
     if found.identical != found.copied:
         failures.append(f"{found.copied - found.identical} copied GOP(s) differ from the normalised source's packets")
     if found.out_pts.shape[0] != len(frames.times):

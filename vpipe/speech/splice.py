@@ -5,6 +5,12 @@ boundary moves to the quietest point within ±15 ms of the aligner's word bounda
 crossfades lie in the gaps beside the word (the source's tail fading out before it, the
 new word's own lead-in fading in), so no fricative or plosive onset is ever cut through.
 The new word gets the loudness of the speech within a second around the recorded word.
+
+`shift_multiple` (set by the splice-aac pass): an elastic word is time-stretched by at most
+half that many samples, longer or shorter, so the timeline after every slot moves by a
+multiple of it (1024: AAC's block, so the rest of the row is the recording's AAC packets as
+they are, one shared encode for every row). At 44.1 kHz that is at most ±11.6 ms on the
+word (±3 % on a 0.4 s word; a fitted word is stretched by up to the recipe's max_stretch).
 """
 
 from __future__ import annotations
@@ -121,20 +127,38 @@ def _prepare(source: Audio, clips: list[SlotClip], fade: int) -> list[_Cut]:
     return cuts
 
 
+def _round_shifts(cuts: list[_Cut], rate: int, fade: int, multiple: int) -> None:
+    """Stretch each elastic word by the fewest samples (at most multiple / 2, either way) that
+    make the total shift after it a multiple of `multiple`."""
+    shift = 0
+    for cut in cuts:
+        join = fade if cut.joined else 0
+        change = len(cut.body) + join - (cut.i1 - cut.i0)
+        if not cut.clip.fitted and multiple > 1:
+            extra = (-(shift + change) + multiple // 2) % multiple - multiple // 2
+            if extra and len(cut.body) + extra > 0:
+                cut.body = wsola(cut.body, rate, len(cut.body) + extra).astype(np.float32)
+                change += extra
+        shift += change
+
+
 def splice(
     source: Audio,
     clips: list[SlotClip],
     replaced: dict[str, str] | None = None,
     context: dict[str, tuple[tuple[Segment, ...], tuple[Segment, ...]]] | None = None,
+    shift_multiple: int = 1,
 ) -> Track:
     """`replaced`: slot → the recorded words; `context`: slot → (words before, words after), in
-    source time; both are carried into the edits for QC."""
+    source time; both are carried into the edits for QC. `shift_multiple`: the timeline after
+    each slot moves by a multiple of this many samples (elastic words stretched a little)."""
     rate = source.rate
     src = source.samples
     channels = src.shape[1]
     fade = max(2, int(FADE * rate))
     fade_out, fade_in = _equal_power(fade)
     cuts = _prepare(source, clips, fade)
+    _round_shifts(cuts, rate, fade, shift_multiple)
     pieces: list[np.ndarray] = []
     edits: list[TimelineEdit] = []
     cursor = 0  # next source sample to copy
