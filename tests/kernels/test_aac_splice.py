@@ -33,7 +33,6 @@ from vpipe.media.aac_splice import (
     SpliceResult,
     copy_runs,
     encode_all,
-    planar,
     splice_packets,
 )
 from vpipe.media.decode import read_audio
@@ -43,23 +42,22 @@ CLIPS = ("glasses_woman.mp4", "studio_woman.mp4", "interview_man.mp4")
 
 @pytest.fixture(scope="module")
 def sounds() -> dict[str, np.ndarray]:
-    """Each clip's sound (planar), the short ones looped to ~15 s (a join needs room)."""
+    """Each clip's samples (n, 2), the short ones looped to ~15 s (a join needs room)."""
     out = {}
     for name in CLIPS:
-        pcm = planar(read_audio(shared_media(name)).samples)
-        out[name] = np.tile(pcm, (1, 3)) if name == "glasses_woman.mp4" else pcm
+        pcm = read_audio(shared_media(name)).samples
+        out[name] = np.tile(pcm, (3, 1)) if name == "glasses_woman.mp4" else pcm
     return out
 
 
 def _row(recording: np.ndarray, at: int, old: int, new: np.ndarray) -> np.ndarray:
     """`recording` with samples [at, at + old) replaced by `new` (10 ms equal-power fades)."""
     fade = 441
-    ramp = np.sin((np.arange(fade) + 0.5) / fade * np.pi / 2).astype(np.float32)
+    ramp = np.sin((np.arange(fade) + 0.5) / fade * np.pi / 2).astype(np.float32)[:, None]
     new = new.copy()
-    new[:, :fade] = new[:, :fade] * ramp + recording[:, at : at + fade] * ramp[::-1]
-    tail = recording[:, at + old : at + old + fade]
-    new[:, -fade:] = new[:, -fade:] * ramp[::-1] + tail[:, :fade] * ramp
-    return np.concatenate([recording[:, :at], new, recording[:, at + old :]], axis=1)
+    new[:fade] = new[:fade] * ramp + recording[at : at + fade] * ramp[::-1]
+    new[-fade:] = new[-fade:] * ramp[::-1] + recording[at + old : at + old + fade] * ramp
+    return np.concatenate([recording[:at], new, recording[at + old :]])
 
 
 def _decode(packets: list[tuple[bytes, int]], settings: AacSettings, extradata: bytes) -> np.ndarray:
@@ -104,7 +102,7 @@ class Case:
     reference: np.ndarray  # the full re-encode's decoded frames
 
     def samples(self, frames: np.ndarray) -> np.ndarray:
-        return frames.transpose(0, 2, 1).reshape(-1, frames.shape[1])[BLOCK : BLOCK + self.row.shape[1]]
+        return frames.transpose(0, 2, 1).reshape(-1, frames.shape[1])[BLOCK : BLOCK + self.row.shape[0]]
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +112,7 @@ def cases(sounds: dict[str, np.ndarray]) -> list[Case]:
         recording = sounds[clip]
         other = sounds["interview_man.mp4" if clip != "interview_man.mp4" else "studio_woman.mp4"]
         at, old, new = round(at_s * RATE), round(old_s * RATE), round(new_s * RATE)
-        row = _row(recording, at, old, other[:, RATE : RATE + new])
+        row = _row(recording, at, old, other[RATE : RATE + new])
         settings = AacSettings(RATE, 2, 128)
         shared = SharedEncodes(recording, settings, None)
         result = splice_packets(settings, row, copy_runs(row, recording, [0, new - old]), [0, new - old], shared)
@@ -137,7 +135,7 @@ def test_only_short_spans_are_encoded_and_the_length_is_the_full_encodes(cases: 
     for case in cases:
         r = case.result
         assert [d for _, d in r.packets] == [d for _, d in case.full]  # same packets, same durations
-        assert sum(d for _, d in r.packets) == case.row.shape[1] + BLOCK  # + the priming block
+        assert sum(d for _, d in r.packets) == case.row.shape[0] + BLOCK  # + the priming block
         assert r.spans and all(b - a < 200 for a, b in r.spans)  # a few seconds, whatever the length
         assert r.phases == sorted({0, case.shift % BLOCK})
         assert r.joins == sum((a > 0) + (b < len(r.packets)) for a, b in r.spans)
@@ -177,7 +175,7 @@ def test_the_joins_by_the_numbers(cases: list[Case]) -> None:
     (two complete encodes of the same samples differ by -9 to +8 dB on 7 frames, ~0 on average)."""
     lines = []
     for case in cases:
-        want = case.row.T
+        want = case.row
         got, ref = case.samples(case.spliced), case.samples(case.reference)
         whole = (_snr(want, got), _snr(want, ref))
         print(f"track: SNR {whole[0]:.2f} dB spliced, {whole[1]:.2f} dB full re-encode")
@@ -218,7 +216,7 @@ def test_shared_phase_zero_is_the_full_encode_paths_packets(sounds: dict[str, np
     with av.open("/dev/null", "w", format="mp4") as out:
         stream = out.add_stream("aac", rate=44100)
         stream.layout, stream.bit_rate, stream.options = "stereo", 128000, {"aac_coder": "fast"}
-        theirs = [bytes(p) for p in audio_packets(stream, Audio(pcm.T.copy(), 44100), 44100)]
+        theirs = [bytes(p) for p in audio_packets(stream, Audio(pcm, 44100), 44100)]
         assert bytes(stream.codec_context.extradata) == bytes(settings.encoder().extradata)
     assert [p for p, _ in encode_all(settings, pcm)] == theirs
 
@@ -226,7 +224,7 @@ def test_shared_phase_zero_is_the_full_encode_paths_packets(sounds: dict[str, np
 def test_shared_encodes_are_kept_in_the_store(sounds: dict[str, np.ndarray], tmp_path) -> None:  # type: ignore[no-untyped-def]
     from vpipe.media import aac_shared
 
-    pcm = sounds["interview_man.mp4"][:, : 44100 * 3]
+    pcm = sounds["interview_man.mp4"][: 44100 * 3]
     settings = AacSettings(44100, 2, 128)
     first = SharedEncodes(pcm, settings, tmp_path)
     packets = first(384)
@@ -309,9 +307,9 @@ def test_a_written_row_keeps_its_length_and_av_offset(tmp_path: Path) -> None:
     frames = Frames(norm.path, times, np.asarray(index), {}, norm.time_base, norm.width, norm.height)
     recording = read_audio(path)
     at, old, new = round(1.6 * RATE), round(0.3 * RATE), round(0.5 * RATE)
-    other = planar(read_audio(shared_media("studio_woman.mp4")).samples)
-    row = _row(planar(recording.samples), at, old, other[:, RATE : RATE + new])
-    track = Audio(np.ascontiguousarray(row.T), RATE)
+    other = read_audio(shared_media("studio_woman.mp4")).samples
+    row = _row(recording.samples, at, old, other[RATE : RATE + new])
+    track = Audio(row, RATE)
     whole, spliced = tmp_path / "whole.mp4", tmp_path / "spliced.mp4"
     splice(frames, norm.path, norm.gops, track, whole, VideoSettings())
     sound = RowSound(recording, (0, new - old), tmp_path / "store")
@@ -324,8 +322,8 @@ def test_a_written_row_keeps_its_length_and_av_offset(tmp_path: Path) -> None:
         b["start"], b["duration"], b["packets"], b["first_video_pts"],
     )  # fmt: skip
     # decoded: whole blocks by PyAV, the edit list's length by ffmpeg; the same both ways
-    assert a["pcm"].shape == b["pcm"].shape == (2, -(-row.shape[1] // BLOCK) * BLOCK)
-    assert _ffmpeg_samples(whole) == _ffmpeg_samples(spliced) >= row.shape[1] - 16
+    assert a["pcm"].shape == b["pcm"].shape == (2, -(-row.shape[0] // BLOCK) * BLOCK)
+    assert _ffmpeg_samples(whole) == _ffmpeg_samples(spliced) >= row.shape[0] - 16
     first = audio["spans"][0][0]  # type: ignore[index]
     if first > 1:
         np.testing.assert_array_equal(a["pcm"][:, : (first - 1) * BLOCK], b["pcm"][:, : (first - 1) * BLOCK])

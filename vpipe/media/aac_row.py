@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from vpipe.data.audio import Audio
-from vpipe.media.aac_shared import SharedEncodes, recording_pcm
-from vpipe.media.aac_splice import AacSettings, copy_runs, packets_of, planar, splice_packets
+from vpipe.media.aac_shared import SharedEncodes
+from vpipe.media.aac_splice import AacSettings, copy_runs, packets_of, splice_packets
 from vpipe.media.write import audio_packets
 
 
@@ -57,8 +57,7 @@ def _packets(
     if bytes(context.extradata or b"") != bytes(settings.encoder().extradata or b""):
         packets = list(audio_packets(stream, audio, rate))
         return packets, {"mode": "encoded", "why": "encoder parameters differ", "reencoded_blocks": len(packets)}
-    row = planar(audio.samples)
-    source = recording_pcm(recording.samples)
+    row, source = audio.samples, recording.samples  # compared as they are: equal samples, equal clipped
     candidates = sorted(set(shifts) | {0}, key=lambda s: (s != 0, abs(s)))
     run = copy_runs(row, source, candidates)
     shared = SharedEncodes(source, settings, store)

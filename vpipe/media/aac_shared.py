@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from vpipe.atomic import atomic_path
-from vpipe.media.aac_splice import AacSettings, encode_all, planar
+from vpipe.media.aac_splice import AacSettings, encode_all
 
 VERSION = "1"  # of the files' content: change it when the encoder's settings or feeding change
 _MEMORY: dict[str, list[tuple[bytes, int]]] = {}  # file name → packets, this process
@@ -25,7 +25,8 @@ _MEMORY_LIMIT = 16  # phases kept in memory (about 2 MB each for two minutes at 
 
 
 class SharedEncodes:
-    """Callable: phase → the recording's packets (payload, duration) at that phase."""
+    """Callable: phase → the recording's packets (payload, duration) at that phase.
+    `recording`: its (n, channels) samples."""
 
     def __init__(self, recording: np.ndarray, settings: AacSettings, store: Path | None) -> None:
         self.recording, self.settings, self.store = recording, settings, store
@@ -39,8 +40,8 @@ class SharedEncodes:
         if packets is None:
             packets = self._load(name)
         if packets is None:
-            silence = np.zeros((self.recording.shape[0], phase), np.float32)
-            packets = encode_all(self.settings, np.concatenate([silence, self.recording], axis=1))
+            silence = np.zeros((phase, self.recording.shape[1]), self.recording.dtype)
+            packets = encode_all(self.settings, np.concatenate([silence, self.recording]))
             self.made.append(phase)
             self._save(name, packets)
         if len(_MEMORY) >= _MEMORY_LIMIT:
@@ -80,21 +81,7 @@ class SharedEncodes:
             pass  # a store that cannot be written costs the next process one encode, nothing else
 
 
-_PLANAR: dict[int, tuple[object, np.ndarray]] = {}  # id(samples) → (the samples, their planar form)
 _FINGERPRINTS: dict[int, tuple[np.ndarray, str]] = {}  # id → (the array itself, its digest)
-
-
-def recording_pcm(samples: np.ndarray) -> np.ndarray:
-    """`planar(samples)`, converted once per process for the recording every row shares (so
-    its fingerprint is computed once too)."""
-    known = _PLANAR.get(id(samples))
-    if known is not None and known[0] is samples:
-        return known[1]
-    pcm = planar(samples)
-    if len(_PLANAR) > 8:
-        _PLANAR.clear()
-    _PLANAR[id(samples)] = (samples, pcm)
-    return pcm
 
 
 def _fingerprint(pcm: np.ndarray) -> str:

@@ -62,15 +62,17 @@ class AacSettings:
 
 
 def planar(samples: np.ndarray) -> np.ndarray:
-    """(n, channels) float samples as the encoder takes them: (≤ 2, n) float32 in [-1, 1]."""
+    """(n, channels) float samples (as `Audio` holds them) the way the encoder takes them:
+    (≤ 2, n) float32 in [-1, 1]."""
     return np.ascontiguousarray(np.clip(samples[:, :2], -1.0, 1.0).T.astype(np.float32))
 
 
 class Fresh:
-    """An encoder fed `pcm` from block `start` on; `packets[i]` is block start + i's packet."""
+    """An encoder fed `samples` (n, channels) from block `start` on; `packets[i]` is block
+    start + i's packet."""
 
-    def __init__(self, settings: AacSettings, pcm: np.ndarray, start: int) -> None:
-        self.settings, self.pcm, self.start = settings, pcm, start
+    def __init__(self, settings: AacSettings, samples: np.ndarray, start: int) -> None:
+        self.settings, self.samples, self.start = settings, samples, start
         self.enc = settings.encoder()
         self.fed = start * BLOCK  # next sample to feed
         self.packets: list[tuple[bytes, int]] = []
@@ -84,14 +86,14 @@ class Fresh:
         """Feed samples until block `block`'s packet is out (or the track ends: then flush)."""
         import av
 
-        n = self.pcm.shape[1]
+        n = self.samples.shape[0]
         while not self.flushed and self.start + len(self.packets) <= block:
             if self.fed >= n:
                 self._take(self.enc.encode(None))
                 self.flushed = True
                 break
-            chunk = self.pcm[:, self.fed : self.fed + BLOCK]
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="fltp", layout=self.settings.layout)
+            chunk = planar(self.samples[self.fed : self.fed + BLOCK])  # a block at a time: no copy of the track
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=self.settings.layout)
             frame.sample_rate, frame.pts = self.settings.rate, self.fed - self.start * BLOCK
             frame.time_base = Fraction(1, self.settings.rate)
             self._take(self.enc.encode(frame))
@@ -101,9 +103,9 @@ class Fresh:
         self.packets += [(bytes(p), int(p.duration or BLOCK)) for p in packets]
 
 
-def encode_all(settings: AacSettings, pcm: np.ndarray) -> list[tuple[bytes, int]]:
-    """Every packet of one complete encode of `pcm` (planar)."""
-    fresh = Fresh(settings, pcm, 0)
+def encode_all(settings: AacSettings, samples: np.ndarray) -> list[tuple[bytes, int]]:
+    """Every packet of one complete encode of `samples` (n, channels)."""
+    fresh = Fresh(settings, samples, 0)
     fresh.feed_to(1 << 62)
     return fresh.packets
 
@@ -117,11 +119,12 @@ def block_count(samples: int) -> int:
 
 
 def copy_runs(row: np.ndarray, source: np.ndarray, shifts: list[int]) -> np.ndarray:
-    """Per block of the row's encode: the index into `shifts` of the first shift whose shared
+    """`row`, `source`: (n, channels) samples. Per block of the row's encode: the index into `shifts` of the first shift whose shared
     encode has a packet coding exactly the row's samples there (block j's support
     [(j-1)·1024, (j+1)·1024), zero beyond either end, equal bit for bit), or -1 (the block is
     encoded afresh)."""
-    n, n_src = row.shape[1], source.shape[1]
+    row, source = _words(row), _words(source)  # one integer per sample frame: fast exact compares
+    n, n_src = row.shape[0], source.shape[0]
     n_blocks = block_count(n)
     run = np.full(n_blocks, -1, np.int64)
     for k, shift in enumerate(shifts):  # a few: one per edit
@@ -134,9 +137,9 @@ def copy_runs(row: np.ndarray, source: np.ndarray, shifts: list[int]) -> np.ndar
             if mine is None and theirs is None:
                 same[q0 + BLOCK : q1 + BLOCK] = True  # silence in both (padding)
             elif mine is None or theirs is None:
-                same[q0 + BLOCK : q1 + BLOCK] = ((mine if theirs is None else theirs) == 0).all(axis=0)
+                same[q0 + BLOCK : q1 + BLOCK] = (mine if theirs is None else theirs) == 0
             else:
-                same[q0 + BLOCK : q1 + BLOCK] = (mine == theirs).all(axis=0)
+                same[q0 + BLOCK : q1 + BLOCK] = mine == theirs
         halves = same.reshape(-1, BLOCK).all(axis=1)  # the n_blocks + 1 half-supports
         ok = halves[:-1] & halves[1:]
         phase = shift % BLOCK  # the shared encode's block i is the row's block i + (shift - phase) / BLOCK
@@ -146,13 +149,21 @@ def copy_runs(row: np.ndarray, source: np.ndarray, shifts: list[int]) -> np.ndar
     return run
 
 
-def _part(pcm: np.ndarray, offset: int, q0: int, q1: int) -> np.ndarray | None:
-    """pcm[:, q0 - offset : q1 - offset], or None where that lies wholly outside it (silence);
-    [q0, q1) never straddles an end (the caller cuts there)."""
+def _part(samples: np.ndarray, offset: int, q0: int, q1: int) -> np.ndarray | None:
+    """samples[q0 - offset : q1 - offset], or None where that lies
+    wholly outside them (silence); [q0, q1) never straddles an end (the caller cuts there)."""
     a, b = q0 - offset, q1 - offset
-    if b <= 0 or a >= pcm.shape[1]:
+    if b <= 0 or a >= samples.shape[0]:
         return None
-    return pcm[:, a:b]
+    return samples[a:b]
+
+
+def _words(samples: np.ndarray) -> np.ndarray:
+    """The encoded channels of (n, channels) samples as one unsigned integer per sample frame
+    (their float32 bits): equal words, equal samples (a -0.0 against a 0.0 counts as a
+    difference: a block more encoded, never a wrong packet)."""
+    x = np.ascontiguousarray(samples[:, :2], dtype=np.float32)
+    return x.view(np.uint64 if x.shape[1] == 2 else np.uint32).reshape(-1)
 
 
 # ---- the splice ---------------------------------------------------------------------------------
