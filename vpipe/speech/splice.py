@@ -94,7 +94,7 @@ class _Cut:
     joined: bool = False  # the next slot starts within two crossfades: crossfade straight into it
 
 
-def _prepare(source: Audio, clips: list[SlotClip], fade: int) -> list[_Cut]:
+def _prepare(source: Audio, clips: list[SlotClip], fade: int, shift_multiple: int = 1) -> list[_Cut]:
     rate, mono = source.rate, source.mono()
     cuts = []
     for clip in sorted(clips, key=lambda c: c.source_start):
@@ -121,6 +121,8 @@ def _prepare(source: Audio, clips: list[SlotClip], fade: int) -> list[_Cut]:
         join = fade if cut.joined else 0  # output samples of the join, charged to this edit
         if cut.clip.fitted and len(cut.body) != cut.i1 - cut.i0 - join:  # snapping (or a join) moved the boundaries
             cut.body = wsola(cut.body, rate, max(1, cut.i1 - cut.i0 - join))
+    _round_shifts(cuts, rate, fade, shift_multiple)
+    for cut in cuts:
         # the gain is measured on the word as it will sound (after any stretching)
         gain = loudness_gain(cut.body, rate, cut.target_lufs)
         cut.body, cut.head, cut.tail = cut.body * gain, cut.head * gain, cut.tail * gain
@@ -157,8 +159,7 @@ def splice(
     channels = src.shape[1]
     fade = max(2, int(FADE * rate))
     fade_out, fade_in = _equal_power(fade)
-    cuts = _prepare(source, clips, fade)
-    _round_shifts(cuts, rate, fade, shift_multiple)
+    cuts = _prepare(source, clips, fade, shift_multiple)
     pieces: list[np.ndarray] = []
     edits: list[TimelineEdit] = []
     cursor = 0  # next source sample to copy
