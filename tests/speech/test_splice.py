@@ -303,8 +303,8 @@ def test_the_narration_kernel_pads_and_times_the_speech() -> None:
 def test_shifts_can_be_whole_aac_blocks(name: str) -> None:
     """shift_multiple=1024 (splice-aac): the elastic word is time-stretched by at most 512
     samples, so the timeline after it moves by a whole number of AAC blocks; everything
-    before the word and the source after it (at the new shift) are as without, the phones
-    scale with the word, and the word keeps its loudness."""
+    before the word's crossfade and the source after it (at the new shift) are as without, the
+    phones scale with the word, and the word keeps its loudness."""
     text, words = NEW[name]
     src = audio(name)
     clip = cut(text, words, "s", slot_span(name), False)
@@ -317,7 +317,8 @@ def test_shifts_can_be_whole_aac_blocks(name: str) -> None:
     ratio = (e1.output_end - e1.output_start) / (e0.output_end - e0.output_start)
     assert [p.end for p in e1.phones] == pytest.approx([p.end * ratio for p in e0.phones])
     start = round(e0.output_start * rate)
-    np.testing.assert_array_equal(rounded.audio.samples[:start], plain.audio.samples[:start])
+    before = start - fade  # the lead-in crossfade carries the word's gain, measured on the word as it plays
+    np.testing.assert_array_equal(rounded.audio.samples[:before], plain.audio.samples[:before])
     after = samples(e1.source_end, rate) + fade
     np.testing.assert_array_equal(rounded.audio.samples[after + d1 :], src.samples[after:])
     word0 = plain.audio.samples[start : round(e0.output_end * rate)]
