@@ -62,6 +62,7 @@ def _timed(code: Path, *args: str | Path) -> tuple[float, float, dict[str, objec
         text=True,
         check=False,
         env=env,
+        cwd=code,  # `python -m` puts the working folder first on the path: run each checkout from its own
     )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
