@@ -19,7 +19,8 @@ transcript repeated and the slot on the first "regulation". For each length, `vp
   encoding the whole track costs (what every row paid before splice-aac);
 - peak RSS of the compiled run (build, shared work and all its rows: one `vpipe run`): of the
   tree's largest process (getrusage; with `--jobs 1` the vpipe process itself, the speech
-  worker apart), and of the whole tree summed, sampled every 0.1 s (may miss a short peak).
+  worker apart), and of the whole tree summed (proportional set size, shared pages once),
+  sampled every 0.1 s (may miss a short peak).
 
 CPU seconds (all threads of the rendering process; the speech worker's synthesis, a few
 tens of ms per row, is apart) because the machine this ran on was shared: wall times there
@@ -83,8 +84,9 @@ def write_recipe(work: Path, source: Path, times: int, rows: int) -> Path:
 
 # Runs the command; prints its exit code, wall seconds, the largest max RSS of any process of
 # its tree (getrusage: the vpipe process, and apart from it the speech worker), the tree's CPU
-# seconds, and the peak of the whole tree's summed RSS sampled every 0.1 s from /proc (0 where
-# there is no /proc): the first is exact but per process, the second sums them.
+# seconds, and the peak of the whole tree's summed PSS sampled every 0.1 s from /proc (0 where
+# there is none): the first is exact but per process; the second adds the processes, each
+# shared page counted once (RSS would count a child forked for a moment as a second copy).
 _WRAP = """
 import os, resource, subprocess, sys, time
 
@@ -93,8 +95,8 @@ def tree_kb(pid):
     while todo:
         p = todo.pop()
         try:
-            with open(f"/proc/{p}/status") as f:
-                total += next((int(line.split()[1]) for line in f if line.startswith("VmRSS")), 0)
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                total += next((int(line.split()[1]) for line in f if line.startswith("Pss:")), 0)
             for task in os.listdir(f"/proc/{p}/task"):
                 with open(f"/proc/{p}/task/{task}/children") as f:
                     todo += [int(c) for c in f.read().split()]

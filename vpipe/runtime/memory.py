@@ -12,15 +12,16 @@ after every op that ran, each trim 0.1-2 ms. Without glibc (no `malloc_trim`) no
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 from collections.abc import Callable
 
 
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
+    # the C library the interpreter is linked with (not ctypes.util.find_library: that runs
+    # a compiler or ldconfig in a child process, a copy of this large one for a moment)
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim  # type: ignore[no-any-return]
+        return ctypes.CDLL(None).malloc_trim  # type: ignore[no-any-return]
     except (OSError, AttributeError):  # not glibc
         return None
 
