@@ -1,0 +1,160 @@
+"""Where a row's QC time goes, measure by measure (issue 9 item 3 / issue 13: QC ≤ 20 % of a
+row's render time).
+
+The glasses clip looped to each length (as benchmarks/scaling.py does) is rendered with
+`vpipe.compile(...).run(jobs=1)` in this process, N rows, fresh cache, while each part of
+the QC kernel is timed in CPU seconds of this process (all its threads: mediapipe's and the
+decoders' included). The first row is left out (it pays the imports and model loads). Per
+part: the median over the rows. "frames decoded and compared" is what the visual measures
+take apart from the parts named (decoding both files around the edit, luma, PSNR, seams).
+
+Parts nest: the heard check includes its phone loop; "visual" includes the face tracking,
+the interpolated references and the copied-GOP check.
+
+Usage: python benchmarks/qc_parts.py [--lengths 5] [--rows 4]
+Prints JSON lines and a Markdown table (also written to benchmarks/out/qc_parts.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import functools
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.common import MEDIA, median
+from benchmarks.scaling import OUT, looped, write_recipe
+from tests.clips import GLASSES
+
+# (module, function, part): the functions the QC kernel spends its time in
+PARTS = (
+    ("vpipe.kernels.qc", "Measure.run", "QC, all"),
+    ("vpipe.qc.audio", "heard", "heard check (2 forced alignments, 2 passes each, + phone loop)"),
+    ("vpipe.speech.align", "_phone_loop", "  of which the phone loop"),
+    ("vpipe.kernels.qc", "read_excerpt", "audio decoded around the slot"),
+    ("vpipe.qc.audio", "similarity_around", "speaker similarity"),
+    ("vpipe.qc.audio", "loudness_delta", "loudness"),
+    ("vpipe.qc.visual", "visual_metrics", "visual measures, all"),
+    ("vpipe.qc.visual", "_track", "  face tracking of the window frames"),
+    ("vpipe.qc.visual", "_interpolated_references", "  interpolated references"),
+    ("vpipe.qc.visual", "_check_copied_gops", "  copied-GOP packet check"),
+    ("vpipe.qc.visual", "_double_exposure", "  double exposure"),
+    ("vpipe.qc.visual", "_sharpness", "  mouth sharpness"),
+    ("vpipe.qc.visual", "_sync", "  sync"),
+)
+DECODED = "  frames decoded and compared"
+SPENT: dict[str, float] = collections.defaultdict(float)  # CPU seconds per part, for the row being measured
+
+
+def instrument(spent: dict[str, float]) -> None:
+    """Wrap each part so it adds its CPU seconds to `spent` (nested calls count in each);
+    once per process."""
+    import importlib
+
+    for module_name, name, part in PARTS:
+        module = importlib.import_module(module_name)
+        owner: Any = module
+        *path, attr = name.split(".")
+        for p in path:
+            owner = getattr(owner, p)
+        setattr(owner, attr, _timed(getattr(owner, attr), part, spent))
+
+
+def _timed(fn: Callable[..., Any], part: str, spent: dict[str, float]) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.process_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent[part] += time.process_time() - t0
+
+    return wrapper
+
+
+def bench_length(seconds: float, rows: int, work: Path) -> dict[str, Any]:
+    import vpipe
+    from vpipe.kernels.qc import Measure
+
+    work.mkdir(parents=True)
+    source, times = looped(MEDIA / GLASSES.file, seconds, work)
+    recipe = write_recipe(work, source, times, rows)
+    per_row: list[dict[str, float]] = []
+    run = Measure.run
+
+    def measured(self: Any, *args: Any) -> Any:  # one QC call = one row: keep its parts apart
+        SPENT.clear()
+        try:
+            return run(self, *args)
+        finally:
+            per_row.append(dict(SPENT))
+
+    Measure.run = measured  # type: ignore[method-assign]
+    try:
+        build = vpipe.compile(recipe, cache_dir=work / "cache")
+        build.run(jobs=1)
+    finally:
+        Measure.run = run  # type: ignore[method-assign]
+    manifest = sorted((work / "out" / "runs").glob("*/manifest.jsonl"))[-1]
+    lines = [json.loads(line) for line in manifest.read_text().splitlines()]
+    steady = [r for r in lines if r.get("type") == "row" and r.get("status") == "ok"][1:]
+    later = per_row[1 : 1 + len(steady)]
+    assert later, f"no row rendered at {seconds} s"
+    parts = {part: round(median([p.get(part, 0.0) for p in later]), 3) for _, _, part in PARTS}
+    known = ("  face tracking of the window frames", "  interpolated references", "  copied-GOP packet check")
+    known += ("  double exposure", "  mouth sharpness", "  sync")
+    parts[DECODED] = round(
+        median([p.get("visual measures, all", 0.0) - sum(p.get(k, 0.0) for k in known) for p in later]), 3
+    )
+    row_cpu = median([r["cpu_seconds"] for r in steady])
+    qc_manifest = median([r["cpu_timings"].get("report", 0.0) for r in steady])
+    return {
+        "seconds": seconds,
+        "source_s": round(times * 4.88, 1),
+        "rows_measured": len(later),
+        "row_cpu_s": round(row_cpu, 3),
+        "qc_cpu_s_manifest": round(qc_manifest, 3),
+        "qc_share": round(qc_manifest / row_cpu, 3) if row_cpu else None,
+        "parts": parts,
+    }
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    head = "| part (CPU s per row, median) | " + " | ".join(f"{r['source_s']:.0f} s" for r in results) + " |\n"
+    head += "|---|" + "---|" * len(results) + "\n"
+    names = [part for _, _, part in PARTS] + [DECODED]
+    lines = [f"| {name.strip()} | " + " | ".join(f"{r['parts'][name]:.3f}" for r in results) + " |" for name in names]
+    lines.append("| row, all (manifest) | " + " | ".join(f"{r['row_cpu_s']:.3f}" for r in results) + " |")
+    lines.append("| QC share of the row | " + " | ".join(f"{100 * (r['qc_share'] or 0):.0f} %" for r in results) + " |")
+    return head + "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lengths", default="5", help="source lengths in seconds (the clip looped)")
+    parser.add_argument("--rows", type=int, default=4, help="rows per length (the first is left out)")
+    args = parser.parse_args()
+    instrument(SPENT)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="vpipe-qc-parts-") as tmp:
+        for seconds in (float(x) for x in args.lengths.split(",")):
+            result = bench_length(seconds, args.rows, Path(tmp) / f"L{seconds:g}")
+            print(json.dumps(result), flush=True)
+            results.append(result)
+    text = table(results)
+    print("\n" + text)
+    OUT.mkdir(exist_ok=True)
+    (OUT / "qc_parts.md").write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
