@@ -328,3 +328,28 @@ def test_a_written_row_keeps_its_length_and_av_offset(tmp_path: Path) -> None:
     if first > 1:
         np.testing.assert_array_equal(a["pcm"][:, : (first - 1) * BLOCK], b["pcm"][:, : (first - 1) * BLOCK])
     assert _ffmpeg_decodes(spliced) == ""
+
+
+def test_what_cannot_be_spliced_is_encoded_whole(sounds: dict[str, np.ndarray], tmp_path: Path) -> None:
+    """No recording, another rate, other channels, Opus: the whole track is encoded, and the
+    report says why; the packets are the whole-track path's."""
+    import av
+
+    from vpipe.media.aac_row import row_packets
+
+    pcm = sounds["studio_woman.mp4"][: RATE * 2]
+    row = Audio(pcm, RATE)
+    cases = [
+        ("mp4", None, "no recording to splice from"),
+        ("mp4", Audio(pcm, 48000), "the sound is resampled"),
+        ("mp4", Audio(pcm[:, :1], RATE), "the row's channels differ from the recording's"),
+        ("webm", Audio(pcm, RATE), "the output's sound is libopus"),
+    ]
+    for fmt, recording, why in cases:
+        codec, rate = ("libopus", 48000) if fmt == "webm" else ("aac", RATE)
+        with av.open(str(tmp_path / f"x.{fmt}"), "w") as out:
+            stream = out.add_stream(codec, rate=rate)
+            stream.layout = "stereo"
+            packets, report = row_packets(stream, rate, row, 128, recording, (0,), None)
+            assert report["mode"] == "encoded" and report["why"] == why, report
+            assert report["reencoded_blocks"] == len(packets) > 0
