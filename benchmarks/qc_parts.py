@@ -11,7 +11,10 @@ take apart from the parts named (decoding both files around the edit, luma, PSNR
 Parts nest: the heard check includes its phone loop; "visual" includes the face tracking,
 the interpolated references and the copied-GOP check.
 
-Usage: python benchmarks/qc_parts.py [--lengths 5] [--rows 4]
+--paired: then QC runs again on the same rows, its decode shortcuts (qc/pairs.py) on and off
+in turn, three rounds: what they save, measured side by side.
+
+Usage: python benchmarks/qc_parts.py [--lengths 5] [--rows 4] [--paired]
 Prints JSON lines and a Markdown table (also written to benchmarks/out/qc_parts.md).
 """
 
@@ -80,7 +83,7 @@ def _timed(fn: Callable[..., Any], part: str, spent: dict[str, float]) -> Callab
     return wrapper
 
 
-def bench_length(seconds: float, rows: int, work: Path) -> dict[str, Any]:
+def bench_length(seconds: float, rows: int, work: Path, ab: bool = False) -> dict[str, Any]:
     import vpipe
     from vpipe.kernels.qc import Measure
 
@@ -90,8 +93,11 @@ def bench_length(seconds: float, rows: int, work: Path) -> dict[str, Any]:
     per_row: list[dict[str, float]] = []
     run = Measure.run
 
+    calls: list[tuple[Any, ...]] = []
+
     def measured(self: Any, *args: Any) -> Any:  # one QC call = one row: keep its parts apart
         SPENT.clear()
+        calls.append(args)
         try:
             return run(self, *args)
         finally:
@@ -114,6 +120,7 @@ def bench_length(seconds: float, rows: int, work: Path) -> dict[str, Any]:
     parts[DECODED] = round(
         median([p.get("visual measures, all", 0.0) - sum(p.get(k, 0.0) for k in known) for p in later]), 3
     )
+    shortcuts = paired_shortcuts(calls[1 : 1 + len(steady)]) if ab else {}
     row_cpu = median([r["cpu_seconds"] for r in steady])
     qc_manifest = median([r["cpu_timings"].get("report", 0.0) for r in steady])
     return {
@@ -124,7 +131,40 @@ def bench_length(seconds: float, rows: int, work: Path) -> dict[str, Any]:
         "qc_cpu_s_manifest": round(qc_manifest, 3),
         "qc_share": round(qc_manifest / row_cpu, 3) if row_cpu else None,
         "parts": parts,
+        **shortcuts,
     }
+
+
+def paired_shortcuts(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str, float]:
+    """QC CPU of the same rows again, with qc/pairs.py's decode shortcuts (same-picture pairs,
+    the source's seeks, one decoder thread) on and off in turn: the same pictures either way,
+    so the same figures; the difference is what the shortcuts save."""
+    import vpipe.media.decode as decode
+    import vpipe.qc.visual as visual
+    import vpipe.speech.align as align
+    from vpipe.kernels.qc import Measure
+
+    real = (visual.same_pictures, visual.pairs_spliced, decode.iter_decoded)
+
+    def off() -> None:
+        visual.same_pictures = lambda *_: set()  # type: ignore[assignment]
+        visual.pairs_spliced = lambda f, fr, o, s, same, keyframes=(): real[1](f, fr, o, s, same, ())  # type: ignore[assignment]
+        decode.iter_decoded = lambda path, start=0, pts=None, threads=True: real[2](path, start, pts, True)  # type: ignore[assignment]
+
+    cpu: dict[str, list[float]] = {"on": [], "off": []}
+    for _ in range(rounds):
+        for mode in ("on", "off"):
+            if mode == "off":
+                off()
+            try:
+                for args in calls:
+                    align._LOOPS.clear()  # the phone loop is memoised by audio: measure it each time
+                    t0 = time.process_time()
+                    Measure().run(*args)
+                    cpu[mode].append(time.process_time() - t0)
+            finally:
+                visual.same_pictures, visual.pairs_spliced, decode.iter_decoded = real  # type: ignore[assignment]
+    return {f"qc_cpu_s_shortcuts_{mode}": round(median(v), 3) for mode, v in cpu.items()}
 
 
 def table(results: list[dict[str, Any]]) -> str:
@@ -134,6 +174,12 @@ def table(results: list[dict[str, Any]]) -> str:
     lines = [f"| {name.strip()} | " + " | ".join(f"{r['parts'][name]:.3f}" for r in results) + " |" for name in names]
     lines.append("| row, all (manifest) | " + " | ".join(f"{r['row_cpu_s']:.3f}" for r in results) + " |")
     lines.append("| QC share of the row | " + " | ".join(f"{100 * (r['qc_share'] or 0):.0f} %" for r in results) + " |")
+    for mode in ("on", "off"):
+        key = f"qc_cpu_s_shortcuts_{mode}"
+        if all(key in r for r in results):
+            lines.append(
+                f"| QC again, decode shortcuts {mode} (paired) | " + " | ".join(f"{r[key]:.3f}" for r in results) + " |"
+            )
     return head + "\n".join(lines) + "\n"
 
 
@@ -141,12 +187,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lengths", default="5", help="source lengths in seconds (the clip looped)")
     parser.add_argument("--rows", type=int, default=4, help="rows per length (the first is left out)")
+    parser.add_argument("--paired", action="store_true", help="also QC's CPU with the decode shortcuts off, in turn")
     args = parser.parse_args()
     instrument(SPENT)
     results = []
     with tempfile.TemporaryDirectory(prefix="vpipe-qc-parts-") as tmp:
         for seconds in (float(x) for x in args.lengths.split(",")):
-            result = bench_length(seconds, args.rows, Path(tmp) / f"L{seconds:g}")
+            result = bench_length(seconds, args.rows, Path(tmp) / f"L{seconds:g}", args.paired)
             print(json.dumps(result), flush=True)
             results.append(result)
     text = table(results)
