@@ -119,15 +119,28 @@ def test_edits_start_from_the_recordings_pictures(source: tuple[VideoSource, Vid
     """A normalised source's images for the lip-sync edit are the recording's decoded images,
     pixel for pixel (not the normalised copy's); a source that is not normalised is decoded."""
     video, norm = source
-    from_recording = {i: image for i, _, image in source_images(norm, 70, 80)}
+    from_recording = {i: image for i, _, image in source_images(norm, range(70, 80))}
     from_normalised = {i: image for i, _, image in iter_frames(norm.path, 70, 80)}
     recorded = {i: image for i, _, image in iter_frames(video.path, 70, 80)}
     assert sorted(from_recording) == list(range(70, 80))
     for i in range(70, 80):
         np.testing.assert_array_equal(from_recording[i], recorded[i])
         assert not np.array_equal(from_normalised[i], recorded[i])  # the copy is one encode away
-    times = [t for _, t, _ in source_images(norm, 70, 72)]
-    assert times == [float(norm.times[70]), float(norm.times[71])]
-    plain = [(i, image) for i, _, image in source_images(video, 70, 72)]  # not normalised: decoded
-    assert [i for i, _ in plain] == [70, 71]
+    times = [t for _, t, _ in source_images(norm, [71, 70])]
+    assert times == [float(norm.times[70]), float(norm.times[71])]  # in order
+    plain = [(i, image) for i, _, image in source_images(video, [70, 72])]  # not normalised: decoded
+    assert [i for i, _ in plain] == [70, 72]
     np.testing.assert_array_equal(plain[0][1], recorded[70])
+
+
+def test_only_the_gops_of_the_wanted_frames_are_stored(source: tuple[VideoSource, VideoSource], tmp_path: Path) -> None:
+    """Two slots far apart: the minutes between them are neither decoded into the store nor kept."""
+    _, norm = source
+    assert norm.gops is not None
+    copy = tmp_path / "apart.mp4"
+    os.link(norm.path, copy)
+    apart = replace(norm, path=copy)
+    got = [i for i, _, _ in source_images(apart, [3, 4, 100, 101])]
+    assert got == [3, 4, 100, 101]
+    stored = sorted(p.name for p in store_folder(copy).iterdir())
+    assert stored == [gop_file(store_folder(copy), 0).name, gop_file(store_folder(copy), 96).name]

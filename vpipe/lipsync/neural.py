@@ -57,7 +57,6 @@ def render_neural(
         scale = float(np.nanmedian(L.inter_ocular(face.landmarks[face.usable])))
         last = video.frames - 1
         need = {k: min(int(timeline.pose_frame[k]) + (1 if phase[k] > MIN_PHASE else 0), last) for k in jobs}
-        first = min(int(timeline.pose_frame[k]) for k in jobs)
         images: dict[int, np.ndarray] = {}
         pending = sorted(jobs, key=lambda k: need[k])
         queue: list[tuple[int, np.ndarray, np.ndarray, tuple[int, int, int, int]]] = []
@@ -71,7 +70,8 @@ def render_neural(
             queue.clear()
             advance(len(rendered), len(jobs))
 
-        for i, _, image in source_images(video, first, max(need.values()) + 1):
+        poses = {int(timeline.pose_frame[k]) for k in jobs}
+        for i, _, image in source_images(video, poses | set(need.values())):
             images[i] = image
             while pending and need[pending[0]] <= i:
                 k = pending.pop(0)

@@ -162,8 +162,7 @@ def _render(
     pending = sorted(jobs, key=lambda k: need[k])
     images: dict[int, np.ndarray] = {}
     rendered: dict[int, np.ndarray] = {}
-    first = min(pose for pose, _ in jobs.values())
-    for i, _, image in source_images(video, first, max(need.values()) + 1):
+    for i, _, image in source_images(video, {pose for pose, _ in jobs.values()} | set(need.values())):
         images[i] = image
         while pending and need[pending[0]] <= i:
             k = pending.pop(0)

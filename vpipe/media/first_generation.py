@@ -64,21 +64,24 @@ def recording_pictures(index: GopIndex, normalized: Path, gops: Iterable[int]) -
     return pictures
 
 
-def source_images(video: VideoSource, start: int, stop: int) -> Iterator[tuple[int, float, np.ndarray]]:
-    """(index, seconds, upright BGR image) of frames start..stop-1, the pictures a row's edit
-    starts from: for a normalised source the recording's own (first generation, stored for the
-    GOPs the splice will re-encode anyway); otherwise decoded from the video itself."""
+def source_images(video: VideoSource, wanted: Iterable[int]) -> Iterator[tuple[int, float, np.ndarray]]:
+    """(index, seconds, upright BGR image) of the `wanted` frames, in order: the pictures a row's
+    edit starts from. For a normalised source, the recording's own (first generation), read and
+    stored for the GOPs that hold them only (the splice re-encodes those GOPs anyway; slots far
+    apart never store the minutes between them); otherwise decoded from the video itself."""
     from vpipe.media.convert import frame_to_bgr
     from vpipe.media.decode import iter_frames
 
-    stop = min(stop, video.frames)
-    if video.gops is None or start >= stop:
-        yield from iter_frames(video.path, start, stop)
+    frames = sorted({i for i in wanted if 0 <= i < video.frames})
+    if not frames:
+        return
+    if video.gops is None:
+        keep = set(frames)
+        yield from ((i, t, image) for i, t, image in iter_frames(video.path, frames[0], frames[-1] + 1) if i in keep)
         return
     index = video.gops
-    gops = range(int(index.gop_of(np.asarray([start]))[0]), int(index.gop_of(np.asarray([stop - 1]))[0]) + 1)
-    pictures = recording_pictures(index, video.path, gops)
-    for i in range(start, stop):
+    pictures = recording_pictures(index, video.path, {int(g) for g in index.gop_of(np.asarray(frames))})
+    for i in frames:
         yield i, float(video.times[i]), frame_to_bgr(as_frame(pictures[i]))
 
 
