@@ -23,6 +23,7 @@ from vpipe.media.first_generation import gop_file, recording_pictures, source_im
 from vpipe.media.normalize import EncoderSettings
 from vpipe.media.splice import lookahead_frames, splice
 from vpipe.media.write import VideoSettings, WriteError
+from vpipe.qc.pairs import recording_pictures as qc_recording_pictures
 from vpipe.qc.visual import psnr
 
 GOP = 12
@@ -100,8 +101,13 @@ def test_a_damaged_or_linked_store_is_refused_not_used(source: tuple[VideoSource
     assert norm.gops is not None
     copy = tmp_path / "norm.mp4"
     os.link(norm.path, copy)  # a normalised file of its own, so its store is this test's
-    recording_pictures(norm.gops, copy, [1])
+    recording_pictures(norm.gops, copy, [0, 1])
     np.save(gop_file(store_folder(copy), 12), np.zeros((3, 4), np.uint8))  # the wrong shape
+    # QC reads the same store: a damaged GOP gives no recording pictures (its frames are then
+    # compared with the normalised copy), an intact one gives its frames
+    stored = {"folder": str(store_folder(copy))}
+    assert qc_recording_pictures({"first_generation": {**stored, "gops": [[12, 24]]}}) == {}
+    assert sorted(qc_recording_pictures({"first_generation": {**stored, "gops": [[0, 12]]}})) == list(range(12))
     frames = _row(replace(norm, path=copy), list(range(14, 16)))
     with pytest.raises(WriteError, match="recording's own frames"):
         splice(frames, copy, norm.gops, read_audio(video.path), tmp_path / "row.mp4", VideoSettings())

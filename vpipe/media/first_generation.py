@@ -53,11 +53,21 @@ def recording_pictures(index: GopIndex, normalized: Path, gops: Iterable[int]) -
     missing = [g for g in wanted if not gop_file(folder, index.gop_range(g)[0]).is_file()]
     if missing:
         _store(index, folder, missing)
+    return stored_pictures(folder, [index.gop_range(g) for g in wanted])
+
+
+def stored_pictures(folder: Path, ranges: Iterable[tuple[int, int]]) -> dict[int, np.ndarray]:
+    """Source frame → its stored picture (read-only, memory-mapped) for each stored GOP whose
+    frames are `[first, end)`. Raises FirstGenerationError when a GOP is missing or its file does
+    not hold exactly those frames (a damaged or foreign store is never read as if it were right)."""
     pictures: dict[int, np.ndarray] = {}
-    for g in wanted:
-        first, end = index.gop_range(g)
-        block = np.load(gop_file(folder, first), mmap_mode="r", allow_pickle=False)
-        if block.shape[0] != end - first or block.dtype != np.uint8:
+    for first, end in ranges:
+        first, end = int(first), int(end)
+        try:
+            block = np.load(gop_file(folder, first), mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise FirstGenerationError(f"stored pictures of frames {first}-{end - 1}: {exc}") from None
+        if block.shape[0] != end - first or block.dtype != np.uint8 or block.ndim != 3:
             raise FirstGenerationError(f"stored pictures of frames {first}-{end - 1} do not match the index")
         for i in range(first, end):
             pictures[i] = block[i - first]

@@ -256,13 +256,13 @@ def pairs_spliced(
 
 def recording_pictures(splice: dict[str, Any]) -> dict[int, np.ndarray]:
     """Source frame → the recording's own picture, for the GOPs the writer re-encoded from
-    them (media/first_generation.py; read memory-mapped)."""
-    from vpipe.media.first_generation import gop_file
+    them (media/first_generation.py; read memory-mapped). Empty when the store no longer holds
+    them as the writer left them: the re-encoded frames are then compared with the normalised
+    copy, which can only lower their figures (never hide a fault)."""
+    from vpipe.media.first_generation import FirstGenerationError, stored_pictures
 
     stored = splice.get("first_generation") or {}
-    folder = Path(str(stored.get("folder", "")))
-    pictures: dict[int, np.ndarray] = {}
-    for first, end in stored.get("gops") or []:
-        block = np.load(gop_file(folder, int(first)), mmap_mode="r", allow_pickle=False)
-        pictures.update({int(first) + j: block[j] for j in range(min(int(end) - int(first), block.shape[0]))})
-    return pictures
+    try:
+        return stored_pictures(Path(str(stored.get("folder", ""))), stored.get("gops") or [])
+    except FirstGenerationError:
+        return {}
