@@ -28,6 +28,9 @@ class GopIndex:
     pts: np.ndarray  # int64
     psnr: np.ndarray  # float32, dB
     size: int  # bytes of the normalised file
+    # the source's own GOPs (media.own_gops): `original` is the stream spliced, its packets as
+    # they are; no normalised file, and the re-encoded GOPs' pictures are decoded from it
+    own: bool = False
 
     def gop_of(self, frame: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.starts, frame, side="right") - 1
@@ -35,6 +38,35 @@ class GopIndex:
     def gop_range(self, g: int) -> tuple[int, int]:
         end = int(self.starts[g + 1]) if g + 1 < len(self.starts) else int(self.pts.shape[0])
         return int(self.starts[g]), end
+
+
+@cacheable("GopLayout")
+@dataclass(frozen=True)
+class GopLayout:
+    """Whether rows can be spliced on a source's own GOPs (vpipe.media.source_gops) and, when
+    they can, what the re-encoded GOPs must match: timing, size, profile, level, reference
+    count and colour of the source's SPS, its decoding delay (ticks) and its avcC."""
+
+    eligible: bool
+    reason: str  # why not, when not
+    frames: int = 0
+    gops: int = 0
+    longest_gop: int = 0
+    delay: int = 0  # pts − dts of every IDR, in the stream's time base
+    time_base: tuple[int, int] = (1, 90000)
+    rate: tuple[int, int] = (25, 1)
+    width: int = 0
+    height: int = 0
+    profile: str = ""
+    level: int = 0  # level_idc
+    refs: int = 1
+    colour: tuple[int, int, int] = (2, 2, 2)  # (primaries, transfer, matrix) as the SPS codes them
+    range_declared: bool = False  # the SPS says video range (else it says nothing)
+    avcc: str = ""  # hex (the cache stores JSON)
+
+    @staticmethod
+    def refused(reason: str) -> GopLayout:
+        return GopLayout(False, reason)
 
 
 @cacheable("VideoSource")

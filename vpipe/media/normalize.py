@@ -55,10 +55,29 @@ class EncoderSettings:
     # the source's declared colour (FFmpeg's AVColorSpace, AVColorPrimaries, AVColorTransfer-
     # Characteristic; 2 = unspecified): the samples keep their matrix, so the tags must stay
     color: tuple[int, int, int] = (2, 2, 2)
+    # Splicing on the source's own GOPs (media/source_gops.py): the re-encoded GOPs' SPS must
+    # match the source's (profile, level_idc, reference count) under their own id, and their
+    # packets' DTS sit `dts_delay` ticks before their PTS, as the source's IDRs do. The
+    # defaults are the normalised stream's (x264 chooses; id 0; no delay).
+    profile: str = ""
+    level: int = 0
+    refs: int = 0
+    sps_id: int = 0
+    dts_delay: int = 0
+    tag_range: bool = True  # write video range into the VUI (the source said nothing: neither do we)
 
     def options(self) -> dict[str, str]:
         params = f"keyint={self.gop}:min-keyint={self.gop}:scenecut=0:bframes=0:open-gop=0"
-        return {"crf": str(self.crf), "preset": self.preset, "x264-params": params}
+        if self.sps_id:
+            params += f":sps-id={self.sps_id}"
+        if self.refs:
+            params += f":ref={self.refs}"
+        if self.level:
+            params += f":level={self.level / 10:.1f}"
+        options = {"crf": str(self.crf), "preset": self.preset, "x264-params": params}
+        if self.profile:
+            options["profile"] = self.profile
+        return options
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,7 +90,15 @@ class EncoderSettings:
             "gop": self.gop,
             "sar": list(self.sar) if self.sar else None,
             "color": list(self.color),
+            **self._own_json(),
         }
+
+    def _own_json(self) -> dict[str, Any]:
+        """The own-GOP fields, only when set: a normalised stream's settings (and so the cache
+        entries keyed by them) stay what they were."""
+        own = {"profile": self.profile, "level": self.level, "refs": self.refs, "sps_id": self.sps_id}
+        own |= {"dts_delay": self.dts_delay, "tag_range": self.tag_range}
+        return own if self.sps_id else {}
 
     @staticmethod
     def from_json(data: dict[str, Any]) -> EncoderSettings:
@@ -85,6 +112,12 @@ class EncoderSettings:
             int(data["gop"]),
             (int(data["sar"][0]), int(data["sar"][1])) if data.get("sar") else None,
             tuple(int(c) for c in data.get("color") or (2, 2, 2)),  # type: ignore[arg-type]
+            str(data.get("profile", "")),
+            int(data.get("level", 0)),
+            int(data.get("refs", 0)),
+            int(data.get("sps_id", 0)),
+            int(data.get("dts_delay", 0)),
+            bool(data.get("tag_range", True)),
         )
 
 
@@ -105,7 +138,8 @@ def _configure(cc, settings: EncoderSettings) -> None:  # type: ignore[no-untype
     cc.framerate = Fraction(*settings.rate)
     if settings.sar:
         cc.sample_aspect_ratio = Fraction(*settings.sar)
-    cc.color_range = 1  # video range: what `_planar` makes of every frame
+    if settings.tag_range:
+        cc.color_range = 1  # video range: what `_planar` makes of every frame
     for name, value in zip(("colorspace", "color_primaries", "color_trc"), settings.color, strict=True):
         if value not in (0, 2):  # only what the source declared
             setattr(cc, name, value)
@@ -210,9 +244,9 @@ def normalize(source: Path, target: Path, crf: int, preset: str, gop: int) -> En
 
 @dataclass(frozen=True)
 class GopTable:
-    starts: np.ndarray  # int64 index of each GOP's first frame
+    starts: np.ndarray  # int64 index of each GOP's first frame (presentation order)
     digests: tuple[str, ...]  # sha256 over each GOP's packets (their bytes, in order)
-    pts: np.ndarray  # int64 presentation timestamp of every frame
+    pts: np.ndarray  # int64 presentation timestamp of every frame, sorted
 
 
 def packet_groups(path: Path) -> Iterator[tuple[int, list[Any]]]:
@@ -251,7 +285,9 @@ def gop_table(path: Path) -> GopTable:
         starts.append(first)
         digests.append(gop_digest(packets))
         pts.extend(int(p.pts) for p in packets)
-    return GopTable(np.asarray(starts, np.int64), tuple(digests), np.asarray(pts, np.int64))
+    # presentation order: a source's own GOPs hold B-frames (closed GOPs: a GOP's frames are
+    # the ones shown from its IDR to the next, so the starts counted in decode order hold)
+    return GopTable(np.asarray(starts, np.int64), tuple(digests), np.sort(np.asarray(pts, np.int64)))
 
 
 def frame_psnr(source: Path, normalized: Path) -> np.ndarray:

@@ -186,8 +186,7 @@ def splice(
         ):
             in_video = src.streams.video[0]
             vs = out.add_stream_from_template(in_video)  # the normalised stream's avcC, packets as they are
-            if parameter_sets(new_encoder(encoder).extradata) != parameter_sets(in_video.codec_context.extradata):
-                raise WriteError("the encoder's parameter sets differ from the normalised stream's")
+            _join_parameter_sets(vs, in_video, encoder)
             audio_stream, rate = _add_audio_stream(out, audio, target, settings.audio_bitrate_kbps)
             _set_metadata(out, settings)
             sound = sound or RowSound()
@@ -200,12 +199,32 @@ def splice(
     except (av.error.FFmpegError, OSError) as exc:
         raise WriteError(f"cannot write {target.name}: {_reason(exc)}") from None
     report = {**plan.to_json(index, encoder.gop), "audio": audio_report}
-    # QC compares the re-encoded frames with the same pictures they were encoded from
-    report["first_generation"] = {
-        "folder": str(store_folder(normalized)),
-        "gops": [list(index.gop_range(g)) for g in sorted(gops)],  # source frames [first, end)
-    }
+    if index.own:
+        report["own_gops"] = True  # QC: the re-encoded frames' pictures are the source's own decode
+    else:  # QC compares the re-encoded frames with the same pictures they were encoded from
+        report["first_generation"] = {
+            "folder": str(store_folder(normalized)),
+            "gops": [list(index.gop_range(g)) for g in sorted(gops)],  # source frames [first, end)
+        }
     return report
+
+
+def _join_parameter_sets(vs: Any, in_video: Any, encoder: EncoderSettings) -> None:
+    """Make the output's avcC hold the parameter sets of both the copied and the re-encoded
+    GOPs. A normalised stream's are the encoder's own (equal settings, equal bytes); a source
+    spliced on its own GOPs keeps its avcC and gets the encoder's (id 1) added."""
+    made = new_encoder(encoder).extradata
+    source = bytes(in_video.codec_context.extradata or b"")
+    if not encoder.sps_id:
+        if parameter_sets(made) != parameter_sets(source):
+            raise WriteError("the encoder's parameter sets differ from the normalised stream's")
+        return
+    from vpipe.media.source_gops import combined_avcc
+
+    try:
+        vs.codec_context.extradata = combined_avcc(source, made)
+    except ValueError as exc:  # also H264SyntaxError
+        raise WriteError(f"cannot join the parameter sets: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -310,7 +329,10 @@ def _encode_segment(
     def emit(packets: list[Any]) -> None:
         for packet in packets:
             muxed = av.Packet(length_prefixed(bytes(packet)))  # the MP4 stream's NAL framing (avcC)
-            muxed.pts, muxed.dts, muxed.is_keyframe = packet.pts, packet.dts, packet.is_keyframe
+            muxed.pts, muxed.is_keyframe = packet.pts, packet.is_keyframe
+            # no B-frames here (dts = pts); beside a source's own GOPs, DTS sit its decoding delay
+            # before PTS as the source's do, so they stay monotone across both joins
+            muxed.dts = packet.dts - encoder.dts_delay
             muxed.stream = vs
             muxed.time_base = tb
             muxer.video(muxed, float(muxed.pts * tb))
