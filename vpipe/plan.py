@@ -54,6 +54,7 @@ def plan_summary(build: BuildResult, cache_dir: Path | None = None) -> dict[str,
         "rows": {"total": len(rows), "with_errors": bad_rows, "file": recipe.rows.file},
         "frames": {"changed_per_row": facts.get("frames_changed"), "total": facts.get("frames_total")},
         "unet_evaluations": facts.get("unet_evaluations"),
+        "gops": facts.get("gops_source"),  # spliced on the source's own GOPs, or normalised and why
         "passes": {"changed": build.changed, "disabled": build.disabled, "hoisted": facts.get("hoisted", 0)},
         "ops": {"shared": len(shared), "per_row": len(per_row)},
         "kernels": {f"%{op.results[0].name} = {op.kind}": op.kernel for op in graph},
@@ -264,6 +265,10 @@ def render_plan(plan: dict[str, Any]) -> str:
             f"  neural      {u['model']}: {u['per_row']} U-Net evaluations per row "
             f"(the model over the whole video: {u['whole_video']}, {u['whole_video'] / u['per_row']:.0f}× more)"
         )
+    g = plan.get("gops")
+    if g:
+        how = f"its own GOPs ({g['gops']}, ≤ {g['longest_gop']} frames), copied bit-exact" if g["own"] else None
+        lines.append(f"  splice      rows on {how or 'a normalised copy of the source: ' + g['why']}")
     p = plan["passes"]
     lines.append(
         f"  passes      changed the graph: {', '.join(p['changed']) or 'none'}"

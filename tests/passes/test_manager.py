@@ -65,14 +65,15 @@ def test_dump_ir_writes_one_file_per_pass(tiny_recipe: Path, tmp_path: Path) -> 
         "04-fit-vram.ir",
         "05-reduce-steps.ir",
         "06-splice-gops.ir",
-        "07-splice-aac.ir",
-        "08-keep-recorded.ir",
-        "09-dedupe.ir",
-        "10-select-kernels.ir",
-        "11-export-onnx.ir",
-        "12-batch-rows.ir",
+        "07-own-gops.ir",
+        "08-splice-aac.ir",
+        "09-keep-recorded.ir",
+        "10-dedupe.ir",
+        "11-select-kernels.ir",
+        "12-export-onnx.ir",
+        "13-batch-rows.ir",
     ]
-    last = parse_graph((tmp_path / "ir" / "12-batch-rows.ir").read_text())
+    last = parse_graph((tmp_path / "ir" / "13-batch-rows.ir").read_text())
     assert last == result.graph  # type: ignore[attr-defined]
 
 
@@ -87,6 +88,7 @@ def test_time_passes_reports_each_pass(tiny_recipe: Path) -> None:
         "fit-vram",
         "reduce-steps",
         "splice-gops",
+        "own-gops",
         "splice-aac",
         "keep-recorded",
         "dedupe",

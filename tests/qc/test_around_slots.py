@@ -228,7 +228,7 @@ def test_a_copied_gop_is_taken_as_the_source_only_when_every_check_holds(
     source = stream_gops(frames.source)
     assert same_pictures(frames, found, source)
     assert not same_pictures(frames, dataclasses.replace(found, extradata=found.extradata + b"\0"), source)
-    assert not same_pictures(frames, found, dataclasses.replace(source, in_order=False))
+    assert not same_pictures(frames, found, dataclasses.replace(source, closed=False))
     shifted = dataclasses.replace(frames, source_index=np.maximum(frames.source_index - 1, 0))
     assert not same_pictures(shifted, found, source)  # paired with other source frames: decoded
     tampered = {**file.splice, "copied": [[g, k0, "0" * 64] for g, k0, _ in file.splice["copied"]]}

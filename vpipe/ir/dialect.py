@@ -391,6 +391,26 @@ define(
 )
 define(
     OpSpec(
+        "media.gop_layout",
+        "Inspect the source's GOPs: can rows be spliced on them as they are (and what must a re-encoded GOP match)?",
+        operands=(("video", "Video"),),
+        results=("GopLayout",),
+        attrs={"max_gop": INT},
+        required=("max_gop",),
+    )
+)
+define(
+    OpSpec(
+        "media.own_gops",
+        "Index the source's own GOPs (its packets, nothing re-encoded) so rows can be spliced on them.",
+        operands=(("video", "Video"), ("layout", "GopLayout")),
+        results=("Video",),
+        attrs={"crf": INT, "preset": STR},
+        required=("crf", "preset"),
+    )
+)
+define(
+    OpSpec(
         "media.splice",
         "Write the row's file from a normalised source: re-encode the GOPs with changed frames, copy the rest.",
         operands=(("frames", "Frames"), ("track", "Track"), ("row", "Row"), ("gops", "Video"), ("recording", "Audio")),

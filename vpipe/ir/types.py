@@ -14,6 +14,7 @@ from typing import Any
 # Every type the IR knows, with what a value of it is at run time.
 TYPE_DOCS: dict[str, str] = {
     "Video": "a source video file (fps, w, h, frames)",
+    "GopLayout": "a source video's GOP layout and whether rows can be spliced on it as it is",
     "Image": "a still source image (w, h)",
     "Audio": "PCM audio (sr, ch)",
     "Text": "plain text (a transcript)",

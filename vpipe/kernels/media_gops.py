@@ -1,4 +1,5 @@
-"""GOP kernels (PyAV): normalise the source once for splicing; write a row by splicing GOPs."""
+"""GOP kernels (PyAV): inspect the source's own GOPs, index them or normalise the source once
+for splicing; write a row by splicing GOPs."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from vpipe.data.media import GopIndex, OutputFile, Track, VideoSource, file_digest
+from vpipe.data.media import GopIndex, GopLayout, OutputFile, Track, VideoSource, file_digest
 from vpipe.ir.graph import Estimate, Op
 from vpipe.ir.hashing import digest
 from vpipe.kernel_api.context import RunContext
@@ -14,6 +15,7 @@ from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.kernels.media import WriteVideo, _fail, output_target, reuse_output, seal_output, sealed_file, write_settings
 from vpipe.media.decode import DecodeError, frame_timing
 from vpipe.media.normalize import NormalizeError, frame_psnr, gop_table, normalize
+from vpipe.media.source_gops import inspect, own_index
 from vpipe.media.splice import RowSound, splice
 from vpipe.media.write import WriteError
 
@@ -62,6 +64,46 @@ class Normalize(Kernel):
             video.has_audio,
             index,
         )
+
+
+@kernel("media.gop_layout", backend="pyav")
+class InspectGops(Kernel):
+    """Demuxes the source (its packets and parameter sets; one frame decoded for a display
+    matrix): cached by the source's content, so a re-run does not read it again."""
+
+    version = "1"
+
+    def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
+        return Estimate(seconds=0.1, ram_mb=50)
+
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> GopLayout:
+        (video,) = inputs
+        return inspect(video.path, int(op.attr("max_gop")))
+
+
+@kernel("media.own_gops", backend="pyav")
+class OwnGops(Kernel):
+    """The source itself, indexed GOP by GOP: rows copy its packets and re-encode the GOPs with
+    changed frames under their own parameter sets (`media/source_gops.py`)."""
+
+    version = "1"
+
+    def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
+        return Estimate(seconds=0.2, ram_mb=80)
+
+    def run(self, op: Op, inputs: list[Any], rt: RunContext) -> VideoSource:
+        video, layout = inputs
+        if not layout.eligible:  # the own-gops pass only chooses this for a source that qualified
+            raise _fail("VP318", f"source video {video.path.name} cannot be spliced as it is: {layout.reason}", rt)
+        import av
+
+        try:
+            index = own_index(video.path, layout, int(op.attr("crf")), str(op.attr("preset")))
+        except (OSError, ValueError, av.error.FFmpegError) as exc:
+            raise _fail("VP318", f"source video {video.path.name}: {exc}", rt) from None
+        if index.pts.shape[0] != video.frames:
+            raise _fail("VP318", f"source video {video.path.name} changed since it was inspected", rt)
+        return replace(video, gops=index)
 
 
 @kernel("media.splice", backend="pyav")

@@ -13,6 +13,7 @@ from vpipe.passes import (  # noqa: F401
     fit_vram,
     hoist_shared,
     keep_recorded,
+    own_gops,
     reduce_steps,
     resolve_slots,
     segment_lipsync,

@@ -16,6 +16,7 @@ PIPELINES: dict[str, tuple[str, ...]] = {
         "fit-vram",
         "reduce-steps",
         "splice-gops",
+        "own-gops",
         "splice-aac",
         "keep-recorded",
         "dedupe",

@@ -1,13 +1,17 @@
 """The (output frame, source frame) pairs QC compares, each picture decoded once.
 
-A spliced output is the normalised source's own GOPs (copied: their packets, re-timestamped)
-and re-encoded GOPs. QC compares the frames around the edits (`measured_ranges`). A copied
-GOP decodes to exactly the source frames it was copied from when
+A spliced output is the source's GOPs (the normalised stream's, or the recording's own:
+copied, their packets re-timestamped) and re-encoded GOPs. QC compares the frames around the
+edits (`measured_ranges`). A copied GOP decodes to exactly the source frames it was copied
+from when
 
-- its packets are the normalised GOP's (the digest the writer recorded),
-- the output's parameter sets (avcC) are the normalised stream's,
-- its first packet is an IDR (nothing in it refers to a picture before it), and its packets
-  come in presentation order, as the normalised stream's do (no B-frames),
+- its packets are the source GOP's (the digest the writer recorded),
+- the output's avcC holds the source's parameter sets byte for byte and gives no other
+  parameter set their ids (a normalised stream's avcC is equal to the output's; a source
+  spliced on its own GOPs has the re-encoded GOPs' SPS/PPS added under id 1),
+- its first packet is an IDR (nothing in it refers to a picture before it) that is shown
+  first, and the source's GOPs are closed in presentation order (each GOP's frames are shown
+  before the next IDR's: B-frames stay inside their GOP),
 - the output frames it covers are paired with that GOP's source frames, one for one.
 
 Those output frames are not decoded a second time: the source's decoded frame is paired with
@@ -78,17 +82,17 @@ class CopiedGops:
     identical: int  # of them, those whose packets are the normalised stream's
     out_pts: np.ndarray  # every output frame's timestamp, presentation order
     intact: tuple[tuple[int, int, int], ...]  # (GOP, first output frame, frames) of the identical
-    # ones that start with an IDR and hold their frames in presentation order
+    # ones that start with an IDR shown before every other frame of the GOP
     extradata: bytes  # the output video stream's avcC
 
 
 @dataclass(frozen=True)
 class StreamGops:
-    """The normalised source's GOP starts (frame indices; packets in presentation order) and avcC."""
+    """The source's GOP starts (frame indices in presentation order) and avcC."""
 
     starts: tuple[int, ...]
     extradata: bytes
-    in_order: bool  # every packet's pts is above the one before it (decode order = presentation)
+    closed: bool  # every GOP's frames are shown from its IDR up to the next IDR (no frame across)
 
 
 def nal_types(packet: bytes, length_size: int) -> list[int]:
@@ -128,19 +132,21 @@ def copied_gops(path: Path, splice: dict[str, Any]) -> CopiedGops:
         if first not in expected or gop_digest(packets) != expected[first][1]:
             continue
         same += 1
-        ordered = len(group_pts) == len(packets) and all(b > a for a, b in itertools.pairwise(group_pts))
-        if length_size and ordered and IDR in nal_types(bytes(packets[0]), length_size):
+        shown_first = len(group_pts) == len(packets) and len(set(group_pts)) == len(group_pts)
+        shown_first = shown_first and min(group_pts) == group_pts[0]
+        if length_size and shown_first and IDR in nal_types(bytes(packets[0]), length_size):
             intact.append((expected[first][0], first, len(packets)))
     return CopiedGops(len(expected), same, np.sort(np.asarray(pts, np.int64)), tuple(intact), extradata)
 
 
 def stream_gops(path: Path) -> StreamGops:
-    """The normalised source's GOP starts, by demuxing (no pixels)."""
+    """The source's GOP starts, by demuxing (no pixels). A GOP's start counted in decode order
+    is its start in presentation order too when the GOPs are closed (`closed` says whether)."""
     import av
 
     starts: list[int] = []
-    last: int | None = None
-    in_order = True
+    spans: list[tuple[int, int]] = []  # (first, last) pts shown by each GOP
+    closed = True
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         extradata = bytes(stream.codec_context.extradata or b"")
@@ -148,19 +154,27 @@ def stream_gops(path: Path) -> StreamGops:
         for packet in container.demux(stream):
             if packet.dts is None or not packet.size:
                 continue
-            if packet.pts is None or (last is not None and packet.pts <= last):
-                in_order = False
-            last = packet.pts
+            if packet.pts is None:
+                closed = False
+                continue
             if packet.is_keyframe:
                 starts.append(index)
+                spans.append((int(packet.pts), int(packet.pts)))
+            elif spans:
+                first, last = spans[-1]
+                closed &= packet.pts > first  # shown after its GOP's IDR
+                spans[-1] = (first, max(last, int(packet.pts)))
             index += 1
         starts.append(index)  # the end of the last GOP
-    return StreamGops(tuple(starts), extradata, in_order)
+    closed = closed and bool(spans) and all(a[1] < b[0] for a, b in itertools.pairwise(spans))
+    return StreamGops(tuple(starts), extradata, closed)
 
 
 def same_pictures(frames: Frames, found: CopiedGops, source: StreamGops) -> set[int]:
     """Output frames that are, picture for picture, the source frame QC pairs them with."""
-    if not (source.in_order and found.extradata and found.extradata == source.extradata):
+    from vpipe.media.source_gops import keeps_parameter_sets
+
+    if not (source.closed and found.extradata and keeps_parameter_sets(found.extradata, source.extradata)):
         return set()
     same: set[int] = set()
     for g, k0, n in found.intact:

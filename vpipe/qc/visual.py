@@ -249,7 +249,7 @@ def _check_copied_gops(
         failures.append(f"{found.copied - found.identical} copied GOP(s) differ from the normalised source's packets")
     if found.out_pts.shape[0] != len(frames.times):
         failures.append(f"the output has {found.out_pts.shape[0]} frames where {len(frames.times)} were written")
-    keyframes = source_gops.starts if source_gops.in_order else ()
+    keyframes = source_gops.starts if source_gops.closed else ()
     return src_pts, found.out_pts, same_pictures(frames, found, source_gops), keyframes
 
 
