@@ -87,10 +87,10 @@ def _parameter_sets(extradata: bytes) -> tuple[h264.Avcc, h264.Sps] | str:
         return "its PPS refers to another SPS"
     if sps.sps_id != 0 or h264.pps_ids(avcc.pps[0])[0] != 0:
         return "its parameter sets do not have id 0 (the re-encoded GOPs take id 1)"
-    if sps.profile_idc not in PROFILES:
-        return f"its profile_idc is {sps.profile_idc}, not Baseline, Main or High"
     if (sps.chroma_format_idc, sps.bit_depth_luma, sps.bit_depth_chroma) != (1, 8, 8):
         return f"it is not 8-bit 4:2:0 (chroma_format_idc {sps.chroma_format_idc}, {sps.bit_depth_luma}-bit)"
+    if sps.profile_idc not in PROFILES:
+        return f"its profile_idc is {sps.profile_idc}, not Baseline, Main or High"
     if not sps.frame_mbs_only:
         return "it is interlaced (field or MBAFF coding)"
     if sps.full_range:
