@@ -273,3 +273,34 @@ def parse_avcc(data: bytes) -> Avcc:
             i += 2 + size
         sets.append(tuple(group))
     return Avcc(data[1], data[2], data[3], (data[4] & 3) + 1, sets[0], sets[1], bytes(data[i:]))
+
+
+def parameter_sets(extradata: bytes) -> list[bytes]:
+    """SPS/PPS NAL units of H.264 extradata, avcC (MP4) or Annex B (an encoder's)."""
+    if not extradata:
+        return []
+    if extradata[0] == 1 and len(extradata) > 6:  # avcC
+        out, i = [], 6
+        for count_at_i in (True, False):
+            count = extradata[5] & 31 if count_at_i else extradata[i]
+            if not count_at_i:
+                i += 1
+            for _ in range(count):
+                size = int.from_bytes(extradata[i : i + 2], "big")
+                out.append(bytes(extradata[i + 2 : i + 2 + size]))
+                i += 2 + size
+        return out
+    return annexb_units(bytes(extradata))
+
+
+def annexb_units(data: bytes) -> list[bytes]:
+    parts = data.replace(b"\x00\x00\x00\x01", b"\x00\x00\x01").split(b"\x00\x00\x01")
+    return [p for p in parts if p]
+
+
+def length_prefixed(annexb: bytes) -> bytes:
+    """Annex B NAL units (start codes, as an encoder emits them) → 4-byte length prefixes (MP4)."""
+    out = bytearray()
+    for nal in annexb_units(annexb):
+        out += len(nal).to_bytes(4, "big") + nal
+    return bytes(out)

@@ -184,10 +184,8 @@ def combined_avcc(source: bytes, encoder: bytes) -> bytes:
     """The output's avcC: the source's record with the re-encoding encoder's SPS and PPS added
     after its own (their ids differ: the source's are 0, the encoder's 1); the header fields
     and the High-profile tail are the source's, byte for byte."""
-    from vpipe.media.splice import parameter_sets
-
     record = h264.parse_avcc(source)
-    added = parameter_sets(encoder)
+    added = h264.parameter_sets(encoder)
     sps = tuple(u for u in added if u[0] & 31 == h264.NAL_SPS)
     pps = tuple(u for u in added if u[0] & 31 == h264.NAL_PPS)
     ids = {h264.parse_sps(u).sps_id for u in record.sps} & {h264.parse_sps(u).sps_id for u in sps}
