@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from tests.media import shared_media
 from vpipe.data.media import Frames, GopIndex, GopLayout
 from vpipe.media import h264_syntax as h264
 from vpipe.media.decode import frame_timing, iter_frames, read_audio
+from vpipe.media.normalize import EncoderSettings, new_encoder
 from vpipe.media.source_gops import inspect, keeps_parameter_sets, own_index
 from vpipe.media.splice import plan_splice, splice
 from vpipe.media.write import VideoSettings
@@ -142,6 +144,12 @@ def test_the_output_avcc_keeps_the_source_parameter_sets(source: tuple[Path, Gop
     assert (added.profile_idc, added.level_idc, added.width, added.height) == (100, src.level_idc, 524, 524)
     assert added.max_num_ref_frames == src.max_num_ref_frames and added.chroma_format_idc == 1
     assert keeps_parameter_sets(mine, theirs) and not keeps_parameter_sets(theirs, mine)
+    # an SPS of another stream under the source's id 0 (an encoder left at its default id) would
+    # redefine the copied GOPs' parameters: refused
+    other = h264.parameter_sets(new_encoder(replace(EncoderSettings.from_json(index.encoder), sps_id=0)).extradata)
+    assert h264.parse_sps(other[0]).sps_id == 0 and other[0] != original.sps[0]
+    clash = replace(original, sps=(original.sps[0], other[0]), pps=(original.pps[0], other[1])).to_bytes()
+    assert not keeps_parameter_sets(clash, theirs)
     # QC: the copied GOPs are recognised as the source's pictures without decoding them
     found = copied_gops(out, {"copied": [[g, int(index.starts[g]), index.digests[g]] for g in (0, 1, 2, 4)]})
     assert found.identical == 4

@@ -200,11 +200,15 @@ def combined_avcc(source: bytes, encoder: bytes) -> bytes:
 
 def keeps_parameter_sets(output: bytes, source: bytes) -> bool:
     """Whether a stream with avcC `output` decodes the source's packets exactly as the source
-    does: every SPS and PPS of the source is in it, byte for byte, and no other parameter set
-    in it takes one of their ids (an equal avcC qualifies, as a normalised stream's does)."""
+    does: the same header and tail, every SPS and PPS of the source in it byte for byte, and
+    no other parameter set in it taking one of their ids (an equal avcC qualifies, as a
+    normalised stream's does)."""
     try:
         out, src = h264.parse_avcc(output), h264.parse_avcc(source)
-        if out.length_size != src.length_size or not set(src.sps) <= set(out.sps) or not set(src.pps) <= set(out.pps):
+        header = (out.profile, out.compatibility, out.level, out.length_size, out.tail)
+        if header != (src.profile, src.compatibility, src.level, src.length_size, src.tail):
+            return False
+        if not set(src.sps) <= set(out.sps) or not set(src.pps) <= set(out.pps):
             return False
         sps_ids = {h264.parse_sps(u).sps_id for u in src.sps}
         pps_ids = {h264.pps_ids(u)[0] for u in src.pps}
