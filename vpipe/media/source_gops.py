@@ -37,9 +37,8 @@ from vpipe.media import h264_syntax as h264
 
 # The longest GOP spliced as it is. A row re-encodes every GOP its slot touches, and its cost
 # grows with their length, while the normalised path re-encodes 12-frame GOPs but pays one
-# shared normalisation and copies second-generation frames. Measured (benchmarks/own_gops.py,
-# glasses clip at 25 fps, CPU seconds per row's video write): see the constant's note in
-# docs/architecture.md; at 50 frames (2 s) a row costs about what a normalised one does.
+# shared normalisation and copies second-generation frames. Provisional (2 s at 25 fps) until
+# benchmarks/own_gops.py has measured the per-row cost against the GOP length.
 MAX_GOP_FRAMES = 50
 PROFILES = {66: "baseline", 77: "main", 100: "high"}
 
