@@ -70,6 +70,21 @@ def sidecar_path(output: Path) -> Path:
     return output.with_name(output.name + SIDECAR_SUFFIX)
 
 
+_SOURCE_DIGESTS: dict[tuple[int, int, int, int], str] = {}
+
+
+def source_sha256(path: Path) -> str:
+    """The recording's SHA-256, hashed once per process while the file stays the same file
+    (device, inode, size, modification time), as the up-to-date check takes a file to be
+    unchanged: every row's sidecar names the same source, and hashing it per row made a row's
+    cost grow with the recording's length. One entry per source file."""
+    st = path.stat()
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _SOURCE_DIGESTS:
+        _SOURCE_DIGESTS[key] = file_sha256(path)
+    return _SOURCE_DIGESTS[key]
+
+
 def file_sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -118,7 +133,7 @@ def seal(output: Path, source: Path, row_id: str, synthesized: list[dict[str, An
         "vpipe": __version__,
         "output": output.name,
         "row": row_id,
-        "source": {"file": source.name, "sha256": file_sha256(source)},
+        "source": {"file": source.name, "sha256": source_sha256(source)},
         "synthesized": synthesized,
         "c2pa": None,
     }

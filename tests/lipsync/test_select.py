@@ -222,3 +222,34 @@ def test_a_frame_that_must_close_the_lips_gets_a_closure() -> None:
     assert inv.aperture[chosen[[1, 2, 4, 5]]].min() > level
     free = choose_mouths(inv, targets)
     assert inv.aperture[free].min() > level
+
+
+def test_the_distances_are_computed_once_per_inventory_and_the_path_is_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The (M, M) lip-shape distances are the inventory's alone: the second row's search reuses
+    the first's (one computation), and finds the same path as the dense search each time; an
+    inventory whose distances exceed DISTANCES_KEPT_BYTES gets them computed per search."""
+    import vpipe.lipsync.select as S
+
+    inv = dataclasses.replace(_inventory())  # a fresh value: nothing derived from it yet
+    calls: list[int] = []
+
+    def counted(i: MouthInventory) -> np.ndarray:
+        calls.append(1)
+        return shape_distances(i)
+
+    monkeypatch.setattr(S, "shape_distances", counted)
+    w = Weights()
+    targets = _slot_targets(inv, 20, WORD)
+    costs = match_costs(inv, targets, w, None)
+    dense = viterbi(costs, transition_costs(inv, w))
+    calls.clear()
+    for _ in range(2):
+        np.testing.assert_array_equal(viterbi_pruned(costs, inv, w), dense)
+    assert len(calls) == 1
+    monkeypatch.setattr(S, "DISTANCES_KEPT_BYTES", inv.size * inv.size * 4 - 1)
+    small = dataclasses.replace(inv)
+    for _ in range(2):
+        np.testing.assert_array_equal(viterbi_pruned(costs, small, w), dense)
+    assert len(calls) == 3

@@ -325,3 +325,27 @@ def test_shifts_can_be_whole_aac_blocks(name: str) -> None:
     word1 = rounded.audio.samples[start : round(e1.output_end * rate)]
     level = 20 * np.log10(np.sqrt(np.mean(word1**2)) / np.sqrt(np.mean(word0**2)))
     assert abs(level) < 0.5
+
+
+@pytest.mark.media
+@pytest.mark.parametrize("name", list(CLIPS))
+def test_mixing_only_the_read_samples_splices_exactly_as_the_whole_mix(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """splice mixes the source to mono only where it reads it (MonoMix): every slice equals the
+    same slice of `Audio.mono()` bit for bit, and the spliced track, elastic and fitted, is
+    identical (`==`) to the track spliced from the whole mix."""
+    import vpipe.speech.splice as S
+
+    src = audio(name)
+    whole, mixed = src.mono(), S.MonoMix(src)
+    n = len(whole)
+    assert len(mixed) == n
+    for a, b in [(0, 1), (0, n), (n // 3, n // 3 + 661), (n - 7, n + 50), (max(0, -5), 9)]:
+        assert np.array_equal(mixed[a:b], whole[a:b]) and mixed[a:b].dtype == whole.dtype == np.float32
+    text, words = NEW[name]
+    clips = [cut(text, words, "s", slot_span(name), fitted) for fitted in (True, False)]
+    new = [splice(src, [c], shift_multiple=1024) for c in clips]
+    monkeypatch.setattr(S, "MonoMix", lambda a: a.mono())  # the whole recording mixed first, as before
+    old = [splice(src, [c], shift_multiple=1024) for c in clips]
+    for got, ref in zip(new, old, strict=True):
+        np.testing.assert_array_equal(got.audio.samples, ref.audio.samples)
+        assert got.edits == ref.edits

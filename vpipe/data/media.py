@@ -204,10 +204,13 @@ class OutputFile:
     companions: tuple[tuple[str, str], ...] = ()
 
     @staticmethod
-    def of(path: Path, splice: dict[str, object] | None = None, companions: tuple[Path, ...] = ()) -> OutputFile:
+    def of(
+        path: Path, splice: dict[str, object] | None = None, companions: tuple[Path, ...] = (), sha256: str | None = None
+    ) -> OutputFile:
+        """`sha256`: the file's digest when the writer has just computed it (not read twice)."""
         stat = path.stat()
         written = tuple((str(c), file_digest(c)) for c in companions)
-        return OutputFile(path, file_digest(path), stat.st_size, splice, stat.st_mtime_ns, written)
+        return OutputFile(path, sha256 or file_digest(path), stat.st_size, splice, stat.st_mtime_ns, written)
 
     def still_valid(self) -> bool:
         """The file on disk is still the one this value describes (resume / up-to-date check).

@@ -156,8 +156,7 @@ class WriteVideo(Kernel):
                 )
         except (WriteError, DecodeError) as exc:
             raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
-        seal_output(op, frames, track, row, target, rt)
-        return sealed_file(target)
+        return sealed_file(target, sha256=seal_output(op, frames, track, row, target, rt))
 
 
 def output_target(op: Op, row: Any, rt: RunContext) -> Path:
@@ -193,8 +192,8 @@ def reuse_output(op: Op, row: Any, earlier: OutputFile, rt: RunContext) -> Outpu
         spans_of = json.loads(sidecar_path(earlier.path).read_text(encoding="utf-8"))["synthesized"]
     except (OSError, ValueError, KeyError, TypeError):
         spans_of = None
-    _seal(op, Path(str(op.attr("source", earlier.path))), row, target, spans_of, rt)
-    return sealed_file(target, earlier.splice)
+    digest = _seal(op, Path(str(op.attr("source", earlier.path))), row, target, spans_of, rt)
+    return sealed_file(target, earlier.splice, digest)
 
 
 def _picture(source: MediaInfo | None) -> Picture:
@@ -210,24 +209,25 @@ def _picture(source: MediaInfo | None) -> Picture:
     )
 
 
-def sealed_file(target: Path, splice: dict[str, object] | None = None) -> OutputFile:
+def sealed_file(target: Path, splice: dict[str, object] | None = None, sha256: str | None = None) -> OutputFile:
     """The written, sealed output with its sidecar as a companion (both must stay for the row to
-    be up to date)."""
-    return OutputFile.of(target, splice, (sidecar_path(target),))
+    be up to date). `sha256`: the file's, as sealing just hashed it (not hashed a second time)."""
+    return OutputFile.of(target, splice, (sidecar_path(target),), sha256)
 
 
-def seal_output(op: Op, frames: Frames, track: Track, row: Any, target: Path, rt: RunContext) -> None:
-    """Give the written output its provenance (sidecar, and C2PA manifest when configured)."""
-    _seal(op, Path(str(op.attr("source", frames.source))), row, target, _synthesized(op, frames, track), rt)
+def seal_output(op: Op, frames: Frames, track: Track, row: Any, target: Path, rt: RunContext) -> str:
+    """Give the written output its provenance (sidecar, and C2PA manifest when configured);
+    returns the sealed file's SHA-256."""
+    return _seal(op, Path(str(op.attr("source", frames.source))), row, target, _synthesized(op, frames, track), rt)
 
 
-def _seal(op: Op, source: Path, row: Any, target: Path, synthesized: list[dict[str, Any]] | None, rt: RunContext) -> None:
+def _seal(op: Op, source: Path, row: Any, target: Path, synthesized: list[dict[str, Any]] | None, rt: RunContext) -> str:
     if synthesized is None:  # the earlier row's sidecar is gone: say what is known
         synthesized = [
             {"track": "audio", "start": None, "end": None, "by": str(op.attr("audio_by"))}
         ]
     try:
-        seal(target, source, row.id, synthesized, Path(op.attr("root")))
+        return str(seal(target, source, row.id, synthesized, Path(op.attr("root")))["sha256"])
     except (ProvenanceError, OSError) as exc:
         with contextlib.suppress(OSError):
             target.unlink()  # an output without its provenance is not written

@@ -141,8 +141,7 @@ class SpliceVideo(Kernel):
         except WriteError as exc:
             raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
         report["original"] = str(gops.gops.original)  # QC measures the sound against the recording itself
-        seal_output(op, frames, track, row, target, rt)
-        return sealed_file(target, report)
+        return sealed_file(target, report, seal_output(op, frames, track, row, target, rt))
 
 
 def sample_shifts(track: Track) -> tuple[int, ...]:

@@ -18,6 +18,7 @@ import numpy as np
 from vpipe.data.alignment import Segment
 from vpipe.data.face import FaceTrack
 from vpipe.data.media import Frames, TimelineEdit, Track, VideoSource
+from vpipe.data.memo import derived
 from vpipe.lipsync.composite import Donor, transplant
 from vpipe.lipsync.inventory import MouthInventory, closure_level
 from vpipe.lipsync.select import FrameTarget, choose_mouths
@@ -375,15 +376,21 @@ def retrieve(
     return rendered_frames(video, timeline, rendered, face, report)
 
 
+def clip_face_box(face: FaceTrack) -> tuple[float, float, float, float] | None:
+    """The box the tracked face spans over the whole clip (x0, y0, x1, y1), None without a face."""
+    if not face.present.any():
+        return None
+    present = face.landmarks[face.present][:, :, :2]
+    lo, hi = np.nanmin(present, axis=(0, 1)), np.nanmax(present, axis=(0, 1))
+    return (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+
+
 def rendered_frames(
     video: VideoSource, timeline: Timeline, rendered: dict[int, np.ndarray], face: FaceTrack, report: RetrieveReport
 ) -> Frames:
     """The Frames value a lip-sync renderer returns: its re-rendered frames over the timeline,
     with the box the tracked face spans over the clip in its report (for the review's crops)."""
-    if face.present.any():
-        present = face.landmarks[face.present][:, :, :2]
-        lo, hi = np.nanmin(present, axis=(0, 1)), np.nanmax(present, axis=(0, 1))
-        report.face_box = (float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+    report.face_box = derived(face, "face_box", lambda: clip_face_box(face))  # the track's alone: once per process
     return Frames(
         video.path,
         timeline.times,

@@ -15,10 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vpipe.data.memo import derived
 from vpipe.lipsync.inventory import MouthInventory
 from vpipe.lipsync.visemes import NAMES, distance_matrix
 
 INF = 1e9
+# The (M, M) lip-shape distances are the inventory's alone: kept for the next row (vpipe.data.memo)
+# up to this size (37 MB at a two-minute recording); a longer one's are computed per row (~900 MB
+# at ten minutes would otherwise stay resident).
+DISTANCES_KEPT_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -140,7 +145,7 @@ def viterbi_pruned(costs: np.ndarray, inv: MouthInventory, w: Weights) -> np.nda
     predecessors are scored in blocks in order of their score, and an entry is settled once
     the next block's lowest score + `w.jump` exceeds its best so far."""
     k, m = costs.shape
-    dist = shape_distances(inv)
+    dist = derived(inv, "shape_distances", lambda: shape_distances(inv), DISTANCES_KEPT_BYTES)
     where = {int(f): e for e, f in enumerate(inv.frames)}
     if w.shape < 0 or w.jump < 0 or len(where) != m or not (np.isfinite(costs).all() and np.isfinite(dist).all()):
         return viterbi(costs, transition_costs(inv, w))  # the bound needs jump ≤ every other transition

@@ -43,7 +43,7 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return resample_poly(x.astype(np.float64), r.numerator, r.denominator).astype(np.float32)
 
 
-def quietest(mono: np.ndarray, rate: int, t: float, window: float = SNAP) -> float:
+def quietest(mono: np.ndarray | MonoMix, rate: int, t: float, window: float = SNAP) -> float:
     """The time within ±window of t where 5 ms energy is lowest."""
     hop = max(1, int(0.001 * rate))
     width = max(hop, int(0.005 * rate))
@@ -51,11 +51,28 @@ def quietest(mono: np.ndarray, rate: int, t: float, window: float = SNAP) -> flo
     if hi <= lo:
         return t
     starts = np.arange(lo, hi + 1, hop)
-    energy = np.array([float(np.dot(mono[s : s + width], mono[s : s + width])) for s in starts])
+    near = np.asarray(mono[lo : hi + width])  # read once (a `MonoMix` mixes only these samples)
+    energy = np.array([float(np.dot(near[s - lo : s - lo + width], near[s - lo : s - lo + width])) for s in starts])
     # prefer the centre when energies tie (flat silence): add a small distance penalty
     penalty = np.abs(starts + width / 2 - t * rate) / (window * rate) * (energy.min() + 1e-9) * 0.1
     best = starts[int(np.argmin(energy + penalty))]
     return (best + width / 2) / rate
+
+
+class MonoMix:
+    """`Audio.mono()` of a recording, mixed only where it is sliced: a row reads ±15 ms around
+    each boundary and a second around each word, and mixing the whole recording per row cost
+    ~0.1 s CPU at two minutes. Each sample is the same mean as `Audio.mono()`'s (the mean
+    across channels is taken per sample, whatever the slice)."""
+
+    def __init__(self, audio: Audio) -> None:
+        self.samples = audio.samples
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, part: slice) -> np.ndarray:
+        return self.samples[part].mean(axis=1).astype(np.float32)
 
 
 def _equal_power(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +80,7 @@ def _equal_power(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.cos(x * np.pi / 2).astype(np.float32), np.sin(x * np.pi / 2).astype(np.float32)
 
 
-def surrounding_loudness(mono: np.ndarray, rate: int, s0: float, s1: float) -> float:
+def surrounding_loudness(mono: np.ndarray | MonoMix, rate: int, s0: float, s1: float) -> float:
     """Speech loudness within CONTEXT_LOUDNESS before s0 and after s1 (the word itself excluded):
     the reference QC measures a new word against."""
     before = mono[max(0, int((s0 - CONTEXT_LOUDNESS) * rate)) : max(0, int(s0 * rate))]
@@ -95,7 +112,7 @@ class _Cut:
 
 
 def _prepare(source: Audio, clips: list[SlotClip], fade: int, shift_multiple: int = 1) -> list[_Cut]:
-    rate, mono = source.rate, source.mono()
+    rate, mono = source.rate, MonoMix(source)
     cuts = []
     for clip in sorted(clips, key=lambda c: c.source_start):
         s0 = quietest(mono, rate, clip.source_start)
