@@ -8,11 +8,16 @@ for each voice variant:
   over rows, and the source's own figure on the same window (`natural`);
 - `heard`: rows whose new word wins the forced alignment against the recorded word, and the
   median margin (new − old confidence);
-- `qc_passed`: rows that pass every QC gate (the recipe's defaults, unchanged).
+- `qc_passed`: rows that pass every QC gate (the recipe's defaults, unchanged);
+- per row, `voice`: what speech.match_voice gave the slot (own units, own units of the same
+  phones only, or the matched word when the heard-word guard refused the units; the guard's
+  own margin), and `match_voice_cpu_s`: that op's CPU seconds for the row (the guard's
+  splice and alignments included). `match_voice_cpu_median` per clip.
 
 Variants: `tts` (match_speaker: false), `matched` (pitch/envelope/loudness matching of the
-synthetic word, `speaker_units: false`), `units` (opt-in, `speaker_units: true`: the speaker's own sounds where
-the recording has them, vpipe.speech.units). The held-out clip (tests/clips.py HELD_OUT) is
+synthetic word, `speaker_units: false`), `units` (`speaker_units: true`, the default: the
+speaker's own sounds where the recording has them, vpipe.speech.units, behind the heard-word
+guard), `default` (the recipe's defaults as they are). The held-out clip (tests/clips.py HELD_OUT) is
 measured last and marked "held_out".
 
 Usage: python benchmarks/voice_identity.py [--variants tts,matched,units] [--held-out with|only|without]
@@ -48,7 +53,7 @@ def run_clip(work: Path, clip: Any, variant: str) -> dict[str, object]:
     recipe.write_text(recipe.read_text().replace("voice: {duration: auto}", f"voice: {VOICES[variant]}"))
     build = compile_recipe(recipe, BuildOptions())
     summary = run_build(build, RunOptions(force=True))
-    sims, natural, margins, rows, passed = [], [], [], [], 0
+    sims, natural, margins, rows, passed, cpu = [], [], [], [], 0, []
     for o in summary.outcomes:
         m = (o.report or {}).get("metrics", {})
         sim = m.get("value.speaker_similarity", math.nan)
@@ -57,12 +62,15 @@ def run_clip(work: Path, clip: Any, variant: str) -> dict[str, object]:
         natural.append(m.get("value.speaker_similarity_source", math.nan))
         margins.append(new - old)
         passed += o.verdict == "passed"
+        cpu.append(sum(v for k, v in (o.cpu or {}).items() if k.startswith("matched")))
         rows.append(
             {
                 "value": (o.values or {}).get("value", o.id),
                 "similarity": round(sim, 3),
                 "heard_margin": round(new - old, 2),
                 "verdict": o.verdict,
+                "voice": [d.get("voice", "") for d in o.duration or []],
+                "match_voice_cpu_s": round(cpu[-1], 3),
             }
         )
     return {
@@ -74,6 +82,7 @@ def run_clip(work: Path, clip: Any, variant: str) -> dict[str, object]:
         "heard": f"{sum(x > 0 for x in margins)}/{len(margins)}",
         "heard_margin_median": round(median(margins), 2),
         "qc_passed": f"{passed}/{len(rows)}",
+        "match_voice_cpu_median": round(median(cpu), 3),
         "rows": rows,
     }
 

@@ -77,6 +77,8 @@ def test_rows_and_only_select_rows(tmp_path: Path, e2e_cache: Path) -> None:
     assert view["b"]["script"] == "bringing in reforms to tighten that oversight and his"
     assert view["b"]["values"] == {"id": "b", "value": "oversight"}
     assert {d["slot"]: d["decision"] for d in view["b"]["duration"]} == {"value": "fit"}
+    # the speaker's own sounds, heard as the word (speech.match_voice's guard), and the manifest says so
+    assert view["b"]["duration"][0]["voice"].startswith("own units"), view["b"]["duration"]
 
     run = run_recipe(recipe, "--rows", "3", "--only", "c", cache=e2e_cache)
     assert _statuses(run) == {"c": "up-to-date"}

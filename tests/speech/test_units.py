@@ -8,6 +8,7 @@ matched word — while forced alignment still hears the new word, not the record
 from __future__ import annotations
 
 import io
+import itertools
 from functools import cache
 
 import numpy as np
@@ -17,7 +18,17 @@ from tests.speech.test_voice_match import CASES, source
 from vpipe.data.alignment import Segment
 from vpipe.data.codec import decode, encode
 from vpipe.speech.pitch import local_f0, resample
-from vpipe.speech.units import FRAME_S, MIN_UNIT_S, UnitLibrary, build_library, coverage, envelope_hook, select
+from vpipe.speech.units import (
+    FRAME_S,
+    MIN_UNIT_S,
+    SUBSTITUTES,
+    UnitLibrary,
+    build_library,
+    coverage,
+    envelope_hook,
+    retimed,
+    select,
+)
 from vpipe.speech.voice_match import match_voice
 
 pytestmark = pytest.mark.media
@@ -87,13 +98,56 @@ def test_a_recorded_word_is_found_as_itself(name: str) -> None:
 def test_phones_the_recording_lacks_are_left_to_the_synthesizer() -> None:
     lib = library("glasses_woman")
     _, _, _, phones = new_word("glasses_woman")  # "legislation": the clip never says JH
-    choices = select(lib, phones)
+    choices = select(lib, phones, substitute=False)
     assert [p.label for p in phones] == ["L", "EH", "JH", "IH", "S", "L", "EY", "SH", "AH", "N"]
     for c in choices:
         assert (c.unit is None) == (c.target.label not in lib.labels)
         if c.unit is not None:
             assert lib.labels[c.unit] == c.target.label
     assert 0.3 < coverage(choices) < 1.0
+
+
+def test_a_missing_phone_borrows_a_close_sound_when_the_recording_has_one() -> None:
+    """ "legislation" on the glasses speaker: she never says S, but says Z and SH (S's
+    neighbours in SUBSTITUTES), so S takes one of those; JH has no neighbour in her recording
+    (no CH, no ZH) and stays the synthesizer's. Every phone she does say keeps its own label."""
+    lib = library("glasses_woman")
+    _, _, _, phones = new_word("glasses_woman")
+    exact, borrowed = select(lib, phones, substitute=False), select(lib, phones)
+    assert "S" not in lib.labels and {"Z", "SH"} <= set(lib.labels) and not {"JH", "CH", "ZH"} & set(lib.labels)
+    for e, b in zip(exact, borrowed, strict=True):
+        if e.unit is not None:
+            assert b.unit is not None and lib.labels[b.unit] == e.target.label
+        elif e.target.label == "S":
+            assert b.unit is not None and lib.labels[b.unit] in SUBSTITUTES["S"]
+        else:
+            assert b.unit is None, e.target.label
+    assert coverage(borrowed) > coverage(exact)
+
+
+def test_retimed_runs_take_the_units_rhythm_in_the_same_span() -> None:
+    """Each run of own units keeps its span, split in proportion to the units' recorded
+    lengths; a phone left to the synthesizer keeps its own span."""
+    lib = library("glasses_woman")
+    _, _, _, phones = new_word("glasses_woman")
+    choices = select(lib, phones)
+    spans = retimed(lib, choices)
+    assert spans[0][0] == pytest.approx(phones[0].start) and spans[-1][1] == pytest.approx(phones[-1].end)
+    for x, y in itertools.pairwise(spans):
+        assert y[0] == pytest.approx(x[1])  # contiguous, nothing lost or doubled
+    for (a, b), c in zip(spans, choices, strict=True):
+        if c.unit is None:
+            assert (a, b) == (c.target.start, c.target.end)
+    runs: list[list[float]] = [[]]  # per run of own units: new length / recorded length
+    for (a, b), c in zip(spans, choices, strict=True):
+        if c.unit is None:
+            runs.append([])
+        else:
+            runs[-1].append((b - a) / (lib.ends[c.unit] - lib.starts[c.unit]))
+    runs = [r for r in runs if r]
+    assert sum(len(r) for r in runs) >= 5
+    for r in runs:  # one run, one scale: the recorded rhythm kept
+        assert max(r) == pytest.approx(min(r), rel=1e-6)
 
 
 def _spliced(name: str, units: bool) -> tuple[np.ndarray, float, float]:

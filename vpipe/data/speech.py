@@ -70,6 +70,7 @@ class SlotClip:
     stretch: float  # applied time scale (1.0 = natural length)
     fitted: bool  # True: the word replaces the recorded word's exact span; False: elastic
     phones: tuple[Segment, ...]  # ARPAbet phones, times relative to the word start
+    voice: str = ""  # how the voice was matched (speech.match_voice), for the manifest; "" before
 
 
 @cacheable("SlotAudio")

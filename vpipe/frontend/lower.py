@@ -272,6 +272,7 @@ def _speech(b: GraphBuilder, recipe: Recipe, script: Script, source: Source) -> 
                     _loc(recipe, "/voice/speaker_units"),
                 )
             )
+            operands += [source.audio, source.spans]  # the heard-word guard splices the word to listen
         slot_audio = b.add(
             "speech.match_voice",
             operands,

@@ -232,17 +232,20 @@ define(
         "speech.match_voice",
         "Move the new words' pitch, timbre, loudness and room tone towards the speaker "
         "(and each word's pitch and loudness towards the recorded word it replaces); with "
-        "`units`, the phones the speaker has said take the speaker's own envelopes.",
+        "`units`, the phones the speaker has said take the speaker's own envelopes, kept where "
+        "the new word, spliced into `audio` at its span, is still heard as the word.",
         operands=(
             ("slot_audio", "SlotAudio"),
             ("profile", "Profile"),
             ("targets", "SlotTargets"),
             ("voice", "VoiceStats"),
             ("units", "UnitLibrary"),
+            ("audio", "Audio"),
+            ("spans", "Spans"),
         ),
         results=("SlotAudio",),
         traits=frozenset({DURATIONS}),
-        optional=1,
+        optional=3,
     )
 )
 define(

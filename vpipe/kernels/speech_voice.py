@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -12,6 +13,7 @@ from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Estimate, Op
 from vpipe.kernel_api.context import RunContext
 from vpipe.kernel_api.registry import Kernel, kernel
+from vpipe.text import words_of
 
 MIN_SILENCE = 0.05  # seconds; shorter pauses are coarticulation, not room tone
 
@@ -100,39 +102,105 @@ class UnitLibraryKernel(Kernel):
         return build_library(audio.mono(), audio.rate, alignment.phones)
 
 
+# The heard-word guard: a row whose own-unit word is not heard as the word falls back. The
+# margin (confidence points, new word over recorded word, QC's own check on the slot with
+# its context words) is kept above QC's pass mark (> 0) because the guard hears the word
+# spliced into the recording here, before the row's AAC encode and its small elastic stretch.
+GUARD_MARGIN = 3.0
+# How far the splice reaches beyond the context words for the guard's local copy (seconds).
+GUARD_PAD = 0.3
+
+
 @kernel("speech.match_voice", backend="world")
 class MatchVoice(Kernel):
-    version = "5"  # 5: the speaker's own units (optional operand)
+    """Pitch, timbre and loudness towards the speaker; with the unit library, the speaker's own
+    sounds, tried from the most speaker-like down and kept only if QC's heard check, on the
+    word spliced into the recording around its slot, still hears the new word over the recorded
+    one: own units with borrowed close sounds in the speaker's rhythm, then own units of the
+    same phones only, then the matched synthetic word. Each clip says which it got (`voice`,
+    in the manifest's duration entry)."""
+
+    version = "6"  # 6: borrowed sounds, the units' rhythm, the heard-word guard; 5: own units
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
-        return Estimate(seconds=0.08, ram_mb=80)
+        return Estimate(seconds=0.3, ram_mb=80)
 
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> SlotAudio:
-        from vpipe.speech.voice_match import match_voice
-
         slot_audio, profile, targets, voice = inputs[:4]
-        library = inputs[4] if len(inputs) > 4 else None
+        library, audio, spans = [*inputs[4:7], None, None, None][:3]
         clips = []
         for clip in slot_audio.clips:
-            lufs = targets.loudness.get(clip.name, float("nan"))
-            hook = None
-            if library is not None:
-                from vpipe.speech.units import envelope_hook, select
-
-                choices = select(library, clip.phones, targets.f0.get(clip.name) or 0.0)
-                hook = envelope_hook(library, choices, clip.lead, replaced=(clip.source_start, clip.source_end))
-            result = match_voice(
-                clip.audio,
-                clip.rate,
-                profile,
-                target_f0=targets.f0.get(clip.name) or None,
-                target_lufs=lufs if np.isfinite(lufs) else None,
-                voice=voice,
-                units=hook,
-                room=hook is None,  # the speaker's own frames carry the room already
-            )
-            matched = np.asarray(result.audio, np.float32)[: len(clip.audio)]
-            if len(matched) < len(clip.audio):  # voice matching must not change the timing
-                matched = np.pad(matched, (0, len(clip.audio) - len(matched)))
-            clips.append(replace(clip, audio=matched))
+            if library is None:
+                clips.append(replace(clip, audio=_matched(clip, profile, targets, voice, None), voice="matched"))
+                continue
+            span = next((s for s in spans.slots if s.name == clip.name), None) if spans is not None else None
+            clips.append(_guarded(clip, profile, targets, voice, library, audio, span))
         return replace(slot_audio, clips=tuple(clips))
+
+
+def _matched(clip: Any, profile: Any, targets: Any, voice: Any, hook: Any) -> np.ndarray:
+    """The clip's audio moved towards the speaker (with `hook`: the speaker's own units), the
+    same length as before: voice matching never changes the timing."""
+    from vpipe.speech.voice_match import match_voice
+
+    lufs = targets.loudness.get(clip.name, float("nan"))
+    result = match_voice(
+        clip.audio,
+        clip.rate,
+        profile,
+        target_f0=targets.f0.get(clip.name) or None,
+        target_lufs=lufs if np.isfinite(lufs) else None,
+        voice=voice,
+        units=hook,
+        room=hook is None,  # the speaker's own frames carry the room already
+    )
+    matched = np.asarray(result.audio, np.float32)[: len(clip.audio)]
+    return np.pad(matched, (0, len(clip.audio) - len(matched)))
+
+
+def _guarded(clip: Any, profile: Any, targets: Any, voice: Any, library: Any, audio: Any, span: Any) -> Any:
+    """The first of (own units with borrowed sounds, own units only) that is heard as the
+    word, else the matched synthetic word; `voice` records which, and why."""
+    from vpipe.speech.units import coverage, envelope_hook, select
+
+    f0 = targets.f0.get(clip.name) or 0.0
+    tried = []
+    for name, substitute, retime in (("own units", True, True), ("own units, same phones only", False, False)):
+        choices = select(library, clip.phones, f0, substitute=substitute)
+        hook = envelope_hook(library, choices, clip.lead, replaced=(clip.source_start, clip.source_end), retime=retime)
+        candidate = replace(clip, audio=_matched(clip, profile, targets, voice, hook))
+        margin = _heard_margin(candidate, audio, span) if audio is not None and span is not None else math.inf
+        if margin >= GUARD_MARGIN:
+            return replace(candidate, voice=f"{name} ({coverage(choices):.0%} of the word, heard margin {margin:.1f})")
+        tried.append(f"{name}: heard margin {margin:.1f}")
+    why = "; ".join(tried) or "no own units"
+    return replace(clip, audio=_matched(clip, profile, targets, voice, None), voice=f"matched ({why})")
+
+
+def _heard_margin(clip: Any, audio: Any, span: Any) -> float:
+    """QC's heard check (new words' confidence minus the recorded words') on `clip` spliced
+    into the recording around its slot only: the context words QC aligns, and GUARD_PAD."""
+    from vpipe.data.alignment import Segment
+    from vpipe.data.audio import Audio
+    from vpipe.qc.audio import heard
+    from vpipe.speech.splice import splice
+    from vpipe.speech.tts import phonemize
+
+    if not words_of(clip.text) or words_of(clip.text) == words_of(" ".join(span.words)):
+        return math.inf  # nothing to tell apart: QC does not check it either
+    first = span.before[0].start if span.before else clip.source_start
+    last = span.after[-1].end if span.after else clip.source_end
+    i0 = max(0, int((first - GUARD_PAD) * audio.rate))
+    i1 = min(len(audio.samples), int((last + GUARD_PAD) * audio.rate))
+    t0 = i0 / audio.rate
+
+    def moved(words: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(Segment(w.label, w.start - t0, w.end - t0) for w in words)
+
+    local = Audio(np.ascontiguousarray(audio.samples[i0:i1]), audio.rate)
+    shifted = replace(clip, source_start=clip.source_start - t0, source_end=clip.source_end - t0)
+    track = splice(
+        local, [shifted], {clip.name: " ".join(span.words)}, {clip.name: (moved(span.before), moved(span.after))}
+    )
+    check = heard(track.audio.mono(), track.audio.rate, track.edits[0], phonemize)
+    return check.new_confidence - check.old_confidence

@@ -390,6 +390,7 @@ class Executor:
                         "recorded_seconds": round(c.source_end - c.source_start, 4),
                         "new_seconds": round(c.duration, 4),
                         "stretch": round(c.stretch, 4),
+                        **({"voice": c.voice} if c.voice else {}),
                     }
                     for c in value.clips
                 ]

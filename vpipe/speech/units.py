@@ -62,6 +62,50 @@ _CLASS = {
     **dict.fromkeys(["F", "V", "TH", "DH", "S", "Z", "SH", "ZH", "HH"], 3),
     **dict.fromkeys(["P", "B", "T", "D", "K", "G", "CH", "JH"], 4),
 }
+# Close sounds a missing phone may borrow (a unit, not a fill): the voicing partner of a
+# consonant, a neighbouring vowel. Tried only when the recording lacks the phone itself.
+SUBSTITUTES: dict[str, tuple[str, ...]] = {
+    "S": ("Z", "SH"),
+    "Z": ("S",),
+    "SH": ("ZH", "S"),
+    "ZH": ("SH", "Z"),
+    "F": ("TH", "V"),
+    "V": ("F", "DH"),
+    "TH": ("F", "DH"),
+    "DH": ("TH", "V"),
+    "P": ("B", "T"),
+    "B": ("P", "D"),
+    "T": ("D", "K"),
+    "D": ("T", "G"),
+    "K": ("G", "T"),
+    "G": ("K", "D"),
+    "CH": ("JH", "SH"),
+    "JH": ("CH", "ZH"),
+    "M": ("N",),
+    "N": ("M", "NG"),
+    "NG": ("N",),
+    "L": ("R", "W"),
+    "R": ("ER", "L"),
+    "W": ("UW", "L"),
+    "Y": ("IY",),
+    "HH": (),
+    "IY": ("IH", "EY"),
+    "IH": ("IY", "EH"),
+    "EY": ("EH", "IY"),
+    "EH": ("AE", "IH"),
+    "AE": ("EH", "AA"),
+    "AA": ("AO", "AH"),
+    "AO": ("AA", "OW"),
+    "AH": ("AA", "ER"),
+    "OW": ("AO", "UW"),
+    "UH": ("UW", "AH"),
+    "UW": ("UH", "OW"),
+    "ER": ("R", "AH"),
+    "AY": ("AA", "EY"),
+    "AW": ("AA", "AO"),
+    "OY": ("AO", "OW"),
+}
+_SUBST_COST = 1.0  # a borrowed sound: as costly as one join
 _VOWELS = frozenset(["AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"])
 
 
@@ -139,15 +183,19 @@ def _edge(lib: UnitLibrary, i: int, end: bool) -> np.ndarray:
     return lib.log_sp[lib.frame(lib.ends[i] - FRAME_S if end else lib.starts[i])].astype(np.float32)
 
 
-def select(lib: UnitLibrary, phones: Sequence[Segment], target_f0: float = 0.0) -> list[Choice]:
+def select(
+    lib: UnitLibrary, phones: Sequence[Segment], target_f0: float = 0.0, substitute: bool = True
+) -> list[Choice]:
     """The speaker's phones for `phones` (new word, in order): a Viterbi search over every
     library phone of the same label (target: neighbours, length, pitch; join: recording
     neighbours free, else a fixed cost plus the envelope jump). Phones without a candidate
     are the synthesizer's (None), which also breaks the chain of joins."""
-    cands = [
-        [i for i, lab in enumerate(lib.labels) if lab == p.label and lib.ends[i] - lib.starts[i] >= MIN_UNIT_S]
-        for p in phones
-    ]
+    cands = [_candidates(lib, p.label) for p in phones]
+    if substitute:  # a phone the recording lacks borrows a close sound (SUBSTITUTES) when it has one
+        cands = [
+            c or [i for s in SUBSTITUTES.get(p.label, ()) for i in _candidates(lib, s)]
+            for c, p in zip(cands, phones, strict=True)
+        ]
     picks: list[int | None] = [None] * len(phones)
     k = 0
     while k < len(phones):
@@ -161,6 +209,10 @@ def select(lib: UnitLibrary, phones: Sequence[Segment], target_f0: float = 0.0) 
             picks[m] = u
         k = run[-1] + 1
     return [Choice(p, u) for p, u in zip(phones, picks, strict=True)]
+
+
+def _candidates(lib: UnitLibrary, label: str) -> list[int]:
+    return [i for i, lab in enumerate(lib.labels) if lab == label and lib.ends[i] - lib.starts[i] >= MIN_UNIT_S]
 
 
 def _viterbi(
@@ -195,7 +247,7 @@ def _viterbi(
 
 
 def _target_cost(lib: UnitLibrary, i: int, p: Segment, left: str | None, right: str | None, target_f0: float) -> float:
-    c = 0.0
+    c = 0.0 if lib.labels[i] == p.label else _SUBST_COST
     if left is not None and _label(lib, i - 1) != left:
         c += _CONTEXT_COST
     if right is not None and _label(lib, i + 1) != right:
@@ -214,6 +266,7 @@ def envelope_hook(
     offset: float,
     fill: float = FILL,
     replaced: tuple[float, float] | None = None,
+    retime: bool = True,
 ) -> Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """A function (frame times, log envelope, aperiodicity, F0 of the synthetic word at
     ANALYSIS_RATE, after pitch and timbre matching) → the same with the speaker's frames in.
@@ -234,8 +287,9 @@ def envelope_hook(
         weight = np.zeros(len(times))
         breaks: list[int] = []
         prev: int | None = None
-        for c in choices:
-            a, b = offset + c.target.start, offset + c.target.end
+        spans = retimed(lib, choices) if retime else [(c.target.start, c.target.end) for c in choices]
+        for c, (ta, tb) in zip(choices, spans, strict=True):
+            a, b = offset + ta, offset + tb
             inside = np.flatnonzero((times >= a) & (times < b))
             if c.unit is None or len(inside) == 0:
                 prev = None
@@ -246,8 +300,11 @@ def envelope_hook(
             new_sp[inside] = lib.log_sp[idx]
             new_ap[inside] = lib.ap[idx]
             unit_f0 = lib.f0[idx].astype(np.float64)
-            voiced = (unit_f0 > 0) & (f0[inside] > 0)
-            new_f0[inside[voiced]] = unit_f0[voiced]
+            if retime:  # the unit's own voicing: the synthesizer's no longer lines up with it
+                new_f0[inside] = np.where(unit_f0 > 0, unit_f0, 0.0)
+            else:
+                voiced = (unit_f0 > 0) & (f0[inside] > 0)
+                new_f0[inside[voiced]] = unit_f0[voiced]
             weight[inside] = 1.0
             if prev is not None and prev + 1 != c.unit:
                 breaks.append(int(inside[0]))
@@ -282,6 +339,27 @@ def envelope_hook(
         return np.ascontiguousarray(out_sp), np.ascontiguousarray(out_ap), new_f0
 
     return apply
+
+
+def retimed(lib: UnitLibrary, choices: Sequence[Choice]) -> list[tuple[float, float]]:
+    """Phone spans (seconds from the word start) where each run of consecutive own units
+    shares its run's span in proportion to the units' recorded lengths (the speaker's
+    rhythm); a phone the synthesizer keeps keeps its own span."""
+    out = [(c.target.start, c.target.end) for c in choices]
+    k = 0
+    while k < len(choices):
+        if choices[k].unit is None:
+            k += 1
+            continue
+        m = k
+        while m + 1 < len(choices) and choices[m + 1].unit is not None:
+            m += 1
+        lengths = np.array([lib.ends[c.unit] - lib.starts[c.unit] for c in choices[k : m + 1] if c.unit is not None])
+        a, b = choices[k].target.start, choices[m].target.end
+        edges = a + np.concatenate([[0.0], np.cumsum(lengths)]) * (b - a) / max(float(lengths.sum()), 1e-9)
+        out[k : m + 1] = [(float(edges[j]), float(edges[j + 1])) for j in range(len(lengths))]
+        k = m + 1
+    return out
 
 
 def _frame_classes(lib: UnitLibrary) -> np.ndarray:
