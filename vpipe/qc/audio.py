@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vpipe.data.alignment import Segment
 from vpipe.data.media import TimelineEdit
 from vpipe.lexicon import Lexicon
 from vpipe.speech.align import RATE, AlignmentFailed, align, at_aligner_rate
@@ -45,17 +46,33 @@ class HeardCheck:
 
 HEARD_MARGIN = 0.05  # seconds of audio the heard check takes beyond the context words
 
+# Recorded words the heard check aligns on each side of the slot (the edit carries up to
+# kernels/slots.py's CONTEXT_WORDS). One word each side pins both ends of the slot, so a short
+# old word cannot hide inside a longer new one: measured on the three shared clips' own
+# recordings (the old word still there) under 14 longer values that contain it ("helpful",
+# "regulations", "european central banks", ...) and their 18 plain values, the old word wins
+# every time with one word as with three (smallest margin 2.3 with one, 2.0 with three;
+# tests/qc/test_heard_context.py). The check's CPU is about linear in its window: three
+# words each side cost 0.45-0.54 s per row, one 0.27 s (glasses rows, 3.7 s -> ~1.8 s window).
+HEARD_CONTEXT = 1
+
+
+def heard_context(edit: TimelineEdit, words: int = HEARD_CONTEXT) -> tuple[tuple[Segment, ...], tuple[Segment, ...]]:
+    """The recorded words the heard check aligns before and after the slot (nearest first)."""
+    return edit.before[max(0, len(edit.before) - words) :], edit.after[:words]
+
 
 def reach(edit: TimelineEdit) -> tuple[float, float]:
     """Output seconds every measure here reads for `edit` (the heard check's context words,
     the loudness reference, the similarity context), with a frame of room each side."""
+    before, after = heard_context(edit)
     start = min(
-        (edit.before[0].start if edit.before else edit.output_start) - HEARD_MARGIN,
+        (before[0].start if before else edit.output_start) - HEARD_MARGIN,
         edit.output_start - CONTEXT_LOUDNESS,
         edit.output_start - SIMILARITY_CONTEXT,
     )
     end = max(
-        (edit.after[-1].end if edit.after else edit.output_end) + HEARD_MARGIN,
+        (after[-1].end if after else edit.output_end) + HEARD_MARGIN,
         edit.output_end + CONTEXT_LOUDNESS,
         edit.output_end + SIMILARITY_CONTEXT,
     )
@@ -73,15 +90,17 @@ def heard(
     phonemize: Callable[[list[str]], list[str]],
     lexicon: Lexicon | None = None,
     margin: float = HEARD_MARGIN,
+    context: int = HEARD_CONTEXT,
 ) -> HeardCheck:
-    """Align the output around the slot twice, the recorded context words with the new words
-    and with the old ones; the slot words' confidence says which the audio is. Context pins
-    the slot's boundaries, so a short old word cannot hide inside a longer new one."""
-    start = (edit.before[0].start if edit.before else edit.output_start) - margin
-    end = (edit.after[-1].end if edit.after else edit.output_end) + margin
+    """Align the output around the slot twice, `context` recorded words each side with the new
+    words and with the old ones; the slot words' confidence says which the audio is. Context
+    pins the slot's boundaries, so a short old word cannot hide inside a longer new one."""
+    words_before, words_after = heard_context(edit, context)
+    start = (words_before[0].start if words_before else edit.output_start) - margin
+    end = (words_after[-1].end if words_after else edit.output_end) + margin
     window = at_aligner_rate(_window(mono, rate, start, end), rate)  # resampled once for both alignments
-    before = [w.label for w in edit.before]
-    after = [w.label for w in edit.after]
+    before = [w.label for w in words_before]
+    after = [w.label for w in words_after]
 
     def confidence(words: str) -> float:
         slot = words_of(words)
