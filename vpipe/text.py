@@ -35,3 +35,12 @@ def find_sequence(haystack: list[str], needle: list[str]) -> list[int]:
     if n == 0:
         return []
     return [i for i in range(len(haystack) - n + 1) if haystack[i : i + n] == needle]
+
+
+def control_character(text: str) -> str | None:
+    """What is wrong with `text` when it holds a control or format character (tab and newline
+    aside): it cannot be spoken."""
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\t\n":
+            return f"contains the control character U+{ord(ch):04X}"
+    return None

@@ -90,7 +90,9 @@ def test_a_missing_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text", ["", "\n", " , \n", "\n\nname\nAna\n"])
 def test_an_empty_file_or_header(tmp_path: Path, text: str) -> None:
     (d,) = fails(read_csv, csv_file(tmp_path, text), "r.csv")
-    assert d == Diagnostic("VP043", "r.csv is empty", Span("r.csv", 1, 1, 1, 2), help="the first line must name the columns")
+    assert d == Diagnostic(
+        "VP043", "r.csv is empty", Span("r.csv", 1, 1, 1, 2), help="the first line must name the columns"
+    )
 
 
 def test_a_header_without_rows(tmp_path: Path) -> None:
@@ -249,3 +251,46 @@ def test_windows_line_ends(tmp_path: Path) -> None:
     assert [r.span for r in b.rows] == [r.span for r in a.rows] == [Span("r.jsonl", n, 1, n, 16) for n in (1, 2)]
     c = read_csv(csv_file(tmp_path, "name\r\nAna\r\nBen\r\n"), "r.csv")
     assert [r.values for r in c.rows] == [{"name": "Ana"}, {"name": "Ben"}] and [r.span.line for r in c.rows] == [2, 3]
+
+
+# --- streamed: a CSV's rows are read from the file when used, never all kept -------------------
+def test_csv_rows_are_read_from_the_file_each_time_and_one_by_one(tmp_path: Path) -> None:
+    text = "id,name\n" + "".join(f'r{i},"N{i}\nline two"\n' if i % 7 == 0 else f"r{i},N{i}\n\n" for i in range(1, 300))
+    path = csv_file(tmp_path, text + "r5,again\n")
+    rs = read_csv(path, "rows.csv", id_column="id")
+    assert isinstance(rs.rows, rows_io.StreamedRows) and len(rs.rows) == 300
+    every = list(rs.rows)
+    assert every == list(rs.rows) and [rs.rows[k] for k in (299, 0, 6, 7, 150, -1)] == [
+        every[k] for k in (299, 0, 6, 7, 150, -1)
+    ]
+    assert rs.rows[6].values == {"id": "r7", "name": "N7\nline two"} and (
+        rs.rows[6].span.line,
+        rs.rows[7].span.line,
+    ) == (14, 16)
+    assert rs.rows[2:4] == every[2:4]
+    # the duplicate id is found by the scan, which kept one digest per id, not the rows
+    (dup,) = [r for r in every if r.problems]
+    assert dup.index == 300 and dup.problems[0].message == "row 300 has the same id 'r5' as row 5"
+    with pytest.raises(IndexError):
+        rs.rows[300]
+    path.write_text(text.replace("N1", "M1"), encoding="utf-8")  # edited since: not read as the old rows
+    (d,) = fails(list, rs.rows)
+    assert d.code == "VP040" and "changed" in d.message
+
+
+def test_scanning_keeps_no_row(tmp_path: Path) -> None:
+    """Reading a 20,000-row CSV allocates ~a hundred bytes a row at its peak (the ids' digests)
+    and keeps less (positions and lines, 16 bytes a row) — the rows themselves ~1 KB each."""
+    import tracemalloc
+
+    path = csv_file(
+        tmp_path, "id,value,email\n" + "".join(f"r{i},value number {i},p{i}@example.org\n" for i in range(20_000))
+    )
+    tracemalloc.start()
+    try:
+        rs = read_csv(path, "rows.csv", id_column="id")
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(rs.rows) == 20_000 and rs.rows[19_999].values["email"] == "p19999@example.org"
+    assert kept < 20_000 * 40 and peak < 20_000 * 250, (kept, peak)

@@ -58,12 +58,15 @@ def test_csv_cells_read_back_at_their_lines(table: tuple[list[str], list[list[st
     path = _write(".csv", buf.getvalue())
     try:
         rs = read_csv(path, "r.csv", delimiter=delimiter)
+        read = list(rs.rows)  # streamed: read from the file again, in order and one by one
+        one_by_one = [rs.rows[k] for k in reversed(range(len(rs.rows)))][::-1]
     finally:
         path.unlink()
     assert list(rs.columns) == cols
-    assert [r.values for r in rs.rows] == [dict(zip(cols, (c.strip() for c in row), strict=True)) for row in rows]
-    assert [r.span.line for r in rs.rows] == starts
-    assert all(r.problems == () for r in rs.rows) and rs.problems == ()
+    assert read == one_by_one
+    assert [r.values for r in read] == [dict(zip(cols, (c.strip() for c in row), strict=True)) for row in rows]
+    assert [r.span.line for r in read] == starts
+    assert all(r.problems == () for r in read) and rs.problems == ()
 
 
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | cells

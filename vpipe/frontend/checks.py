@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import difflib
 import os
-import unicodedata
+from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticBag, Span, display_path
 from vpipe.frontend import rows as rows_io
+from vpipe.frontend.csvrows import StreamedRows, id_digest
 from vpipe.frontend.recipe import LipsyncSpec, OutputSpec, Recipe, SlotSpec, SourceSpec
 from vpipe.frontend.yamlmap import SourceMap
 from vpipe.kernel_api import backends
 from vpipe.lexicon import Lexicon, LexiconError, parse_row_column
 from vpipe.outputs import CONTAINER_CODECS, ODD_SIZE_444_CODECS, OUTPUT_EXTENSIONS, confine
 from vpipe.templates import TemplateProgram, TemplateRenderError
-from vpipe.text import words_of
+from vpipe.text import control_character, words_of
 
 BUILTIN_VARIABLES = frozenset({"row_index", "row_id"})
 
@@ -261,19 +263,24 @@ def check_output_size(
 MAX_NAME_BYTES = 200  # NAME_MAX is 255; the temporary file's name adds up to ~40 to the output's
 
 
-def check_rows(recipe: Recipe, inputs: tuple[Path, ...] = ()) -> tuple[tuple[rows_io.Row, ...], list[Diagnostic]]:
+def check_rows(recipe: Recipe, inputs: tuple[Path, ...] = ()) -> tuple[Sequence[rows_io.Row], list[Diagnostic]]:
     """Render every row's script and output path once, attaching per-row problems (and the
     row's output file). Returns the rows and the template-level problems rendering revealed
     (reported once). No output may be, or lie inside, one of the recipe's `inputs`."""
     resolved_inputs = {p.resolve(): p for p in inputs}
+    rows = recipe.rows.rows  # streamed rows (csvrows): only the problems found and the outputs' digests are kept
     checked: list[rows_io.Row] = []
+    kept: dict[int, tuple[Diagnostic, ...]] = {}
+    no_output: set[int] = set()
     template_level: list[Diagnostic] = []
-    outputs: dict[Path, int] = {}
+    outputs: dict[bytes, int] = {}  # output file's digest → the row writing it (frontend.csvrows: the bound)
     folders: dict[Path, Path] = {}  # resolved output folders, shared by the rows
-    for row in recipe.rows.rows:
+    for row in rows:
         problems = list(row.problems)
         if any(d.is_error for d in problems):  # a row that could not be read is not rendered
             checked.append(row)
+            kept[row.index] = row.problems
+            no_output.add(row.index)
             continue
         values = row_variables(row)
         lexicon = recipe.voice.lexicon
@@ -286,8 +293,23 @@ def check_rows(recipe: Recipe, inputs: tuple[Path, ...] = ()) -> tuple[tuple[row
                     problems.append(Diagnostic("VP050", f"row {row.index}: {exc}", row.span, help=lexicon_help()))
         _script_problems(recipe, row, values, problems, template_level, lexicon)
         output = _output_problems(recipe, row, values, outputs, problems, template_level, resolved_inputs, folders)
-        checked.append(replace(row, problems=tuple(problems), output=output))
+        if problems:
+            kept[row.index] = tuple(problems)
+        if output is None:
+            no_output.add(row.index)
+        if not isinstance(rows, StreamedRows):
+            checked.append(replace(row, problems=tuple(problems), output=output))
+    if isinstance(rows, StreamedRows):  # each row's output file is found again as it is read
+        return rows.finished(partial(_with_output, recipe, frozenset(no_output), folders), kept), template_level
     return tuple(checked), template_level
+
+
+def _with_output(recipe: Recipe, no_output: frozenset[int], folders: dict[Path, Path], row: rows_io.Row) -> rows_io.Row:
+    """A streamed row with the output file `check_rows` found for it (none where it found none)."""
+    if row.index in no_output:
+        return row
+    target = confine(recipe.output_program.render(row_variables(row)).text, recipe.dir, recipe.output.root, folders)
+    return replace(row, output=target)
 
 
 def _script_problems(
@@ -315,7 +337,7 @@ def _script_problems(
                         help=f'fill it in, or write {{{{ {slot.name} | default("...") }}}} in the template',
                     )
                 )
-            elif (problem := _control_character(text)) is not None:
+            elif (problem := control_character(text)) is not None:
                 problems.append(
                     Diagnostic(
                         "VP058",
@@ -373,10 +395,8 @@ def map_slot_columns(
                 help=f"did you mean '{guess[0]}'?" if guess else None,
                 notes=(f"columns are: {', '.join(rowset.columns)}",),
             )
-    rows = tuple(
-        replace(r, values={**r.values, **{s.name: r.values[s.column] for s in mapped if s.column in r.values}})
-        for r in rowset.rows
-    )
+    copy = partial(rows_io.with_columns_copied, tuple((s.name, str(s.column)) for s in mapped))
+    rows = rowset.rows.finished(copy) if isinstance(rowset.rows, StreamedRows) else tuple(map(copy, rowset.rows))
     columns = tuple(dict.fromkeys([*rowset.columns, *(s.name for s in mapped)]))
     return replace(rowset, rows=rows, columns=columns)
 
@@ -385,7 +405,7 @@ def _output_problems(
     recipe: Recipe,
     row: rows_io.Row,
     values: dict[str, Any],
-    outputs: dict[Path, int],
+    outputs: dict[bytes, int],
     problems: list[Diagnostic],
     template_level: list[Diagnostic],
     inputs: dict[Path, Path],
@@ -405,12 +425,12 @@ def _output_problems(
         problems.append(problem)
         return None
     assert target is not None  # a path outside the output folder is a problem above
-    outputs[target] = row.index
+    outputs[id_digest(str(target))] = row.index
     return target
 
 
 def _target_problem(
-    recipe: Recipe, row: rows_io.Row, rel: str, target: Path | None, outputs: dict[Path, int], inputs: dict[Path, Path]
+    recipe: Recipe, row: rows_io.Row, rel: str, target: Path | None, outputs: dict[bytes, int], inputs: dict[Path, Path]
 ) -> Diagnostic | None:
     """The first thing wrong with the row's confined output file (None: it is fine)."""
     ospan = recipe.span("/output/path")
@@ -456,20 +476,13 @@ def _target_problem(
             ospan,
             help=f"use output.codec {' or '.join(CONTAINER_CODECS[suffix])}",
         )
-    if target in outputs:
+    if (earlier := outputs.get(id_digest(str(target)))) is not None:
         return Diagnostic(
             "VP049",
-            f"row {row.index} writes the same file as row {outputs[target]}: '{rel}'",
+            f"row {row.index} writes the same file as row {earlier}: '{rel}'",
             row.span,
             help="put a unique column such as {{ row_id }} in output.path",
         )
-    return None
-
-
-def _control_character(text: str) -> str | None:
-    for ch in text:
-        if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\t\n":
-            return f"contains the control character U+{ord(ch):04X}"
     return None
 
 

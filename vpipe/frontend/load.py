@@ -226,7 +226,7 @@ def _build(file: Path, data: dict[str, Any], smap: SourceMap) -> tuple[Recipe, l
     if template_level:
         raise DiagnosticError(template_level)
     recipe = replace(recipe, rows=replace(rowset, rows=checked))
-    row_diags = [d for r in checked for d in r.problems]
+    row_diags = rows_io.row_problems(checked)
     return recipe, [d for d in bag.items if not d.is_error] + row_diags
 
 

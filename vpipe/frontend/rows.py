@@ -4,13 +4,25 @@ row, so a problem with one row is reported at `rows.csv:LINE` and only that row 
 from __future__ import annotations
 
 import csv
-import io
 import json
-from dataclasses import dataclass, field
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError, Span
+from vpipe.frontend.csvrows import (
+    CsvFormat,
+    StreamedRows,
+    blank,
+    check_decodes,
+    file_stamp,
+    id_digest,
+    open_text,
+    records,
+)
 from vpipe.frontend.yamlmap import SourceMap
 
 MAX_ROWS = 1_000_000
@@ -31,7 +43,7 @@ class Row:
 class RowSet:
     file: str  # display name of where rows came from (the CSV, or the recipe for inline rows)
     columns: tuple[str, ...]
-    rows: tuple[Row, ...]
+    rows: Sequence[Row]  # a tuple, or for a CSV its StreamedRows (frontend.csvrows: never all in memory)
     header_span: Span
     uniform: bool  # all rows have the same columns (CSV) — column problems are reported once
     problems: tuple[Diagnostic, ...] = field(default=())
@@ -48,37 +60,13 @@ def _finish(
 ) -> RowSet:
     problems: list[Diagnostic] = []
     if id_column is not None and uniform and id_column not in columns:
-        problems.append(
-            Diagnostic(
-                "VP041",
-                f"id column '{id_column}' is not a column of {file}",
-                id_span or header_span,
-                help=f"columns are: {', '.join(columns)}",
-            )
-        )
+        problems.append(_no_id_column(file, id_column, columns, id_span or header_span))
         id_column = None
     rows: list[Row] = []
-    seen: dict[str, int] = {}
+    seen: dict[bytes, int] = {}
     for i, (values, span, row_problems) in enumerate(raw, start=1):
-        rid = str(i)
-        if id_column is not None:
-            value = values.get(id_column)
-            if value is None or str(value).strip() == "":
-                row_problems.append(Diagnostic("VP047", f"row {i} has no value in id column '{id_column}'", span))
-            else:
-                rid = str(value).strip()
-        if rid in seen:
-            row_problems.append(
-                Diagnostic(
-                    "VP049",
-                    f"row {i} has the same id '{rid}' as row {seen[rid]}",
-                    span,
-                    help="row ids must be unique so --only and the manifest can name a row",
-                )
-            )
-        else:
-            seen[rid] = i
-        rows.append(Row(i, rid, values, span, tuple(row_problems)))
+        _check_id(values, i, span, id_column, seen, row_problems)
+        rows.append(Row(i, _row_id(values, i, id_column) or str(i), values, span, tuple(row_problems)))
     if not rows:
         problems.append(Diagnostic("VP043", f"{file} has no rows", header_span, help="add at least one recipient row"))
     return RowSet(file, tuple(columns), tuple(rows), header_span, uniform, tuple(problems))
@@ -92,48 +80,112 @@ def read_csv(
     id_column: str | None = None,
     id_span: Span | None = None,
 ) -> RowSet:
-    text = _decode(path, display, encoding)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    columns, header_span = _header(reader, text, display)
-    raw: list[tuple[dict[str, Any], Span, list[Diagnostic]]] = []
-    while True:
-        line_no = reader.line_num + 1
-        try:
-            fields = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise DiagnosticError(
-                Diagnostic("VP040", f"cannot parse CSV: {exc}", Span(display, reader.line_num, 1, reader.line_num, 2))
-            ) from None
-        if not fields or all(not f.strip() for f in fields):
-            continue  # blank lines are not rows
-        if len(raw) >= MAX_ROWS:
-            raise DiagnosticError(
-                Diagnostic("VP040", f"more than {MAX_ROWS} rows", Span(display, line_no, 1, line_no, 2))
-            )
-        raw.append(_csv_row(fields, columns, len(raw) + 1, Span(display, line_no, 1, line_no, 2)))
-    return _finish(display, columns, raw, id_column, header_span, True, id_span)
+    """The CSV's rows as a `StreamedRows` (frontend.csvrows): one pass here checks every
+    record (fields, ids) keeping only positions, ids' digests and the problems found; the
+    rows are read from the file again whenever they are used."""
+    fmt = CsvFormat(
+        path, display, delimiter, "utf-8-sig" if encoding.lower().replace("_", "-") == "utf-8" else encoding
+    )
+    check_decodes(fmt)
+    fmt = replace(fmt, stamp=file_stamp(path))  # the rows are read from this file, as it is now
+    with open_text(fmt) as f:
+        header_text = f.readline()
+        f.seek(0)
+        found = records(f, fmt, 1, header=True)
+        reader = _HeaderReader(found)
+        columns, header_span = _header(reader, header_text, display)
+        problems: list[Diagnostic] = []
+        if id_column is not None and id_column not in columns:
+            problems.append(_no_id_column(display, id_column, columns, id_span or header_span))
+            id_column = None
+        starts, lines = array("q"), array("q")
+        kept: dict[int, tuple[Diagnostic, ...]] = {}
+        seen: dict[bytes, int] = {}  # id digest → the first row with it (frontend.csvrows: the bound)
+        for start, line_no, fields in found:
+            if blank(fields):
+                continue  # blank lines are not rows
+            if len(starts) >= MAX_ROWS:
+                raise DiagnosticError(
+                    Diagnostic("VP040", f"more than {MAX_ROWS} rows", Span(display, line_no, 1, line_no, 2))
+                )
+            index = len(starts) + 1
+            values, span, row_problems = _csv_row(fields, columns, index, Span(display, line_no, 1, line_no, 2))
+            _check_id(values, index, span, id_column, seen, row_problems)
+            if row_problems:
+                kept[index] = tuple(row_problems)
+            starts.append(start)
+            lines.append(line_no)
+    rows = StreamedRows(fmt, starts, lines, partial(_streamed_row, tuple(columns), display, id_column), kept)
+    if not rows:
+        problems.append(
+            Diagnostic("VP043", f"{display} has no rows", header_span, help="add at least one recipient row")
+        )
+    return RowSet(display, tuple(columns), rows, header_span, True, tuple(problems))
 
 
-def _decode(path: Path, display: str, encoding: str) -> str:
-    """The rows file's text (a UTF-8 byte-order mark dropped); VP020/VP040 when it cannot be read."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DiagnosticError(Diagnostic("VP020", f"cannot read rows file: {exc.strerror}", Span(display))) from None
-    try:
-        return data.decode("utf-8-sig" if encoding.lower().replace("_", "-") == "utf-8" else encoding)
-    except (UnicodeDecodeError, LookupError) as exc:
-        line = data[: getattr(exc, "start", 0)].count(b"\n") + 1
-        raise DiagnosticError(
+class _HeaderReader:
+    """The first record of `records(...)` as `_header` reads it (a csv reader's `next`)."""
+
+    def __init__(self, found: Any) -> None:
+        self.found = found
+
+    def __next__(self) -> list[str]:
+        return next(self.found)[2]
+
+
+def _no_id_column(file: str, id_column: str, columns: list[str] | tuple[str, ...], span: Span) -> Diagnostic:
+    return Diagnostic(
+        "VP041", f"id column '{id_column}' is not a column of {file}", span, help=f"columns are: {', '.join(columns)}"
+    )
+
+
+def _row_id(values: dict[str, Any], index: int, id_column: str | None) -> str | None:
+    """The row's id: its id column's value (None when empty), or its number."""
+    if id_column is None:
+        return str(index)
+    value = values.get(id_column)
+    return None if value is None or str(value).strip() == "" else str(value).strip()
+
+
+def _check_id(
+    values: dict[str, Any],
+    index: int,
+    span: Span,
+    id_column: str | None,
+    seen: dict[bytes, int],
+    problems: list[Diagnostic],
+) -> None:
+    """VP047 (no id) and VP049 (an id an earlier row has), `seen` keeping one digest per id."""
+    rid = _row_id(values, index, id_column)
+    if rid is None:
+        problems.append(Diagnostic("VP047", f"row {index} has no value in id column '{id_column}'", span))
+        rid = str(index)
+    key = id_digest(rid)
+    if key in seen:
+        problems.append(
             Diagnostic(
-                "VP040",
-                f"{display} is not valid {encoding} text ({exc.__class__.__name__})",
-                Span(display, line, 1, line, 2),
-                help="save the file as UTF-8, or set rows: {csv: ..., encoding: ...}",
+                "VP049",
+                f"row {index} has the same id '{rid}' as row {seen[key]}",
+                span,
+                help="row ids must be unique so --only and the manifest can name a row",
             )
-        ) from None
+        )
+    else:
+        seen[key] = index
+
+
+def _streamed_row(
+    columns: tuple[str, ...],
+    display: str,
+    id_column: str | None,
+    index: int,
+    line_no: int,
+    fields: list[str],
+    problems: tuple[Diagnostic, ...],
+) -> Row:
+    """Row `index` rebuilt from its record, with the problems the checks found for it."""
+    values, span, _ = _csv_row(fields, list(columns), index, Span(display, line_no, 1, line_no, 2))
+    return Row(index, _row_id(values, index, id_column) or str(index), values, span, problems)
 
 
 def _header(reader: Any, text: str, display: str) -> tuple[list[str], Span]:
@@ -268,3 +320,15 @@ def read_inline(items: list[dict[str, Any]], smap: SourceMap, pointer: str) -> R
             ({k: (v.strip() if isinstance(v, str) else v) for k, v in item.items()}, smap.value(f"{pointer}/{i}"), [])
         )
     return _finish(smap.file, columns, raw, None, smap.key(pointer), False, None)
+
+
+def with_columns_copied(mapping: tuple[tuple[str, str], ...], row: Row) -> Row:
+    """The row with each (variable, column) of `mapping` set to that column's value (slot columns)."""
+    return replace(row, values={**row.values, **{name: row.values[col] for name, col in mapping if col in row.values}})
+
+
+def row_problems(rows: Sequence[Row]) -> list[Diagnostic]:
+    """Every row's problems, in row order (streamed rows: from what the checks kept, not read again)."""
+    if isinstance(rows, StreamedRows):
+        return [d for index in sorted(rows.problems) for d in rows.problems[index]]
+    return [d for r in rows for d in r.problems]
