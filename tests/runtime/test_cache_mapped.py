@@ -124,3 +124,27 @@ def test_storing_and_reading_a_mapped_array_does_not_bring_it_into_memory(tmp_pa
     back = cache.get(KEY)
     assert int(back["crops"][37].max()) == 37
     assert _resident_mb() - before < 48
+
+
+def test_a_worker_gets_a_mapped_array_as_its_file_not_a_copy(tmp_path: Path) -> None:
+    """`vpipe run --jobs N` sends the shared values to each worker pickled (spawn): with the
+    reducer the pool registers, a whole mapping travels as its path and comes back mapped, equal;
+    a slice of one travels as its values; a file changed since is refused, not misread."""
+    import pickle
+    from multiprocessing.reduction import ForkingPickler
+
+    from vpipe.runtime import pool
+
+    crops = _mapped(tmp_path, rows=400, shape=(64, 64, 3))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ForkingPickler, "_extra_reducers", dict(ForkingPickler._extra_reducers))
+        pool.share_mapped_arrays()  # as pool_rows does before it starts the workers
+        sent = bytes(ForkingPickler.dumps({"inventory crops": crops}))
+        view = bytes(ForkingPickler.dumps(crops[10:20]))
+    assert len(sent) < 1_000 < crops.nbytes and len(view) > crops[10:20].nbytes
+    got = pickle.loads(sent)["inventory crops"]
+    assert is_mapped(got) and np.array_equal(got, crops) and not got.flags.writeable
+    assert np.array_equal(pickle.loads(view), crops[10:20])
+    os.utime(crops.filename, ns=(0, 0))
+    with pytest.raises(MappedError, match="changed"):
+        pickle.loads(sent)

@@ -154,3 +154,26 @@ class RowWriter:
         assert self._file is not None
         self._file.close()
         return open_mapped(self.path)
+
+
+def reduce_mapped(a: np.ndarray) -> tuple[Any, tuple[Any, ...]]:
+    """How another process receives `a` (a pickler's reducer: `vpipe run --jobs N` registers it
+    for its workers). A whole mapping goes as its file's path, shape, dtype, size and
+    modification time, and is mapped again there: the crops are read from the one file by every
+    worker, never copied into each. Anything else (a slice of a mapping) goes as its values."""
+    if is_mapped(a):
+        st = os.stat(a.filename)
+        return remap, (a.filename, tuple(a.shape), a.dtype.str, st.st_size, st.st_mtime_ns)
+    return np.ndarray.__reduce__(a)  # type: ignore[return-value]
+
+
+def remap(path: str, shape: tuple[int, ...], dtype: str, size: int, mtime_ns: int) -> np.memmap:
+    """`reduce_mapped`'s other half: the same file mapped again; MappedError when it is no
+    longer the file that was mapped."""
+    st = os.stat(path)
+    if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+        raise MappedError(f"{path} changed since it was mapped")
+    a = open_mapped(Path(path))
+    if tuple(a.shape) != tuple(shape) or a.dtype.str != dtype:
+        raise MappedError(f"{path} holds another array than the one mapped")
+    return a
