@@ -110,6 +110,16 @@ def _double_exposure(
         )
 
 
+def in_windows(times: Any, windows: list[tuple[float, ...]]) -> np.ndarray:
+    """Which frame times fall in any [a, b) window: the same comparisons as a loop over the
+    frames, in numpy (a 2-minute recording has 3,000 frames per row to look at)."""
+    t = np.asarray(times, dtype=np.float64)
+    inside = np.zeros(t.shape[0], dtype=bool)
+    for a, b in windows:
+        inside |= (t >= a) & (t < b)
+    return inside
+
+
 def _seams(frames: Frames) -> list[int]:
     """Output frames where re-rendering starts or stops (k differs from k − 1 in being edited)."""
     edited = np.zeros(len(frames.times), bool)
@@ -163,7 +173,7 @@ def visual_metrics(
     windows = [tuple(w) for w in report.get("output_windows") or []]
     box = report.get("face_box")
     times = frames.times
-    in_window = np.array([any(a <= t < b for a, b in windows) for t in times])
+    in_window = in_windows(times, windows)
     seams = _seams(frames)
     if file.splice:
         src_pts, out_pts, same, keyframes = _check_copied_gops(file, frames, rt, metrics, failures)
