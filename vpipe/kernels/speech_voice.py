@@ -107,6 +107,15 @@ class UnitLibraryKernel(Kernel):
 # its context words) is kept above QC's pass mark (> 0) because the guard hears the word
 # spliced into the recording here, before the row's AAC encode and its small elastic stretch.
 GUARD_MARGIN = 3.0
+# The own-unit renderings tried, most speaker-like first: (name, borrow close sounds, the
+# units' rhythm, kNN fill weight). The first: whole-word fill (a vowel the speaker never says
+# takes her nearest frames fully; the guard catches the word it can turn into); the second is
+# the cautious one (half fill, the synthesizer's timing, same phones only). Median speaker
+# similarity (interview / glasses / studio, benchmarks/voice_identity.py): see the README.
+LEVELS: tuple[tuple[str, bool, bool, float], ...] = (
+    ("own units", True, True, 1.0),
+    ("own units, same phones only", False, False, 0.5),
+)
 # How far the splice reaches beyond the context words for the guard's local copy (seconds).
 GUARD_PAD = 0.3
 
@@ -159,15 +168,16 @@ def _matched(clip: Any, profile: Any, targets: Any, voice: Any, hook: Any) -> np
 
 
 def _guarded(clip: Any, profile: Any, targets: Any, voice: Any, library: Any, audio: Any, span: Any) -> Any:
-    """The first of (own units with borrowed sounds, own units only) that is heard as the
-    word, else the matched synthetic word; `voice` records which, and why."""
+    """The first of LEVELS that is heard as the word, else the matched synthetic word;
+    `voice` records which, and why."""
     from vpipe.speech.units import coverage, envelope_hook, select
 
     f0 = targets.f0.get(clip.name) or 0.0
     tried = []
-    for name, substitute, retime in (("own units", True, True), ("own units, same phones only", False, False)):
+    for name, substitute, retime, fill in LEVELS:
         choices = select(library, clip.phones, f0, substitute=substitute)
-        hook = envelope_hook(library, choices, clip.lead, replaced=(clip.source_start, clip.source_end), retime=retime)
+        replaced = (clip.source_start, clip.source_end)
+        hook = envelope_hook(library, choices, clip.lead, fill=fill, replaced=replaced, retime=retime)
         candidate = replace(clip, audio=_matched(clip, profile, targets, voice, hook))
         margin = _heard_margin(candidate, audio, span) if audio is not None and span is not None else math.inf
         if margin >= GUARD_MARGIN:

@@ -45,6 +45,7 @@ from vpipe.speech.profile import pyworld
 FRAME_S = 0.005  # as voice matching's WORLD frames
 MIN_UNIT_S = 0.03  # shorter aligned phones are alignment slivers, not sounds
 RAMP_FRAMES = 3  # cross-fade half-width (frames) at a unit's edges
+F0_SMOOTH_FRAMES = 5  # log-F0 moving average (25 ms) over each voiced stretch of the word
 _CONTEXT_COST = 0.5  # per neighbour whose label differs
 _JOIN_COST = 1.0  # a join between units that were not neighbours in the recording
 _JOIN_SPECTRAL = 0.05  # per dB of mean log-envelope jump at a join
@@ -328,6 +329,7 @@ def envelope_hook(
         if not weight.any():
             return log_sp, ap, f0
         own = weight > 0
+        new_f0 = _smooth_f0(new_f0, F0_SMOOTH_FRAMES)  # units from far apart: no pitch step at their joins
         new_sp[own] += np.mean(_log_energy(log_sp[own])) - np.mean(_log_energy(new_sp[own]))
         for f in breaks:  # a join of units that were not neighbours: smooth it over a few frames
             lo, hi = max(0, f - RAMP_FRAMES), min(len(times), f + RAMP_FRAMES)
@@ -339,6 +341,19 @@ def envelope_hook(
         return np.ascontiguousarray(out_sp), np.ascontiguousarray(out_ap), new_f0
 
     return apply
+
+
+def _smooth_f0(f0: np.ndarray, width: int) -> np.ndarray:
+    """Moving average of log F0 over each voiced stretch (unvoiced frames stay 0)."""
+    out = f0.copy()
+    voiced = f0 > 0
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], voiced.astype(int), [0]])))
+    kernel = np.ones(width) / width
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        seg = np.log(f0[a:b])
+        padded = np.pad(seg, (width // 2, width - 1 - width // 2), mode="edge")
+        out[a:b] = np.exp(np.convolve(padded, kernel, mode="valid"))
+    return out
 
 
 def retimed(lib: UnitLibrary, choices: Sequence[Choice]) -> list[tuple[float, float]]:
