@@ -66,6 +66,11 @@ def test_own_units_are_kept_when_the_new_word_is_heard() -> None:
     matched = _run(inputs[:4])  # no library: the matched synthetic word
     assert matched.voice == "matched"
     assert len(clip.audio) == len(matched.audio) and not np.array_equal(clip.audio, matched.audio)
+    # the phones say where the audio now has them: the units' rhythm within the same word
+    assert [p.label for p in clip.phones] == [p.label for p in matched.phones]
+    assert clip.phones[0].start == pytest.approx(matched.phones[0].start)
+    assert clip.phones[-1].end == pytest.approx(matched.phones[-1].end)
+    assert [p.end for p in clip.phones] != pytest.approx([p.end for p in matched.phones], abs=1e-3)
 
 
 def test_a_word_not_heard_falls_back_to_the_matched_word(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -170,7 +170,8 @@ def _matched(clip: Any, profile: Any, targets: Any, voice: Any, hook: Any) -> np
 def _guarded(clip: Any, profile: Any, targets: Any, voice: Any, library: Any, audio: Any, span: Any) -> Any:
     """The first of LEVELS that is heard as the word, else the matched synthetic word;
     `voice` records which, and why."""
-    from vpipe.speech.units import coverage, envelope_hook, select
+    from vpipe.data.alignment import Segment
+    from vpipe.speech.units import coverage, envelope_hook, retimed, select
 
     f0 = targets.f0.get(clip.name) or 0.0
     tried = []
@@ -181,7 +182,12 @@ def _guarded(clip: Any, profile: Any, targets: Any, voice: Any, library: Any, au
         candidate = replace(clip, audio=_matched(clip, profile, targets, voice, hook))
         margin = _heard_margin(candidate, audio, span) if audio is not None and span is not None else math.inf
         if margin >= GUARD_MARGIN:
-            return replace(candidate, voice=f"{name} ({coverage(choices):.0%} of the word, heard margin {margin:.1f})")
+            said = f"{name} ({coverage(choices):.0%} of the word, heard margin {margin:.1f})"
+            # the phones where the audio now says them (lip-sync animates these)
+            phones = tuple(
+                Segment(c.target.label, a, b) for c, (a, b) in zip(choices, retimed(library, choices), strict=True)
+            )
+            return replace(candidate, voice=said, phones=phones if retime else clip.phones)
         tried.append(f"{name}: heard margin {margin:.1f}")
     why = "; ".join(tried) or "no own units"
     return replace(clip, audio=_matched(clip, profile, targets, voice, None), voice=f"matched ({why})")
