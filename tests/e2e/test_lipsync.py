@@ -54,28 +54,12 @@ def retrieve_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return clip, run_recipe(recipe, cache=e2e_cache)
 
 
-# A known failure since QC scores lip-sync phone by phone (lipsync/sync.py): on glasses the row
-# 'oversight' opens the mouth on the 's' and nearly shuts it on the 'o' (dlib, the oracle, also
-# sees its widest opening on the 's'), and scores 0.06 against natural 0.46 (QC flags it), and the
-# rows average 0.73 of natural. The per-frame measure before it passed them (0.646) while scoring
-# the speaker's real closures against sync. Strict: fixing the mouth search for it turns this red.
-GLASSES_SYNC = pytest.mark.xfail(
-    strict=True, reason="glasses 'oversight': the new mouth opens on the 's' (phone-level sync measure, issue 12)"
-)
-
-
-def _known_failure(request: pytest.FixtureRequest, clip: Clip) -> None:
-    if clip.name == GLASSES.name:
-        request.applymarker(GLASSES_SYNC)
-
-
 def _metrics(run: Run) -> list[dict[str, float]]:
     return [run.rows[f"r{i + 1}"]["qc"]["metrics"] for i in range(N_ROWS)]
 
 
-def test_retrieve_renders_every_row(retrieve_run: tuple[Clip, Run], request: pytest.FixtureRequest) -> None:
+def test_retrieve_renders_every_row(retrieve_run: tuple[Clip, Run]) -> None:
     clip, run = retrieve_run
-    _known_failure(request, clip)
     assert run.cli.code == 0, run.cli.text
     assert [run.rows[f"r{i + 1}"]["status"] for i in range(N_ROWS)] == ["ok"] * N_ROWS
     for i in range(N_ROWS):
@@ -100,13 +84,12 @@ def test_untouched_frames_and_seams(retrieve_run: tuple[Clip, Run]) -> None:
 
 
 def test_sync_beats_the_control_and_nears_the_natural_value(
-    retrieve_run: tuple[Clip, Run], request: pytest.FixtureRequest
+    retrieve_run: tuple[Clip, Run],
 ) -> None:
     """Averaged over the clip's rows (one slot window is ~10 frames: a single row is noisy).
     The rendered mouth follows the new sound about as well as the speaker's own mouth follows
     their own speech, and better than the untouched mouth does."""
     clip, run = retrieve_run
-    _known_failure(request, clip)
     metrics = _metrics(run)
     sync = float(np.mean([m["sync"] for m in metrics]))
     control = float(np.mean([m["sync_control"] for m in metrics]))

@@ -97,8 +97,8 @@ def test_ease_ramps_in_and_out_of_each_run() -> None:
 @pytest.mark.media
 def test_frame_targets_inside_and_outside_the_slot() -> None:
     """Inside the slot each frame asks for the viseme of the new phone under it (at this
-    speaker's aperture for it, in the middle of the phone); in the margins each frame asks for
-    its own recorded mouth."""
+    speaker's aperture for it, in the middle of the phone), between that phone's neighbours,
+    at its point in the phone; in the margins each frame asks for its own recorded mouth."""
     src = _interview()
     inv = src.inventory
     track = track_of(src, edit(src, *SLOT, NEW))
@@ -116,7 +116,13 @@ def test_frame_targets_inside_and_outside_the_slot() -> None:
             assert tgt.in_slot and tgt.viseme == INDEX[viseme_of(phone)]
             into = (t - SLOT[0]) % step
             if 0.3 * step < into < 0.7 * step:
-                assert tgt.aperture == pytest.approx(inv.viseme_aperture[tgt.viseme], abs=0.01)
+                assert tgt.aperture == pytest.approx(inv.target_apertures[tgt.viseme], abs=0.01)
+            # the phone's context: its neighbours' visemes (P-AA-M-AA...: an AA sits between
+            # bilabials, a bilabial between AAs) and how far through it the frame is
+            k = int((t - SLOT[0]) // step)
+            if 0 < k < len(NEW) - 1:
+                assert (tgt.before, tgt.after) == (INDEX[viseme_of(NEW[k - 1])], INDEX[viseme_of(NEW[k + 1])])
+            assert tgt.phase == pytest.approx(into / step, abs=0.02)
         else:
             e = inv.entry_of(int(f))
             assert not tgt.in_slot

@@ -73,10 +73,12 @@ RETIME = backend(
 
 @kernel("lipsync.apply", backend=RETRIEVE)
 class Retrieve(_WeightFree):
-    version = "5"  # 5: edits start from the recording's own pictures (first generation)
+    # 5: edits start from the recording's own pictures (first generation); 6: the mouth search
+    # matches phone context and aims at the sync measure's table
+    version = "6"
 
 
 @kernel("lipsync.apply", backend=RETIME)
 class Retime(_WeightFree):
-    version = "5"  # 5: edits start from the recording's own pictures (first generation)
+    version = "6"  # as Retrieve's
     max_offset = 3

@@ -48,6 +48,17 @@ class MouthInventory:
     def size(self) -> int:
         return int(self.frames.shape[0])
 
+    @property
+    def target_apertures(self) -> np.ndarray:
+        """The aperture per viseme the mouth search aims a new phone at: the sync measure's
+        phone-level table (`sync_table`), so the search and QC expect the same mouth of a
+        phone. The per-frame medians (`viseme_aperture`) count every frame under a phone's
+        label, coarticulated ones too: glasses_woman's 's' frames have a median of 0.177 (her
+        mean phone is 0.109) where her 's' phones, each counted once (and shrunk towards the
+        generic value), give 0.082, and the search chose mouths that opened on the 's' of
+        'oversight' (QC: 11 % of her natural sync)."""
+        return self.sync_table if len(self.sync_table) == len(self.viseme_aperture) else self.viseme_aperture
+
     def entry_of(self, frame: int) -> int | None:
         hits = np.nonzero(self.frames == frame)[0]
         return int(hits[0]) if len(hits) else None

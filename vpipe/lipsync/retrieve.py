@@ -20,6 +20,7 @@ from vpipe.data.face import FaceTrack
 from vpipe.data.media import Frames, TimelineEdit, Track, VideoSource
 from vpipe.data.memo import derived
 from vpipe.lipsync.composite import Donor, transplant
+from vpipe.lipsync.context import PhoneContext, phone_context
 from vpipe.lipsync.inventory import MouthInventory, closure_level
 from vpipe.lipsync.select import FrameTarget, choose_mouths
 from vpipe.lipsync.timeline import Timeline, output_timeline
@@ -98,20 +99,34 @@ def _edit_at(edits: tuple[TimelineEdit, ...], t: float) -> TimelineEdit | None:
 
 
 def frame_targets(times: np.ndarray, pose_frames: np.ndarray, track: Track, inv: MouthInventory) -> list[FrameTarget]:
-    """What each window frame should show. Inside a slot: the new phones' viseme and the
-    aperture they predict (in this speaker's units); outside: the frame's own mouth."""
+    """What each window frame should show. Inside a slot: the new phones' viseme, the
+    aperture they predict (in this speaker's units: the sync measure's own table, so the
+    search aims at what QC scores) and the phone's context (its neighbours, how far through
+    it the frame is); outside: the frame's own mouth."""
     phones = heard_phones(track, inv)
     visemes = frame_visemes(phones, times, offset=LIP_LEAD)
     # No coarticulation smoothing here: it would wash out a 40 ms lip closure (p, b, m);
     # the DP's transition costs already keep the chosen mouths moving smoothly.
-    aperture = predicted_aperture(phones, times, smooth=0.005, table=inv.viseme_aperture)
+    aperture = predicted_aperture(phones, times, smooth=0.005, table=inv.target_apertures)
+    context = phone_context(phones, times)
     own = {int(f): k for k, f in enumerate(inv.frames)}
     targets = []
     for k, t in enumerate(times):
         in_slot = _edit_at(track.edits, float(t)) is not None
         entry = own.get(int(pose_frames[k]))
         if in_slot or entry is None:
-            targets.append(FrameTarget(int(pose_frames[k]), INDEX[visemes[k]], float(aperture[k]), in_slot))
+            pose, viseme, before, after = int(pose_frames[k]), INDEX[visemes[k]], context.before[k], context.after[k]
+            targets.append(
+                FrameTarget(
+                    pose,
+                    viseme,
+                    float(aperture[k]),
+                    in_slot,
+                    before=int(before),
+                    after=int(after),
+                    phase=float(context.phase[k]),
+                )
+            )
         else:
             targets.append(FrameTarget(int(pose_frames[k]), int(inv.visemes[entry]), float(inv.aperture[entry]), False))
     return targets
@@ -226,6 +241,7 @@ def close_the_lips(
     closure: float,
     max_offset: int | None,
     recorded: dict[int, set[str]] | None = None,
+    context: PhoneContext | None = None,
 ) -> tuple[np.ndarray, list[FrameTarget]]:
     """The window's mouths (and the targets, those that must close the lips marked `closed`), with at least one of the speaker's closures (aperture ≤ `closure`)
     during every new p, b or m (`groups`: its frames). The search runs free first; a bilabial
@@ -237,7 +253,7 @@ def close_the_lips(
     however far this speaker closed there. Only the mouths within EASE_FRAMES of a required
     closure may change: the rest of the window keeps the free search's path."""
     recorded = recorded or {}
-    chosen = choose_mouths(inv, targets, max_offset=max_offset)
+    chosen = choose_mouths(inv, targets, max_offset=max_offset, context=context)
     if not np.isfinite(closure):
         return chosen, targets
     must = set()
@@ -253,7 +269,7 @@ def close_the_lips(
         targets = [dataclasses.replace(t, closed=True) if j in must else t for j, t in enumerate(targets)]
         near = {j + d for j in must for d in range(-EASE_FRAMES, EASE_FRAMES + 1)}
         keep = {j: int(chosen[j]) for j in range(len(targets)) if j not in near}
-        chosen = choose_mouths(inv, targets, max_offset=max_offset, closure=closure, pinned=keep)
+        chosen = choose_mouths(inv, targets, max_offset=max_offset, closure=closure, pinned=keep, context=context)
     return chosen, targets
 
 
@@ -297,6 +313,7 @@ def retrieve(
         plan: dict[int, list[tuple[int, int]]] = {}  # pose frame → [(output index, donor entry)]
         closure = closure_level(inv, video.times)
         recorded = own_closures(inv, video.times)
+        recorded_context = phone_context(inv.phones, video.times[np.clip(inv.frames, 0, len(video.times) - 1)])
         shut: set[int] = set()  # output frames showing a closure for a new p, b or m
         groups: list[list[int]] = []  # per new p, b or m, the output frames that must close the lips
         report.closure = closure
@@ -306,7 +323,7 @@ def retrieve(
                 continue
             targets = frame_targets(timeline.times[idx], timeline.pose_frame[idx], track, inv)
             local = closing_frames(timeline.times[idx], track)
-            chosen, targets = close_the_lips(inv, targets, local, closure, max_offset, recorded)
+            chosen, targets = close_the_lips(inv, targets, local, closure, max_offset, recorded, recorded_context)
             groups += [[int(idx[j]) for j in group] for _, group in local]
             for j in range(1, len(idx)):  # a repeated source frame shows what the previous one showed
                 pose, before = int(timeline.pose_frame[idx[j]]), int(timeline.pose_frame[idx[j - 1]])

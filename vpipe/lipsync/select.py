@@ -1,9 +1,10 @@
 """Choose a source mouth for every frame of a slot window, by dynamic programming.
 
-Per frame, each inventory entry costs how far its viseme, aperture, head pose and
-brightness are from what the frame needs; between frames, continuing a source run
-(frame j → j+1) is free, holding costs a little, and jumping costs the lip-shape
-distance plus a constant. Viterbi finds the cheapest sequence for the whole window at
+Per frame, each inventory entry costs how far its viseme, aperture, head pose,
+brightness and phone context (the neighbouring phones and the point in the phone it was
+recorded at: lipsync.context) are from what the frame needs; between frames, continuing a
+source run (frame j → j+1) is free, holding costs a little, and jumping costs the
+lip-shape distance plus a constant. Viterbi finds the cheapest sequence for the whole window at
 once (greedy choice per frame would jitter). At the window's edges, where the recording's
 own audio plays, the frame's own mouth is the target, so the seams are the source itself.
 `max_offset` restricts candidates to ±n frames of the frame itself: the `retime` backend.
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vpipe.data.memo import derived
+from vpipe.lipsync.context import PhoneContext
 from vpipe.lipsync.inventory import MouthInventory
 from vpipe.lipsync.visemes import NAMES, distance_matrix
 
@@ -33,6 +35,9 @@ class FrameTarget:
     aperture: float  # target aperture, in this speaker's measured units
     in_slot: bool  # the new words play here (else the source's own audio does)
     closed: bool = False  # a p, b or m is heard: the mouth must be one of the speaker's closures
+    before: int = -1  # the heard phone's neighbours' visemes and how far through it the frame is
+    after: int = -1  # (lipsync.context); -1: no context, none is matched
+    phase: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,8 @@ class Weights:
     hold: float = 0.06
     jump: float = 0.25
     shape: float = 2.5
+    context: float = 0.3  # per neighbour: its viseme distance from the entry's recorded neighbour
+    phase: float = 0.3  # how far apart the frame's and the entry's points in their phones are (0..1)
     open_lips: float = 100.0  # a frame that must close the lips showing a mouth that is not closed
 
 
@@ -55,15 +62,20 @@ def match_costs(
     max_offset: int | None,
     closure: float = float("nan"),
     pinned: dict[int, int] | None = None,
+    context: PhoneContext | None = None,
 ) -> np.ndarray:
     """(K, M) cost of showing entry m at target frame k. A `closed` target (a bilabial is
     heard) rules out every entry more open than `closure`, the speaker's closure level: the
     viseme and aperture terms alone let an entry labelled p/b/m by the alignment but caught
     before or after the lips met win, or average a 40 ms closure away. `pinned` (target →
-    entry) rules out every other entry at those targets."""
+    entry) rules out every other entry at those targets. `context`: each entry's recorded
+    phone context (lipsync.context); a slot target that names its own costs each entry the
+    viseme distance of the two neighbours and the distance of the points in their phones, so
+    of the mouths for a phone, one recorded between the same neighbours, at the same point of
+    its phone, wins (triphone units, as in Video Rewrite)."""
     too_open = inv.aperture > closure + 1e-6 if np.isfinite(closure) else np.zeros(inv.size, bool)
     vis_dist = distance_matrix()
-    span = max(float(np.ptp(inv.viseme_aperture)), 1e-3)
+    span = max(float(np.ptp(inv.viseme_aperture)), 1e-3)  # the aperture scale the weights were set on
     k, m = len(targets), inv.size
     costs = np.zeros((k, m), np.float64)
     entry_of_frame = {int(f): e for e, f in enumerate(inv.frames)}
@@ -74,6 +86,9 @@ def match_costs(
         if own is not None:
             c = c + w.pose * np.linalg.norm(inv.pose - inv.pose[own], axis=1) / 10.0
             c = c + w.luma * np.abs(inv.luma - inv.luma[own]) / 30.0
+        if context is not None and tgt.in_slot and tgt.before >= 0:
+            c = c + w.context * (vis_dist[tgt.before, context.before] + vis_dist[tgt.after, context.after])
+            c = c + w.phase * np.abs(context.phase - tgt.phase)
         if tgt.closed:
             c = c + w.open_lips * too_open
         if pinned is not None and t in pinned:
@@ -193,12 +208,13 @@ def choose_mouths(
     max_offset: int | None = None,
     closure: float = float("nan"),
     pinned: dict[int, int] | None = None,
+    context: PhoneContext | None = None,
 ) -> np.ndarray:
-    """Inventory entry for each target frame (`closure`, `pinned`: see `match_costs`)."""
+    """Inventory entry for each target frame (`closure`, `pinned`, `context`: see `match_costs`)."""
     if not targets:
         return np.zeros(0, np.int64)
     w = weights or Weights()
-    return viterbi_pruned(match_costs(inv, targets, w, max_offset, closure, pinned), inv, w)
+    return viterbi_pruned(match_costs(inv, targets, w, max_offset, closure, pinned, context), inv, w)
 
 
 def viseme_index(name: str) -> int:
