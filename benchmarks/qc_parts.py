@@ -4,15 +4,17 @@ row's render time).
 The glasses clip looped to each length (as benchmarks/scaling.py does) is rendered with
 `vpipe.compile(...).run(jobs=1)` in this process, N rows, fresh cache, while each part of
 the QC kernel is timed in CPU seconds of this process (all its threads: mediapipe's and the
-decoders' included). The first row is left out (it pays the imports and model loads). Per
-part: the median over the rows. "frames decoded and compared" is what the visual measures
+decoders' included). The first row is left out of the medians (it pays the imports and
+model loads; its QC is reported apart, "qc_cpu_s_first_row"). Per part: the median over the
+rows. "frames decoded and compared" is what the visual measures
 take apart from the parts named (decoding both files around the edit, luma, PSNR, seams).
 
 Parts nest: the heard check includes its phone loop; "visual" includes the face tracking,
 the interpolated references and the copied-GOP check.
 
 --paired: then QC runs again on the same rows, its decode shortcuts (qc/pairs.py) on and off
-in turn, three rounds: what they save, measured side by side.
+in turn, three rounds: what they save, measured side by side; and again with the heard check
+aligning three context words each side and one (qc/audio.py HEARD_CONTEXT), in turn.
 
 Usage: python benchmarks/qc_parts.py [--lengths 5] [--rows 4] [--paired]
 Prints JSON lines and a Markdown table (also written to benchmarks/out/qc_parts.md).
@@ -121,6 +123,8 @@ def bench_length(seconds: float, rows: int, work: Path, ab: bool = False) -> dic
         median([p.get("visual measures, all", 0.0) - sum(p.get(k, 0.0) for k in known) for p in later]), 3
     )
     shortcuts = paired_shortcuts(calls[1 : 1 + len(steady)]) if ab else {}
+    if ab:
+        shortcuts.update(paired_heard_context(calls[1 : 1 + len(steady)]))
     row_cpu = median([r["cpu_seconds"] for r in steady])
     qc_manifest = median([r["cpu_timings"].get("report", 0.0) for r in steady])
     return {
@@ -130,6 +134,9 @@ def bench_length(seconds: float, rows: int, work: Path, ab: bool = False) -> dic
         "row_cpu_s": round(row_cpu, 3),
         "qc_cpu_s_manifest": round(qc_manifest, 3),
         "qc_share": round(qc_manifest / row_cpu, 3) if row_cpu else None,
+        # the first row's QC, which loads the speaker encoder and decodes the source's audio
+        # once per process (left out of the medians above)
+        "qc_cpu_s_first_row": round(per_row[0].get("QC, all", 0.0), 3) if per_row else None,
         "parts": parts,
         **shortcuts,
     }
@@ -167,6 +174,29 @@ def paired_shortcuts(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str,
     return {f"qc_cpu_s_shortcuts_{mode}": round(median(v), 3) for mode, v in cpu.items()}
 
 
+def paired_heard_context(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str, float]:
+    """QC CPU of the same rows again with the heard check aligning 3 recorded context words each
+    side (as before this was measured) and with HEARD_CONTEXT (1), in turn."""
+    import vpipe.qc.audio as qa
+    import vpipe.speech.align as align
+    from vpipe.kernels.qc import Measure
+
+    default = qa.HEARD_CONTEXT
+    cpu: dict[int, list[float]] = {3: [], default: []}
+    for _ in range(rounds):
+        for words in cpu:
+            qa.HEARD_CONTEXT = words
+            try:
+                for args in calls:
+                    align._LOOPS.clear()
+                    t0 = time.process_time()
+                    Measure().run(*args)
+                    cpu[words].append(time.process_time() - t0)
+            finally:
+                qa.HEARD_CONTEXT = default
+    return {f"qc_cpu_s_heard_context_{words}": round(median(v), 3) for words, v in cpu.items()}
+
+
 def table(results: list[dict[str, Any]]) -> str:
     head = "| part (CPU s per row, median) | " + " | ".join(f"{r['source_s']:.0f} s" for r in results) + " |\n"
     head += "|---|" + "---|" * len(results) + "\n"
@@ -174,11 +204,22 @@ def table(results: list[dict[str, Any]]) -> str:
     lines = [f"| {name.strip()} | " + " | ".join(f"{r['parts'][name]:.3f}" for r in results) + " |" for name in names]
     lines.append("| row, all (manifest) | " + " | ".join(f"{r['row_cpu_s']:.3f}" for r in results) + " |")
     lines.append("| QC share of the row | " + " | ".join(f"{100 * (r['qc_share'] or 0):.0f} %" for r in results) + " |")
+    lines.append(
+        "| QC of the first row (warm-up) | " + " | ".join(f"{r['qc_cpu_s_first_row']:.3f}" for r in results) + " |"
+    )
     for mode in ("on", "off"):
         key = f"qc_cpu_s_shortcuts_{mode}"
         if all(key in r for r in results):
             lines.append(
                 f"| QC again, decode shortcuts {mode} (paired) | " + " | ".join(f"{r[key]:.3f}" for r in results) + " |"
+            )
+    for words in (3, 1):
+        key = f"qc_cpu_s_heard_context_{words}"
+        if all(key in r for r in results):
+            lines.append(
+                f"| QC again, heard check with {words} context word(s) each side (paired) | "
+                + " | ".join(f"{r[key]:.3f}" for r in results)
+                + " |"
             )
     return head + "\n".join(lines) + "\n"
 
@@ -187,7 +228,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lengths", default="5", help="source lengths in seconds (the clip looped)")
     parser.add_argument("--rows", type=int, default=4, help="rows per length (the first is left out)")
-    parser.add_argument("--paired", action="store_true", help="also QC's CPU with the decode shortcuts off, in turn")
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="also QC's CPU with the decode shortcuts off, and with three heard context words, in turn",
+    )
     args = parser.parse_args()
     instrument(SPENT)
     results = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +24,19 @@ from vpipe.qc.excerpt import read_excerpt
 from vpipe.text import words_of
 
 
-def _speaker_embedding(path: Path, rt: RunContext) -> np.ndarray:
-    """The speaker's embedding over the whole source: shared work, so computed once per source
-    (kept in the run's store by the source's size and time stamp) and once per process."""
-    from vpipe.speech.similarity import embed
-
-    def compute() -> np.ndarray:
-        a = read_audio(path)
-        return embed(a.mono(), a.rate)
+def _stored(path: Path, rt: RunContext, kind: str, compute: Callable[[], np.ndarray], *key: str) -> np.ndarray:
+    """A figure of the whole source (and `key`): shared work, so computed once per source (kept
+    in the run's store by the source's size and time stamp) and once per process. A process
+    that finds every figure stored never decodes the source's audio (at two minutes ~0.5 s
+    of CPU, paid again by every worker and every later run otherwise)."""
 
     def load() -> np.ndarray:
         store = getattr(rt, "store_dir", None)
         if store is None:
             return compute()
         stat = path.stat()
-        saved = Path(store) / "speaker" / f"{digest(str(path.resolve()), str(stat.st_size), str(stat.st_mtime_ns))}.npy"
+        name = digest(str(path.resolve()), str(stat.st_size), str(stat.st_mtime_ns), *key)
+        saved = Path(store) / kind / f"{name}.npy"
         if saved.is_file():
             try:
                 return np.load(saved, allow_pickle=False)
@@ -50,7 +49,18 @@ def _speaker_embedding(path: Path, rt: RunContext) -> np.ndarray:
         atomic_write_bytes(saved, buffer.getvalue())
         return value
 
-    return rt.resource(f"speaker-embedding:{path}", load)
+    return rt.resource(":".join((kind, str(path), *key)), load)
+
+
+def _speaker_embedding(path: Path, rt: RunContext) -> np.ndarray:
+    """The speaker's embedding over the whole source."""
+    from vpipe.speech.similarity import embed
+
+    def compute() -> np.ndarray:
+        a = read_audio(path)
+        return embed(a.mono(), a.rate)
+
+    return _stored(path, rt, "speaker", compute)
 
 
 def audio_metrics(
@@ -82,7 +92,7 @@ def audio_metrics(
             decoded["mono"] = source_audio().mono()
         return decoded["mono"]
 
-    source_jump = rt.resource(f"source-max-jump:{source}", lambda: qa.max_jump(source_audio().samples))
+    source_jump = float(_stored(source, rt, "source-max-jump", lambda: np.float64(qa.max_jump(source_audio().samples))))
     speaker = _speaker_embedding(source, rt)
     for e in track.edits:
         if words_of(e.said) != words_of(e.replaced):  # a row may say the recorded word itself
@@ -107,9 +117,17 @@ def audio_metrics(
             )
         sim = qa.similarity_around(mono, out.rate, e, speaker)
         window = _source_window(e)
-        natural = rt.resource(
-            f"source-similarity:{source}:{window.source_start}:{window.source_end}",
-            lambda window=window: qa.similarity_around(source_mono(), source_audio().rate, window, speaker),
+        natural = float(
+            _stored(
+                source,
+                rt,
+                "source-similarity",
+                lambda window=window: np.float64(
+                    qa.similarity_around(source_mono(), source_audio().rate, window, speaker)
+                ),
+                repr(window.source_start),
+                repr(window.source_end),
+            )
         )
         metrics[f"{e.slot}.speaker_similarity"] = sim
         metrics[f"{e.slot}.speaker_similarity_source"] = natural

@@ -57,8 +57,10 @@ HEARD_MARGIN = 0.05  # seconds of audio the heard check takes beyond the context
 HEARD_CONTEXT = 1
 
 
-def heard_context(edit: TimelineEdit, words: int = HEARD_CONTEXT) -> tuple[tuple[Segment, ...], tuple[Segment, ...]]:
-    """The recorded words the heard check aligns before and after the slot (nearest first)."""
+def heard_context(edit: TimelineEdit, words: int | None = None) -> tuple[tuple[Segment, ...], tuple[Segment, ...]]:
+    """The recorded words the heard check aligns before and after the slot (`words` each side,
+    HEARD_CONTEXT when not given; read when called, so a benchmark can set it)."""
+    words = HEARD_CONTEXT if words is None else words
     return edit.before[max(0, len(edit.before) - words) :], edit.after[:words]
 
 
@@ -90,10 +92,10 @@ def heard(
     phonemize: Callable[[list[str]], list[str]],
     lexicon: Lexicon | None = None,
     margin: float = HEARD_MARGIN,
-    context: int = HEARD_CONTEXT,
+    context: int | None = None,
 ) -> HeardCheck:
-    """Align the output around the slot twice, `context` recorded words each side with the new
-    words and with the old ones; the slot words' confidence says which the audio is. Context
+    """Align the output around the slot twice, `context` recorded words each side (default
+    HEARD_CONTEXT) with the new words and with the old ones; the slot words' confidence says which the audio is. Context
     pins the slot's boundaries, so a short old word cannot hide inside a longer new one."""
     words_before, words_after = heard_context(edit, context)
     start = (words_before[0].start if words_before else edit.output_start) - margin
