@@ -173,3 +173,19 @@ def test_seeking_decode_matches_decoding_from_the_start(source: tuple[VideoSourc
     seeked = [(i, t) for i, t, _ in iter_decoded(norm.path, 50, norm.gops.pts)][:5]
     plain = [(i, t) for i, t, _ in iter_decoded(norm.path)][48:53]
     assert seeked == plain  # starts at the keyframe before frame 50 (frame 48), indices exact
+
+
+def test_packet_seconds_are_float_of_the_fraction_bit_for_bit() -> None:
+    """splice's per-packet `seconds_of(pts, tb)` is `float(pts * tb)` exactly, on every time
+    base a source or the muxer uses and on timestamps from 0 to past a day (and negative)."""
+    from fractions import Fraction
+
+    from vpipe.media.splice import seconds_of
+
+    rng = np.random.default_rng(3)
+    bases = [Fraction(1, d) for d in (12800, 15360, 44100, 48000, 90000, 1000, 25, 30000)]
+    bases += [Fraction(1001, 30000), Fraction(1001, 24000), Fraction(3, 7), Fraction(1, 2**31 - 1)]
+    pts = [0, 1, -1, -2048, 2**31, 2**53 + 1, *rng.integers(-(2**40), 2**40, 2000).tolist()]
+    for tb in bases:
+        for p in pts:
+            assert seconds_of(p, tb) == float(p * tb), (p, tb)
