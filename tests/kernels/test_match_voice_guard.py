@@ -58,7 +58,7 @@ def _run(inputs: list[object]) -> SlotClip:
 
 
 def test_own_units_are_kept_when_the_new_word_is_heard() -> None:
-    inputs = _inputs("glasses_woman")  # "legislation" for "regulation"
+    inputs = _inputs("interview_man")  # "feedback" for "help"
     clip = _run(inputs)
     assert clip.voice.startswith("own units"), clip.voice
     margin = speech_voice._heard_margin(clip, inputs[5], inputs[6].slots[0])  # type: ignore[attr-defined]
