@@ -29,8 +29,10 @@ class GopIndex:
     psnr: np.ndarray  # float32, dB
     size: int  # bytes of the normalised file
     # the source's own GOPs (media.own_gops): `original` is the stream spliced, its packets as
-    # they are; no normalised file, and the re-encoded GOPs' pictures are decoded from it
+    # they are; there is no normalised file, so the re-encoded GOPs' pictures are kept in
+    # `pictures` (a folder in the run's store), never beside the source
     own: bool = False
+    pictures: Path | None = None  # where first_generation keeps this index's pictures (None: beside the normalised file)
 
     def gop_of(self, frame: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.starts, frame, side="right") - 1

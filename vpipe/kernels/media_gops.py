@@ -97,8 +97,12 @@ class OwnGops(Kernel):
             raise _fail("VP318", f"source video {video.path.name} cannot be spliced as it is: {layout.reason}", rt)
         import av
 
+        # the pictures of the GOPs rows re-encode, decoded once and kept in the run's store (named
+        # by the source's content), as a normalised source's are beside its normalised file
+        store = Path(getattr(rt, "store_dir", None) or rt.work_dir) / "own"
+        name = digest(video.sha256 or str(video.path), self.version)[:24]
         try:
-            index = own_index(video.path, layout, int(op.attr("crf")), str(op.attr("preset")))
+            index = own_index(video.path, layout, int(op.attr("crf")), str(op.attr("preset")), store / f"{name}.gen1")
         except (OSError, ValueError, av.error.FFmpegError) as exc:
             raise _fail("VP318", f"source video {video.path.name}: {exc}", rt) from None
         if index.pts.shape[0] != video.frames:

@@ -33,9 +33,13 @@ class FirstGenerationError(Exception):
     pass
 
 
-def store_folder(normalized: Path) -> Path:
+def store_folder(normalized: Path, index: GopIndex | None = None) -> Path:
     """Where the pictures of a normalised file's GOPs are kept (its name says whose they are:
-    the normalised file is named by the recording's content and the normalisation settings)."""
+    the normalised file is named by the recording's content and the normalisation settings);
+    an index of the source's own GOPs names its folder itself (the source is not ours to
+    write beside)."""
+    if index is not None and index.pictures is not None:
+        return index.pictures
     return normalized.with_name(f"{normalized.stem}.gen{VERSION}")
 
 
@@ -47,10 +51,8 @@ def recording_pictures(index: GopIndex, normalized: Path, gops: Iterable[int]) -
     """Source frame → its picture in the recording (I420, shape (height·3/2, width), uint8,
     read-only) for every frame of `gops`; GOPs not stored yet are decoded from the recording
     first. Raises FirstGenerationError when the recording no longer has those frames."""
-    if index.own:
-        return _own_pictures(index, sorted(set(gops)))
-    folder = store_folder(normalized)
-    make_dirs(folder, normalized.parent)  # a link planted at the folder's name is refused
+    folder = store_folder(normalized, index)
+    make_dirs(folder, folder.parent)  # a link planted at the folder's name is refused
     wanted = sorted(set(gops))
     missing = [g for g in wanted if not gop_file(folder, index.gop_range(g)[0]).is_file()]
     if missing:
@@ -144,36 +146,6 @@ def _store(index: GopIndex, folder: Path, gops: list[int]) -> None:
     if blocks:
         lost = ", ".join(f"{first}" for first in sorted(blocks))
         raise FirstGenerationError(f"{index.original.name} lacks frames of the GOPs starting at {lost}")
-
-
-def _own_pictures(index: GopIndex, gops: list[int]) -> dict[int, np.ndarray]:
-    """The pictures of a source spliced on its own GOPs: nothing to store, each closed GOP is
-    decoded from its own IDR (a GOP is short, or the source would have been normalised)."""
-    import av
-
-    from vpipe.media.normalize import _planar
-
-    pictures: dict[int, np.ndarray] = {}
-    try:
-        with av.open(str(index.original)) as src:
-            stream = src.streams.video[0]
-            stream.codec_context.thread_count = 1  # a few dozen frames: threads cost more than they save
-            for g in gops:
-                first, end = index.gop_range(g)
-                src.seek(int(index.pts[first]), stream=stream, backward=True, any_frame=False)
-                for frame in src.decode(stream):
-                    i = _frame_number(frame, index, 0)
-                    if i is None or i < first:
-                        continue
-                    pictures[i] = _planar(frame).to_ndarray()
-                    if i >= end - 1:  # frames come out in presentation order: the GOP is complete
-                        break
-    except av.error.FFmpegError as exc:
-        raise FirstGenerationError(f"cannot read {index.original.name}: {exc}") from None
-    lost = [g for g in gops if any(j not in pictures for j in range(*index.gop_range(g)))]
-    if lost:
-        raise FirstGenerationError(f"{index.original.name} lacks frames of its GOPs {lost}")
-    return pictures
 
 
 def _timestamp_shift(index: GopIndex) -> int:

@@ -218,9 +218,10 @@ def keeps_parameter_sets(output: bytes, source: bytes) -> bool:
         return False
 
 
-def own_index(path: Path, layout: GopLayout, crf: int, preset: str) -> GopIndex:
+def own_index(path: Path, layout: GopLayout, crf: int, preset: str, pictures: Path) -> GopIndex:
     """The GOP table of the source itself (presentation order, from its packets) and the
-    encoder settings its re-encoded GOPs are made with (`layout`: what `inspect` found)."""
+    encoder settings its re-encoded GOPs are made with (`layout`: what `inspect` found);
+    `pictures`: the folder first_generation keeps the re-encoded GOPs' pictures in."""
     from vpipe.media.normalize import EncoderSettings, gop_table
 
     primaries, transfer, matrix = layout.colour
@@ -252,4 +253,5 @@ def own_index(path: Path, layout: GopLayout, crf: int, preset: str) -> GopIndex:
         np.full(n, 99.0, np.float32),  # the copied frames are the source's own: no loss to report
         path.stat().st_size,
         own=True,
+        pictures=pictures,
     )

@@ -169,13 +169,12 @@ def splice(
     except (av.error.FFmpegError, OSError) as exc:
         raise WriteError(f"cannot write {target.name}: {_reason(exc)}") from None
     report = {**plan.to_json(index, encoder.gop), "audio": audio_report}
-    if index.own:
-        report["own_gops"] = True  # QC: the re-encoded frames' pictures are the source's own decode
-    else:  # QC compares the re-encoded frames with the same pictures they were encoded from
-        report["first_generation"] = {
-            "folder": str(store_folder(normalized)),
-            "gops": [list(index.gop_range(g)) for g in sorted(gops)],  # source frames [first, end)
-        }
+    report["own_gops"] = index.own  # the copied GOPs are the recording's own packets
+    # QC compares the re-encoded frames with the same pictures they were encoded from
+    report["first_generation"] = {
+        "folder": str(store_folder(normalized, index)),
+        "gops": [list(index.gop_range(g)) for g in sorted(gops)],  # source frames [first, end)
+    }
     return report
 
 
