@@ -47,7 +47,7 @@ class GopIndex:
 class GopLayout:
     """Whether rows can be spliced on a source's own GOPs (vpipe.media.source_gops) and, when
     they can, what the re-encoded GOPs must match: timing, size, profile, level, reference
-    count and colour of the source's SPS, its decoding delay (ticks) and its avcC."""
+    count and colour of the source's SPS, and its decoding delay (ticks)."""
 
     eligible: bool
     reason: str  # why not, when not
@@ -64,7 +64,6 @@ class GopLayout:
     refs: int = 1
     colour: tuple[int, int, int] = (2, 2, 2)  # (primaries, transfer, matrix) as the SPS codes them
     range_declared: bool = False  # the SPS says video range (else it says nothing)
-    avcc: str = ""  # hex (the cache stores JSON)
 
     @staticmethod
     def refused(reason: str) -> GopLayout:

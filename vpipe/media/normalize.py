@@ -7,8 +7,10 @@ cached — as H.264 High, yuv420p, with a fixed *closed* GOP of `gop` frames (an
 quality. A row then re-encodes only the GOPs that contain changed frames, with exactly
 these encoder settings, and copies every other GOP's packets (see `splice.py`).
 
-A source that already has short closed GOPs of a compatible stream would not need this;
-every clip we have has one keyframe, so normalisation is the path taken (the pass says so).
+A source that already has short closed GOPs of a stream the splice can join needs none of
+this: the own-gops pass splices rows on its own GOPs instead (`source_gops.py` has the rules).
+Every recording we have has one keyframe (or a few, far apart), so they are normalised, and
+the pass's remark says why.
 
 The normalised stream is what a viewer of the source sees, in the one layout splicing needs:
 a display matrix (phone videos) is applied (the pictures are turned upright, plane by plane),

@@ -1,4 +1,7 @@
-"""Write a row's video by splicing the GOPs of a normalised source.
+"""Write a row's video by splicing the GOPs of a normalised source (or of the source itself,
+when its own GOPs qualify: `source_gops.py`; its packets are then copied bit-exact and the
+re-encoded GOPs carry parameter sets of their own, joined in one avcC, with their DTS moved
+back by the source's decoding delay).
 
 A GOP of the normalised stream whose frames all appear in the output unchanged, in order,
 each at its own time plus one constant shift (an elastic slot before it moves it), is
