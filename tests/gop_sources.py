@@ -20,6 +20,7 @@ def reencode(
     full_range: bool = False,
     sar: Fraction | None = None,
     jitter: bool = False,
+    profile: str | None = None,
 ) -> Path:
     """`source`'s video re-encoded (its first `frames` frames) with x264 `params`; audio copied.
     `jitter`: every fifth frame shown a quarter of a frame late (a variable frame rate)."""
@@ -31,6 +32,8 @@ def reencode(
         vs.width, vs.height, vs.pix_fmt = video.codec_context.width, video.codec_context.height, pix_fmt
         vs.time_base = vs.codec_context.time_base = video.time_base
         vs.options = {"crf": "18", "preset": "veryfast", "x264-params": params} if codec == "libx264" else {}
+        if profile:
+            vs.options = {**vs.options, "profile": profile}
         if full_range:
             vs.codec_context.color_range = 2
         if sar:

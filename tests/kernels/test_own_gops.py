@@ -245,3 +245,29 @@ def test_chromium_plays_a_spliced_file_across_the_splice_to_the_end(
     assert abs(seen["duration"] - 122 / 25) < 0.05 and abs(seen["time"] - seen["duration"]) < 0.05, seen
     quarters = set(seen["seen"])  # the play position passed every join (at 1.0, 2.0, 3.0 and 4.0 s)
     assert all(any(j - 0.5 <= q <= j + 0.5 for q in quarters) for j in (1.0, 2.0, 3.0, 4.0)), seen
+
+
+@pytest.mark.parametrize(
+    ("params", "profile", "delay"),
+    [
+        ("keyint=20:min-keyint=20:scenecut=0:bframes=0", "main", 0),  # no B-frames: DTS = PTS
+        ("keyint=16:min-keyint=8:scenecut=40:bframes=2:b-pyramid=none", "high", 512),  # GOPs of varying length
+        ("keyint=10:min-keyint=10:scenecut=0", "baseline", 0),
+    ],
+)
+def test_other_closed_layouts_splice_bit_exact(params: str, profile: str, delay: int, tmp_path: Path) -> None:
+    (tmp_path / "source").mkdir()
+    path = reencode(shared_media("glasses_woman.mp4"), tmp_path / "source" / "clip.mp4", params, profile=profile)
+    layout = inspect(path)
+    assert layout.eligible and (layout.profile, layout.delay) == (profile, delay), layout
+    index = own_index(path, layout, 12, "veryfast", tmp_path / "store")
+    changed = [60, 61, 62]
+    frames = _frames(path, layout, frame_timing(path).times, np.arange(layout.frames), _paint(path, index, changed))
+    out = tmp_path / "row.mp4"
+    report = splice(frames, path, index, read_audio(path), out, VideoSettings())
+    (a, b), = report["reencoded"]
+    assert a <= 60 and b > 62 and b - a <= layout.longest_gop * 2
+    got, want = _decoded(out), _decoded(path)
+    assert [p for p, _ in got] == [p for p, _ in want]
+    assert all(got[k] == want[k] for k in range(len(want)) if not a <= k < b)
+    assert _ffmpeg("-i", out, "-f", "null", "-").stderr == ""
