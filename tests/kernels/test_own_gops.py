@@ -198,7 +198,7 @@ def test_a_row_that_changes_nothing_is_the_source(source: tuple[Path, GopLayout,
 @pytest.mark.parametrize(
     ("case", "reason"),
     [
-        ("recording", "its longest GOP is 122 frames (more than 50)"),
+        ("recording", "its longest GOP is 122 frames (more than 25)"),
         ("open-gop", "not an IDR (open GOP)"),
         ("full-range", "full range"),
         ("444", "not 8-bit 4:2:0"),

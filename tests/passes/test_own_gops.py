@@ -21,7 +21,7 @@ from vpipe.passes.base import PassContext
 
 EXPECTED = SPLICED.replace(
     '  %gops = media.normalize(%video) {"crf": 12, "gop": 12, "preset": "veryfast"} : Video<fps=25.0, frames=150, w=524, h=524> shared\n',
-    '  %layout = media.gop_layout(%video) {"max_gop": 50} : GopLayout shared\n'
+    '  %layout = media.gop_layout(%video) {"max_gop": 25} : GopLayout shared\n'
     '  %gops = media.own_gops(%video, %layout) {"crf": 12, "preset": "veryfast"} : Video<fps=25.0, frames=150, w=524, h=524> shared\n',
 )
 
@@ -56,7 +56,7 @@ def test_a_source_with_long_gops_stays_normalised_and_says_why() -> None:
     before = _complete(SPLICED)
     assert run_pass("own-gops", before, ctx) == normalized(before)
     (remark,) = ctx.diagnostics.items
-    assert remark.code == "VP232" and "its longest GOP is 122 frames (more than 50)" in remark.message
+    assert remark.code == "VP232" and "its longest GOP is 122 frames (more than 25)" in remark.message
     assert ctx.facts["gops_source"]["own"] is False
 
 

@@ -39,11 +39,13 @@ from vpipe.media import h264_syntax as h264
 if TYPE_CHECKING:
     from vpipe.media.normalize import EncoderSettings
 
-# The longest GOP spliced as it is. A row re-encodes every GOP its slot touches, and its cost
-# grows with their length, while the normalised path re-encodes 12-frame GOPs but pays one
-# shared normalisation and copies second-generation frames. Provisional (2 s at 25 fps) until
-# benchmarks/own_gops.py has measured the per-row cost against the GOP length.
-MAX_GOP_FRAMES = 50
+# The longest GOP spliced as it is. A row re-encodes every GOP its slot touches, so its video
+# costs more the longer they are, while the normalised path re-encodes 12-frame GOPs but pays
+# one shared normalisation (~0.3 s CPU per second of source) and copies second-generation
+# frames. Measured (benchmarks/own_gops.py: a 26-frame window's pictures + splice, CPU
+# seconds, own ÷ normalised, glasses clip): 12 frames 0.99-1.08×, 25 frames 1.18-1.54×, 50
+# frames 1.92-2.05×. 25 is the longest measured within ~1.5× of a normalised row.
+MAX_GOP_FRAMES = 25
 PROFILES = {66: "baseline", 77: "main", 100: "high"}
 
 

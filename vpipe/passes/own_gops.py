@@ -20,7 +20,7 @@ Before:
 
 After (the source has closed 25-frame GOPs):
     %video = media.open() {"kind": "video", "path": "clip.mp4"} : Video<w=524, h=524> shared
-    %layout = media.gop_layout(%video) {"max_gop": 50} : GopLayout shared
+    %layout = media.gop_layout(%video) {"max_gop": 25} : GopLayout shared
     %gops = media.own_gops(%video, %layout) {"crf": 12, "preset": "veryfast"} : Video<w=524, h=524> shared
     %frames = lipsync.apply(%gops, %landmarks, %track, %spans, %inventory) {"backend": "retrieve"} : Frames per_row
     %file = media.splice(%frames, %track, %row, %gops) {"codec": "h264", "crf": 12} : File per_row
