@@ -41,10 +41,11 @@ if TYPE_CHECKING:
 
 # The longest GOP spliced as it is. A row re-encodes every GOP its slot touches, so its video
 # costs more the longer they are, while the normalised path re-encodes 12-frame GOPs but pays
-# one shared normalisation (~0.3 s CPU per second of source) and copies second-generation
-# frames. Measured (benchmarks/own_gops.py: a 26-frame window's pictures + splice, CPU
-# seconds, own ÷ normalised, glasses clip): 12 frames 0.99-1.08×, 25 frames 1.18-1.54×, 50
-# frames 1.92-2.05×. 25 is the longest measured within ~1.5× of a normalised row.
+# one shared normalisation (1.4-1.6 s CPU for 5 s of source, 7.7-9.1 s for 29 s) and copies
+# second-generation frames. Measured (benchmarks/own_gops.py: a 26-frame window's pictures +
+# its splice, median CPU seconds, own ÷ normalised, glasses clip at 5 s and 29 s): 12 frames
+# 0.90-0.94×, 25 frames 1.05-1.07×, 50 frames 1.64-1.85×, 100 frames 2.19-2.22×. 25 is the
+# longest measured length at which a row costs about what a normalised one does.
 MAX_GOP_FRAMES = 25
 PROFILES = {66: "baseline", 77: "main", 100: "high"}
 
