@@ -247,6 +247,7 @@ def test_chromium_plays_a_spliced_file_across_the_splice_to_the_end(
     assert all(any(j - 0.5 <= q <= j + 0.5 for q in quarters) for j in (1.0, 2.0, 3.0, 4.0)), seen
 
 
+@pytest.mark.slow  # three more sources encoded (~14 s): the matrix beside the closed-25 one above
 @pytest.mark.parametrize(
     ("params", "profile", "delay"),
     [
