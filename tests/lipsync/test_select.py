@@ -253,3 +253,25 @@ def test_the_distances_are_computed_once_per_inventory_and_the_path_is_the_same(
     for _ in range(2):
         np.testing.assert_array_equal(viterbi_pruned(costs, small, w), dense)
     assert len(calls) == 3
+
+
+def test_a_big_head_avoids_mouths_recorded_smaller() -> None:
+    """With the heads' sizes given, slot frames on the recording's largest head take mouths
+    that need less enlargement than the search chooses without them (an enlarged mouth has
+    no more detail than it was recorded with); mouths recorded at least as large as the head
+    cost nothing more."""
+    from tests.lipsync.sources import face
+    from vpipe.lipsync.geometry import face_size
+
+    inv = _inventory()
+    sizes = face_size(face(source("glasses_woman").path).landmarks)[inv.frames]
+    big = float(np.nanmax(sizes))
+    targets = [dataclasses.replace(t, size=big) for t in _slot_targets(inv, 30, WORD)]
+    with_sizes = choose_mouths(inv, targets, sizes=sizes)
+    without = choose_mouths(inv, targets)
+    enlarge = lambda chosen: float(np.mean(np.log(big / sizes[chosen])))  # noqa: E731
+    assert enlarge(with_sizes) < enlarge(without), (enlarge(with_sizes), enlarge(without))
+    assert (
+        match_costs(inv, targets, Weights(), None, sizes=np.full(inv.size, 1e9))
+        == match_costs(inv, targets, Weights(), None)
+    ).all()

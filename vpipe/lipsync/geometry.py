@@ -33,6 +33,15 @@ def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.hstack([rot, t[:, None]])
 
 
+def face_size(landmarks: np.ndarray) -> np.ndarray:
+    """(N,) the RMS distance of each frame's rigid (upper-face) landmarks from their centre, in
+    pixels: the size `similarity_transform` scales between (the scale it fits from frame a's
+    rigid points to frame b's is about size b / size a). NaN where a point is missing."""
+    pts = np.asarray(landmarks, np.float64)[:, list(L.RIGID), :2]
+    centred = pts - pts.mean(axis=1, keepdims=True)
+    return np.sqrt((centred**2).sum(axis=2).mean(axis=1))
+
+
 def apply(m: np.ndarray, points: np.ndarray) -> np.ndarray:
     return points[..., :2] @ m[:, :2].T + m[:, 2]
 

@@ -21,6 +21,7 @@ from vpipe.data.media import Frames, TimelineEdit, Track, VideoSource
 from vpipe.data.memo import derived
 from vpipe.lipsync.composite import Donor, transplant
 from vpipe.lipsync.context import PhoneContext, phone_context
+from vpipe.lipsync.geometry import face_size
 from vpipe.lipsync.inventory import MouthInventory, closure_level
 from vpipe.lipsync.select import FrameTarget, choose_mouths
 from vpipe.lipsync.timeline import Timeline, output_timeline
@@ -98,7 +99,9 @@ def _edit_at(edits: tuple[TimelineEdit, ...], t: float) -> TimelineEdit | None:
     return None
 
 
-def frame_targets(times: np.ndarray, pose_frames: np.ndarray, track: Track, inv: MouthInventory) -> list[FrameTarget]:
+def frame_targets(
+    times: np.ndarray, pose_frames: np.ndarray, track: Track, inv: MouthInventory, sizes: np.ndarray | None = None
+) -> list[FrameTarget]:
     """What each window frame should show. Inside a slot: the new phones' viseme, the
     aperture they predict (in this speaker's units: the sync measure's own table, so the
     search aims at what QC scores) and the phone's context (its neighbours, how far through
@@ -125,6 +128,7 @@ def frame_targets(times: np.ndarray, pose_frames: np.ndarray, track: Track, inv:
                     before=int(before),
                     after=int(after),
                     phase=float(context.phase[k]),
+                    size=float(sizes[pose]) if sizes is not None else float("nan"),
                 )
             )
         else:
@@ -242,6 +246,7 @@ def close_the_lips(
     max_offset: int | None,
     recorded: dict[int, set[str]] | None = None,
     context: PhoneContext | None = None,
+    sizes: np.ndarray | None = None,
 ) -> tuple[np.ndarray, list[FrameTarget]]:
     """The window's mouths (and the targets, those that must close the lips marked `closed`), with at least one of the speaker's closures (aperture ≤ `closure`)
     during every new p, b or m (`groups`: its frames). The search runs free first; a bilabial
@@ -253,7 +258,7 @@ def close_the_lips(
     however far this speaker closed there. Only the mouths within EASE_FRAMES of a required
     closure may change: the rest of the window keeps the free search's path."""
     recorded = recorded or {}
-    chosen = choose_mouths(inv, targets, max_offset=max_offset, context=context)
+    chosen = choose_mouths(inv, targets, max_offset=max_offset, context=context, sizes=sizes)
     if not np.isfinite(closure):
         return chosen, targets
     must = set()
@@ -269,7 +274,9 @@ def close_the_lips(
         targets = [dataclasses.replace(t, closed=True) if j in must else t for j, t in enumerate(targets)]
         near = {j + d for j in must for d in range(-EASE_FRAMES, EASE_FRAMES + 1)}
         keep = {j: int(chosen[j]) for j in range(len(targets)) if j not in near}
-        chosen = choose_mouths(inv, targets, max_offset=max_offset, closure=closure, pinned=keep, context=context)
+        chosen = choose_mouths(
+            inv, targets, max_offset=max_offset, closure=closure, pinned=keep, context=context, sizes=sizes
+        )
     return chosen, targets
 
 
@@ -314,6 +321,7 @@ def retrieve(
         closure = closure_level(inv, video.times)
         recorded = own_closures(inv, video.times)
         recorded_context = phone_context(inv.phones, video.times[np.clip(inv.frames, 0, len(video.times) - 1)])
+        head_size = face_size(face.landmarks)  # per source frame
         shut: set[int] = set()  # output frames showing a closure for a new p, b or m
         groups: list[list[int]] = []  # per new p, b or m, the output frames that must close the lips
         report.closure = closure
@@ -321,9 +329,11 @@ def retrieve(
             idx = np.nonzero((timeline.times >= wa) & (timeline.times < wb))[0]
             if len(idx) == 0:
                 continue
-            targets = frame_targets(timeline.times[idx], timeline.pose_frame[idx], track, inv)
+            targets = frame_targets(timeline.times[idx], timeline.pose_frame[idx], track, inv, head_size)
             local = closing_frames(timeline.times[idx], track)
-            chosen, targets = close_the_lips(inv, targets, local, closure, max_offset, recorded, recorded_context)
+            chosen, targets = close_the_lips(
+                inv, targets, local, closure, max_offset, recorded, recorded_context, head_size[inv.frames]
+            )
             groups += [[int(idx[j]) for j in group] for _, group in local]
             for j in range(1, len(idx)):  # a repeated source frame shows what the previous one showed
                 pose, before = int(timeline.pose_frame[idx[j]]), int(timeline.pose_frame[idx[j - 1]])

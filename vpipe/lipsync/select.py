@@ -38,6 +38,7 @@ class FrameTarget:
     before: int = -1  # the heard phone's neighbours' visemes and how far through it the frame is
     after: int = -1  # (lipsync.context); -1: no context, none is matched
     phase: float = 0.5
+    size: float = float("nan")  # the head's size in this frame (lipsync.geometry.face_size)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Weights:
     shape: float = 2.5
     context: float = 0.3  # per neighbour: its viseme distance from the entry's recorded neighbour
     phase: float = 0.3  # how far apart the frame's and the entry's points in their phones are (0..1)
+    magnify: float = 5.0  # per unit of log enlargement a donor mouth needs onto the frame's head
     open_lips: float = 100.0  # a frame that must close the lips showing a mouth that is not closed
 
 
@@ -63,6 +65,7 @@ def match_costs(
     closure: float = float("nan"),
     pinned: dict[int, int] | None = None,
     context: PhoneContext | None = None,
+    sizes: np.ndarray | None = None,
 ) -> np.ndarray:
     """(K, M) cost of showing entry m at target frame k. A `closed` target (a bilabial is
     heard) rules out every entry more open than `closure`, the speaker's closure level: the
@@ -72,7 +75,12 @@ def match_costs(
     phone context (lipsync.context); a slot target that names its own costs each entry the
     viseme distance of the two neighbours and the distance of the points in their phones, so
     of the mouths for a phone, one recorded between the same neighbours, at the same point of
-    its phone, wins (triphone units, as in Video Rewrite)."""
+    its phone, wins (triphone units, as in Video Rewrite). `sizes`: each entry's head size
+    (geometry.face_size); a slot target that knows its own costs each entry the enlargement
+    the transplant would need (log of the ratio, when above 1): an enlarged mouth has no
+    more detail than it was recorded with, so it shows less than the recording (studio_woman,
+    whose head size varies by ~10 %: mouth sharpness 0.81 of the donors' without this term,
+    0.90 with it; benchmarks/lipsync.py, median of rows)."""
     too_open = inv.aperture > closure + 1e-6 if np.isfinite(closure) else np.zeros(inv.size, bool)
     vis_dist = distance_matrix()
     span = max(float(np.ptp(inv.viseme_aperture)), 1e-3)  # the aperture scale the weights were set on
@@ -89,6 +97,8 @@ def match_costs(
         if context is not None and tgt.in_slot and tgt.before >= 0:
             c = c + w.context * (vis_dist[tgt.before, context.before] + vis_dist[tgt.after, context.after])
             c = c + w.phase * np.abs(context.phase - tgt.phase)
+        if sizes is not None and tgt.in_slot and np.isfinite(tgt.size):
+            c = c + w.magnify * np.maximum(0.0, np.nan_to_num(np.log(tgt.size / sizes), nan=0.0))
         if tgt.closed:
             c = c + w.open_lips * too_open
         if pinned is not None and t in pinned:
@@ -209,12 +219,13 @@ def choose_mouths(
     closure: float = float("nan"),
     pinned: dict[int, int] | None = None,
     context: PhoneContext | None = None,
+    sizes: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Inventory entry for each target frame (`closure`, `pinned`, `context`: see `match_costs`)."""
+    """Inventory entry for each target frame (`closure`, `pinned`, `context`, `sizes`: see `match_costs`)."""
     if not targets:
         return np.zeros(0, np.int64)
     w = weights or Weights()
-    return viterbi_pruned(match_costs(inv, targets, w, max_offset, closure, pinned, context), inv, w)
+    return viterbi_pruned(match_costs(inv, targets, w, max_offset, closure, pinned, context, sizes), inv, w)
 
 
 def viseme_index(name: str) -> int:
