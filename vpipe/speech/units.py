@@ -7,26 +7,29 @@ timing, fitted to the slot) are matched to the library's phones of the same labe
 Viterbi search (unit selection as in concatenative synthesis): the same neighbours score
 better, units that follow each other in the recording join for free (a real diphone),
 others pay the spectral jump at the join, a unit far from the target's length or pitch pays
-too. The chosen units lend their envelopes, aperiodicities and (where voiced) F0,
-time-mapped onto the new phone; the synthesizer keeps the timing, and for the phones the
-recording does not have its own frames (already moved towards the speaker by
-`voice_match`) are replaced by the mean of the speaker's frames nearest in mel-cepstrum
-(the envelope's shape, not its level): a kNN fill, so a word never lacks a sound and still
-carries the speaker's spectra. Joins between units that were not neighbours are smoothed
-over a few frames in the log-spectral domain.
+too. A phone the recording lacks may borrow a close sound (SUBSTITUTES: the voicing partner
+of a consonant, a neighbouring vowel) at the cost of a join. The chosen units lend their
+envelopes, aperiodicities and F0, time-mapped onto the new phone; with `retime`, each run of
+consecutive units shares its run's span in proportion to the units' recorded lengths (the
+speaker's rhythm; the word keeps its length) and takes the units' own voicing. For the
+phones no unit covers, the word's own frames (already moved towards the speaker by
+`voice_match`) move towards the mean of the speaker's frames nearest in mel-cepstrum of the
+same broad class (`fill`). Joins between units that were not neighbours are smoothed over a
+few frames in the log-spectral domain, and log-F0 over 25 ms.
+
+The speaker's sounds can turn a word into another (a full fill of a vowel the speaker never
+says made "reserve" heard as "bank"), so the kernel (speech.match_voice) keeps a rendering
+only when QC's heard check still hears the new word, and says which it kept.
 
 Measured with resemblyzer on the word with 0.75 s either side (QC's window), medians over
 the 6 values of each tuning clip (interview / glasses / studio; `python
 benchmarks/voice_identity.py`, QC on the written files): pitch/envelope matching alone 0.870 /
-0.730 / 0.785, with the units 0.873 / 0.791 / 0.886 (every word still heard over the recorded
-one). On the way (development harness, same window): units alone 0.887 / 0.758 / 0.877; the
-units' own F0 and one level for the whole word (the recording's relative levels kept, not
-each unit at its synthetic phone's level) 0.877 / 0.803 / 0.890 with a full-weight fill, but
-a full-weight fill of a long vowel the speaker never says ('ER' of "reserve") made it heard
-as the recorded word ("bank"): the fill is half-weight and class-restricted. Within noise
-(±0.01) and not kept: the recorded word's F0 contour transplanted, F0 bridged across filled
-frames, one nearest frame instead of four, the fill's aperiodicity, per-phone levels; no
-extra room tone under the units (they carry the room): +0.007 on glasses.
+0.730 / 0.785; last stop's units (same phones, half fill, the synthesizer's timing) 0.873 /
+0.791 / 0.886; with borrowed sounds, the units' rhythm, a 0.75 fill and the guard 0.884 /
+0.813 / 0.890. Within noise (±0.01) and not kept: the recorded word's F0 contour
+transplanted, F0 bridged across filled frames, one nearest frame instead of four, the fill's
+aperiodicity, per-phone levels, frames interpolated instead of the nearest taken, a higher
+join or context cost; room tone under the units lost 0.01 on glasses (they carry the room).
 """
 
 from __future__ import annotations
