@@ -148,3 +148,9 @@ def test_a_worker_gets_a_mapped_array_as_its_file_not_a_copy(tmp_path: Path) -> 
     os.utime(crops.filename, ns=(0, 0))
     with pytest.raises(MappedError, match="changed"):
         pickle.loads(sent)
+    os.unlink(crops.filename)  # mapped from a scratch file since removed: sent as its values
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ForkingPickler, "_extra_reducers", dict(ForkingPickler._extra_reducers))
+        pool.share_mapped_arrays()
+        gone = bytes(ForkingPickler.dumps(crops))
+    assert len(gone) > crops.nbytes and np.array_equal(pickle.loads(gone), crops)

@@ -160,10 +160,15 @@ def reduce_mapped(a: np.ndarray) -> tuple[Any, tuple[Any, ...]]:
     """How another process receives `a` (a pickler's reducer: `vpipe run --jobs N` registers it
     for its workers). A whole mapping goes as its file's path, shape, dtype, size and
     modification time, and is mapped again there: the crops are read from the one file by every
-    worker, never copied into each. Anything else (a slice of a mapping) goes as its values."""
+    worker, never copied into each. Anything else (a slice of a mapping, a mapping whose file is
+    gone: an inventory computed in this run's scratch folder) goes as its values."""
     if is_mapped(a):
-        st = os.stat(a.filename)
-        return remap, (a.filename, tuple(a.shape), a.dtype.str, st.st_size, st.st_mtime_ns)
+        try:
+            st = os.stat(a.filename)
+        except OSError:  # mapped from a file since removed (computed in a run's scratch folder)
+            st = None
+        if st is not None and st.st_size == a.offset + a.nbytes:
+            return remap, (a.filename, tuple(a.shape), a.dtype.str, st.st_size, st.st_mtime_ns)
     return np.ndarray.__reduce__(a)  # type: ignore[return-value]
 
 
