@@ -102,3 +102,20 @@ def write_video(
         for packet in stream.encode():
             out.mux(packet)
     return path
+
+
+def frame_hashes(path: Path) -> list[tuple[int, str]]:
+    """(pts, sha256 of the three yuv420p planes) of every decoded frame, in presentation order:
+    what "bit-identical frames" means in the splice tests."""
+    import hashlib
+
+    import av
+
+    out = []
+    with av.open(str(path)) as c:
+        for frame in c.decode(c.streams.video[0]):
+            h = hashlib.sha256()
+            for plane in frame.to_ndarray(format="yuv420p"):
+                h.update(np.ascontiguousarray(plane).tobytes())
+            out.append((int(frame.pts), h.hexdigest()))
+    return out

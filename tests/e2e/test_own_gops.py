@@ -6,30 +6,17 @@ bit-identical to the source, and the output has its frame count and timestamps."
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from tests.e2e.helpers import GLASSES, run_recipe, vpipe, write_recipe
 from tests.gop_sources import reencode
+from tests.media import frame_hashes
 
 pytestmark = [pytest.mark.media, pytest.mark.slow]
 
-
-def _decoded(path: Path) -> list[tuple[int, str]]:
-    import av
-
-    out = []
-    with av.open(str(path)) as c:
-        for frame in c.decode(c.streams.video[0]):
-            h = hashlib.sha256()
-            for plane in frame.to_ndarray(format="yuv420p"):
-                h.update(np.ascontiguousarray(plane).tobytes())
-            out.append((int(frame.pts), h.hexdigest()))
-    return out
 
 
 def test_a_run_on_short_closed_gops_copies_the_source_itself(tmp_path: Path) -> None:
@@ -49,7 +36,7 @@ def test_a_run_on_short_closed_gops_copies_the_source_itself(tmp_path: Path) -> 
     assert metrics["copied_source_psnr_min_db"] == 99.0  # the copied frames are the recording's own
     store = tmp_path / "cache-store"
     assert list(store.glob("own/*.gen1/*.npy")) and not list(store.rglob("normalized/*.mp4"))  # nothing normalised
-    got, want = _decoded(Path(row["output"])), _decoded(source)
+    got, want = frame_hashes(Path(row["output"])), frame_hashes(source)
     assert [p for p, _ in got] == [p for p, _ in want]  # frame count and timestamps ("fit": no shift)
     changed = [k for k in range(len(want)) if got[k][1] != want[k][1]]
     assert 0 < len(changed) <= metrics["reencoded_frames"] <= 50  # one slot: at most two GOPs re-encoded

@@ -8,7 +8,6 @@ re-encoded GOPs' under id 1. Sources that break a rule are refused with the rule
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 from dataclasses import replace
 from fractions import Fraction
@@ -18,7 +17,7 @@ import numpy as np
 import pytest
 
 from tests.gop_sources import CLOSED_25, reencode, rotated
-from tests.media import shared_media
+from tests.media import frame_hashes, shared_media
 from vpipe.data.media import Frames, GopIndex, GopLayout
 from vpipe.media import h264_syntax as h264
 from vpipe.media.decode import frame_timing, iter_frames, read_audio
@@ -41,19 +40,6 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GopLayout, G
     index = own_index(path, layout, 12, "veryfast", work / "store" / "closed25.gen1")
     return path, layout, index
 
-
-def _decoded(path: Path) -> list[tuple[int, str]]:
-    """(pts, sha256 of the three planes) of every frame, in presentation order."""
-    import av
-
-    out = []
-    with av.open(str(path)) as c:
-        for frame in c.decode(c.streams.video[0]):
-            h = hashlib.sha256()
-            for plane in frame.to_ndarray(format="yuv420p"):
-                h.update(np.ascontiguousarray(plane).tobytes())
-            out.append((int(frame.pts), h.hexdigest()))
-    return out
 
 
 def _ffmpeg(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -118,7 +104,7 @@ def test_frames_outside_re_encoded_gops_are_the_original_source(
     # the re-encoded GOP's pictures (and its look-ahead's) are kept in the store, nothing beside the source
     assert index.pictures is not None and (index.pictures / "00000050.npy").is_file()
     assert [p.name for p in path.parent.iterdir()] == [path.name]
-    got, want = _decoded(out), _decoded(path)
+    got, want = frame_hashes(out), frame_hashes(path)
     assert [p for p, _ in got] == [p for p, _ in want]  # frame count and timestamps
     outside = [k for k in range(len(want)) if not 50 <= k < 75]
     assert all(got[k][1] == want[k][1] for k in outside), "a copied frame differs from the original source"
@@ -176,7 +162,7 @@ def test_an_elastic_slot_shifts_the_copied_gops(source: tuple[Path, GopLayout, G
     out = tmp_path / "row.mp4"
     report = splice(frames, path, index, read_audio(path), out, VideoSettings())
     assert report["reencoded"] == [[50, 80]] and report["frames"] == 127
-    got, want = _decoded(out), _decoded(path)
+    got, want = frame_hashes(out), frame_hashes(path)
     np.testing.assert_array_equal([p for p, _ in got], plan.out_pts)
     shift = int(plan.copy_offset[3])
     assert shift == 5 * 512
@@ -192,7 +178,7 @@ def test_a_row_that_changes_nothing_is_the_source(source: tuple[Path, GopLayout,
     out = tmp_path / "row.mp4"
     report = splice(frames, path, index, read_audio(path), out, VideoSettings())
     assert report["reencoded"] == [] and len(report["copied"]) == 5
-    assert _decoded(out) == _decoded(path)
+    assert frame_hashes(out) == frame_hashes(path)
 
 
 @pytest.mark.parametrize(
@@ -268,7 +254,7 @@ def test_other_closed_layouts_splice_bit_exact(params: str, profile: str, delay:
     report = splice(frames, path, index, read_audio(path), out, VideoSettings())
     (a, b), = report["reencoded"]
     assert a <= 60 and b > 62 and b - a <= layout.longest_gop * 2
-    got, want = _decoded(out), _decoded(path)
+    got, want = frame_hashes(out), frame_hashes(path)
     assert [p for p, _ in got] == [p for p, _ in want]
     assert all(got[k] == want[k] for k in range(len(want)) if not a <= k < b)
     assert _ffmpeg("-i", out, "-f", "null", "-").stderr == ""

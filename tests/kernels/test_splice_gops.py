@@ -5,7 +5,6 @@ included), H.264 High yuv420p + AAC that the ffmpeg command line decodes without
 
 from __future__ import annotations
 
-import hashlib
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.media import shared_media
+from tests.media import frame_hashes, shared_media
 from vpipe.data.media import Frames, VideoSource
 from vpipe.ir.graph import Op, Value
 from vpipe.ir.types import Type
@@ -39,19 +38,6 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[VideoSource, Video
     op = Op("media.normalize", ("video",), (Value("gops", Type("Video")),), {"gop": GOP, "crf": 12, "preset": "veryfast"})
     return video, Normalize().run(op, [video], rt)
 
-
-def _decoded(path: Path) -> list[tuple[int, str]]:
-    """(pts, sha256 of the three planes) of every frame."""
-    import av
-
-    out = []
-    with av.open(str(path)) as c:
-        for frame in c.decode(c.streams.video[0]):
-            h = hashlib.sha256()
-            for plane in frame.to_ndarray(format="yuv420p"):
-                h.update(np.ascontiguousarray(plane).tobytes())
-            out.append((int(frame.pts), h.hexdigest()))
-    return out
 
 
 def _stream(path: Path) -> dict[str, Any]:
@@ -121,7 +107,7 @@ def test_only_gops_with_changed_frames_are_re_encoded(source: tuple[VideoSource,
     out = tmp_path / "row.mp4"
     report = splice(frames, norm.path, norm.gops, read_audio(video.path), out, VideoSettings())
     assert report["reencoded"] == [[36, 60]]
-    got, want = _decoded(out), _decoded(norm.path)
+    got, want = frame_hashes(out), frame_hashes(norm.path)
     assert [p for p, _ in got] == [p for p, _ in want]  # frame count and timestamps
     for k, ((_, h_out), (_, h_src)) in enumerate(zip(got, want, strict=True)):
         if not 36 <= k < 60:
@@ -148,7 +134,7 @@ def test_an_elastic_slot_shifts_the_copied_gops(source: tuple[VideoSource, Video
     report = splice(frames, norm.path, norm.gops, read_audio(video.path), out, VideoSettings())
     assert report["reencoded"] == [[36, 65]]  # GOPs 3 and 4 (source frames 36-59) → 29 output frames
     assert report["frames"] == norm.frames + 5
-    got, want = _decoded(out), _decoded(norm.path)
+    got, want = frame_hashes(out), frame_hashes(norm.path)
     assert len(got) == norm.frames + 5
     np.testing.assert_array_equal([p for p, _ in got], plan.out_pts)
     shift = int(plan.copy_offset[5])
@@ -164,7 +150,7 @@ def test_a_row_that_changes_nothing_copies_every_gop(source: tuple[VideoSource, 
     out = tmp_path / "row.mp4"
     report = splice(frames, norm.path, norm.gops, read_audio(video.path), out, VideoSettings())
     assert report["reencoded"] == [] and len(report["copied"]) == len(norm.gops.starts)
-    assert _decoded(out) == _decoded(norm.path)
+    assert frame_hashes(out) == frame_hashes(norm.path)
 
 
 def test_seeking_decode_matches_decoding_from_the_start(source: tuple[VideoSource, VideoSource]) -> None:
