@@ -258,3 +258,16 @@ def test_other_closed_layouts_splice_bit_exact(params: str, profile: str, delay:
     assert [p for p, _ in got] == [p for p, _ in want]
     assert all(got[k] == want[k] for k in range(len(want)) if not a <= k < b)
     assert _ffmpeg("-i", out, "-f", "null", "-").stderr == ""
+
+
+def test_sei_payload_types_read_every_message_and_stop_where_the_data_ends() -> None:
+    """A recovery-point SEI (type 6) refuses a source: the types are read as 7.3.2.3.1 codes
+    them (each 0xFF byte adds 255), past other messages, and a cut message is not counted."""
+    header = b"\x06"
+    unregistered = b"\x05\x03\x11\x22\x33"  # type 5, 3 bytes
+    large = b"\xff\x2d\x01\x44"  # type 255 + 45 = 300, 1 byte
+    recovery = b"\x06\x02\x90\x01"  # type 6, 2 bytes
+    assert h264.sei_payload_types(header + unregistered + large + recovery + b"\x80") == [5, 300, 6]
+    assert h264.sei_payload_types(header + unregistered + b"\xff") == [5]  # cut inside a type
+    assert h264.sei_payload_types(header + unregistered + b"\x06\xff") == [5]  # cut inside a size
+    assert h264.sei_payload_types(header + b"\x80") == []

@@ -214,21 +214,24 @@ def sei_payload_types(nal: bytes) -> list[int]:
     """payloadType of every SEI message in an SEI NAL unit (7.3.2.3.1)."""
     data, i, types = unescape(nal[1:]), 0, []
     while i < len(data) and not (data[i] == 0x80 and i == len(data) - 1):  # rbsp trailing bits
-        kind = 0
-        while i < len(data) and data[i] == 0xFF:
-            kind, i = kind + 255, i + 1
-        if i >= len(data):
+        kind, i = _sei_number(data, i)
+        size, i = _sei_number(data, i)
+        if size < 0:
             break
-        kind, i = kind + data[i], i + 1
-        size = 0
-        while i < len(data) and data[i] == 0xFF:
-            size, i = size + 255, i + 1
-        if i >= len(data):
-            break
-        size, i = size + data[i], i + 1
         types.append(kind)
         i += size
     return types
+
+
+def _sei_number(data: bytes, i: int) -> tuple[int, int]:
+    """An SEI payloadType or payloadSize at `i` (0xFF bytes each add 255, then the last byte)
+    and the position after it; (-1, len(data)) when the data ends inside it."""
+    value = 0
+    while i < len(data) and data[i] == 0xFF:
+        value, i = value + 255, i + 1
+    if i >= len(data):
+        return -1, len(data)
+    return value + data[i], i + 1
 
 
 @dataclass(frozen=True)
