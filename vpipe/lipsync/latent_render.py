@@ -46,7 +46,7 @@ def _gather(video: VideoSource, face: FaceTrack, pose: np.ndarray, phase: np.nda
         return job
     last = video.frames - 1
     need = {int(pose[k]) for k in wanted} | {min(int(pose[k]) + 1, last) for k in wanted if phase[k] > MIN_PHASE}
-    decoded = {i: img for i, _, img in source_images(video, need) if i in need}
+    decoded = {i: img for i, _, img in source_images(video, need)}  # exactly the frames in `need`
     for k in sorted(wanted):
         p = int(pose[k])
         img, lm = decoded[p], face.landmarks[p]
