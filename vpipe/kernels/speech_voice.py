@@ -131,7 +131,7 @@ class MatchVoice(Kernel):
     same phones only, then the matched synthetic word. Each clip says which it got (`voice`,
     in the manifest's duration entry)."""
 
-    version = "6"  # 6: borrowed sounds, the units' rhythm, the heard-word guard; 5: own units
+    version = "7"  # 7: units played from the recording (TD-PSOLA); 6: borrowed sounds, rhythm, guard; 5: own units
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.3, ram_mb=80)
@@ -173,6 +173,8 @@ def _guarded(clip: Any, profile: Any, targets: Any, voice: Any, library: Any, au
     """The first of LEVELS that is heard as the word, else the matched synthetic word;
     `voice` records which, and why."""
     from vpipe.data.alignment import Segment
+    from vpipe.speech.concat import join
+    from vpipe.speech.splice import MonoMix
     from vpipe.speech.units import coverage, envelope_hook, retimed, select
 
     f0 = targets.f0.get(clip.name) or 0.0
@@ -181,7 +183,11 @@ def _guarded(clip: Any, profile: Any, targets: Any, voice: Any, library: Any, au
         choices = select(library, clip.phones, f0, substitute=substitute)
         replaced = (clip.source_start, clip.source_end)
         hook = envelope_hook(library, choices, clip.lead, fill=fill, replaced=replaced, retime=retime)
-        candidate = replace(clip, audio=_matched(clip, profile, targets, voice, hook))
+        rendered = _matched(clip, profile, targets, voice, hook)
+        if audio is not None:  # the units played from the recording itself, the vocoder's word filling the rest
+            spans = retimed(library, choices) if retime else [(c.target.start, c.target.end) for c in choices]
+            rendered = join(MonoMix(audio), audio.rate, library, choices, spans, rendered, clip.rate, clip.lead)
+        candidate = replace(clip, audio=rendered)
         margin = _heard_margin(candidate, audio, span) if audio is not None and span is not None else math.inf
         if margin >= GUARD_MARGIN:
             said = f"{name} ({coverage(choices):.0%} of the word, heard margin {margin:.1f})"

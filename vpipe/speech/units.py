@@ -332,7 +332,7 @@ def envelope_hook(
         if not weight.any():
             return log_sp, ap, f0
         own = weight > 0
-        new_f0 = _smooth_f0(new_f0, F0_SMOOTH_FRAMES)  # units from far apart: no pitch step at their joins
+        new_f0 = smooth_f0(new_f0, F0_SMOOTH_FRAMES)  # units from far apart: no pitch step at their joins
         new_sp[own] += np.mean(_log_energy(log_sp[own])) - np.mean(_log_energy(new_sp[own]))
         for f in breaks:  # a join of units that were not neighbours: smooth it over a few frames
             lo, hi = max(0, f - RAMP_FRAMES), min(len(times), f + RAMP_FRAMES)
@@ -346,7 +346,7 @@ def envelope_hook(
     return apply
 
 
-def _smooth_f0(f0: np.ndarray, width: int) -> np.ndarray:
+def smooth_f0(f0: np.ndarray, width: int) -> np.ndarray:
     """Moving average of log F0 over each voiced stretch (unvoiced frames stay 0)."""
     out = f0.copy()
     voiced = f0 > 0
@@ -417,4 +417,4 @@ def coverage(choices: Sequence[Choice]) -> float:
     return own / total if total > 0 else 0.0
 
 
-__all__ = ["Choice", "UnitLibrary", "build_library", "coverage", "envelope_hook", "select"]
+__all__ = ["Choice", "UnitLibrary", "build_library", "coverage", "envelope_hook", "select", "smooth_f0"]
