@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,41 @@ def _face_mesh(static: bool, max_faces: int) -> Any:
                 min_tracking_confidence=0.5,
             )
         )
+
+
+# Graphs kept for the next video of this process, one per kind: building and warming a FaceMesh
+# and a face detector costs ~0.035 s of CPU, paid by every row's QC otherwise (it tracks only
+# ~20-40 frames). A graph goes back only after a blank frame: it finds no face, so the tracking
+# state a video left (the face's region, looped back from its last landmarks) is gone, and the
+# graph is where a freshly warmed one starts (`_warmed` runs the same blank frame). Landmarks
+# are the same to the bit as with a new graph per video (tests/face/test_graph_pool.py; without
+# the blank frame they are not: the next video starts from the last one's face).
+_POOL: dict[tuple[int, str, int], list[Any]] = {}  # (process, kind, max faces) -> idle graphs
+_POOL_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _pooled(kind: str, max_faces: int, build: Callable[[], Any]) -> Iterator[Any]:
+    """A graph of `kind` for one video: an idle one of this process, or a new one. The key holds
+    the process id: a forked child never runs its parent's graph (their threads stay behind)."""
+    key = (os.getpid(), kind, max_faces)
+    with _POOL_LOCK:
+        idle = _POOL.get(key)
+        graph = idle.pop() if idle else None
+    if graph is None:
+        graph = build()
+    try:
+        yield graph
+    except BaseException:
+        graph.close()  # its state is unknown: not kept
+        raise
+    _warmed(graph)  # the blank frame that clears the tracking state
+    with _POOL_LOCK:
+        idle = _POOL.setdefault(key, [])
+        if idle:  # one idle graph per kind is enough for one thread of tracking
+            graph.close()
+        else:
+            idle.append(graph)
 
 
 def _warmed(graph: Any) -> Any:
@@ -199,7 +235,10 @@ def _track_single(frames: FrameSource) -> _Raw | int:
     (the caller then re-tracks in multi-face mode)."""
     raw = _Raw()
     prev_box: np.ndarray | None = None
-    with _face_mesh(static=False, max_faces=1) as mesh, _face_detector() as detector:
+    with (
+        _pooled("mesh", 1, lambda: _face_mesh(static=False, max_faces=1)) as mesh,
+        _pooled("detector", 0, _face_detector) as detector,
+    ):
         for i, t, bgr in frames():
             rgb = _rgb(bgr)
             raw.height, raw.width = rgb.shape[:2]
@@ -223,7 +262,7 @@ def _track_multi(frames: FrameSource, select: str, index: int, max_faces: int) -
     raw = _Raw()
     sel = _Selection(select, index)
     chosen: np.ndarray | None = None  # the chosen face's last known box
-    with _face_mesh(static=False, max_faces=max_faces) as mesh:
+    with _pooled("mesh", max_faces, lambda: _face_mesh(static=False, max_faces=max_faces)) as mesh:
         for i, t, bgr in frames():
             rgb = _rgb(bgr)
             raw.height, raw.width = rgb.shape[:2]

@@ -179,13 +179,20 @@ def upright(frame):  # type: ignore[no-untyped-def]
     return out
 
 
-def read_frames(path: Path, indices: list[int] | None = None, pts: np.ndarray | None = None) -> dict[int, np.ndarray]:
+def read_frames(
+    path: Path, indices: list[int] | None = None, pts: np.ndarray | None = None, threads: bool = True
+) -> dict[int, np.ndarray]:
     """Decode the frames with the given indices (all frames when None); with `pts` (see
-    iter_frames) from the keyframe before the first one."""
+    iter_frames) from the keyframe before the first one. Only the frames asked for are
+    converted to BGR (the ones between are decoded, never converted). threads: see iter_decoded."""
     wanted = set(indices) if indices is not None else None
-    stop = max(wanted) + 1 if wanted else None
+    if wanted is not None and not wanted:
+        return {}
+    stop = max(wanted) if wanted else None
     out: dict[int, np.ndarray] = {}
-    for i, _, img in iter_frames(path, min(wanted) if wanted else 0, stop, pts):
+    for i, _, frame in iter_decoded(path, min(wanted) if wanted else 0, pts, threads):
         if wanted is None or i in wanted:
-            out[i] = img
+            out[i] = to_bgr(frame)
+        if stop is not None and i >= stop:
+            break
     return out

@@ -120,13 +120,15 @@ def copied_gops(path: Path, splice: dict[str, Any]) -> CopiedGops:
     from vpipe.media.normalize import gop_digest, packet_groups
 
     expected = {int(k0): (int(g), str(d)) for g, k0, d in splice.get("copied") or []}
-    with av.open(str(path)) as container:
-        extradata = bytes(container.streams.video[0].codec_context.extradata or b"")
-    length_size = _length_size(extradata)
+    extradata: bytes | None = None  # read from the first packet's stream: one open of the file, not two
+    length_size: int | None = None
     same = 0
     pts: list[int] = []
     intact: list[tuple[int, int, int]] = []
     for first, packets in packet_groups(path):
+        if extradata is None:
+            extradata = bytes(packets[0].stream.codec_context.extradata or b"")
+            length_size = _length_size(extradata)
         group_pts = [int(p.pts) for p in packets if p.pts is not None]
         pts += group_pts
         if first not in expected or gop_digest(packets) != expected[first][1]:
@@ -136,6 +138,9 @@ def copied_gops(path: Path, splice: dict[str, Any]) -> CopiedGops:
         shown_first = shown_first and min(group_pts) == group_pts[0]
         if length_size and shown_first and IDR in nal_types(bytes(packets[0]), length_size):
             intact.append((expected[first][0], first, len(packets)))
+    if extradata is None:  # no packet at all
+        with av.open(str(path)) as container:
+            extradata = bytes(container.streams.video[0].codec_context.extradata or b"")
     return CopiedGops(len(expected), same, np.sort(np.asarray(pts, np.int64)), tuple(intact), extradata)
 
 

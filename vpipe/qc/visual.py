@@ -143,7 +143,8 @@ def _interpolated_references(
     if not wanted:
         return {}
     poses = {int(frames.source_index[k]) for k in wanted}
-    images = read_frames(frames.source, sorted(poses | {p + 1 for p in poses}), src_pts)
+    # a few frames around one edit: decoded on this thread (frame threads cost more than they save)
+    images = read_frames(frames.source, sorted(poses | {p + 1 for p in poses}), src_pts, threads=False)
     out = {}
     for k in wanted:
         f = int(frames.source_index[k])
