@@ -129,13 +129,13 @@ GUARD_PAD = 0.3
 @kernel("speech.match_voice", backend="world")
 class MatchVoice(Kernel):
     """Pitch, timbre and loudness towards the speaker; with the unit library, the speaker's own
-    sounds, tried from the most speaker-like down and kept only if QC's heard check, on the
-    word spliced into the recording around its slot, still hears the new word over the recorded
-    one: own units with borrowed close sounds in the speaker's rhythm, then own units of the
-    same phones only, then the matched synthetic word. Each clip says which it got (`voice`,
-    in the manifest's duration entry)."""
+    sounds, played from the recording's waveform (TD-PSOLA, `speech.concat`) where the
+    recording comes along, tried from the most speaker-like down (LEVELS) and kept only if
+    QC's heard check, on the word spliced into the recording around its slot, still hears the
+    new word over the recorded one; else the matched synthetic word. Each clip says which it
+    got (`voice`, in the manifest's duration entry)."""
 
-    version = "7"  # 7: units played from the recording (TD-PSOLA); 6: borrowed sounds, rhythm, guard; 5: own units
+    version = "8"  # 8: a middle level; 7: units played from the recording (TD-PSOLA); 6: guard; 5: own units
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.3, ram_mb=80)

@@ -17,6 +17,10 @@ phones no unit covers, the word's own frames (already moved towards the speaker 
 same broad class (`fill`). Joins between units that were not neighbours are smoothed over a
 few frames in the log-spectral domain, and log-F0 over 25 ms.
 
+The kernel plays the chosen units from the recording's waveform (`vpipe.speech.concat`,
+TD-PSOLA) over the spans and frames described here; the WORLD rendering below fills the
+phones no unit covers and sets the level.
+
 The speaker's sounds can turn a word into another (a full fill of a vowel the speaker never
 says made "reserve" heard as "bank"), so the kernel (speech.match_voice) keeps a rendering
 only when QC's heard check still hears the new word, and says which it kept.
