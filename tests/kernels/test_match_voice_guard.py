@@ -61,7 +61,8 @@ def test_own_units_are_kept_when_the_new_word_is_heard() -> None:
     inputs = _inputs("interview_man")  # "feedback" for "help"
     clip = _run(inputs)
     assert clip.voice.startswith("own units"), clip.voice
-    margin = speech_voice._heard_margin(clip, inputs[5], inputs[6].slots[0])  # type: ignore[attr-defined]
+    row = speech_voice._Row([clip], 0, inputs[5], inputs[6], 1)  # type: ignore[attr-defined]
+    margin = speech_voice._heard_margin(clip, row)  # type: ignore[attr-defined]
     assert margin >= speech_voice.GUARD_MARGIN
     matched = _run(inputs[:4])  # no library: the matched synthetic word
     assert matched.voice == "matched"

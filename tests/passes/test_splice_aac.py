@@ -56,3 +56,31 @@ def test_a_narration_is_left_alone() -> None:
         "  %track = audio.narrate(%narration) : Track per_row",
     )
     assert run_pass("splice-aac", before) == normalized(before)
+
+
+# With the speaker's own units the row's words come from speech.match_voice, whose heard-word
+# guard cuts the row's track as audio.splice will: it is given the same shift_multiple.
+VOICE = BEFORE.replace(
+    "  %track = audio.splice(%audio, %slot_audio, %spans) : Track per_row",
+    "  %profile = speech.profile(%audio, %alignment) : Profile shared\n"
+    "  %targets = speech.slot_targets(%audio, %spans) : SlotTargets shared\n"
+    '  %voice_stats = speech.voice_stats(%transcript, %lexicon) {"engine": "piper", "speed": 1.0, "voice": "v"} : VoiceStats shared\n'
+    "  %units = speech.units(%audio, %alignment) : UnitLibrary shared\n"
+    "  %matched = speech.match_voice(%slot_audio, %profile, %targets, %voice_stats, %units, %audio, %spans) : SlotAudio per_row\n"
+    "  %track = audio.splice(%audio, %matched, %spans) : Track per_row",
+)
+
+
+def test_the_voice_guard_is_told_how_the_track_is_cut() -> None:
+    expected = (
+        VOICE.replace(
+            "media.splice(%frames, %track, %row, %gops)", "media.splice(%frames, %track, %row, %gops, %audio)"
+        )
+        .replace("%audio, %spans) : SlotAudio per_row", '%audio, %spans) {"shift_multiple": 1024} : SlotAudio per_row')
+        .replace(
+            "audio.splice(%audio, %matched, %spans) : Track",
+            'audio.splice(%audio, %matched, %spans) {"shift_multiple": 1024} : Track',
+        )
+    )
+    assert run_pass("splice-aac", VOICE) == normalized(expected)
+    assert run_pass("splice-aac", normalized(expected)) == normalized(expected)

@@ -246,6 +246,7 @@ define(
         results=("SlotAudio",),
         traits=frozenset({DURATIONS}),
         optional=3,
+        attrs={"shift_multiple": INT},  # splice-aac: the guard cuts the track as audio.splice will
     )
 )
 define(

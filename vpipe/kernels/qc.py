@@ -96,9 +96,10 @@ def audio_metrics(
     speaker = _speaker_embedding(source, rt)
     for e in track.edits:
         if words_of(e.said) != words_of(e.replaced):  # a row may say the recorded word itself
-            check = qa.heard(mono, out.rate, e, phonemize)
+            check, how = qa.heard_output(mono, out.rate, track.audio, e, phonemize)
             metrics[f"{e.slot}.heard_new"] = check.new_confidence
             metrics[f"{e.slot}.heard_old"] = check.old_confidence
+            metrics.update({f"{e.slot}.{k}": v for k, v in how.items()})
             if not check.new_wins:
                 failures.append(f"slot '{e.slot}': the output sounds more like '{e.replaced}' than '{e.said}'")
         delta = qa.loudness_delta(mono, out.rate, e)
@@ -146,7 +147,7 @@ def _source_window(e: Any) -> Any:
 
 @kernel("qc.measure", backend="weightfree")
 class Measure(Kernel):
-    version = "11"  # 11: the heard check aligns one context word each side (was three); 10: phone-level sync measure; 9: measures only around the slots (audio excerpts; the output's own frame timestamps); 5: interpolated references converted as the writer converts them; 6: spliced outputs; 7: curves; 8: double exposure, mouth sharpness
+    version = "12"  # 12: the voice guard's check of the row's track stands for the file's when the AAC cannot have moved it; 11: the heard check aligns one context word each side (was three); 10: phone-level sync measure; 9: measures only around the slots (audio excerpts; the output's own frame timestamps); 5: interpolated references converted as the writer converts them; 6: spliced outputs; 7: curves; 8: double exposure, mouth sharpness
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.4, ram_mb=400)

@@ -13,16 +13,20 @@ recording's one shared encode, packet for packet, on every row. (Without it each
 modulo 1024 costs one more encode of the whole recording, kept for later rows.)
 
 It applies to a media.splice whose track is an audio.splice of a recording; narrated rows
-(no recording under them) are left as they are.
+(no recording under them) are left as they are. A speech.match_voice feeding that splice is
+given the same `shift_multiple`: its heard-word guard cuts the row's track exactly as
+audio.splice will, so QC can find the guard's check of that very track.
 
 Before:
     %audio = media.audio(%video) : Audio shared
-    %track = audio.splice(%audio, %slot_audio, %spans) : Track per_row
+    %matched = speech.match_voice(%slot_audio, %profile, %targets, %voice, %units, %audio, %spans) : SlotAudio per_row
+    %track = audio.splice(%audio, %matched, %spans) : Track per_row
     %file = media.splice(%frames, %track, %row, %gops) {"codec": "h264", "path": "out/{{ row_id }}.mp4"} : File per_row
 
 After:
     %audio = media.audio(%video) : Audio shared
-    %track = audio.splice(%audio, %slot_audio, %spans) {"shift_multiple": 1024} : Track per_row
+    %matched = speech.match_voice(%slot_audio, %profile, %targets, %voice, %units, %audio, %spans) {"shift_multiple": 1024} : SlotAudio per_row
+    %track = audio.splice(%audio, %matched, %spans) {"shift_multiple": 1024} : Track per_row
     %file = media.splice(%frames, %track, %row, %gops, %audio) {"codec": "h264", "path": "out/{{ row_id }}.mp4"} : File per_row
 """
 
@@ -51,11 +55,12 @@ class SpliceAac:
         if track.kind != "audio.splice":
             return graph  # a narration: no recording under the row's sound
         recording = track.operands[0]
+        voice = graph.producer(track.operands[1]) if len(track.operands) > 1 else None
         ops = []
         for op in graph.ops:
             if op is write:
                 op = replace(op, operands=(*op.operands, recording), kernel=None, estimate=None)
-            elif op.results and op.results[0].name == write.operands[1]:
+            elif op is track or (op is voice and op.kind == "speech.match_voice"):
                 op = op.with_attrs(shift_multiple=BLOCK)
             ops.append(op)
         ctx.facts["splice_aac"] = True
