@@ -14,7 +14,8 @@ the interpolated references and the copied-GOP check.
 
 --paired: then QC runs again on the same rows, its decode shortcuts (qc/pairs.py) on and off
 in turn, three rounds: what they save, measured side by side; and again with the heard check
-aligning three context words each side and one (qc/audio.py HEARD_CONTEXT), in turn.
+aligning three context words each side and one (qc/audio.py HEARD_CONTEXT), in turn; and
+again with the tracker's graphs and the copied GOPs' stored figures kept across rows and not.
 
 Usage: python benchmarks/qc_parts.py [--lengths 5] [--rows 4] [--paired]
 Prints JSON lines and a Markdown table (also written to benchmarks/out/qc_parts.md).
@@ -125,6 +126,7 @@ def bench_length(seconds: float, rows: int, work: Path, ab: bool = False) -> dic
     shortcuts = paired_shortcuts(calls[1 : 1 + len(steady)]) if ab else {}
     if ab:
         shortcuts.update(paired_heard_context(calls[1 : 1 + len(steady)]))
+        shortcuts.update(paired_reuse(calls[1 : 1 + len(steady)]))
     row_cpu = median([r["cpu_seconds"] for r in steady])
     qc_manifest = median([r["cpu_timings"].get("report", 0.0) for r in steady])
     return {
@@ -174,6 +176,44 @@ def paired_shortcuts(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str,
     return {f"qc_cpu_s_shortcuts_{mode}": round(median(v), 3) for mode, v in cpu.items()}
 
 
+def paired_reuse(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str, float]:
+    """QC CPU of the same rows again with what QC keeps from one row to the next on and off in
+    turn: the tracker's idle FaceMesh/detector graphs (face/tracker.py `_pooled`; off: dropped
+    before each row, so each row builds its own, as before) and the stored figures of the
+    copied GOPs around an edit (qc/copied_figures.py; off: those GOPs decoded each row).
+    Either way the same figures (tests/face/test_graph_pool.py, tests/qc/test_copied_figures.py)."""
+    import vpipe.qc.visual as visual
+    import vpipe.speech.align as align
+    from vpipe.face import tracker
+    from vpipe.kernels.qc import Measure
+
+    real = visual.copied_gop
+
+    def drop_idle_graphs() -> None:
+        with tracker._POOL_LOCK:
+            graphs = [g for idle in tracker._POOL.values() for g in idle]
+            tracker._POOL.clear()
+        for graph in graphs:
+            graph.close()
+
+    cpu: dict[str, list[float]] = {"on": [], "off": []}
+    for _ in range(rounds):
+        for mode in ("on", "off"):
+            if mode == "off":
+                visual.copied_gop = lambda *_: None  # type: ignore[assignment]
+            try:
+                for args in calls:
+                    align._LOOPS.clear()
+                    if mode == "off":
+                        drop_idle_graphs()  # not timed: each row then builds its graphs, timed
+                    t0 = time.process_time()
+                    Measure().run(*args)
+                    cpu[mode].append(time.process_time() - t0)
+            finally:
+                visual.copied_gop = real  # type: ignore[assignment]
+    return {f"qc_cpu_s_reuse_{mode}": round(median(v), 3) for mode, v in cpu.items()}
+
+
 def paired_heard_context(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str, float]:
     """QC CPU of the same rows again with the heard check aligning 3 recorded context words each
     side (as before this was measured) and with HEARD_CONTEXT (1), in turn."""
@@ -212,6 +252,14 @@ def table(results: list[dict[str, Any]]) -> str:
         if all(key in r for r in results):
             lines.append(
                 f"| QC again, decode shortcuts {mode} (paired) | " + " | ".join(f"{r[key]:.3f}" for r in results) + " |"
+            )
+    for mode in ("on", "off"):
+        key = f"qc_cpu_s_reuse_{mode}"
+        if all(key in r for r in results):
+            lines.append(
+                f"| QC again, graphs and copied-GOP figures kept across rows {mode} (paired) | "
+                + " | ".join(f"{r[key]:.3f}" for r in results)
+                + " |"
             )
     for words in (3, 1):
         key = f"qc_cpu_s_heard_context_{words}"

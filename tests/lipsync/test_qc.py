@@ -19,7 +19,8 @@ from vpipe.data.alignment import Segment
 from vpipe.face.landmarks import mouth_aperture
 from vpipe.lipsync.sync import correlation, natural_baseline, phone_apertures, scored_phones, sync_score
 from vpipe.lipsync.visemes import INDEX, frame_visemes
-from vpipe.qc.visual import _crop, psnr
+from vpipe.qc.copied_figures import crop as _crop
+from vpipe.qc.visual import psnr
 
 CLIPS = ("interview_man", "glasses_woman", "studio_woman")
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -230,11 +230,15 @@ def pairs_spliced(
     src_pts: np.ndarray,
     same: set[int],
     keyframes: tuple[int, ...] = (),
-) -> Iterator[tuple[int, Any, Any]]:
+    copied: Callable[[int, int], Any] | None = None,
+) -> Iterator[Any]:
     """Like pairs_full, but only around the re-encoded GOPs (seeking both files there); an
     output frame in `same` is its source frame (see the module docstring), decoded once.
     `out_pts` are the output's own frame timestamps as its packets carry them (a muxer may
-    shift them from the ones the writer asked for: a source that does not start at 0)."""
+    shift them from the ones the writer asked for: a source that does not start at 0).
+    copied(k, b): for a frame k in `same`, what stands for the copied GOP that starts there
+    and ends before b without decoding it (qc/copied_figures.py), or None; it is yielded in
+    place of that GOP's pairs (anything with a `frames` count)."""
     from vpipe.media.decode import iter_decoded
     from vpipe.media.first_generation import as_frame
 
@@ -255,6 +259,11 @@ def pairs_spliced(
         k = a
         while k < b:
             if k in same:
+                stored = copied(k, b) if copied is not None else None
+                if stored is not None:
+                    yield stored
+                    k += int(stored.frames)
+                    continue
                 picture = shown(k)
                 yield k, picture, picture
                 k += 1

@@ -21,7 +21,9 @@
 
 from __future__ import annotations
 
+import bisect
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,6 +33,7 @@ from vpipe.data.media import Frames, OutputFile, Track
 from vpipe.kernel_api.context import RunContext
 from vpipe.lipsync.sync import sync_score
 from vpipe.lipsync.visemes import predicted_aperture
+from vpipe.qc.copied_figures import CopiedGop, copied_gop, crop, region_change
 from vpipe.qc.pairs import copied_gops, measured_ranges, pairs_full, pairs_spliced, same_pictures, stream_gops
 
 
@@ -155,6 +158,92 @@ def _interpolated_references(
     return out
 
 
+class _Compared:
+    """What comparing the output frames around the edits with their source frames finds, frame
+    by frame in output order: PSNR outside the windows, the face region's raw change and the
+    change of the edit (output − source) from the previous output frame, the window frames'
+    pictures for the tracker, and the luma of the window frames and their neighbours."""
+
+    def __init__(self, frames: Frames, box: Any, in_window: np.ndarray, references: dict[int, np.ndarray]) -> None:
+        self.times, self.box, self.in_window, self.references = frames.times, box, in_window, references
+        self.near_window = in_window | np.roll(in_window, 1) | np.roll(in_window, -1)
+        self.psnrs: list[float] = []
+        self.psnr_frames: list[int] = []
+        self.window_frames: list[int] = []
+        self.diffs: dict[int, float] = {}  # raw face-region change to the previous output frame
+        self.residual_diffs: dict[int, float] = {}  # change of (output − source) to the previous frame
+        self.window_images: list[np.ndarray] = []
+        self.window_times: list[float] = []
+        self.lumas: dict[int, np.ndarray] = {}  # window frames and their neighbours
+        self.last_k, self.previous, self.previous_residual = -2, None, None
+
+    def pair(self, k: int, frame: Any, src_frame: Any) -> None:
+        """Output frame k (decoded) and the source frame it shows (None: not known)."""
+        from vpipe.media.decode import luma, to_bgr
+
+        y = luma(frame)
+        region = crop(y, self.box)
+        src_y = luma(src_frame) if src_frame is not None and src_frame is not frame else y
+        reference = self.references.get(k)
+        residual = region - crop(reference if reference is not None else src_y, self.box)
+        self._moved(k, region, residual)
+        if self.near_window[k]:
+            self.lumas[k] = y
+        if self.in_window[k]:
+            self.window_images.append(to_bgr(frame))
+            self.window_times.append(float(self.times[k]))
+            self.window_frames.append(k)
+        elif src_frame is not None:
+            self.psnrs.append(math.inf if src_frame is frame else psnr(y, src_y))  # the same picture: inf
+            self.psnr_frames.append(k)
+
+    def copied(self, gop: CopiedGop) -> None:
+        """A copied GOP's frames, from its stored figures (qc/copied_figures.py): the same
+        numbers `pair` finds for each of its frames, which are their source frames' pictures."""
+        zeros = np.zeros_like(gop.edges[0])  # output − source, in each of them
+        k = gop.first_frame
+        self._moved(k, gop.edges[0], zeros)
+        for j, change in enumerate(gop.changes.tolist(), start=1):
+            self.diffs[k + j] = change
+            self.residual_diffs[k + j] = 0.0  # |zeros − zeros|
+        k_last = k + gop.frames - 1
+        self.psnrs.extend([math.inf] * gop.frames)
+        self.psnr_frames.extend(range(k, k_last + 1))
+        self.last_k, self.previous, self.previous_residual = k_last, gop.edges[1], zeros
+
+    def _moved(self, k: int, region: np.ndarray, residual: np.ndarray) -> None:
+        if self.last_k == k - 1 and self.previous is not None and self.previous_residual is not None:
+            self.diffs[k] = region_change(region, self.previous)
+            self.residual_diffs[k] = region_change(residual, self.previous_residual)
+        self.last_k, self.previous, self.previous_residual = k, region, residual
+
+    def copied_lookup(
+        self, frames: Frames, same: set[int], keyframes: tuple[int, ...], src_pts: np.ndarray, rt: RunContext
+    ) -> Callable[[int, int], CopiedGop | None]:
+        """For pairs_spliced: the stored figures of the copied GOP that starts at output frame k
+        and ends before b, when all its frames are the source's pictures and none is a window
+        frame, a window's neighbour or an interpolated reference (those need their pictures)."""
+        avoid = self.near_window.copy()
+        avoid[[k for k in self.references if 0 <= k < avoid.shape[0]]] = True
+        store = getattr(rt, "store_dir", None)
+
+        def lookup(k: int, b: int) -> CopiedGop | None:
+            f = int(frames.source_index[k])
+            i = bisect.bisect_right(keyframes, f) - 1
+            if i < 0 or i + 1 >= len(keyframes) or keyframes[i] != f:
+                return None
+            s0, s1 = keyframes[i], keyframes[i + 1]
+            if s1 - s0 < 2 or k + (s1 - s0) > b or avoid[k : k + s1 - s0].any():
+                return None
+            if any(j not in same for j in range(k, k + s1 - s0)):
+                return None
+            if not np.array_equal(np.asarray(frames.source_index[k : k + s1 - s0], np.int64), np.arange(s0, s1)):
+                return None
+            return copied_gop(frames.source, k, s0, s1, self.box, src_pts, store)
+
+        return lookup
+
+
 def visual_metrics(
     file: OutputFile,
     track: Track,
@@ -168,59 +257,35 @@ def visual_metrics(
     """Fill `metrics` and `failures`; `curves` (when given) gets what a reviewer looks at: the
     window frames' times with measured and predicted aperture, and the worst frame (output
     frame index) by each visual measure."""
-    from vpipe.media.decode import luma, to_bgr
-
     report = frames.report or {}
     windows = [tuple(w) for w in report.get("output_windows") or []]
-    box = report.get("face_box")
     times = frames.times
     in_window = in_windows(times, windows)
     seams = _seams(frames)
+    src_pts = None
     if file.splice:
         src_pts, out_pts, same, keyframes = _check_copied_gops(file, frames, rt, metrics, failures)
-        pairs = pairs_spliced(file, frames, out_pts, src_pts, same, keyframes)
-    else:
-        src_pts, pairs = None, pairs_full(file, frames)
     between_luma = _interpolated_references(frames, report, seams, src_pts)
-    psnrs: list[float] = []
-    psnr_frames: list[int] = []
-    window_frames: list[int] = []
-    diffs: dict[int, float] = {}  # raw face-region change to the previous output frame
-    residual_diffs: dict[int, float] = {}  # change of (output − source) to the previous frame
-    window_images: list[np.ndarray] = []
-    window_times: list[float] = []
-    near_window = in_window | np.roll(in_window, 1) | np.roll(in_window, -1)
-    lumas: dict[int, np.ndarray] = {}  # window frames and their neighbours
-    last_k, previous, previous_residual = -2, None, None
-    for k, frame, src_frame in pairs:
-        y = luma(frame)
-        region = _crop(y, box)
-        src_y = luma(src_frame) if src_frame is not None and src_frame is not frame else y
-        reference = between_luma.get(k)
-        residual = region - _crop(reference if reference is not None else src_y, box)
-        if last_k == k - 1 and previous is not None and previous_residual is not None:
-            diffs[k] = float(np.abs(region - previous).mean())
-            residual_diffs[k] = float(np.abs(residual - previous_residual).mean())
-        last_k, previous, previous_residual = k, region, residual
-        if near_window[k]:
-            lumas[k] = y
-        if in_window[k]:
-            window_images.append(to_bgr(frame))
-            window_times.append(float(times[k]))
-            window_frames.append(k)
-        elif src_frame is not None:
-            psnrs.append(math.inf if src_frame is frame else psnr(y, src_y))  # the same picture: inf
-            psnr_frames.append(k)
-    compared = len(psnrs) + len(window_frames)
-    metrics["qc_frames_decoded"] = float(compared)
+    c = _Compared(frames, report.get("face_box"), in_window, between_luma)
+    if file.splice:
+        assert src_pts is not None
+        lookup = c.copied_lookup(frames, same, keyframes, src_pts, rt) if keyframes else None
+        for item in pairs_spliced(file, frames, out_pts, src_pts, same, keyframes, lookup):
+            c.copied(item) if isinstance(item, CopiedGop) else c.pair(*item)
+    else:
+        for item in pairs_full(file, frames):
+            c.pair(*item)
+    compared = len(c.psnrs) + len(c.window_frames)
+    metrics["qc_frames_decoded"] = float(compared)  # compared: decoded now, or a copied GOP's stored figures
     if file.splice:  # every frame of the measured ranges must have been decoded and compared
         expected_count = sum(b - a for a, b in measured_ranges(file.splice, len(times)))
         if compared != expected_count:
             failures.append(f"QC compared {compared} of the {expected_count} output frames around the edits")
     worst: dict[str, int] = {}
-    _untouched(psnrs, psnr_frames, file, thresholds, metrics, failures, worst)
-    _seams_measured(diffs, residual_diffs, seams, thresholds, metrics, failures, worst)
-    landmarks = _track(window_images, window_times) if window_images else np.zeros((0, 478, 3))
+    _untouched(c.psnrs, c.psnr_frames, file, thresholds, metrics, failures, worst)
+    _seams_measured(c.diffs, c.residual_diffs, seams, thresholds, metrics, failures, worst)
+    window_images, window_frames, lumas = c.window_images, c.window_frames, c.lumas
+    landmarks = _track(window_images, c.window_times) if window_images else np.zeros((0, 478, 3))
     if window_images:
         natural_ghost = float(report.get("natural_ghost", math.nan) or math.nan)
         _double_exposure(lumas, window_frames, landmarks, times, natural_ghost, metrics, failures)
@@ -228,7 +293,7 @@ def visual_metrics(
     if expected and window_images:
         _sharpness(lumas, window_frames, landmarks, expected, metrics)
     if window_images and report.get("phones"):
-        _sync(report, landmarks, window_times, window_frames, thresholds, metrics, failures, worst, curves)
+        _sync(report, landmarks, c.window_times, window_frames, thresholds, metrics, failures, worst, curves)
     if curves is not None:
         curves["worst_frames"] = worst
         curves["windows"] = [list(w) for w in windows]
@@ -357,11 +422,3 @@ def _z(x: np.ndarray) -> np.ndarray:
     if ok.sum() < 2 or np.std(x[ok]) < 1e-9:
         return np.zeros_like(x)
     return (x - np.mean(x[ok])) / np.std(x[ok])
-
-
-def _crop(image: np.ndarray, box: list[float] | None) -> np.ndarray:
-    if not box:
-        return image
-    h, w = image.shape[:2]
-    x0, y0, x1, y1 = (int(max(0, box[0])), int(max(0, box[1])), int(min(w, box[2])), int(min(h, box[3])))
-    return image[y0:y1, x0:x1] if x1 > x0 and y1 > y0 else image
