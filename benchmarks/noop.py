@@ -9,11 +9,15 @@
    same for both lengths.
 2. Planning: `vpipe build` of a 10,000-row CSV (the source's alignment cached by a first
    build), repeated. Target: < 10 s, peak RSS < 2 GB.
+3. Running: `vpipe run` of 1,000 and 10,000 rows that the frontend refuses (nothing is
+   rendered): the runtime's own CPU and memory per row (reading, deciding, recording a row).
+   It streams rows and outcomes, so peak RSS should barely move from 1,000 to 10,000 rows.
 
 Seconds are CPU seconds of the `vpipe` process (user + system; the machine this ran on was
 shared, wall seconds are printed beside them), medians of the repeats.
 
 Usage: python benchmarks/noop.py [--rows 16] [--repeat 5] [--plan-rows 10000] [--lengths 5,30]
+                                [--run-rows 1000,10000]
 Prints JSON lines and a Markdown table (also written to benchmarks/out/noop.md).
 """
 
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,12 +47,12 @@ _WRAP = (
 )
 
 
-def vpipe(*args: str | Path) -> dict[str, float]:
+def vpipe(*args: str | Path, exit_code: int = 0) -> dict[str, float]:
     """One `vpipe` command in a fresh process: exit code, wall and CPU seconds, peak RSS (MB)."""
     command = [sys.executable, "-m", "vpipe", *map(str, args)]
     proc = subprocess.run([sys.executable, "-c", _WRAP, *command], capture_output=True, text=True, cwd=ROOT, check=True)
     code, wall, rss_kb, cpu = proc.stdout.split()
-    if int(code) != 0:
+    if int(code) != exit_code:
         raise RuntimeError(f"{' '.join(command)} exited {code}")
     return {"wall": float(wall), "cpu": float(cpu), "rss_mb": int(rss_kb) / 1024}
 
@@ -118,6 +123,40 @@ def plan(rows: int, repeat: int, work: Path) -> dict[str, Any]:
     }
 
 
+def run_rows(counts: list[int], repeat: int, work: Path) -> dict[str, Any]:
+    """`vpipe run` over CSVs of each of `counts` rows that the frontend refuses (a control
+    character in each value: nothing is rendered, and the shared work is not needed), so what
+    is measured is the runtime's own cost of a row: reading it, deciding it, its outcome, its
+    manifest record, the view over the runs and the review report. Per row = the difference
+    of the medians over the difference of the counts."""
+    runs: dict[int, list[dict[str, float]]] = {}
+    for n in counts:
+        recipe = write_recipe(work / f"run-{n}", GLASSES.source, 1, n)
+        (recipe.parent / "rows.csv").write_text(
+            "id,value\n" + "".join(f"r{i + 1},bad\x01word{i}\n" for i in range(n)), encoding="utf-8"
+        )
+        runs[n] = []
+        for _ in range(repeat):  # a fresh output folder each time: one run's records, not all of them
+            out = recipe.parent / "out"
+            if out.exists():
+                shutil.rmtree(out)
+            runs[n].append(vpipe("run", recipe, "--jobs", "1", "--no-progress", "--cache-dir", work / "cache", exit_code=1))
+    lo, hi = min(counts), max(counts)
+    cpu = {n: median([r["cpu"] for r in rs]) for n, rs in runs.items()}
+    rss = {n: max(r["rss_mb"] for r in rs) for n, rs in runs.items()}
+    return {
+        "case": "run",
+        "rows": hi,
+        "repeat": repeat,
+        "cpu_s": round(cpu[hi], 2),
+        "wall_s": round(median([r["wall"] for r in runs[hi]]), 2),
+        "peak_rss_mb": round(rss[hi]),
+        "peak_rss_mb_fewer": {str(lo): round(rss[lo])},
+        "per_row_cpu_ms": round(1000 * (cpu[hi] - cpu[lo]) / (hi - lo), 2),
+        "per_row_rss_kb": round(1024 * (rss[hi] - rss[lo]) / (hi - lo), 2),
+    }
+
+
 def table(results: list[dict[str, Any]]) -> str:
     lines = [
         "| case | source | rows | per row, CPU ms (wall) | start-up / total, CPU s (wall) | peak RSS, MB |",
@@ -128,6 +167,11 @@ def table(results: list[dict[str, Any]]) -> str:
             lines.append(
                 f"| no-op re-run ({r['lipsync']}) | {r['source_seconds']} s | {r['rows']} | {r['per_row_cpu_ms']} ({r['per_row_wall_ms']}) "
                 f"| {r['startup_cpu_s']} ({r['startup_wall_s']}) | |"
+            )
+        elif r["case"] == "run":
+            lines.append(
+                f"| `vpipe run`, rows refused | 4.9 s | {r['rows']:,} | {r['per_row_cpu_ms']} | {r['cpu_s']} ({r['wall_s']}) "
+                f"| {r['peak_rss_mb']} ({r['per_row_rss_kb']} kB a row) |"
             )
         else:
             lines.append(
@@ -142,6 +186,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--plan-rows", type=int, default=10_000)
     parser.add_argument("--lengths", default="5,30")
+    parser.add_argument("--run-rows", default="1000,10000", help="row counts of the refused-rows run (empty: none)")
     parser.add_argument("--lipsync", default="none", help="the rows' lip-sync model (none renders fastest)")
     args = parser.parse_args()
     results = []
@@ -152,6 +197,9 @@ def main() -> int:
             print(json.dumps(results[-1]), flush=True)
         if args.plan_rows:
             results.append(plan(args.plan_rows, args.repeat, work))
+            print(json.dumps(results[-1]), flush=True)
+        if args.run_rows:
+            results.append(run_rows([int(x) for x in args.run_rows.split(",")], args.repeat, work))
             print(json.dumps(results[-1]), flush=True)
     text = table(results)
     OUT.mkdir(exist_ok=True)

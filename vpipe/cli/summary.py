@@ -3,6 +3,7 @@ failed), the rows that need a look, and where the manifest and the review report
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -43,11 +44,12 @@ def render_run_summary(summary: RunSummary) -> str:
     width = [max(len(h), len(str(x))) + 2 for h, x in zip(header, values, strict=True)]
     lines.append("QC      " + "".join(h.rjust(w) for h, w in zip(header, width, strict=True)))
     lines.append("        " + "".join(str(x).rjust(w) for x, w in zip(values, width, strict=True)))
-    need_look = [o for o in summary.outcomes if o.verdict in ("flagged", "failed")]
-    for o in need_look[:SHOWN]:
-        lines.append(f"  {o.verdict:<8} row {o.index} ({o.id}): {_reason(o)}")
-    if len(need_look) > SHOWN:
-        lines.append(f"  … and {len(need_look) - SHOWN} more (see the report)")
+    need_look = v["flagged"] + v["failed"]
+    if need_look:  # the outcomes are read back from disk, only as far as the first SHOWN
+        shown = itertools.islice((o for o in summary.outcomes if o.verdict in ("flagged", "failed")), SHOWN)
+        lines.extend(f"  {o.verdict:<8} row {o.index} ({o.id}): {_reason(o)}" for o in shown)
+    if need_look > SHOWN:
+        lines.append(f"  … and {need_look - SHOWN} more (see the report)")
     lines.append(
         f"rendered {ok} row(s), {fresh} up to date, {failed} failed in {summary.total_seconds:.1f} s "
         f"(shared {summary.shared_seconds:.1f} s, median {summary.median_row_seconds():.2f} s per row)"

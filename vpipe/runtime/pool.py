@@ -60,7 +60,7 @@ def share_mapped_arrays() -> None:
 
 
 def pool_rows(
-    runnable: list[RowValue],
+    runnable: Iterable[RowValue],
     jobs: int,
     force: bool,
     setup: tuple[str, str | None, Target, str, str, SharedState],
@@ -90,7 +90,7 @@ def _relay(queue: Any, sink: PhaseCallback) -> None:
 
 
 def _pool_rows(
-    ctx: Any, runnable: list[RowValue], jobs: int, force: bool, initargs: tuple[Any, ...]
+    ctx: Any, runnable: Iterable[RowValue], jobs: int, force: bool, initargs: tuple[Any, ...]
 ) -> Iterable[RowOutcome]:
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=initargs) as pool:
         # rows go to the workers as they free up (a few queued each): a long CSV is never all

@@ -8,9 +8,9 @@ values, so shared analysis is done once, in the parent.
 from __future__ import annotations
 
 import contextlib
-import statistics
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,9 +41,10 @@ from vpipe.runtime.calibration import (
 )
 from vpipe.runtime.executor import Executor, MissingKernel, RowOutcome, SharedState
 from vpipe.runtime.lock import Busy, FolderLock, Holder
+from vpipe.runtime.outcomes import RowOutcomes
 from vpipe.runtime.pool import PhaseCallback, pool_rows
 from vpipe.runtime.records import COMPLETE, INTERRUPTED, VIEW, RunRecord, update_view
-from vpipe.runtime.selection import row_value, select_rows
+from vpipe.runtime.selection import Selection, row_value, select_rows
 from vpipe.version import __version__
 
 
@@ -66,7 +67,8 @@ class RunOptions:
 
 @dataclass
 class RunSummary:
-    outcomes: list[RowOutcome] = field(default_factory=list)
+    # each row's outcome, kept on disk as it comes (runtime.outcomes): counters and medians in memory
+    outcomes: RowOutcomes = field(default_factory=RowOutcomes)
     shared_seconds: float = 0.0
     shared_cpu_seconds: float = 0.0
     shared_worker_cpu_seconds: float = 0.0  # of which the speech worker (starting there on a cold cache)
@@ -83,7 +85,7 @@ class RunSummary:
     shared_diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def count(self, status: str) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
+        return self.outcomes.statuses[status]
 
     @property
     def failed(self) -> int:
@@ -91,23 +93,14 @@ class RunSummary:
 
     def verdicts(self) -> dict[str, int]:
         """Rows by QC gate: passed, flagged, failed, unmeasured."""
-        out = {"passed": 0, "flagged": 0, "failed": 0, "unmeasured": 0}
-        for o in self.outcomes:
-            out[o.verdict] += 1
-        return out
+        return dict(self.outcomes.verdicts)
 
     def qc_share(self) -> float | None:
         """Median share of a rendered row's time spent measuring it (QC), or None."""
-        shares = [
-            sum(o.timings.get(v, 0.0) for v in self.qc_values) / o.seconds
-            for o in self.outcomes
-            if o.status == "ok" and o.seconds > 0
-        ]
-        return statistics.median(shares) if shares and self.qc_values else None
+        return self.outcomes.median_qc_share()
 
     def median_row_seconds(self) -> float:
-        times = [o.seconds for o in self.outcomes if o.status == "ok"]
-        return statistics.median(times) if times else 0.0
+        return self.outcomes.median_ok_seconds()
 
 
 # --- the run --------------------------------------------------------------------------------------
@@ -202,12 +195,14 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
     phase_sink = _wire_phases(executor, progress)
     _sweep_killed_runs(recipe, root)
     manifest = _open_record(build, root, len(rows), options)
+    qc_values = tuple(op.results[0].name for i, op in enumerate(graph.ops) if REPORT in executor.traits[i])
     summary = RunSummary(
+        outcomes=RowOutcomes(qc_values),
         manifest=root / VIEW,
         run_manifest=manifest.path,
         run_folder=manifest.folder,
         selected=len(rows),
-        qc_values=tuple(op.results[0].name for i, op in enumerate(graph.ops) if REPORT in executor.traits[i]),
+        qc_values=qc_values,
         startup_seconds=startup[0] if startup is not None else None,
     )
     status = INTERRUPTED
@@ -216,16 +211,16 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
             from vpipe.runtime import ray_executor
 
             ray_executor.check(options.address, options.jobs, target)
-        done, rows = _split_up_to_date(executor, rows, options)
-        needed = any(not any(d.is_error for d in r.problems) for r in rows)
+        split = _Split(executor, rows, options)
+        needed = split.needed
         if needed and cache is not None:
             # how contended the machine is as the work starts, measured as `vpipe build` measures it
             # (calibration; a run with nothing to render records nothing and skips the 0.2 s probe)
             stretch = probe()
         shared = _run_shared(executor, manifest, summary, progress) if needed else _skip_shared(manifest)
         if progress:
-            progress.set_total(len(rows) + len(done))
-        for outcome in done:
+            progress.set_total(len(rows))
+        for outcome in split.done:
             summary.outcomes.append(outcome)
             manifest.write({"type": "row", **outcome.to_json()})
             if progress:
@@ -233,7 +228,7 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
         for outcome in _execute_rows(
             executor,
             shared,
-            rows,
+            split,
             options,
             graph_text=print_graph(graph),
             cache_root=cache.root if cache is not None else None,
@@ -255,9 +250,10 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
             record_run(
                 cache.root,
                 profile_key(graph, recipe.source.path, target.device),
-                *_timings(summary),
+                [wall for wall, _ in summary.outcomes.rendered],
+                summary.shared_seconds,
                 cached=_shared_cached(executor, summary.shared_cached),
-                row_cpu=[o.cpu_seconds for o in summary.outcomes if _rendered(o)],
+                row_cpu=[cpu for _, cpu in summary.outcomes.rendered],
                 shared_cpu=summary.shared_cpu_seconds,
                 load=load,
                 jobs=options.jobs,
@@ -267,16 +263,6 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
                 shared_worker_cpu=summary.shared_worker_cpu_seconds,
             )
     return summary
-
-
-def _rendered(outcome: RowOutcome) -> bool:
-    """A row this run rendered (not up to date, not failed, not a copy): a measure of a row's cost."""
-    return outcome.status == "ok" and not _copied(outcome)
-
-
-def _timings(summary: RunSummary) -> tuple[list[float], float]:
-    """(wall seconds of each rendered row, of the shared analysis), as calibration records them."""
-    return [o.seconds for o in summary.outcomes if _rendered(o)], summary.shared_seconds
 
 
 def _wire_phases(executor: Executor, progress: ProgressSink | None) -> PhaseCallback | None:
@@ -374,11 +360,6 @@ def _close_record(manifest: RunRecord, summary: RunSummary, status: str) -> None
     )
 
 
-def _copied(outcome: RowOutcome) -> bool:
-    """A row deduplicated from an identical one: a copy, not a render (no measure of a row's cost)."""
-    return any("copied from" in c for c in outcome.cached)
-
-
 def _shared_cached(executor: Executor, cached: list[str]) -> bool:
     """Whether the run found all of its shared analysis in the cache (its time is then a re-run's)."""
     return all(
@@ -388,30 +369,66 @@ def _shared_cached(executor: Executor, cached: list[str]) -> bool:
     )
 
 
-def _split_up_to_date(executor: Executor, rows: list[Row], options: RunOptions) -> tuple[list[RowOutcome], list[Row]]:
-    """(outcomes of the rows whose output is up to date, the rows left to run), decided from
-    the keys alone: the shared work is neither loaded nor recomputed to find that out."""
-    if options.force or executor.cache is None:
-        return [], rows
-    try:
-        keys = executor.shared_keys()
-    except DiagnosticError:
-        return [], rows  # the run reports it
-    done: list[RowOutcome] = []
-    todo: list[Row] = []
-    for row in rows:
-        outcome = None if any(d.is_error for d in row.problems) else executor.up_to_date(keys, row_value(row))
-        if outcome is None:
-            todo.append(row)
-        else:
-            done.append(outcome)
-    return done, todo
+class _Split:
+    """Which selected rows are up to date, decided from the keys alone as the rows are read.
+
+    Before the shared work, rows are read only up to the first one that must run (a fresh
+    run reads one row; a re-run of up-to-date rows reads them all and runs nothing): the
+    outcomes of the rows before it are kept on disk (`RowOutcomes`) until the shared record
+    is written. When the rows run, the selection is read again from the start: a row already
+    decided is skipped (one byte a row says how), a later one is decided as it comes."""
+
+    def __init__(self, executor: Executor, rows: Selection, options: RunOptions) -> None:
+        self.executor, self.rows = executor, rows
+        self.keys: SharedState | None = None
+        if not options.force and executor.cache is not None:
+            with contextlib.suppress(DiagnosticError):  # the run reports it
+                self.keys = executor.shared_keys()
+        self.done = RowOutcomes()  # up-to-date rows among the scanned ones
+        self.is_done = bytearray()  # per scanned row: 1 up to date, 0 to run or failing
+        self.needed = False  # a row must run (the shared work is needed)
+        for row in rows:
+            outcome = self.decide(row)
+            self.is_done.append(outcome is not None)
+            if outcome is not None:
+                self.done.append(outcome)
+            elif not _failing(row):
+                self.needed = True
+                break
+
+    def decide(self, row: Row) -> RowOutcome | None:
+        """The row's outcome if it is up to date, else None."""
+        if self.keys is None or _failing(row):
+            return None
+        return self.executor.up_to_date(self.keys, row_value(row))
+
+    def left(self) -> int:
+        """How many rows may still run (at most)."""
+        return len(self.rows) - sum(self.is_done)
+
+    def todo(self, decided: deque[RowOutcome]) -> Iterator[Row]:
+        """The rows left to run; those found up to date on the way go to `decided`."""
+        if not self.left():  # every row was up to date: nothing to read again
+            return
+        for k, row in enumerate(self.rows):
+            if k < len(self.is_done):
+                if not self.is_done[k]:
+                    yield row
+            elif (outcome := self.decide(row)) is not None:
+                decided.append(outcome)
+            else:
+                yield row
+
+
+def _failing(row: Row) -> bool:
+    """The frontend found an error in the row: it fails without running."""
+    return any(d.is_error for d in row.problems)
 
 
 def _execute_rows(
     executor: Executor,
     shared: SharedState,
-    rows: list[Row],
+    split: _Split,
     options: RunOptions,
     *,
     graph_text: str,
@@ -420,18 +437,25 @@ def _execute_rows(
     bdir: Path,
     phase_sink: PhaseCallback | None = None,
 ) -> Iterable[RowOutcome]:
-    runnable: list[RowValue] = []
-    for row in rows:
-        errors = [d for d in row.problems if d.is_error]
-        if errors:  # found by the frontend: the row fails without running
-            yield RowOutcome(row.index, row.id, "failed", diagnostics=list(row.problems))
-        else:
-            runnable.append(row_value(row))
+    """Each row's outcome as it is done. Rows are read from the selection as they run (never
+    listed); a row found up to date on the way, or with an error the frontend found (it fails
+    without running), has its outcome given in turn."""
+    decided: deque[RowOutcome] = deque()
+
+    def runnable_rows() -> Iterator[RowValue]:
+        for row in split.todo(decided):
+            if _failing(row):
+                decided.append(RowOutcome(row.index, row.id, "failed", diagnostics=list(row.problems)))
+            else:
+                yield row_value(row)
+
+    runnable = runnable_rows()
+    outcomes: Iterable[RowOutcome]
     if options.executor == "ray":  # beside the local executor: same rows in, same outcomes out
         from vpipe.runtime import ray_executor
 
-        yield from ray_executor.execute_rows(
-            runnable,
+        outcomes = ray_executor.execute_rows(
+            list(runnable),  # a cluster's run is handed its rows at once
             shared,
             graph_text=graph_text,
             cache_root=cache_root,
@@ -441,15 +465,15 @@ def _execute_rows(
             address=options.address,
             jobs=options.jobs,
         )
-        return
-    if options.jobs <= 1 or len(runnable) <= 1:
-        for batch in chunks(runnable, batch_size(executor.graph)):
-            yield from run_rows(executor, shared, batch, options.force)
-        return
-    yield from pool_rows(
-        runnable,
-        options.jobs,
-        options.force,
-        (graph_text, str(cache_root) if cache_root else None, target, str(bdir / "work"), str(bdir / "logs"), shared),
-        phase_sink,
-    )
+    elif options.jobs <= 1 or split.left() <= 1:
+        size = batch_size(executor.graph)
+        outcomes = (o for batch in chunks(runnable, size) for o in run_rows(executor, shared, batch, options.force))
+    else:
+        setup = (graph_text, str(cache_root) if cache_root else None, target, str(bdir / "work"), str(bdir / "logs"))
+        outcomes = pool_rows(runnable, options.jobs, options.force, (*setup, shared), phase_sink)
+    for outcome in outcomes:
+        while decided:  # the rows read (and decided) before this one's batch
+            yield decided.popleft()
+        yield outcome
+    while decided:
+        yield decided.popleft()
