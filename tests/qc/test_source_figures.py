@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.media import shared_media
@@ -48,6 +49,20 @@ def test_a_later_process_reads_the_source_figures_from_the_store(
         raise AssertionError(f"{path} decoded again")
 
     monkeypatch.setattr(context, "_RESOURCES", {})  # a new process: nothing loaded yet
-    monkeypatch.setattr(qc, "read_audio", no_decode)
+    monkeypatch.setattr(qc, "iter_audio", no_decode)
     assert measure() == first
     assert 0.8 < first["value.speaker_similarity_source"] <= 1.0 and first["value.speaker_similarity"] > 0.8
+
+
+@pytest.mark.media
+@pytest.mark.parametrize("name", sorted(CLIPS))
+def test_the_source_pass_equals_the_figures_of_the_whole_decoded_track(name: str) -> None:
+    from vpipe.kernels.qc import source_pass
+    from vpipe.qc.audio import max_jump
+
+    source = shared_media(CLIPS[name].file)
+    whole = read_audio(source)
+    jump, mono, rate = source_pass(source)
+    assert rate == whole.rate and mono.dtype == whole.mono().dtype == np.float32
+    assert np.array_equal(mono, whole.mono())  # bit for bit, every sample
+    assert jump == max_jump(whole.samples) > 0

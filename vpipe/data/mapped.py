@@ -156,6 +156,19 @@ class RowWriter:
         return open_mapped(self.path)
 
 
+def mapped_copy(a: np.ndarray, folder: Path | None) -> np.ndarray:
+    """`a` written to a new `.npy` file in `folder` and mapped read-only (equal values, the
+    same dtype and shape), so that it is resident only where it is read; `a` itself when
+    `folder` is None or `a` has no bytes to map."""
+    if folder is None or a.nbytes == 0 or a.dtype.hasobject:
+        return a
+    fd, name = tempfile.mkstemp(suffix=".npy", dir=folder)  # a new file (O_EXCL), never a link's target
+    with os.fdopen(fd, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, _header(a.shape, a.dtype))
+        np.ascontiguousarray(a).tofile(f)
+    return open_mapped(Path(name))
+
+
 def reduce_mapped(a: np.ndarray) -> tuple[Any, tuple[Any, ...]]:
     """How another process receives `a` (a pickler's reducer: `vpipe run --jobs N` registers it
     for its workers). A whole mapping goes as its file's path, shape, dtype, size and

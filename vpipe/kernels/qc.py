@@ -18,7 +18,7 @@ from vpipe.ir.graph import Estimate, Op, thaw
 from vpipe.ir.hashing import digest
 from vpipe.kernel_api.context import RunContext
 from vpipe.kernel_api.registry import Kernel, kernel
-from vpipe.media.decode import read_audio
+from vpipe.media.decode import DecodeError, iter_audio
 from vpipe.qc import audio as qa
 from vpipe.qc.excerpt import read_excerpt
 from vpipe.text import words_of
@@ -52,15 +52,32 @@ def _stored(path: Path, rt: RunContext, kind: str, compute: Callable[[], np.ndar
     return rt.resource(":".join((kind, str(path), *key)), load)
 
 
-def _speaker_embedding(path: Path, rt: RunContext) -> np.ndarray:
-    """The speaker's embedding over the whole source."""
+def _speaker_embedding(path: Path, rt: RunContext, mono: Callable[[], tuple[np.ndarray, int]]) -> np.ndarray:
+    """The speaker's embedding over the whole source (`mono`: its mono samples and rate)."""
     from vpipe.speech.similarity import embed
 
-    def compute() -> np.ndarray:
-        a = read_audio(path)
-        return embed(a.mono(), a.rate)
+    return _stored(path, rt, "speaker", lambda: embed(*mono()))
 
-    return _stored(path, rt, "speaker", compute)
+
+def source_pass(path: Path) -> tuple[float, np.ndarray, int]:
+    """(`qa.max_jump` of the track's samples, `Audio.mono()` of them, the rate) of `path`'s
+    audio as `read_audio` decodes it, in one pass over its blocks: equal bit for bit to those
+    of the whole decoded track (each difference and each sample's channel mean is taken once,
+    on the same float32 values; a test compares them), without holding the track."""
+    jump, last, rate = 0.0, None, 0
+    monos: list[np.ndarray] = []
+    for planar, block_rate, _ in iter_audio(path):
+        rate = block_rate
+        block = np.ascontiguousarray(planar.T, dtype=np.float32)  # (n, channels), as read_audio's rows
+        if len(block):
+            joined = block if last is None else np.concatenate([last, block])  # the difference across blocks
+            if len(joined) > 1:
+                jump = max(jump, qa.max_jump(joined))
+            last = block[-1:]
+            monos.append(block.mean(axis=1).astype(np.float32))
+    if not monos:
+        raise DecodeError(f"the audio track of {path.name} is empty")
+    return jump, np.concatenate(monos), rate
 
 
 def audio_metrics(
@@ -77,23 +94,22 @@ def audio_metrics(
     out = read_excerpt(file.path, [qa.reach(e) for e in track.edits])  # only around the slots
     mono = out.mono()
     metrics["qc_audio_seconds_decoded"] = round(out.decoded / out.rate, 3)
-    # The source's own figures are the same for every row: measured once per process. The
-    # source's audio they are measured on is decoded only for that and not kept (at two
-    # minutes it is 41 MB, and its mono 21 MB, held for the rest of the run otherwise).
+    # The source's own figures are the same for every row: measured once per process, on one
+    # decode of the source's audio read a block at a time (`source_pass`): its (n, channels)
+    # samples are never held whole (at two minutes 43 MB, and read_audio's own copies while it
+    # decodes twice that), only the mono the embedding and the natural similarity need.
     decoded: dict[str, Any] = {}
 
-    def source_audio() -> Any:
-        if "audio" not in decoded:
-            decoded["audio"] = read_audio(source)
-        return decoded["audio"]
+    def source_figures() -> dict[str, Any]:
+        if not decoded:
+            decoded["jump"], decoded["mono"], decoded["rate"] = source_pass(source)
+        return decoded
 
-    def source_mono() -> np.ndarray:
-        if "mono" not in decoded:
-            decoded["mono"] = source_audio().mono()
-        return decoded["mono"]
+    def source_mono() -> tuple[np.ndarray, int]:
+        return source_figures()["mono"], source_figures()["rate"]
 
-    source_jump = float(_stored(source, rt, "source-max-jump", lambda: np.float64(qa.max_jump(source_audio().samples))))
-    speaker = _speaker_embedding(source, rt)
+    source_jump = float(_stored(source, rt, "source-max-jump", lambda: np.float64(source_figures()["jump"])))
+    speaker = _speaker_embedding(source, rt, source_mono)
     for e in track.edits:
         if words_of(e.said) != words_of(e.replaced):  # a row may say the recorded word itself
             check, how = qa.heard_output(mono, out.rate, track.audio, e, phonemize)
@@ -123,9 +139,7 @@ def audio_metrics(
                 source,
                 rt,
                 "source-similarity",
-                lambda window=window: np.float64(
-                    qa.similarity_around(source_mono(), source_audio().rate, window, speaker)
-                ),
+                lambda window=window: np.float64(qa.similarity_around(*source_mono(), window, speaker)),
                 repr(window.source_start),
                 repr(window.source_end),
             )

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from vpipe.data.mapped import mapped_copy
 from vpipe.data.speech import SlotAudio, SlotTargets
 from vpipe.diagnostics.diagnostic import Diagnostic, DiagnosticError
 from vpipe.ir.graph import Estimate, Op
@@ -99,7 +100,12 @@ class UnitLibraryKernel(Kernel):
         from vpipe.speech.units import build_library
 
         audio, alignment = inputs
-        return build_library(audio.mono(), audio.rate, alignment.phones)
+        lib = build_library(audio.mono(), audio.rate, alignment.phones)
+        # The envelopes and aperiodicities (frames × 513 each: 50 MB at two minutes) are read
+        # only at the few units a row chooses: mapped from a file, only those pages are
+        # resident (the cache stores and maps them again as it does the mouth crops).
+        work = getattr(rt, "work_dir", None)
+        return replace(lib, log_sp=mapped_copy(lib.log_sp, work), ap=mapped_copy(lib.ap, work))
 
 
 # The heard-word guard: a row whose own-unit word is not heard as the word falls back. The

@@ -30,6 +30,22 @@ def _open(path: Path):  # type: ignore[no-untyped-def]
 
 def read_audio(path: Path, rate: int | None = None, mono: bool = False) -> Audio:
     """The first audio track, as float32 (n, channels); resampled when `rate` is given."""
+    chunks: list[np.ndarray] = []
+    out_rate, start = 0, 0.0
+    for chunk, found_rate, found_start in iter_audio(path, rate, mono):
+        chunks.append(chunk)
+        out_rate, start = found_rate, found_start
+    if not chunks:
+        raise DecodeError(f"the audio track of {path.name} is empty")
+    planar = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    chunks.clear()  # not held while the planar track is interleaved: two copies of it at once, not three
+    return Audio(np.ascontiguousarray(planar.T), out_rate, start)
+
+
+def iter_audio(path: Path, rate: int | None = None, mono: bool = False) -> Iterator[tuple[np.ndarray, int, float]]:
+    """The first audio track as `read_audio` decodes it, a block at a time: (planar samples
+    (channels, n) as the resampler gives them, the rate, the track's start time). What reads
+    the whole track once (a figure of the recording) need not hold all of it."""
     import av
 
     with _open(path) as container:
@@ -39,21 +55,15 @@ def read_audio(path: Path, rate: int | None = None, mono: bool = False) -> Audio
         out_rate = rate or stream.codec_context.sample_rate
         layout = "mono" if mono else stream.codec_context.layout.name
         resampler = av.AudioResampler(format="fltp", layout=layout, rate=out_rate)
-        chunks: list[np.ndarray] = []
         start = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
         try:
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    chunks.append(out.to_ndarray())
+                    yield out.to_ndarray(), out_rate, start
             for out in resampler.resample(None):
-                chunks.append(out.to_ndarray())
+                yield out.to_ndarray(), out_rate, start
         except av.error.FFmpegError as exc:
             raise DecodeError(f"cannot decode the audio of {path.name}: {exc.strerror}") from None
-    if not chunks:
-        raise DecodeError(f"the audio track of {path.name} is empty")
-    planar = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
-    chunks.clear()  # not held while the planar track is interleaved: two copies of it at once, not three
-    return Audio(np.ascontiguousarray(planar.T), out_rate, start)
 
 
 @dataclass(frozen=True)
