@@ -7,6 +7,12 @@ transcript repeated and the slot on the first "regulation". For each length, `vp
 
 - compiled: the default pipeline, fresh cache. Per-row marginal cost = the median of the
   rows' own CPU seconds in the manifest, first row excluded (it pays the process's imports);
+  the rows carry 100 distinct values, so no row is a copy of another;
+- rows 1/10/100: the same run with each of `--rows` counts (at `--rows-at`'s length its
+  counts instead), each in a fresh process with a fresh cache, and the per-row cost from one
+  count to the next out of the runs' whole CPU: (T_b − T_a) / (b − a), shared work, start-up
+  and first-row warm-up all included in T (so they cancel only as far as they are the same);
+  the largest count is the run measured in full (the other columns);
 - cached re-run: the same command again (every row up to date), all rows and one row:
   per row = (cpu_all − cpu_one) / (N − 1), the rest is start-up;
 - naive: `--pipeline O0 --no-cache` (no optimisation pass, nothing reused: every row
@@ -27,8 +33,12 @@ tens of ms per row, is apart) because the machine this ran on was shared: wall t
 include waiting for a core and are printed beside them. Medians of repeated measurements
 (the rows); ratios from the same run.
 
-Usage: python benchmarks/scaling.py [--lengths 5,30,120] [--rows 4] [--naive-lengths 5,30]
+Usage: python benchmarks/scaling.py [--lengths 5,30,120] [--rows 1,10] [--rows-at 30:1,10,100]
+                                   [--naive-lengths 30]
        python benchmarks/scaling.py --combine LOG...   (one table from runs made apart)
+`--rows 4` (one count) measures as before: one run of 4 rows per length, no whole-run steps.
+The default (1/10 rows at 5 s and 120 s, 1/10/100 at 30 s, naive at 30 s) takes about 15 min
+of CPU (25-40 min wall on a shared 2-core machine); `make bench` runs it so.
 Prints JSON lines and a Markdown table (also written to benchmarks/out/scaling.md).
 """
 
@@ -49,10 +59,27 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.common import MEDIA, ROOT, looped_recipe, median
 from tests.clips import GLASSES
 
+# 100 distinct values: no row is a copy of another (dedupe would copy it, not render it)
 VALUES = (
     "oversight", "legislation", "market", "supervision", "framework", "policy",
     "budget", "strategy", "agenda", "mandate", "treaty", "pension",
+    "committee", "government", "industry", "economy", "evidence", "research",
+    "analysis", "education", "community", "security", "property", "insurance",
+    "transport", "energy", "finance", "taxation", "commission", "parliament",
+    "minister", "election", "council", "reform", "proposal", "directive",
+    "program", "project", "report", "review", "audit", "standard",
+    "procedure", "guidance", "approval", "license", "contract", "agreement",
+    "partnership", "investment", "development", "innovation", "technology", "science",
+    "medicine", "hospital", "compliance", "enforcement", "inspection", "consultation",
+    "management", "leadership", "district", "region", "county", "nation",
+    "province", "territory", "border", "customs", "trade", "export",
+    "import", "harbor", "railway", "highway", "airport", "station",
+    "benefit", "subsidy", "allowance", "grant", "loan", "mortgage",
+    "salary", "income", "revenue", "deficit", "surplus", "interest",
+    "dividend", "capital", "currency", "banking", "pricing", "shipping",
+    "farming", "fishing", "mining", "housing",
 )  # fmt: skip
+assert len(set(VALUES)) == len(VALUES) == 100
 OUT = Path(__file__).resolve().parent / "out"
 SPEECH_OPS = ("speech", "slot_audio", "matched", "track")
 
@@ -185,9 +212,30 @@ def whole_track_aac(audio_source: Path, repeat: int = 3) -> float:
     return median(times)
 
 
-def bench_length(seconds: float, rows: int, naive: bool, work: Path) -> dict[str, Any]:
+def run_totals(source: Path, times: int, counts: list[int], work: Path) -> dict[int, dict[str, Any]]:
+    """Fresh-cache `vpipe run`s of each of `counts` rows (shared work included): their CPU, wall
+    and peak RSS, for the per-row cost from one count to the next out of whole-run totals."""
+    out = {}
+    for n in counts:
+        run = vpipe_run(write_recipe(work / f"rows-{n}", source, times, n), work / f"rows-{n}" / "cache")
+        assert run["code"] == 0 and all(r["status"] == "ok" for r in run["rows"]), f"{n}-row run failed"
+        out[n] = {"cpu": round(run["cpu"], 2), "wall": round(run["wall"], 1), "rss_mb": round(run["rss_mb"])}
+    return out
+
+
+def steps(totals: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per-row CPU from each count of rows to the next: (T_b − T_a) / (b − a) of whole-run totals."""
+    ns = sorted(totals)
+    return [
+        {"from": a, "to": b, "cpu_per_row": round((totals[b]["cpu"] - totals[a]["cpu"]) / (b - a), 3)}
+        for a, b in itertools.pairwise(ns)
+    ]
+
+
+def bench_length(seconds: float, counts: list[int], naive: bool, work: Path) -> dict[str, Any]:
     work.mkdir(parents=True)
     source, times = looped(MEDIA / GLASSES.file, seconds, work)
+    rows = max(counts)
     recipe = write_recipe(work, source, times, rows)
     cache = work / "cache"
     compiled = vpipe_run(recipe, cache)
@@ -212,10 +260,14 @@ def bench_length(seconds: float, rows: int, naive: bool, work: Path) -> dict[str
     rerun = vpipe_run(recipe, cache)
     rerun_one = vpipe_run(recipe, cache, "--rows", "1")
     assert all(r["status"] == "up-to-date" for r in rerun["rows"]), [r["status"] for r in rerun["rows"]]
+    totals = run_totals(source, times, [n for n in counts if n != rows], work)
+    totals[rows] = {"cpu": round(compiled["cpu"], 2), "wall": round(compiled["wall"], 1), "rss_mb": round(compiled["rss_mb"])}
     result: dict[str, Any] = {
         "seconds": round(float(seconds), 1),
         "source_s": round(times * 4.88, 1),
         "rows": rows,
+        "run_totals": {str(n): totals[n] for n in sorted(totals)},
+        "steps": steps(totals),
         "shared_s": round(compiled["shared"].get("seconds", 0.0), 2),
         "marginal_cpu_s": round(marginal, 3),
         "marginal_wall_s": round(median([r["seconds"] for r in later]), 3),
@@ -255,19 +307,22 @@ def table(results: list[dict[str, Any]]) -> str:
     head = (
         "| source | per extra row, CPU s (wall) | of which QC | floor, CPU s | / floor | naive per row, CPU s "
         "| naive / compiled | re-run per row, CPU s (start-up) | peak RSS, MB (tree) | shared once, s "
-        "| row's AAC, CPU s (whole track) |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| row's AAC, CPU s (whole track) | rows | per row from whole runs, CPU s |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     lines = []
     for r in results:
         naive = f"{r['naive_cpu_s']:.1f}" if "naive_cpu_s" in r else "—"
         ratio = f"{r['naive_over_marginal']:.1f}×" if "naive_over_marginal" in r else "—"
+        counts = "/".join(r.get("run_totals", {str(r["rows"]): None}))
+        whole = ", ".join(f"{x['from']}→{x['to']}: {x['cpu_per_row']:.2f}" for x in r.get("steps", [])) or "—"
         lines.append(
             f"| {r['source_s']:.0f} s | {r['marginal_cpu_s']:.2f} ({r['marginal_wall_s']:.1f}) "
             f"| {100 * (r['qc_share'] or 0):.0f} % | {r['floor_s']:.2f} | {r['vs_floor']:.2f}× | {naive} | {ratio} "
             f"| {r['rerun_per_row_cpu_s']:.3f} ({r['rerun_startup_cpu_s']:.1f}) "
             f"| {r['peak_rss_mb']} ({r.get('peak_tree_rss_mb') or '—'}) | {r['shared_s']:.1f} "
-            f"| {r.get('audio_cpu_s', float('nan')):.3f} ({r.get('audio_whole_track_cpu_s', float('nan')):.2f}) |"
+            f"| {r.get('audio_cpu_s', float('nan')):.3f} ({r.get('audio_whole_track_cpu_s', float('nan')):.2f}) "
+            f"| {counts} | {whole} |"
         )
     base = results[0]
     summary = [
@@ -281,8 +336,13 @@ def table(results: list[dict[str, Any]]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lengths", default="5,30,120", help="source lengths in seconds (the clip looped)")
-    parser.add_argument("--rows", type=int, default=4, help="rows per length (the issue asks 1/10/100; see README)")
-    parser.add_argument("--naive-lengths", default="5,30", help="lengths at which the naive baseline runs")
+    parser.add_argument(
+        "--rows", default="1,10", help="row counts at every length, each a fresh-cache run; the largest is measured in full"
+    )
+    parser.add_argument(
+        "--rows-at", default="30:1,10,100", help="other row counts at one length (LENGTH:COUNTS; empty: none)"
+    )
+    parser.add_argument("--naive-lengths", default="30", help="lengths at which the naive baseline runs")
     parser.add_argument("--combine", nargs="*", help="build the table from the JSON lines of earlier runs' output")
     args = parser.parse_args()
     if args.combine:  # lengths run as separate processes (in parallel), one table
@@ -298,10 +358,15 @@ def main() -> int:
         (OUT / "scaling.md").write_text(text, encoding="utf-8")
         return 0
     naive_at = {float(x) for x in args.naive_lengths.split(",") if x}
+    counts = [int(x) for x in args.rows.split(",") if x]
+    at, _, other = args.rows_at.partition(":")
+    counts_at = {float(at): [int(x) for x in other.split(",") if x]} if at else {}
     results = []
     with tempfile.TemporaryDirectory(prefix="vpipe-scaling-") as tmp:
         for seconds in (float(x) for x in args.lengths.split(",")):
-            result = bench_length(seconds, args.rows, seconds in naive_at, Path(tmp) / f"L{seconds:g}")
+            here = counts_at.get(seconds, counts)
+            assert max(here) >= 2, "the largest row count must be at least 2 (its later rows are measured)"
+            result = bench_length(seconds, here, seconds in naive_at, Path(tmp) / f"L{seconds:g}")
             print(json.dumps(result), flush=True)
             results.append(result)
     text = table(results)
