@@ -8,6 +8,7 @@ values, so shared analysis is done once, in the parent.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -220,12 +221,7 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
         shared = _run_shared(executor, manifest, summary, progress) if needed else _skip_shared(manifest)
         if progress:
             progress.set_total(len(rows))
-        for outcome in split.done:
-            summary.outcomes.append(outcome)
-            manifest.write({"type": "row", **outcome.to_json()})
-            if progress:
-                progress.row(outcome)
-        for outcome in _execute_rows(
+        rendered = _execute_rows(
             executor,
             shared,
             split,
@@ -235,7 +231,8 @@ def _run_locked(build: BuildResult, options: RunOptions, progress: ProgressSink 
             target=target,
             bdir=bdir,
             phase_sink=phase_sink,
-        ):
+        )
+        for outcome in itertools.chain(split.done, rendered):  # each recorded as it comes
             summary.outcomes.append(outcome)
             manifest.write({"type": "row", **outcome.to_json()})
             if progress:
