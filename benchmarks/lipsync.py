@@ -11,6 +11,11 @@ Per clip (retrieve backend, `auto` durations, every row of benchmarks/common.py)
 - a contact sheet per row (source frames over output frames) under --out.
 The warp backend (still portraits) is timed per animated frame on the sample portrait.
 
+Beside the issue's ratio of sync to the untouched-mouth control (both over the whole window, as
+QC scores it) and its ceiling (a cosine is at most 1, so no mouth beats a control c by more than
+1/c), a diagnostic that is not QC's measure: both scores over the slot's own phones only (the
+margins' phones, which the output and the control both show as recorded, left out).
+
 Also per clip: how many rows vpipe's own QC passes, the worst double-exposure score (two
 mouths at once, lipsync/ghost.py) and how many frames crossed its limit, and the median mouth
 sharpness against the same mouths in the source. The held-out clip (tests/clips.py
@@ -34,6 +39,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import CLIPS, HELD_OUT, median, write_recipe
+from vpipe.data.face import FaceTrack
 
 
 def one_core() -> int:
@@ -55,6 +61,9 @@ def run_clip(work: Path, clip: Any, rows: int, out: Path) -> dict[str, object]:
     build = compile_recipe(recipe, BuildOptions(analyze=False))
     ex = Executor(build.graph, None, target_of(build.recipe), build_dir(build.recipe) / "work")
     shared = ex.run_shared()
+    face = next(v for v in shared.values.values() if isinstance(v, FaceTrack))
+    slot_sync: list[float] = []
+    slot_control: list[float] = []
     per_window_frame: list[float] = []
     per_rendered_frame: list[float] = []
     metrics: list[dict[str, float]] = []
@@ -80,6 +89,10 @@ def run_clip(work: Path, clip: Any, rows: int, out: Path) -> dict[str, object]:
                 file = result
             elif op.kind.startswith("qc."):
                 metrics.append(result.metrics)
+                if frames is not None and result.curves.get("aperture"):
+                    ours, untouched = slot_scores(frames, result.curves, face)
+                    slot_sync.append(ours)
+                    slot_control.append(untouched)
                 passed.append(not result.failures)
                 failures.extend(f"{row.id}: {f}" for f in result.failures)
         if frames is not None and file is not None:
@@ -93,6 +106,8 @@ def run_clip(work: Path, clip: Any, rows: int, out: Path) -> dict[str, object]:
         return median([m[key] for m in metrics if key in m and math.isfinite(m[key])])
 
     natural = mean("sync_natural")
+    control = med("sync_control")
+    finite = [(a, b) for a, b in zip(slot_sync, slot_control, strict=True) if math.isfinite(a) and math.isfinite(b)]
     return {
         "clip": clip.name,
         "rows": len(metrics),
@@ -117,12 +132,40 @@ def run_clip(work: Path, clip: Any, rows: int, out: Path) -> dict[str, object]:
             ),
             3,
         ),
+        "sync_over_control": round(med("sync") / control, 3) if control > 0 else float("nan"),
+        "sync_over_control_ceiling": round(1 / control, 3) if control > 0 else float("nan"),
+        "slot_phones_sync_median": round(median([a for a, _ in finite]), 3),
+        "slot_phones_control_median": round(median([b for _, b in finite]), 3),
         "qc_passed": f"{sum(passed)}/{len(passed)}",
         "double_exposure_max": round(max(m.get("double_exposure_max", 0.0) for m in metrics), 2),
         "double_exposure_frames": int(sum(m.get("double_exposure_frames", 0.0) for m in metrics)),
         "mouth_sharpness_ratio_median": round(med("mouth_sharpness_ratio"), 3),
         "qc_failures": failures,
     }
+
+
+def slot_scores(frames: Any, curves: dict[str, Any], face: Any) -> tuple[float, float]:
+    """The sync score (lipsync.sync) of the output's window frames as QC tracked them, and of the
+    untouched source mouth on the same frames, over the phones heard inside the slots only."""
+    import numpy as np
+
+    from vpipe.data.alignment import Segment
+    from vpipe.face.landmarks import mouth_aperture
+    from vpipe.lipsync.sync import sync_score
+
+    report = frames.report
+    slots = [(float(s["start"]), float(s["end"])) for s in curves.get("slots") or []]
+    inside = [
+        Segment(str(p), float(a), float(b))
+        for p, a, b in report.get("phones") or []
+        if any(s0 <= (float(a) + float(b)) / 2 < s1 for s0, s1 in slots)
+    ]
+    times = np.asarray(curves["times"], np.float64)
+    table, centre = np.asarray(report["sync_table"], np.float64), float(report["sync_centre"])
+    ours = sync_score(np.asarray(curves["aperture"], np.float64), times, inside, table, centre)
+    index = np.searchsorted(frames.times, times)
+    untouched = np.asarray(mouth_aperture(face.landmarks[frames.source_index[index]]), np.float64)
+    return ours, sync_score(untouched, times, inside, table, centre)
 
 
 def warp_speed(frames: int = 50) -> dict[str, object]:

@@ -75,10 +75,11 @@ RETIME = backend(
 class Retrieve(_WeightFree):
     # 5: edits start from the recording's own pictures (first generation); 6: the mouth search
     # matches phone context and aims at the sync measure's table
-    version = "6"
+    # 7: the ease into and out of a slot starts in its margins (retrieve.ramp_in_margins)
+    version = "7"
 
 
 @kernel("lipsync.apply", backend=RETIME)
 class Retime(_WeightFree):
-    version = "6"  # as Retrieve's
+    version = "7"  # as Retrieve's
     max_offset = 3
