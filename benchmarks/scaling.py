@@ -34,11 +34,12 @@ include waiting for a core and are printed beside them. Medians of repeated meas
 (the rows); ratios from the same run.
 
 Usage: python benchmarks/scaling.py [--lengths 5,30,120] [--rows 1,10] [--rows-at 30:1,10,100]
-                                   [--naive-lengths 30]
+                                   [--naive-lengths 5,30]
        python benchmarks/scaling.py --combine LOG...   (one table from runs made apart)
-`--rows 4` (one count) measures as before: one run of 4 rows per length, no whole-run steps.
-The default (1/10 rows at 5 s and 120 s, 1/10/100 at 30 s, naive at 30 s) takes about 15 min
-of CPU (25-40 min wall on a shared 2-core machine); `make bench` runs it so.
+`--rows 4` (one count, and then no `--rows-at` unless given) measures as before: one run of 4
+rows per length, no whole-run steps. The default (1/10 rows at 5 s and 120 s, 1/10/100 at
+30 s, naive at 5 s and 30 s) takes about 15 min of CPU (about 45 min wall on a 2-core machine
+shared by six); `make bench` runs it so.
 Prints JSON lines and a Markdown table (also written to benchmarks/out/scaling.md).
 """
 
@@ -337,12 +338,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lengths", default="5,30,120", help="source lengths in seconds (the clip looped)")
     parser.add_argument(
-        "--rows", default="1,10", help="row counts at every length, each a fresh-cache run; the largest is measured in full"
+        "--rows", help="row counts at every length, each a fresh-cache run; the largest is measured in full (default 1,10)"
     )
     parser.add_argument(
-        "--rows-at", default="30:1,10,100", help="other row counts at one length (LENGTH:COUNTS; empty: none)"
+        "--rows-at",
+        help="other row counts at one length (LENGTH:COUNTS; default 30:1,10,100 unless --rows is given; empty: none)",
     )
-    parser.add_argument("--naive-lengths", default="30", help="lengths at which the naive baseline runs")
+    parser.add_argument("--naive-lengths", default="5,30", help="lengths at which the naive baseline runs")
     parser.add_argument("--combine", nargs="*", help="build the table from the JSON lines of earlier runs' output")
     args = parser.parse_args()
     if args.combine:  # lengths run as separate processes (in parallel), one table
@@ -358,8 +360,9 @@ def main() -> int:
         (OUT / "scaling.md").write_text(text, encoding="utf-8")
         return 0
     naive_at = {float(x) for x in args.naive_lengths.split(",") if x}
-    counts = [int(x) for x in args.rows.split(",") if x]
-    at, _, other = args.rows_at.partition(":")
+    counts = [int(x) for x in (args.rows or "1,10").split(",") if x]
+    rows_at = args.rows_at if args.rows_at is not None else ("" if args.rows else "30:1,10,100")
+    at, _, other = rows_at.partition(":")
     counts_at = {float(at): [int(x) for x in other.split(",") if x]} if at else {}
     results = []
     with tempfile.TemporaryDirectory(prefix="vpipe-scaling-") as tmp:
