@@ -157,7 +157,7 @@ def paired_shortcuts(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str,
 
     def off() -> None:
         visual.same_pictures = lambda *_: set()  # type: ignore[assignment]
-        visual.pairs_spliced = lambda f, fr, o, s, same, keyframes=(): real[1](f, fr, o, s, same, ())  # type: ignore[assignment]
+        visual.pairs_spliced = lambda f, fr, o, s, same, keyframes=(), copied=None: real[1](f, fr, o, s, same, (), copied)  # type: ignore[assignment]
         decode.iter_decoded = lambda path, start=0, pts=None, threads=True: real[2](path, start, pts, True)  # type: ignore[assignment]
 
     cpu: dict[str, list[float]] = {"on": [], "off": []}

@@ -38,7 +38,8 @@ from vpipe.qc.pairs import copied_gops, measured_ranges, pairs_full, pairs_splic
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = float(np.mean((a.astype(np.float32) - b.astype(np.float32)) ** 2))
+    # copy=False: QC's planes are float32 already (luma), and a copy changes no value
+    mse = float(np.mean((a.astype(np.float32, copy=False) - b.astype(np.float32, copy=False)) ** 2))
     return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
 
 
@@ -130,11 +131,31 @@ def _seams(frames: Frames) -> list[int]:
     return [k for k in range(1, len(edited)) if edited[k] != edited[k - 1]]
 
 
+def _by_gop(indices: list[int], keyframes: tuple[int, ...]) -> list[list[int]]:
+    """Sorted frame indices split where the next one lies past a GOP start after the one
+    before: each part is decoded from its own keyframe (seeking over the frames between, which
+    nobody asked for) instead of decoding on from the part before. No GOP starts: one part."""
+    parts: list[list[int]] = []
+    for i in indices:
+        start = keyframes[bisect.bisect_right(keyframes, i) - 1] if keyframes and i >= keyframes[0] else -1
+        if parts and start <= parts[-1][-1]:
+            parts[-1].append(i)
+        else:
+            parts.append([i])
+    return parts
+
+
 def _interpolated_references(
-    frames: Frames, report: dict[str, Any], seams: list[int], src_pts: np.ndarray | None = None
+    frames: Frames,
+    report: dict[str, Any],
+    seams: list[int],
+    src_pts: np.ndarray | None = None,
+    keyframes: tuple[int, ...] = (),
 ) -> dict[int, np.ndarray]:
     """Luma of the interpolated head each interpolated frame next to a seam was drawn on
-    (only those: the seam measure compares the edit across the seam)."""
+    (only those: the seam measure compares the edit across the seam). `keyframes`: the
+    source's GOP starts when its GOPs are closed (the frames around the window's start and its
+    end are then decoded from their own keyframes: the same pictures)."""
     from vpipe.lipsync.interpolate import between
     from vpipe.media.convert import bgr_to_frame
     from vpipe.media.decode import luma, read_frames
@@ -147,7 +168,9 @@ def _interpolated_references(
         return {}
     poses = {int(frames.source_index[k]) for k in wanted}
     # a few frames around one edit: decoded on this thread (frame threads cost more than they save)
-    images = read_frames(frames.source, sorted(poses | {p + 1 for p in poses}), src_pts, threads=False)
+    images: dict[int, np.ndarray] = {}
+    for part in _by_gop(sorted(poses | {p + 1 for p in poses}), keyframes if src_pts is not None else ()):
+        images.update(read_frames(frames.source, part, src_pts, threads=False))
     out = {}
     for k in wanted:
         f = int(frames.source_index[k])
@@ -262,10 +285,10 @@ def visual_metrics(
     times = frames.times
     in_window = in_windows(times, windows)
     seams = _seams(frames)
-    src_pts = None
+    src_pts, keyframes = None, ()
     if file.splice:
         src_pts, out_pts, same, keyframes = _check_copied_gops(file, frames, rt, metrics, failures)
-    between_luma = _interpolated_references(frames, report, seams, src_pts)
+    between_luma = _interpolated_references(frames, report, seams, src_pts, keyframes)
     c = _Compared(frames, report.get("face_box"), in_window, between_luma)
     if file.splice:
         assert src_pts is not None
