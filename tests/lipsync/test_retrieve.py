@@ -23,16 +23,7 @@ from vpipe.data.media import Frames, TimelineEdit, Track
 from vpipe.face import landmarks as L
 from vpipe.kernels.face import empty_inventory
 from vpipe.lipsync.interpolate import between
-from vpipe.lipsync.retrieve import (
-    EASE_FRAMES,
-    RAMP_OUT,
-    ease,
-    frame_targets,
-    heard_phones,
-    ramp_in_margins,
-    retrieve,
-)
-from vpipe.lipsync.select import FrameTarget
+from vpipe.lipsync.retrieve import EASE_FRAMES, ease, frame_targets, heard_phones, retrieve
 from vpipe.lipsync.sync import sync_score
 from vpipe.lipsync.timeline import slot_windows
 from vpipe.lipsync.visemes import INDEX, viseme_of
@@ -98,30 +89,6 @@ def test_ease_ramps_in_and_out_of_each_run() -> None:
     assert got.keys() == want.keys()
     assert all(got[k] == pytest.approx(v) for k, v in want.items())
     assert ease(set()) == {}
-
-
-def test_the_ease_into_a_slot_starts_in_the_margin() -> None:
-    """Window frames 0-9 show source frames 100-109; the slot is frames 3-6. Entries 0-9 are
-    those frames' own mouths, 10-19 other mouths. The slot's first frame (3) shows mouth 12 and
-    its last (6) mouth 16: the RAMP_OUT margin frames next to them that keep their own mouth
-    take those mouths (so `ease` ramps over them); farther margin frames keep theirs. A slot
-    edge that keeps its own mouth moves nothing, and a margin frame with a foreign mouth of its
-    own keeps it (it is in a run already)."""
-    inv = dataclasses.replace(empty_inventory(), frames=np.arange(100, 120))
-    targets = [FrameTarget(100 + j, 0, 0.0, 3 <= j <= 6) for j in range(10)]
-    chosen = np.array([0, 1, 2, 12, 13, 14, 16, 7, 8, 9])
-    got = ramp_in_margins(inv, targets, chosen)
-    assert RAMP_OUT == 1
-    assert got.tolist() == [0, 1, 12, 12, 13, 14, 16, 16, 8, 9]
-    assert chosen.tolist() == [0, 1, 2, 12, 13, 14, 16, 7, 8, 9]  # not changed in place
-    strength = ease({k for k in range(10) if int(inv.frames[got[k]]) != 100 + k})
-    assert [round(strength[k], 3) for k in (2, 3, 4, 5, 6, 7)] == [0.333, 0.667, 1.0, 1.0, 0.667, 0.333]
-    kept_edge = np.array([0, 1, 2, 3, 13, 14, 6, 17, 8, 9])  # own mouths at both slot edges; 7 foreign
-    assert ramp_in_margins(inv, targets, kept_edge).tolist() == kept_edge.tolist()
-    # retime ±3: frame 2 (source 102) may not take mouth 12 (source 112); frame 7 (source 107)
-    # may take the slot's last mouth, entry 5 (source 105)
-    near = np.array([0, 1, 2, 12, 13, 14, 5, 7, 8, 9])
-    assert ramp_in_margins(inv, targets, near, max_offset=3).tolist() == [0, 1, 2, 12, 13, 14, 5, 5, 8, 9]
 
 
 # -- on the real clip ---------------------------------------------------------------------
@@ -245,24 +212,6 @@ def test_new_mouth_follows_the_new_phones(stretch: float) -> None:
     # the report's phones are what is heard around the windows, the new ones included
     labels = [p for p, _, _ in fr.report["phones"]]
     assert "P" in labels and "M" in labels
-
-
-@pytest.mark.media
-def test_the_slots_first_and_last_new_mouths_are_not_mostly_the_recorded_one() -> None:
-    """The ease into the slot starts in the margin: the frame before the slot's first frame is
-    re-rendered (a morph towards the new mouth), the frame before that is the source's own, and
-    the slot's first and last frames show their new mouths at ≥ 2/3 strength (the whole ramp
-    inside the slot showed them at 1/3)."""
-    _, fr = _run(0.0)
-    start, end = SLOT
-    slot = [k for k, t in enumerate(fr.times) if start <= t < end]
-    first, last = slot[0], slot[-1]
-    assert first in fr.rendered and last in fr.rendered
-    assert first - 1 in fr.rendered and first - 1 - RAMP_OUT not in fr.rendered
-    assert last + 1 in fr.rendered and last + 1 + RAMP_OUT not in fr.rendered
-    strength = ease(set(fr.rendered), set(fr.report["closures"]))
-    assert strength[first] >= 2 / 3 - 1e-9 and strength[last] >= 2 / 3 - 1e-9
-    assert strength[first - 1] == pytest.approx(1 / 3) and strength[last + 1] == pytest.approx(1 / 3)
 
 
 def _reproduced_by_neighbour(src: Source, fr: Frames, k: int, reach: int) -> bool:

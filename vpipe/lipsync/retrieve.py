@@ -160,12 +160,6 @@ def closing_frames(times: np.ndarray, track: Track) -> list[tuple[str, list[int]
 
 
 EASE_FRAMES = 2
-# Frames of each ease ramp that lie in the margin, before a slot's first new mouth and after its
-# last (`ramp_in_margins`); the rest of the ramp is inside the slot. benchmarks/lipsync.py's rows,
-# slot phones only, 0 → 1: sync 0.82 → 0.88 (interview), 0.88 → 0.89 (glasses), 0.79 → 0.81
-# (studio), against 0.38 / 0.29 / −0.11 for the untouched mouth; 2 (the whole ramp outside)
-# anticipated a closure over the phone before it (glasses 'that market': sync 1.01 → 0.80 of natural).
-RAMP_OUT = 1
 
 
 def _render(
@@ -231,35 +225,6 @@ def ease(rendered: set[int], cuts: frozenset[int] | set[int] = frozenset()) -> d
         after = EASE_FRAMES + 1 if k + after in cuts else after
         out[k] = min(1.0, min(before, after) / (EASE_FRAMES + 1))
     return out
-
-
-def ramp_in_margins(
-    inv: MouthInventory, targets: list[FrameTarget], chosen: np.ndarray, max_offset: int | None = None
-) -> np.ndarray:
-    """`chosen` with part of the ease into (out of) each slot moved onto the margin: where a
-    slot's first (last) frame shows a new mouth, the up to RAMP_OUT margin frames before (after)
-    it that keep their own mouth get that new mouth too, so `ease` starts its ramp there and the
-    new words' first and last phones show more of their mouths. With the whole ramp inside the
-    slot they showed mostly the recorded word's mouth (interview_man's 8-frame slots: half of the
-    slot's frames at 1/3 or 2/3 strength). The margins are there for this coarticulation: the lips
-    move towards the next phone before it is heard and leave the last one after. `max_offset`
-    (the retime backend): a margin frame takes only a mouth within that many frames of its own."""
-    chosen = chosen.copy()
-    own = [int(inv.frames[c]) == t.pose_frame for c, t in zip(chosen, targets, strict=True)]
-    for j, t in enumerate(targets):
-        if not t.in_slot or own[j]:
-            continue
-        for step in (-1, 1):
-            if 0 <= j + step < len(targets) and targets[j + step].in_slot:
-                continue  # not the slot's first (step −1) or last (step +1) frame
-            for d in range(1, RAMP_OUT + 1):
-                k = j + step * d
-                if not (0 <= k < len(targets)) or targets[k].in_slot or not own[k]:
-                    break
-                if max_offset is not None and abs(int(inv.frames[chosen[j]]) - targets[k].pose_frame) > max_offset:
-                    break
-                chosen[k] = chosen[j]
-    return chosen
 
 
 def own_closures(inv: MouthInventory, times: np.ndarray) -> dict[int, set[str]]:
@@ -378,7 +343,6 @@ def retrieve(
                     own = inv.entry_of(pose)
                     kept = int(inv.frames[chosen[j - 1]]) == before
                     chosen[j] = own if kept and own is not None else chosen[j - 1]
-            chosen = ramp_in_margins(inv, targets, chosen, max_offset)
             for k, entry in zip(idx, chosen, strict=True):
                 pose = int(timeline.pose_frame[k])
                 if inv.aperture[entry] <= closure + 1e-6:
