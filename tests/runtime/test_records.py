@@ -71,3 +71,72 @@ def test_ctrl_c_summary_and_folders_of_the_same_second(tmp_path: Path) -> None:
     assert read_records(first / "manifest.jsonl")[-1]["status"] == "interrupted"
     update_view(tmp_path)
     assert [r["status"] for r in _view(tmp_path)[0]["runs"]] == ["interrupted", "complete"]
+
+
+def _reference_view(root: Path) -> list[dict]:
+    """The view as the runtime folded it before it streamed (all records in memory): the oracle."""
+    from vpipe.runtime.records import count_rows, run_status
+
+    rows: dict[str, dict] = {}
+    shared, header, seen = None, {}, []
+    for folder in run_folders(root):
+        records = read_records(folder / "manifest.jsonl")
+        head = next((r for r in records if r.get("type") == "run"), {})
+        summary = next((r for r in records if r.get("type") == "summary"), {})
+        seen.append(
+            {
+                "run": folder.name,
+                "started": head.get("started"),
+                "status": run_status(records),
+                "rows_selected": head.get("rows"),
+                "rows_done": sum(1 for r in records if r.get("type") == "row"),
+                "seconds": summary.get("seconds"),
+            }
+        )
+        header = {k: v for k, v in head.items() if k not in ("type", "runs")}
+        for r in records:
+            if r.get("type") == "shared":
+                shared = {**r, "run": folder.name}
+            elif r.get("type") == "row":
+                rows[str(r.get("id"))] = {**r, "run": folder.name}
+    ordered = sorted(rows.values(), key=lambda r: (r.get("row") or 0, str(r.get("id"))))
+    latest = seen[-1] if seen else {}
+    view = [{**header, "type": "run", "view": "latest result of every row over all runs", "runs": seen}]
+    view += [shared] if shared is not None else []
+    return [*view, *ordered, {"type": "summary", **count_rows(ordered), "latest_run": latest.get("run"), "status": latest.get("status")}]
+
+
+def test_the_streamed_view_equals_the_view_folded_in_memory_run_after_run(tmp_path: Path) -> None:
+    runs = [
+        [(1, "a", "ok"), (2, "b", "failed"), (3, "c", "up-to-date")],
+        [(2, "b", "ok"), (10, "j", "ok")],
+        [(3, "c", "failed"), (1, "a", "ok")],
+    ]
+    for k, rows in enumerate(runs):
+        _run(tmp_path, rows, f"20260101-00000{k}-1", finish=None if k == 2 else "complete")
+        update_view(tmp_path)  # folded over the view before it, run by run
+        assert _view(tmp_path) == _reference_view(tmp_path)
+    (tmp_path / "manifest.jsonl").unlink()  # and from every run at once
+    update_view(tmp_path)
+    assert _view(tmp_path) == _reference_view(tmp_path)
+
+
+def test_the_view_of_many_rows_holds_their_places_not_their_records(tmp_path: Path) -> None:
+    import tracemalloc
+
+    folder = tmp_path / "runs" / "20260101-000000-1"
+    folder.mkdir(parents=True)
+    qc = {f"m{k}": k / 7 for k in range(40)}  # a row record of ~1 kB, as QC's metrics make it
+    lines = [{"type": "run", "run": folder.name, "rows": 1_000}]
+    lines += [{"type": "row", "row": i + 1, "id": f"r{i + 1}", "status": "ok", "verdict": "passed", "qc": qc} for i in range(1_000)]
+    (folder / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [*lines, {"type": "summary", "ok": 1_000}]))
+    del lines
+    tracemalloc.start()
+    try:
+        update_view(tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    view = _view(tmp_path)
+    assert len(view) == 1_002 and view[-1]["ok"] == 1_000 and view[5]["id"] == "r5"
+    assert peak / 1_000 < 1_000, f"{peak / 1_000:.0f} B a row"  # all records in memory (before): 6.9 kB a row

@@ -12,7 +12,8 @@ error). A run killed outright has no summary; readers report it as interrupted.
 
 The view folds the run folders in time order, keeping each row's most recent record (a row
 a later run did not reach keeps its earlier result), so nothing a run learned about a row
-is lost when another run renders a different selection. Every line is strict JSON:
+is lost when another run renders a different selection. It is rewritten a record at a time:
+of each row only where its latest record lies is held (`_Fold`), not the records. Every line is strict JSON:
 non-finite numbers become `null`, so `JSON.parse` and `jq` read it.
 """
 
@@ -22,13 +23,13 @@ import contextlib
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from vpipe import faults
-from vpipe.atomic import atomic_write_text, check_no_links, create_exclusive
+from vpipe.atomic import atomic_path, check_no_links, create_exclusive
 
 RUNS = "runs"
 VIEW = "manifest.jsonl"
@@ -142,55 +143,25 @@ def _run_order(p: Path) -> tuple[str, int]:
 
 
 # --- the view over all runs ----------------------------------------------------------------------
-def fold(runs: Iterable[tuple[str, list[dict[str, Any]]]], base: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Fold run manifests (oldest first) over an earlier view's records."""
-    rows: dict[str, dict[str, Any]] = {}
-    shared: dict[str, Any] | None = None
-    header: dict[str, Any] = {}
-    seen: list[dict[str, Any]] = []
-    for r in base or []:
-        if r.get("type") == "row":
-            rows[str(r.get("id"))] = r
-        elif r.get("type") == "shared":
-            shared = r
-        elif r.get("type") == "run":
-            header = r
-            seen = list(r.get("runs") or [])
-    for run_id, records in runs:
-        status = run_status(records)
-        head = next((r for r in records if r.get("type") == "run"), {})
-        summary = next((r for r in records if r.get("type") == "summary"), {})
-        seen.append(
-            {
-                "run": run_id,
-                "started": head.get("started"),
-                "status": status,
-                "rows_selected": head.get("rows"),
-                "rows_done": sum(1 for r in records if r.get("type") == "row"),
-                "seconds": summary.get("seconds"),
-            }
-        )
-        header = {k: v for k, v in head.items() if k not in ("type", "runs")}
-        for r in records:
-            if r.get("type") == "shared":
-                shared = {**r, "run": run_id}
-            elif r.get("type") == "row":
-                rows[str(r.get("id"))] = {**r, "run": run_id}
-    return {"header": header, "runs": seen, "shared": shared, "rows": rows}
-
-
-def view_records(folded: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = sorted(folded["rows"].values(), key=lambda r: (r.get("row") or 0, str(r.get("id"))))
-    runs = folded["runs"]
-    latest = runs[-1] if runs else {}
-    out: list[dict[str, Any]] = [
-        {**folded["header"], "type": "run", "view": "latest result of every row over all runs", "runs": runs}
-    ]
-    if folded["shared"] is not None:
-        out.append(folded["shared"])
-    out.extend(rows)
-    out.append({"type": "summary", **count_rows(rows), "latest_run": latest.get("run"), "status": latest.get("status")})
-    return out
+def _lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(byte offset, record) of each line of a manifest that is a JSON object, read one at a
+    time (a line cut short by a killed writer, or not JSON, is skipped)."""
+    try:
+        f = open(path, "rb")  # noqa: SIM115 (closed by the with below, also when the caller stops early)
+    except OSError:
+        return
+    with f:
+        offset = 0
+        for line in f:
+            at, offset = offset, offset + len(line)
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:  # torn, or not UTF-8
+                continue
+            if isinstance(record, dict):
+                yield at, record
 
 
 def count_rows(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
@@ -207,17 +178,103 @@ def count_rows(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
+class _Fold:
+    """The latest view folded from the earlier view and the newer runs (oldest first), a record
+    at a time: of each row only where its latest record is (source, byte offset) and its number
+    are held, never the records themselves, so a view of many rows is rewritten in little memory."""
+
+    def __init__(self) -> None:
+        self.sources: list[tuple[Path, str | None]] = []  # (manifest, run id; None: the earlier view)
+        self.places: dict[str, tuple[int, int, Any]] = {}  # row id -> (source, offset, row number)
+        self.shared: dict[str, Any] | None = None
+        self.header: dict[str, Any] = {}
+        self.seen: list[dict[str, Any]] = []  # the runs folded, oldest first
+
+    def view(self, path: Path) -> None:
+        k = self._source(path, None)
+        for at, r in _lines(path):
+            if r.get("type") == "row":
+                self.places[str(r.get("id"))] = (k, at, r.get("row") or 0)
+            elif r.get("type") == "shared":
+                self.shared = r
+            elif r.get("type") == "run":
+                self.header = r
+                self.seen = list(r.get("runs") or [])
+
+    def run(self, path: Path, run_id: str) -> None:
+        k = self._source(path, run_id)
+        head: dict[str, Any] | None = None
+        first: dict[str, Any] | None = None  # the run's summary (its first), and its status (the last)
+        last: dict[str, Any] | None = None
+        done = 0
+        for at, r in _lines(path):
+            kind = r.get("type")
+            if kind == "row":
+                self.places[str(r.get("id"))] = (k, at, r.get("row") or 0)
+                done += 1
+            elif kind == "shared":
+                self.shared = {**r, "run": run_id}
+            elif kind == "run" and head is None:
+                head = r
+            elif kind == "summary":
+                first, last = first or r, r
+        head = head or {}
+        self.seen.append(
+            {
+                "run": run_id,
+                "started": head.get("started"),
+                "status": str(last.get("status", COMPLETE)) if last else INTERRUPTED,
+                "rows_selected": head.get("rows"),
+                "rows_done": done,
+                "seconds": (first or {}).get("seconds"),
+            }
+        )
+        self.header = {k: v for k, v in head.items() if k not in ("type", "runs")}
+
+    def _source(self, path: Path, run_id: str | None) -> int:
+        self.sources.append((path, run_id))
+        return len(self.sources) - 1
+
+    def write(self, out: IO[str]) -> None:
+        """The view: its header, the shared record, every row's latest record by row number,
+        and a summary counted as the rows are written."""
+        latest = self.seen[-1] if self.seen else {}
+        out.write(dumps({**self.header, "type": "run", "view": "latest result of every row over all runs", "runs": self.seen}) + "\n")
+        if self.shared is not None:
+            out.write(dumps(self.shared) + "\n")
+        with contextlib.ExitStack() as stack:
+            files = [stack.enter_context(open(path, "rb")) for path, _ in self.sources]
+
+            def rows() -> Iterator[dict[str, Any]]:
+                for _, (k, at, _n) in sorted(self.places.items(), key=lambda p: (p[1][2], p[0])):
+                    files[k].seek(at)
+                    record = json.loads(files[k].readline())
+                    run_id = self.sources[k][1]
+                    record = record if run_id is None else {**record, "run": run_id}
+                    out.write(dumps(record) + "\n")
+                    yield record
+
+            counts = count_rows(rows())
+        out.write(dumps({"type": "summary", **counts, "latest_run": latest.get("run"), "status": latest.get("status")}) + "\n")
+
+
 def update_view(root: Path) -> Path:
     """Fold every run folder not yet in `root/manifest.jsonl` into it (atomically)."""
     view = root / VIEW
-    base = read_records(view) if view.is_file() and not view.is_symlink() else []  # a planted link is replaced
-    head = next((r for r in base if r.get("type") == "run"), None)
+    base = view if view.is_file() and not view.is_symlink() else None  # a planted link is replaced
+    head = next((r for _, r in _lines(base) if r.get("type") == "run"), None) if base is not None else None
     known = {str(r.get("run")) for r in (head or {}).get("runs") or []}
     if head is None:  # no view yet (or one from before run folders): build it from every run
-        base, known = [], set()
-    fresh = [(p.name, read_records(p / MANIFEST)) for p in run_folders(root) if p.name not in known]
-    if not fresh and base:
+        base, known = None, set()
+    fresh = [p for p in run_folders(root) if p.name not in known]
+    if not fresh and base is not None:
         return view
-    records = view_records(fold(fresh, base))
-    atomic_write_text(view, "".join(dumps(r) + "\n" for r in records))
+    fold = _Fold()
+    if base is not None:
+        fold.view(base)
+    for p in fresh:
+        fold.run(p / MANIFEST, p.name)
+    flags = os.O_WRONLY | getattr(os, "O_NOFOLLOW", 0)  # the empty file atomic_path made, never a link
+    with atomic_path(view) as tmp, os.fdopen(os.open(tmp, flags), "w", encoding="utf-8") as out:
+        fold.write(out)
     return view
