@@ -176,7 +176,7 @@ def paired_shortcuts(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str,
     return {f"qc_cpu_s_shortcuts_{mode}": round(median(v), 3) for mode, v in cpu.items()}
 
 
-def paired_reuse(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str, float]:
+def paired_reuse(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
     """QC CPU of the same rows again with what QC keeps from one row to the next on and off in
     turn: the tracker's idle FaceMesh/detector graphs (face/tracker.py `_pooled`; off: dropped
     before each row, so each row builds its own, as before) and the stored figures of the
@@ -198,19 +198,18 @@ def paired_reuse(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str, flo
 
     cpu: dict[str, list[float]] = {"on": [], "off": []}
     for _ in range(rounds):
-        for mode in ("on", "off"):
-            if mode == "off":
-                visual.copied_gop = lambda *_: None  # type: ignore[assignment]
-            try:
-                for args in calls:
-                    align._LOOPS.clear()
-                    if mode == "off":
-                        drop_idle_graphs()  # not timed: each row then builds its graphs, timed
+        for args in calls:  # on and off alternate row by row: the load drifts less between them
+            for mode in ("on", "off"):
+                align._LOOPS.clear()
+                if mode == "off":
+                    visual.copied_gop = lambda *_: None  # type: ignore[assignment]
+                    drop_idle_graphs()  # not timed: the row then builds its own graphs, timed
+                try:
                     t0 = time.process_time()
                     Measure().run(*args)
                     cpu[mode].append(time.process_time() - t0)
-            finally:
-                visual.copied_gop = real  # type: ignore[assignment]
+                finally:
+                    visual.copied_gop = real  # type: ignore[assignment]
     return {f"qc_cpu_s_reuse_{mode}": round(median(v), 3) for mode, v in cpu.items()}
 
 
