@@ -189,13 +189,6 @@ def paired_reuse(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, flo
 
     real = visual.copied_gop
 
-    def drop_idle_graphs() -> None:
-        with tracker._POOL_LOCK:
-            graphs = [g for idle in tracker._POOL.values() for g in idle]
-            tracker._POOL.clear()
-        for graph in graphs:
-            graph.close()
-
     cpu: dict[str, list[float]] = {"on": [], "off": []}
     for _ in range(rounds):
         for args in calls:  # on and off alternate row by row: the load drifts less between them
@@ -203,7 +196,7 @@ def paired_reuse(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, flo
                 align._LOOPS.clear()
                 if mode == "off":
                     visual.copied_gop = lambda *_: None  # type: ignore[assignment]
-                    drop_idle_graphs()  # not timed: the row then builds its own graphs, timed
+                    tracker.close_idle_graphs()  # not timed: the row then builds its own graphs, timed
                 try:
                     t0 = time.process_time()
                     Measure().run(*args)
@@ -246,28 +239,12 @@ def table(results: list[dict[str, Any]]) -> str:
     lines.append(
         "| QC of the first row (warm-up) | " + " | ".join(f"{r['qc_cpu_s_first_row']:.3f}" for r in results) + " |"
     )
-    for mode in ("on", "off"):
-        key = f"qc_cpu_s_shortcuts_{mode}"
+    paired = [(f"qc_cpu_s_shortcuts_{m}", f"decode shortcuts {m}") for m in ("on", "off")]
+    paired += [(f"qc_cpu_s_reuse_{m}", f"graphs and copied-GOP figures kept across rows {m}") for m in ("on", "off")]
+    paired += [(f"qc_cpu_s_heard_context_{w}", f"heard check with {w} context word(s) each side") for w in (3, 1)]
+    for key, label in paired:  # only the pairs this run measured
         if all(key in r for r in results):
-            lines.append(
-                f"| QC again, decode shortcuts {mode} (paired) | " + " | ".join(f"{r[key]:.3f}" for r in results) + " |"
-            )
-    for mode in ("on", "off"):
-        key = f"qc_cpu_s_reuse_{mode}"
-        if all(key in r for r in results):
-            lines.append(
-                f"| QC again, graphs and copied-GOP figures kept across rows {mode} (paired) | "
-                + " | ".join(f"{r[key]:.3f}" for r in results)
-                + " |"
-            )
-    for words in (3, 1):
-        key = f"qc_cpu_s_heard_context_{words}"
-        if all(key in r for r in results):
-            lines.append(
-                f"| QC again, heard check with {words} context word(s) each side (paired) | "
-                + " | ".join(f"{r[key]:.3f}" for r in results)
-                + " |"
-            )
+            lines.append(f"| QC again, {label} (paired) | " + " | ".join(f"{r[key]:.3f}" for r in results) + " |")
     return head + "\n".join(lines) + "\n"
 
 

@@ -23,16 +23,6 @@ WINDOWS = (
 )
 
 
-def _drop_idle_graphs() -> None:
-    from vpipe.face import tracker
-
-    with tracker._POOL_LOCK:
-        graphs = [g for idle in tracker._POOL.values() for g in idle]
-        tracker._POOL.clear()
-    for graph in graphs:
-        graph.close()
-
-
 @pytest.fixture(scope="module")
 def clips() -> dict[str, list[np.ndarray]]:
     out = {name: frames_of(name, 60) for name in ("glasses_woman", "interview_man", "studio_woman")}
@@ -54,9 +44,9 @@ def test_pooled_graphs_track_like_new_ones(clips: dict[str, list[np.ndarray]]) -
 
     fresh = []
     for name, a, b in WINDOWS:  # a new graph for each window: the reference
-        _drop_idle_graphs()
+        tracker.close_idle_graphs()
         fresh.append(_track(clips[name][a:b]))
-    _drop_idle_graphs()
+    tracker.close_idle_graphs()
     for (name, a, b), (landmarks, faces) in zip(WINDOWS, fresh, strict=True):  # one graph reused
         got, got_faces = _track(clips[name][a:b])
         assert np.array_equal(got, landmarks, equal_nan=True), f"{name} {a}-{b}"
@@ -69,7 +59,7 @@ def test_pooled_graphs_track_like_new_ones(clips: dict[str, list[np.ndarray]]) -
 def test_a_graph_is_reused_and_not_kept_after_an_error(clips: dict[str, list[np.ndarray]]) -> None:
     from vpipe.face import tracker
 
-    _drop_idle_graphs()
+    tracker.close_idle_graphs()
     _track(clips["glasses_woman"][:5])
     key = next(k for k in tracker._POOL if k[1] == "mesh" and k[2] == 1)
     graph = tracker._POOL[key][0]

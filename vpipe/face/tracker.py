@@ -121,6 +121,17 @@ def _pooled(kind: str, max_faces: int, build: Callable[[], Any]) -> Iterator[Any
             idle.append(graph)
 
 
+def close_idle_graphs() -> None:
+    """Close every idle graph this module keeps, so the next video builds new ones (what a
+    process that never tracked before would do: the pool's tests and the QC benchmark's
+    pooled-off case)."""
+    with _POOL_LOCK:
+        graphs = [g for idle in _POOL.values() for g in idle]
+        _POOL.clear()
+    for graph in graphs:
+        graph.close()
+
+
 def _warmed(graph: Any) -> Any:
     """Run `graph` once on a blank image (finds no face, so leaves no tracking state): its
     threads log their set-up while they start, and a first real frame after fd 2 is back
