@@ -11,6 +11,12 @@ a row. Compiling the recipe is counted as the op `compile`, and what runs betwee
 Sampling may miss a peak shorter than `--every`; the process's own high-water mark (VmHWM)
 is printed beside it, and the op during which VmHWM last rose.
 
+The process tree (this process and every process under it: the speech worker, any pool
+worker or encoder) is sampled at the same moments as proportional set size (/proc/PID/
+smaps_rollup, each shared page counted once, as benchmarks/scaling.py sums the tree): the
+tree's summed peak, the op it fell in and each process's share at that moment, each
+process's own peak, and the tree's peak per op.
+
 Usage: python benchmarks/rss_ops.py [--lengths 5,120] [--rows 4] [--every 0.02] [--top 12]
 Prints one JSON line per length and a Markdown table of the top ops per length.
 """
@@ -47,6 +53,41 @@ def rss_parts() -> tuple[float, float]:
     return int(fields[1]) * PAGE_MB, int(fields[2]) * PAGE_MB
 
 
+def _children(pid: int) -> list[int]:
+    kids: list[int] = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            kids += [int(c) for c in f.read().split()]
+    return kids
+
+
+def _label(pid: int) -> str:
+    """A process's name for the tables: this process is `vpipe`; a child by its module
+    (`python -m X`) or its program's file name, with its pid (a restarted worker is another)."""
+    if pid == os.getpid():
+        return "vpipe"
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+    name = argv[argv.index("-m") + 1] if "-m" in argv[:-1] else Path(argv[0]).name if argv else "?"
+    return f"{name} ({pid})"
+
+
+def tree_pss_mb() -> dict[str, float]:
+    """Proportional set size in MB of this process and each process under it, by label."""
+    out: dict[str, float] = {}
+    todo = [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                kb = next((int(line.split()[1]) for line in f if line.startswith("Pss:")), 0)
+            out[_label(pid)] = kb / 1024
+            todo += _children(pid)
+        except (OSError, ValueError):  # it exited between listing and reading
+            pass
+    return out
+
+
 def hwm_mb() -> float:
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
@@ -67,6 +108,10 @@ class OpSampler:
         self.hwm = 0.0
         self.step_peak = (0.0, 0.0)  # (RSS, of which file-backed) at the running op's largest sample
         self.timeline: list[dict[str, Any]] = []  # every op run: before, after, its peak
+        self.tree_peaks: dict[tuple[str, str], float] = {}  # the tree's summed PSS per op
+        self.proc_peaks: dict[str, float] = {}  # each process's own PSS peak
+        self.tree_peak: tuple[float, tuple[str, str], dict[str, float]] = (0.0, ("", ""), {})
+        self.step_tree_peak = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -79,6 +124,14 @@ class OpSampler:
         hwm = hwm_mb()
         if hwm > self.hwm:
             self.hwm, self.hwm_op = hwm, key
+        tree = tree_pss_mb()
+        total = sum(tree.values())
+        self.tree_peaks[key] = max(self.tree_peaks.get(key, 0.0), total)
+        self.step_tree_peak = max(self.step_tree_peak, total)
+        for name, mb in tree.items():
+            self.proc_peaks[name] = max(self.proc_peaks.get(name, 0.0), mb)
+        if total > self.tree_peak[0]:
+            self.tree_peak = (total, key, tree)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
@@ -103,6 +156,7 @@ class OpSampler:
             sampler.current = op.kind
             before = rss_mb()
             sampler.step_peak = (before, 0.0)
+            sampler.step_tree_peak = 0.0
             tracing = op.kind == sampler.trace and not sampler.traced
             if tracing:
                 tracemalloc.start(8)
@@ -124,6 +178,7 @@ class OpSampler:
                         "after": round(after),
                         "peak": round(sampler.step_peak[0]),
                         "peak_file_mb": round(sampler.step_peak[1]),
+                        "tree_peak": round(sampler.step_tree_peak),
                     }
                 )
                 sampler.current = "-"
@@ -162,6 +217,10 @@ def profile(recipe: Path, cache: Path, every: float, trace: str = "") -> dict[st
         "peak_sampled_mb": round(max(sampler.peaks.values())),
         "hwm_mb": round(sampler.hwm),
         "hwm_last_rose_in": list(sampler.hwm_op),
+        "tree_peak_mb": round(sampler.tree_peak[0]),
+        "tree_peak_in": list(sampler.tree_peak[1]),
+        "tree_at_peak_mb": {k: round(v) for k, v in sampler.tree_peak[2].items()},
+        "process_peaks_mb": {k: round(v) for k, v in sampler.proc_peaks.items()},
         "timeline": [t for t in sampler.timeline if t["phase"] != "build"],
         "traced": sampler.traced,
         "ops": sorted(
@@ -170,6 +229,7 @@ def profile(recipe: Path, cache: Path, every: float, trace: str = "") -> dict[st
                     "phase": phase,
                     "op": op,
                     "peak_mb": round(peak),
+                    "tree_peak_mb": round(sampler.tree_peaks.get((phase, op), 0.0)),
                     "median_delta_mb": round(median(sampler.deltas.get((phase, op), [])), 1),
                 }
                 for (phase, op), peak in sampler.peaks.items()
@@ -206,15 +266,20 @@ def main() -> int:
         print(json.dumps(result), flush=True)
         print(f"\n{result['source_s']:.0f} s: sampled peak {result['peak_sampled_mb']} MB, VmHWM {result['hwm_mb']} MB "
               f"(last rose in {'/'.join(result['hwm_last_rose_in'])}), start {result['start_rss_mb']} MB")
-        print("| phase | op | peak RSS, MB | median RSS change, MB |\n|---|---|---|---|")
+        at_peak = " + ".join(f"{k} {v}" for k, v in result["tree_at_peak_mb"].items())
+        print(f"tree (PSS summed): peak {result['tree_peak_mb']} MB in {'/'.join(result['tree_peak_in'])} = {at_peak}")
+        print("process peaks (PSS, MB): " + ", ".join(f"{k} {v}" for k, v in result["process_peaks_mb"].items()))
+        print("| phase | op | peak RSS, MB | tree peak (PSS), MB | median RSS change, MB |\n|---|---|---|---|---|")
         for r in result["ops"][: args.top]:
-            print(f"| {r['phase']} | {r['op']} | {r['peak_mb']} | {r['median_delta_mb']} |")
+            print(f"| {r['phase']} | {r['op']} | {r['peak_mb']} | {r['tree_peak_mb']} | {r['median_delta_mb']} |")
         for line in result.get("traced", []):
             print("traced:", line)
-        print("\n| phase | op | RSS before → after, MB | peak (of which mapped files), MB |\n|---|---|---|---|")
+        print("\n| phase | op | RSS before → after, MB | peak (of which mapped files), MB | tree peak, MB |")
+        print("|---|---|---|---|---|")
         for t in result["timeline"]:
             if t["peak"] - t["before"] > 5 or abs(t["after"] - t["before"]) > 5:
-                print(f"| {t['phase']} | {t['op']} | {t['before']} → {t['after']} | {t['peak']} ({t['peak_file_mb']}) |")
+                print(f"| {t['phase']} | {t['op']} | {t['before']} → {t['after']} | {t['peak']} ({t['peak_file_mb']}) "
+                      f"| {t['tree_peak']} |")
     return 0
 
 

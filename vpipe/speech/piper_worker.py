@@ -26,6 +26,9 @@ Errors come back as {"error": MESSAGE}.
 from __future__ import annotations
 
 import base64
+import contextlib
+import ctypes
+import functools
 import json
 import sys
 import threading
@@ -157,9 +160,9 @@ class _Voice:
             SCALES_INPUT: self._id_scales(ids).reshape(1, 1, -1),
         }
         if durations_only:
-            (frames,) = self.durations.run([DURATIONS_OUTPUT], args)
+            (frames,) = self.durations.run([DURATIONS_OUTPUT], args, _run_options())
         else:  # the latent is decoded later, only where it is needed
-            latent, frames = self.front.run([LATENT, DURATIONS_OUTPUT], args)
+            latent, frames = self.front.run([LATENT, DURATIONS_OUTPUT], args, _run_options())
             self._latents.append(latent)
         return np.zeros(1, np.float32), (frames.squeeze() * self.config.hop_length).astype(np.int64).reshape(-1)
 
@@ -213,7 +216,9 @@ class _Voice:
                 continue
             fa = max(0, a // hop - DECODER_CONTEXT_FRAMES)
             fb = min(latent.shape[-1], -(-b // hop) + DECODER_CONTEXT_FRAMES)
-            (audio,) = self.decoder.run([AUDIO_OUTPUT], {LATENT: np.ascontiguousarray(latent[:, :, fa:fb])})
+            (audio,) = self.decoder.run(
+                [AUDIO_OUTPUT], {LATENT: np.ascontiguousarray(latent[:, :, fa:fb])}, _run_options()
+            )
             pieces.append(audio.reshape(-1)[a - fa * hop : b - fa * hop])
         return np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
 
@@ -312,6 +317,27 @@ def _session_options() -> Any:
     return options
 
 
+@functools.cache
+def _run_options() -> Any:
+    """Every run hands back what it grew onnxruntime's CPU arena by. The arena otherwise keeps
+    its largest run's working memory for the process's life, and the largest run is the voice
+    statistics' one synthesis of up to 60 words of the transcript: the worker stayed ~280 MB
+    larger at a 122 s source than at a 5 s one (benchmarks/rss_ops.py). Only where memory
+    comes from changes, not what is computed; a row's synthesis costs the same CPU (measured)."""
+    import onnxruntime
+
+    options = onnxruntime.RunOptions()
+    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    return options
+
+
+def _release_free_memory() -> None:
+    """Give the C heap's free pages back to the system after a request (glibc's malloc_trim):
+    the arena's freed blocks below glibc's mmap threshold stay in the heap otherwise."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 def _providers() -> list[str]:
     import onnxruntime
 
@@ -354,8 +380,6 @@ def phonemize(req: dict[str, Any]) -> dict[str, Any]:
 
 def espeak(req: dict[str, Any]) -> dict[str, Any]:
     """espeak-ng's own formant synthesis, for the fallback engine, with word events."""
-    import ctypes
-
     import piper
     from piper.phonemize_espeak import ESPEAK_DATA_DIR
 
@@ -438,6 +462,7 @@ def main() -> None:
         reply["id"] = req.get("id") if isinstance(req, dict) else None
         out.write(json.dumps(reply) + "\n")
         out.flush()
+        _release_free_memory()  # after the reply: the caller is not kept waiting for it
 
 
 if __name__ == "__main__":

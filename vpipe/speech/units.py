@@ -122,6 +122,10 @@ SUBSTITUTES: dict[str, tuple[str, ...]] = {
     "OY": ("AO", "OW"),
 }
 _SUBST_COST = 1.0  # a borrowed sound: as costly as one join
+# Bytes of one block's temporary in the join and fill searches (join_jump, nearest): their
+# whole arrays grow with the library (at 122 s a label's join was ~130 MB); 8 MB keeps a
+# block's rows many enough that the per-block overhead does not show.
+BLOCK_BYTES = 8 << 20
 _VOWELS = frozenset(["AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"])
 
 
@@ -247,7 +251,7 @@ def _viterbi(
         pc = cands[run[n - 1]]
         ends = np.stack([_edge(lib, i, True) for i in pc])
         starts = np.stack([_edge(lib, i, False) for i in cs])
-        jump = np.abs(ends[:, None, :] - starts[None, :, :]).mean(axis=2) * (10 / np.log(10))  # dB
+        jump = join_jump(ends, starts) * (10 / np.log(10))  # dB
         join = _JOIN_COST + _JOIN_SPECTRAL * jump
         join[np.array(pc)[:, None] + 1 == np.array(cs)[None, :]] = 0.0  # neighbours in the recording
         total = cost[:, None] + join
@@ -260,6 +264,37 @@ def _viterbi(
         path.append(j)
     path.reverse()
     return [cands[k][j] for k, j in zip(run, path, strict=True)]
+
+
+def _row_blocks(rows: int, row_bytes: int) -> range:
+    """Starts of blocks of rows whose temporary holds about BLOCK_BYTES (one row at least)."""
+    return range(0, rows, max(1, BLOCK_BYTES // max(row_bytes, 1)))
+
+
+def join_jump(ends: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Mean |ends[i] - starts[j]| over the envelope's bins, for every pair (i, j): the join's
+    spectral jump, natural-log units. Computed a block of `ends` rows at a time, so the
+    (rows, len(starts), bins) difference never spans the whole library's candidates (it
+    grows with the square of the recording's length). Each output row is reduced over its
+    own contiguous bins in both forms, so the blocks give the whole array's numbers to the
+    bit (tests/speech/test_units_blocks.py checks it on a real library)."""
+    step = _row_blocks(len(ends), starts.size * starts.itemsize)
+    parts = [np.abs(ends[a : a + step.step, None, :] - starts[None, :, :]).mean(axis=2) for a in step]
+    return np.concatenate(parts) if parts else np.abs(ends[:, None, :] - starts[None, :, :]).mean(axis=2)
+
+
+def nearest(points: np.ndarray, bank: np.ndarray, k: int) -> np.ndarray:
+    """For each row of `points`, the indices into `bank` of its `k` nearest rows (squared
+    Euclidean distance, in argpartition's order). A block of `points` at a time: the
+    (rows, len(bank), dims) differences of all of them at once grow with the recording; each
+    row's distances and partition are its own, so the blocks give the same indices."""
+    dtype = np.result_type(points, bank)
+    step = _row_blocks(len(points), bank.size * dtype.itemsize)
+    parts = []
+    for a in step:
+        dist = ((points[a : a + step.step, None, :] - bank[None, :, :]) ** 2).sum(axis=2)
+        parts.append(np.argpartition(dist, k - 1, axis=1)[:, :k])
+    return np.concatenate(parts) if parts else np.zeros((0, k), np.intp)
 
 
 def _target_cost(lib: UnitLibrary, i: int, p: Segment, left: str | None, right: str | None, target_f0: float) -> float:
@@ -336,8 +371,7 @@ def envelope_hook(
                 bank = lib.speech[classes[lib.speech] == _CLASS.get(c.target.label, -1)]
                 if len(todo) == 0 or len(bank) < KNN:
                     continue
-                dist = ((cepstra(log_sp[todo])[:, None, :] - lib.features[bank][None, :, :]) ** 2).sum(axis=2)
-                near = bank[np.argpartition(dist, KNN - 1, axis=1)[:, :KNN]]
+                near = bank[nearest(cepstra(log_sp[todo]), lib.features[bank], KNN)]
                 frames = lib.log_sp[near].astype(np.float64).mean(axis=1)
                 new_sp[todo] = frames + (_log_energy(log_sp[todo]) - _log_energy(frames))[:, None]
                 weight[todo] = fill
@@ -429,4 +463,14 @@ def coverage(choices: Sequence[Choice]) -> float:
     return own / total if total > 0 else 0.0
 
 
-__all__ = ["Choice", "UnitLibrary", "build_library", "coverage", "envelope_hook", "select", "smooth_f0"]
+__all__ = [
+    "Choice",
+    "UnitLibrary",
+    "build_library",
+    "coverage",
+    "envelope_hook",
+    "join_jump",
+    "nearest",
+    "select",
+    "smooth_f0",
+]
