@@ -59,7 +59,8 @@ def test_a_narration_is_left_alone() -> None:
 
 
 # With the speaker's own units the row's words come from speech.match_voice, whose heard-word
-# guard cuts the row's track as audio.splice will: it is given the same shift_multiple.
+# guard cuts the row's track as audio.splice will and hears it as the row's AAC packets decode:
+# it is given the same shift_multiple and the write's audio bitrate (not for a WebM's Opus).
 VOICE = BEFORE.replace(
     "  %track = audio.splice(%audio, %slot_audio, %spans) : Track per_row",
     "  %profile = speech.profile(%audio, %alignment) : Profile shared\n"
@@ -76,7 +77,10 @@ def test_the_voice_guard_is_told_how_the_track_is_cut() -> None:
         VOICE.replace(
             "media.splice(%frames, %track, %row, %gops)", "media.splice(%frames, %track, %row, %gops, %audio)"
         )
-        .replace("%audio, %spans) : SlotAudio per_row", '%audio, %spans) {"shift_multiple": 1024} : SlotAudio per_row')
+        .replace(
+            "%audio, %spans) : SlotAudio per_row",
+            '%audio, %spans) {"audio_bitrate_kbps": 128, "shift_multiple": 1024} : SlotAudio per_row',
+        )
         .replace(
             "audio.splice(%audio, %matched, %spans) : Track",
             'audio.splice(%audio, %matched, %spans) {"shift_multiple": 1024} : Track',
@@ -84,3 +88,9 @@ def test_the_voice_guard_is_told_how_the_track_is_cut() -> None:
     )
     assert run_pass("splice-aac", VOICE) == normalized(expected)
     assert run_pass("splice-aac", normalized(expected)) == normalized(expected)
+
+
+def test_the_voice_guard_of_an_opus_row_gets_no_bitrate() -> None:
+    webm = VOICE.replace('"path": "out/{{ row_id }}.mp4"', '"path": "out/{{ row_id }}.webm"')
+    after = run_pass("splice-aac", webm)
+    assert '{"shift_multiple": 1024} : SlotAudio per_row' in after and 'audio_bitrate_kbps": 128, "shift' not in after

@@ -246,7 +246,9 @@ define(
         results=("SlotAudio",),
         traits=frozenset({DURATIONS}),
         optional=3,
-        attrs={"shift_multiple": INT},  # splice-aac: the guard cuts the track as audio.splice will
+        # splice-aac: the guard cuts the track as audio.splice will, and hears it as the row's
+        # AAC packets decode (the write's audio bitrate)
+        attrs={"shift_multiple": INT, "audio_bitrate_kbps": INT},
     )
 )
 define(

@@ -161,7 +161,7 @@ def _source_window(e: Any) -> Any:
 
 @kernel("qc.measure", backend="weightfree")
 class Measure(Kernel):
-    version = "12"  # 12: the voice guard's check of the row's track stands for the file's when the AAC cannot have moved it; 11: the heard check aligns one context word each side (was three); 10: phone-level sync measure; 9: measures only around the slots (audio excerpts; the output's own frame timestamps); 5: interpolated references converted as the writer converts them; 6: spliced outputs; 7: curves; 8: double exposure, mouth sharpness
+    version = "13"  # 13: the heard check is the guard's where the guard heard the very samples QC decodes; 12: the voice guard's check of the row's track stands for the file's when the AAC cannot have moved it; 11: the heard check aligns one context word each side (was three); 10: phone-level sync measure; 9: measures only around the slots (audio excerpts; the output's own frame timestamps); 5: interpolated references converted as the writer converts them; 6: spliced outputs; 7: curves; 8: double exposure, mouth sharpness
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.4, ram_mb=400)

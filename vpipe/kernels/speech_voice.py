@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -110,8 +111,9 @@ class UnitLibraryKernel(Kernel):
 
 # The heard-word guard: a row whose own-unit word is not heard as the word falls back. The
 # margin (confidence points, new word over recorded word, QC's own check on the slot with
-# its context words) is kept above QC's pass mark (> 0) because the guard hears the row's
-# track before its AAC encode (the track exactly, elastic stretch included, since session 5):
+# its context words) is kept above QC's pass mark (> 0): a spliced-AAC row's guard hears what
+# QC will decode (since session 6), but a row whose sound is encoded whole (audio only, Opus)
+# is heard on its track before the encode (the track exactly, elastic stretch included):
 # over 14 rows of the tuning clips (benchmarks/voice_identity.py) the guard's margin and QC's
 # on the written file differed by 0.2-4.4 points; on 63 audio-only rows of them (two unit
 # renderings each) the track's margin and the file's by -6.2 to +36.1 (vpipe/qc/audio.py).
@@ -136,12 +138,13 @@ class MatchVoice(Kernel):
     """Pitch, timbre and loudness towards the speaker; with the unit library, the speaker's own
     sounds, played from the recording's waveform (TD-PSOLA, `speech.concat`) where the
     recording comes along, tried from the most speaker-like down (LEVELS) and kept only if
-    QC's heard check, on the row's sound track as audio.splice will cut it, still hears the
-    new word over the recorded one (QC then finds that check for the track:
+    QC's heard check, on the row's sound as QC will decode it from the written file (the
+    track as audio.splice will cut it, through the row's spliced AAC packets where the output
+    is AAC), still hears the new word over the recorded one (QC then finds that very check:
     vpipe.qc.audio.heard_output); else the matched synthetic word. Each clip says which it
     got (`voice`, in the manifest's duration entry)."""
 
-    version = "9"  # 9: the guard hears the row's track as audio.splice cuts it; 8: a middle level; 7: units played from the recording (TD-PSOLA); 6: guard; 5: own units
+    version = "10"  # 10: the guard hears a spliced-AAC row's packets decoded as QC decodes the file; 9: the guard hears the row's track as audio.splice cuts it; 8: a middle level; 7: units played from the recording (TD-PSOLA); 6: guard; 5: own units
 
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.3, ram_mb=80)
@@ -150,12 +153,14 @@ class MatchVoice(Kernel):
         slot_audio, profile, targets, voice = inputs[:4]
         library, audio, spans = [*inputs[4:7], None, None, None][:3]
         multiple = int(op.attr("shift_multiple", 1)) if op is not None else 1
+        kbps = op.attr("audio_bitrate_kbps") if op is not None else None
+        aac = (int(kbps), getattr(rt, "store_dir", None)) if kbps is not None else None
         clips = list(slot_audio.clips)
         for k, clip in enumerate(slot_audio.clips):
             if library is None:
                 clips[k] = replace(clip, audio=_matched(clip, profile, targets, voice, None), voice="matched")
                 continue
-            row = _Row(clips, k, audio, spans, multiple) if audio is not None and spans is not None else None
+            row = _Row(clips, k, audio, spans, multiple, aac) if audio is not None and spans is not None else None
             clips[k] = _guarded(clip, profile, targets, voice, library, audio, row)
         return replace(slot_audio, clips=tuple(clips))
 
@@ -164,13 +169,15 @@ class MatchVoice(Kernel):
 class _Row:
     """What the guard needs to cut the row's sound track as audio.splice will: the row's clips
     (those before clip `k` already chosen), the recording, the slots and the splice-aac
-    pass's `shift_multiple` (the elastic words' stretch)."""
+    pass's `shift_multiple` (the elastic words' stretch); and to hear it as the written file
+    will sound, `aac`: the output's AAC bitrate and the run's store (its shared encodes)."""
 
     clips: list[Any]
     k: int
     audio: Any
     spans: Any
     multiple: int
+    aac: tuple[int, Any] | None = None
 
 
 def _matched(clip: Any, profile: Any, targets: Any, voice: Any, hook: Any) -> np.ndarray:
@@ -227,10 +234,12 @@ def _guarded(clip: Any, profile: Any, targets: Any, voice: Any, library: Any, au
 
 def _heard_margin(clip: Any, row: _Row) -> float:
     """QC's heard check (new words' confidence minus the recorded words') on the row's sound
-    track with `clip` in it, cut exactly as audio.splice will cut it (the same splice of the
-    whole recording, the same stretch): QC then finds this very check for the track it is
-    given (vpipe.qc.audio.heard_known). Only the window QC listens to is read."""
-    from vpipe.qc.audio import heard, heard_known
+    with `clip` in it: the track cut exactly as audio.splice will cut it (the same splice of
+    the whole recording, the same stretch) and, where the row's AAC is spliced, heard as QC
+    will decode the written file (`_as_written`), so QC finds this very check for the samples
+    it decodes (vpipe.qc.audio.heard_output); else the track itself. Only the window QC
+    listens to is read."""
+    from vpipe.qc.audio import heard, heard_again
     from vpipe.speech.splice import MonoMix, splice
     from vpipe.speech.tts import phonemize
 
@@ -247,7 +256,29 @@ def _heard_margin(clip: Any, row: _Row) -> float:
         shift_multiple=row.multiple,
     )
     edit = next(e for e in track.edits if e.slot == clip.name)
+    mono = _as_written(track, row) or MonoMix(track.audio)
     # a level whose word came out as an earlier level's (nothing to borrow, the same fill and
     # rhythm) sounds the same there: its check is that one's, not aligned again
-    check = heard_known(track.audio, edit, phonemize) or heard(MonoMix(track.audio), track.audio.rate, edit, phonemize)
+    check = heard_again(mono, track.audio.rate, edit, phonemize) or heard(mono, track.audio.rate, edit, phonemize)
     return check.new_confidence - check.old_confidence
+
+
+def _as_written(track: Any, row: _Row) -> Any:
+    """The row's sound as QC will decode it from the written file around the edits (mono), or
+    None where the row's AAC is not spliced (then encoded whole, or not AAC): its packets
+    spliced as the row's write will splice them (which then finds them made:
+    vpipe.media.aac_row.spliced) and decoded as read_excerpt decodes the file."""
+    from vpipe.kernels.media_gops import sample_shifts
+    from vpipe.media.aac_row import extradata, row_payloads
+    from vpipe.qc.audio import reach
+    from vpipe.qc.excerpt_packets import excerpt_of
+
+    if row.aac is None:
+        return None
+    kbps, store = row.aac
+    made = row_payloads(track.audio, row.audio, sample_shifts(track), kbps, None if store is None else Path(store))
+    if made is None:
+        return None
+    payloads, settings = made
+    spans = [reach(e) for e in track.edits]
+    return excerpt_of(payloads, settings.rate, settings.layout, extradata(settings), spans).mono()

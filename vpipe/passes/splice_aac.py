@@ -14,20 +14,21 @@ modulo 1024 costs one more encode of the whole recording, kept for later rows.)
 
 It applies to a media.splice whose track is an audio.splice of a recording; narrated rows
 (no recording under them) are left as they are. A speech.match_voice feeding that splice is
-given the same `shift_multiple`: its heard-word guard cuts the row's track exactly as
-audio.splice will, so QC can find the guard's check of that very track.
+given the same `shift_multiple` and the write's `audio_bitrate_kbps` (AAC outputs): its
+heard-word guard cuts the row's track exactly as audio.splice will and hears it as the row's
+AAC packets decode, so QC finds the guard's check of the very samples it decodes.
 
 Before:
     %audio = media.audio(%video) : Audio shared
     %matched = speech.match_voice(%slot_audio, %profile, %targets, %voice, %units, %audio, %spans) : SlotAudio per_row
     %track = audio.splice(%audio, %matched, %spans) : Track per_row
-    %file = media.splice(%frames, %track, %row, %gops) {"codec": "h264", "path": "out/{{ row_id }}.mp4"} : File per_row
+    %file = media.splice(%frames, %track, %row, %gops) {"audio_bitrate_kbps": 192, "codec": "h264", "path": "out/{{ row_id }}.mp4"} : File per_row
 
 After:
     %audio = media.audio(%video) : Audio shared
-    %matched = speech.match_voice(%slot_audio, %profile, %targets, %voice, %units, %audio, %spans) {"shift_multiple": 1024} : SlotAudio per_row
+    %matched = speech.match_voice(%slot_audio, %profile, %targets, %voice, %units, %audio, %spans) {"audio_bitrate_kbps": 192, "shift_multiple": 1024} : SlotAudio per_row
     %track = audio.splice(%audio, %matched, %spans) {"shift_multiple": 1024} : Track per_row
-    %file = media.splice(%frames, %track, %row, %gops, %audio) {"codec": "h264", "path": "out/{{ row_id }}.mp4"} : File per_row
+    %file = media.splice(%frames, %track, %row, %gops, %audio) {"audio_bitrate_kbps": 192, "codec": "h264", "path": "out/{{ row_id }}.mp4"} : File per_row
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from vpipe.ir.graph import Graph
+from vpipe.ir.graph import Graph, Op
 from vpipe.media.aac_splice import BLOCK
 from vpipe.passes.base import PassContext
 from vpipe.passes.registry import register
@@ -60,8 +61,19 @@ class SpliceAac:
         for op in graph.ops:
             if op is write:
                 op = replace(op, operands=(*op.operands, recording), kernel=None, estimate=None)
-            elif op is track or (op is voice and op.kind == "speech.match_voice"):
+            elif op is track:
                 op = op.with_attrs(shift_multiple=BLOCK)
+            elif op is voice and op.kind == "speech.match_voice":
+                op = op.with_attrs(shift_multiple=BLOCK, **_aac(write))
             ops.append(op)
         ctx.facts["splice_aac"] = True
         return Graph(graph.name, tuple(ops))
+
+
+def _aac(write: Op) -> dict[str, int]:
+    """What the guard needs to hear the row's AAC packets as they will be written: the
+    bitrate, where the row's sound is AAC (not for a WebM's Opus)."""
+    path = str(write.attr("path", ""))
+    if path.lower().endswith(".webm") or write.attr("audio_bitrate_kbps") is None:
+        return {}
+    return {"audio_bitrate_kbps": int(write.attr("audio_bitrate_kbps"))}

@@ -116,11 +116,13 @@ def heard(
     lexicon: Lexicon | None = None,
     margin: float = HEARD_MARGIN,
     context: int | None = None,
+    remember: bool = True,
 ) -> HeardCheck:
     """Align the output around the slot twice, `context` recorded words each side (default
     HEARD_CONTEXT) with the new words and with the old ones; the slot words' confidence says which the audio is. Context
     pins the slot's boundaries, so a short old word cannot hide inside a longer new one.
-    The result is remembered (HEARD) by the exact samples and words aligned."""
+    The result is remembered (HEARD) by the exact samples and words aligned, unless `remember`
+    is false (QC's check of a written file: nothing later looks that up)."""
     window, before, after = heard_window(mono, rate, edit, margin, context)
 
     def confidence(words: str) -> float:
@@ -134,17 +136,25 @@ def heard(
         return float(np.mean(finite)) if finite else -math.inf
 
     check = HeardCheck(confidence(edit.said), confidence(edit.replaced))
-    if lexicon is None:  # a lexicon's own pronunciations are not in the key
+    if remember and lexicon is None:  # a lexicon's own pronunciations are not in the key
         HEARD.put(_key(window, edit, before, after, phonemize), check)
     return check
+
+
+def heard_again(
+    mono: np.ndarray | MonoMix, rate: int, edit: TimelineEdit, phonemize: Callable[[list[str]], list[str]]
+) -> HeardCheck | None:
+    """The heard check of exactly these samples around `edit` if this process made it before
+    (the same function on the same data), else None."""
+    window, before, after = heard_window(mono, rate, edit)
+    return HEARD.get(_key(window, edit, before, after, phonemize))
 
 
 def heard_known(track: Audio, edit: TimelineEdit, phonemize: Callable[[list[str]], list[str]]) -> HeardCheck | None:
     """The heard check of `track` around `edit` if this process has already aligned exactly
     that audio and those words (speech.match_voice's guard listens to the row's track as
     audio.splice cuts it), else None. Reads only the window: the track is the whole recording."""
-    window, before, after = heard_window(MonoMix(track), track.rate, edit)
-    return HEARD.get(_key(window, edit, before, after, phonemize))
+    return heard_again(MonoMix(track), track.rate, edit, phonemize)
 
 
 # QC takes the guard's check of the row's track for the written file's only where what lies
@@ -186,15 +196,22 @@ def heard_output(
     phonemize: Callable[[list[str]], list[str]],
 ) -> tuple[HeardCheck, dict[str, float]]:
     """QC's heard check of the written file (`out`: its mono sound at `rate`) around `edit`,
-    and figures saying how it was made: `heard_from_guard` 1 when it is the guard's check of
-    the row's track (heard_known) taken for the file's (REUSE_MARGIN, REUSE_FIDELITY_DB, with
-    `heard_fidelity_db`), 0 when the file itself was aligned."""
-    known = heard_known(track, edit, phonemize) if rate == track.rate else None
-    if known is not None and known.new_confidence - known.old_confidence >= REUSE_MARGIN:
-        fidelity = fidelity_db(out, MonoMix(track), rate, edit)
-        if fidelity >= REUSE_FIDELITY_DB:
-            return known, {"heard_from_guard": 1.0, "heard_fidelity_db": round(fidelity, 2)}
-    return heard(out, rate, edit, phonemize), {"heard_from_guard": 0.0}
+    and figures saying how it was made: `heard_from_guard` 1 when it was not aligned here.
+    Either this process aligned exactly the file's samples over the window before (the voice
+    guard of a spliced AAC row hears the row's packets decoded as QC decodes the file:
+    vpipe.qc.excerpt_packets), so the check is the very same; or, for a row whose sound is
+    encoded whole, the guard's check of the row's track stands for the file's within
+    REUSE_MARGIN and REUSE_FIDELITY_DB (with `heard_fidelity_db`). Otherwise the file is aligned."""
+    if rate == track.rate:
+        same = heard_again(out, rate, edit, phonemize)
+        if same is not None:
+            return same, {"heard_from_guard": 1.0}
+        known = heard_known(track, edit, phonemize)
+        if known is not None and known.new_confidence - known.old_confidence >= REUSE_MARGIN:
+            fidelity = fidelity_db(out, MonoMix(track), rate, edit)
+            if fidelity >= REUSE_FIDELITY_DB:
+                return known, {"heard_from_guard": 1.0, "heard_fidelity_db": round(fidelity, 2)}
+    return heard(out, rate, edit, phonemize, remember=False), {"heard_from_guard": 0.0}
 
 
 def loudness_delta(mono: np.ndarray, rate: int, edit: TimelineEdit) -> float:
