@@ -17,6 +17,9 @@ smaps_rollup, each shared page counted once, as benchmarks/scaling.py sums the t
 tree's summed peak, the op it fell in and each process's share at that moment, each
 process's own peak, and the tree's peak per op.
 
+Each op's CPU seconds are recorded beside (this process's, less the sampling thread's own,
+plus the speech worker's), so a memory change can be checked for its cost in the same run.
+
 Usage: python benchmarks/rss_ops.py [--lengths 5,120] [--rows 4] [--every 0.02] [--top 12]
 Prints one JSON line per length and a Markdown table of the top ops per length.
 """
@@ -29,6 +32,7 @@ import os
 import sys
 import tempfile
 import threading
+import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -88,6 +92,12 @@ def tree_pss_mb() -> dict[str, float]:
     return out
 
 
+def worker_cpu() -> float:
+    """CPU seconds of the speech worker so far (0 before it starts; never imported just to ask)."""
+    client = sys.modules.get("vpipe.speech.piper_client")
+    return client.worker().cpu_seconds() if client is not None and client._WORKER is not None else 0.0
+
+
 def hwm_mb() -> float:
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
@@ -112,6 +122,8 @@ class OpSampler:
         self.proc_peaks: dict[str, float] = {}  # each process's own PSS peak
         self.tree_peak: tuple[float, tuple[str, str], dict[str, float]] = (0.0, ("", ""), {})
         self.step_tree_peak = 0.0
+        self.cpus: dict[tuple[str, str], list[float]] = {}
+        self.own_cpu = 0.0  # the sampling thread's own CPU seconds (not charged to the ops)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -136,6 +148,10 @@ class OpSampler:
     def _loop(self) -> None:
         while not self._stop.wait(self.every):
             self._note()
+            self.own_cpu = time.thread_time()
+
+    def cpu(self) -> float:
+        return time.process_time() - self.own_cpu + worker_cpu()
 
     def __enter__(self) -> OpSampler:
         self._thread.start()
@@ -157,6 +173,7 @@ class OpSampler:
             before = rss_mb()
             sampler.step_peak = (before, 0.0)
             sampler.step_tree_peak = 0.0
+            cpu = sampler.cpu()
             tracing = op.kind == sampler.trace and not sampler.traced
             if tracing:
                 tracemalloc.start(8)
@@ -170,6 +187,8 @@ class OpSampler:
                 sampler._note()
                 after = rss_mb()
                 sampler.deltas.setdefault((sampler.phase, op.kind), []).append(after - before)
+                spent = sampler.cpu() - cpu
+                sampler.cpus.setdefault((sampler.phase, op.kind), []).append(spent)
                 sampler.timeline.append(
                     {
                         "phase": sampler.phase,
@@ -179,6 +198,7 @@ class OpSampler:
                         "peak": round(sampler.step_peak[0]),
                         "peak_file_mb": round(sampler.step_peak[1]),
                         "tree_peak": round(sampler.step_tree_peak),
+                        "cpu_s": round(spent, 3),
                     }
                 )
                 sampler.current = "-"
@@ -231,6 +251,7 @@ def profile(recipe: Path, cache: Path, every: float, trace: str = "") -> dict[st
                     "peak_mb": round(peak),
                     "tree_peak_mb": round(sampler.tree_peaks.get((phase, op), 0.0)),
                     "median_delta_mb": round(median(sampler.deltas.get((phase, op), [])), 1),
+                    "median_cpu_s": round(median(sampler.cpus.get((phase, op), [])), 3),
                 }
                 for (phase, op), peak in sampler.peaks.items()
             ),
@@ -269,17 +290,19 @@ def main() -> int:
         at_peak = " + ".join(f"{k} {v}" for k, v in result["tree_at_peak_mb"].items())
         print(f"tree (PSS summed): peak {result['tree_peak_mb']} MB in {'/'.join(result['tree_peak_in'])} = {at_peak}")
         print("process peaks (PSS, MB): " + ", ".join(f"{k} {v}" for k, v in result["process_peaks_mb"].items()))
-        print("| phase | op | peak RSS, MB | tree peak (PSS), MB | median RSS change, MB |\n|---|---|---|---|---|")
+        print("| phase | op | peak RSS, MB | tree peak (PSS), MB | median RSS change, MB | median CPU, s |")
+        print("|---|---|---|---|---|---|")
         for r in result["ops"][: args.top]:
-            print(f"| {r['phase']} | {r['op']} | {r['peak_mb']} | {r['tree_peak_mb']} | {r['median_delta_mb']} |")
+            print(f"| {r['phase']} | {r['op']} | {r['peak_mb']} | {r['tree_peak_mb']} | {r['median_delta_mb']} "
+                  f"| {r.get('median_cpu_s', '')} |")
         for line in result.get("traced", []):
             print("traced:", line)
-        print("\n| phase | op | RSS before → after, MB | peak (of which mapped files), MB | tree peak, MB |")
-        print("|---|---|---|---|---|")
+        print("\n| phase | op | RSS before → after, MB | peak (of which mapped files), MB | tree peak, MB | CPU, s |")
+        print("|---|---|---|---|---|---|")
         for t in result["timeline"]:
             if t["peak"] - t["before"] > 5 or abs(t["after"] - t["before"]) > 5:
                 print(f"| {t['phase']} | {t['op']} | {t['before']} → {t['after']} | {t['peak']} ({t['peak_file_mb']}) "
-                      f"| {t['tree_peak']} |")
+                      f"| {t['tree_peak']} | {t['cpu_s']} |")
     return 0
 
 

@@ -1,7 +1,9 @@
-"""The unit search's join and fill distances computed in blocks of rows (units.join_jump,
-units.nearest) equal the whole-array computation they replace, to the bit, on a real clip's
-library: the library as it is and looped 25 times (the 122 s scaling source), with blocks of
-one row, of a size that leaves a remainder, the default size, and one block (the old code).
+"""The unit library's analysis and the unit search's join and fill distances, computed with
+fewer whole-length arrays alive (in place, in blocks of rows: units.build_library,
+units.join_jump, units.nearest), equal the whole-array computation they replace, to the bit,
+on real clips' libraries: as they are and looped 25 times (the 122 s scaling source), with
+blocks of one row, of a size that leaves a remainder, the default size, and one block (the
+old code).
 """
 
 from __future__ import annotations
@@ -13,9 +15,21 @@ import pytest
 
 from tests.speech.test_units import library, new_word
 from tests.speech.test_voice_match import CASES, source
+from vpipe.data.alignment import Segment
 from vpipe.speech import units
-from vpipe.speech.pitch import local_f0
-from vpipe.speech.units import FRAME_S, KNN, UnitLibrary, cepstra, envelope_hook, join_jump, nearest, select
+from vpipe.speech.pitch import ANALYSIS_RATE, f0_track, local_f0, resample
+from vpipe.speech.profile import pyworld
+from vpipe.speech.units import (
+    FRAME_S,
+    KNN,
+    UnitLibrary,
+    build_library,
+    cepstra,
+    envelope_hook,
+    join_jump,
+    nearest,
+    select,
+)
 from vpipe.speech.voice_match import match_voice
 
 pytestmark = pytest.mark.media
@@ -37,6 +51,52 @@ def looped(lib: UnitLibrary, times: int) -> UnitLibrary:
         features=np.tile(lib.features, (times, 1)),
         speech=np.concatenate([lib.speech + k * n for k in range(times)]),
     )
+
+
+def _old_library(mono: np.ndarray, rate: int, phones: tuple[Segment, ...]) -> UnitLibrary:
+    """build_library as it was: every WORLD array whole and alive at once."""
+    pw = pyworld()
+    y = np.ascontiguousarray(resample(np.asarray(mono, np.float64), rate, ANALYSIS_RATE), dtype=np.float64)
+    track = f0_track(y, ANALYSIS_RATE, hop_s=FRAME_S, voicing=-1.0)
+    f0 = np.ascontiguousarray(np.where(track.voiced, track.f0, 0.0))
+    times = np.ascontiguousarray(track.times)
+    sp = pw.cheaptrick(y, f0, times, ANALYSIS_RATE)
+    ap = pw.d4c(y, f0, times, ANALYSIS_RATE)
+    periodic = np.where(track.strength >= 0.5, f0, 0.0)
+    log_sp = np.log(np.maximum(sp, 1e-30))
+    m = np.max(log_sp, axis=1, keepdims=True)
+    energy = (m + np.log(np.sum(np.exp(log_sp - m), axis=1, keepdims=True)))[:, 0]
+    inside = np.zeros(len(log_sp), bool)
+    for p in phones:
+        if p.label != "SIL":
+            inside[int(p.start / FRAME_S) : int(np.ceil(p.end / FRAME_S))] = True
+    inside[: len(log_sp)] &= energy > energy.max() - units._FILL_FLOOR_DB / (10 / np.log(10))
+    return UnitLibrary(
+        log_sp.astype(np.float16),
+        ap.astype(np.float16),
+        periodic.astype(np.float32),
+        tuple(p.label for p in phones),
+        np.array([p.start for p in phones], np.float64),
+        np.array([p.end for p in phones], np.float64),
+        cepstra(log_sp).astype(np.float32),
+        np.flatnonzero(inside[: len(log_sp)]),
+    )
+
+
+@pytest.mark.parametrize("block", [513 * 8 * 100, units.BLOCK_BYTES])
+@pytest.mark.parametrize("name", ["glasses_woman", "interview_man"])
+def test_the_library_equals_the_whole_array_analysis(monkeypatch: pytest.MonkeyPatch, name: str, block: int) -> None:
+    """Every field, dtype and value, with the energy in 100-frame blocks (a remainder left)
+    and in the default blocks."""
+    src = source(name)
+    want = _old_library(src.mono, src.rate, src.alignment.phones)
+    monkeypatch.setattr(units, "BLOCK_BYTES", block)
+    got = build_library(src.mono, src.rate, src.alignment.phones)
+    assert len(got.log_sp) > 300 and 0 < len(got.speech) < len(got.log_sp)
+    for field in ("log_sp", "ap", "f0", "starts", "ends", "features", "speech"):
+        a, b = getattr(got, field), getattr(want, field)
+        assert a.dtype == b.dtype and np.array_equal(a, b), field
+    assert got.labels == want.labels
 
 
 def _old_jump(ends: np.ndarray, starts: np.ndarray) -> np.ndarray:

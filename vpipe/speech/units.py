@@ -148,31 +148,41 @@ class UnitLibrary:
 
 
 def build_library(mono: np.ndarray, rate: int, phones: Sequence[Segment]) -> UnitLibrary:
-    """Analyse the source speech once (shared work, ~0.3 s CPU per source second)."""
+    """Analyse the source speech once (shared work, ~0.3 s CPU per source second).
+
+    WORLD's float64 (frames × 513) arrays are 100 MB each at 122 s: the envelope is turned
+    into its log in place and dropped once its float16, its cepstra and its energy are taken,
+    the energy is summed a block of frames at a time, and the aperiodicity is analysed only
+    then, so no more than two of them are alive at once (five were, 770 MB at 122 s). The
+    same operations on the same values: the library is equal to the bit
+    (tests/speech/test_units_blocks.py keeps the whole-array form to compare)."""
     pw = pyworld()
     y = np.ascontiguousarray(resample(np.asarray(mono, np.float64), rate, ANALYSIS_RATE), dtype=np.float64)
     track = f0_track(y, ANALYSIS_RATE, hop_s=FRAME_S, voicing=-1.0)
     f0 = np.ascontiguousarray(np.where(track.voiced, track.f0, 0.0))
     times = np.ascontiguousarray(track.times)
-    sp = pw.cheaptrick(y, f0, times, ANALYSIS_RATE)
-    ap = pw.d4c(y, f0, times, ANALYSIS_RATE)
+    log_sp = pw.cheaptrick(y, f0, times, ANALYSIS_RATE)
+    np.log(np.maximum(log_sp, 1e-30, out=log_sp), out=log_sp)
+    step = _row_blocks(len(log_sp), log_sp.shape[1] * log_sp.itemsize)
+    energy = np.concatenate([_log_energy(log_sp[a : a + step.step]) for a in step]) if len(log_sp) else np.zeros(0)
+    features, log_sp16, frames = cepstra(log_sp).astype(np.float32), log_sp.astype(np.float16), len(log_sp)
+    del log_sp
+    ap = pw.d4c(y, f0, times, ANALYSIS_RATE).astype(np.float16)
     periodic = np.where(track.strength >= 0.5, f0, 0.0)
-    log_sp = np.log(np.maximum(sp, 1e-30))
-    energy = _log_energy(log_sp)
-    inside = np.zeros(len(log_sp), bool)
+    inside = np.zeros(frames, bool)
     for p in phones:
         if p.label != "SIL":
             inside[int(p.start / FRAME_S) : int(np.ceil(p.end / FRAME_S))] = True
-    inside[: len(log_sp)] &= energy > energy.max() - _FILL_FLOOR_DB / (10 / np.log(10))
+    inside[:frames] &= energy > energy.max() - _FILL_FLOOR_DB / (10 / np.log(10))
     return UnitLibrary(
-        log_sp.astype(np.float16),
-        ap.astype(np.float16),
+        log_sp16,
+        ap,
         periodic.astype(np.float32),
         tuple(p.label for p in phones),
         np.array([p.start for p in phones], np.float64),
         np.array([p.end for p in phones], np.float64),
-        cepstra(log_sp).astype(np.float32),
-        np.flatnonzero(inside[: len(log_sp)]),
+        features,
+        np.flatnonzero(inside[:frames]),
     )
 
 
