@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.clips import GLASSES, INTERVIEW, STUDIO, Clip
@@ -114,6 +115,50 @@ def test_report_with_100_rows_opens_in_under_2_s(review_run: Run, tmp_path: Path
     assert min(loads) < 2000, loads
     first = re.findall(r'<tr data-verdict="(\w+)"', dom)
     assert first[:10] == ["flagged"] * 10 and set(first[10:]) == {"passed"}
+
+
+def test_waveform_draws_the_slots_from_the_output_and_the_rest_from_the_recording(review_run: Run) -> None:
+    """The review's waveform decodes only the slots (and the end) of a row's output: there its
+    samples are the whole decode's (up to the AAC decoder's noise substitution, whose random
+    state depends on where decoding began: measured 1.2e-4 at most); elsewhere they are the
+    recording's own, shifted by the slots before (exactly), and the figure's envelope is the
+    whole output's within the codec's noise. A record without the exact shift, or one that
+    does not follow the recording, is decoded whole."""
+    from vpipe.report.figures import envelope
+    from vpipe.report.wave import MARGIN, _spliced, read_recording, row_sound, whole_sound
+
+    recording = read_recording(Path(review_run.records[0]["source"]))
+    assert recording is not None
+    shifts = []
+    for row in review_run.rows.values():
+        output, slots = Path(row["output"]), row["qc"]["curves"]["slots"]
+        full, rate = whole_sound(output)
+        fast = _spliced(output, recording, slots)
+        assert fast is not None and fast[1] == rate == recording.rate  # the fast path was taken
+        sound = fast[0]
+        assert len(sound) == len(full)
+        inside = np.zeros(len(full), bool)
+        for s in slots:
+            inside[round(s["start"] * rate) : round(s["end"] * rate)] = True
+        assert inside.any() and np.abs(sound[inside] - full[inside]).max() < 1e-3
+        # outside the decoded windows: the recording's samples, shifted by the slot before
+        margin = round(MARGIN * rate) + 1
+        shift = slots[-1]["shift_samples"]
+        after = round(slots[-1]["end"] * rate) + margin
+        stop = len(full) - rate  # the last second is decoded from the output
+        assert stop - after > rate
+        assert np.array_equal(sound[after:stop], recording.samples[after - shift : stop - shift])
+        before = max(0, round(slots[0]["start"] * rate) - margin)
+        assert np.array_equal(sound[:before], recording.samples[:before])
+        env, env_full = envelope(sound), envelope(full)
+        assert np.abs(env - env_full).max() < 0.05 * env_full.max()  # the codec's noise, not a misplaced track
+        columns = np.linspace(0, len(full), len(env) + 1).astype(int)
+        in_slot = [k for k in range(len(env)) if inside[columns[k] : columns[k + 1]].all()]
+        assert in_slot and np.abs(env[in_slot] - env_full[in_slot]).max() < 1e-3
+        no_shift = [{k: v for k, v in s.items() if k != "shift_samples"} for s in slots]
+        assert np.array_equal(row_sound(output, recording, no_shift)[0], full)
+        shifts.append(shift)
+    assert any(s != 0 for s in shifts), shifts  # an elastic row: the recording after it is shifted
 
 
 @pytest.fixture(scope="module")

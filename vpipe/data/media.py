@@ -32,7 +32,9 @@ class GopIndex:
     # they are; there is no normalised file, so the re-encoded GOPs' pictures are kept in
     # `pictures` (a folder in the run's store), never beside the source
     own: bool = False
-    pictures: Path | None = None  # where first_generation keeps this index's pictures (None: beside the normalised file)
+    pictures: Path | None = (
+        None  # where first_generation keeps this index's pictures (None: beside the normalised file)
+    )
 
     def gop_of(self, frame: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.starts, frame, side="right") - 1
@@ -146,6 +148,19 @@ class Track:
     def retimed(self) -> bool:
         return any(abs(e.shift) > 1e-6 for e in self.edits)
 
+    def sample_shifts(self) -> tuple[int, ...]:
+        """Where the recording's stretches sit in the row's sound, in samples: 0 before the first
+        slot, then after each slot the sum of the slots' changes of length so far (each edit's
+        lengths rounded as audio.splice cut them)."""
+        rate = self.audio.rate
+        shifts, shift = [0], 0
+        for e in self.edits:
+            new = round((e.output_end - e.output_start) * rate)  # the samples audio.splice put in
+            old = round(e.source_end * rate) - round(e.source_start * rate)  # the recorded ones it took out
+            shift += new - old
+            shifts.append(shift)
+        return tuple(shifts)
+
     def to_output(self, t: float) -> float:
         """Output time of source time t (inside an edit: linear within it)."""
         shift = 0.0
@@ -206,7 +221,10 @@ class OutputFile:
 
     @staticmethod
     def of(
-        path: Path, splice: dict[str, object] | None = None, companions: tuple[Path, ...] = (), sha256: str | None = None
+        path: Path,
+        splice: dict[str, object] | None = None,
+        companions: tuple[Path, ...] = (),
+        sha256: str | None = None,
     ) -> OutputFile:
         """`sha256`: the file's digest when the writer has just computed it (not read twice)."""
         stat = path.stat()

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from vpipe.data.media import GopIndex, GopLayout, OutputFile, Track, VideoSource, file_digest
+from vpipe.data.media import GopIndex, GopLayout, OutputFile, VideoSource, file_digest
 from vpipe.ir.graph import Estimate, Op
 from vpipe.ir.hashing import digest
 from vpipe.kernel_api.context import RunContext
@@ -140,23 +140,9 @@ class SpliceVideo(Kernel):
             return replace(copied, splice={"original": str(original)})
         try:
             store = getattr(rt, "store_dir", None)
-            sound = RowSound(recording, sample_shifts(track), store) if recording is not None else None
+            sound = RowSound(recording, track.sample_shifts(), store) if recording is not None else None
             report = splice(frames, gops.path, gops.gops, track.audio, target, settings, sound)
         except WriteError as exc:
             raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
         report["original"] = str(gops.gops.original)  # QC measures the sound against the recording itself
         return sealed_file(target, report, seal_output(op, frames, track, row, target, rt))
-
-
-def sample_shifts(track: Track) -> tuple[int, ...]:
-    """Where the recording's stretches sit in the row's sound, in samples: 0 before the first
-    slot, then after each slot the sum of the slots' changes of length so far (each edit's
-    lengths rounded as audio.splice cut them)."""
-    rate = track.audio.rate
-    shifts, shift = [0], 0
-    for e in track.edits:
-        new = round((e.output_end - e.output_start) * rate)  # the samples audio.splice put in
-        old = round(e.source_end * rate) - round(e.source_start * rate)  # the recorded ones it took out
-        shift += new - old
-        shifts.append(shift)
-    return tuple(shifts)

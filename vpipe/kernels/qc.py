@@ -210,7 +210,10 @@ def _sync_expert_metrics(file: Any, frames: Frames, track: Any, rt: RunContext, 
 
 
 def _slot_edits(track: Track) -> list[dict[str, Any]]:
-    """Where each slot sits in the output and in the source (seconds), and what it says."""
+    """Where each slot sits in the output and in the source (seconds), what it says, and the
+    recording's exact shift after it in samples (the review draws the row's untouched sound
+    from the recording there: report/wave.py)."""
+    shifts = track.sample_shifts()
     return [
         {
             "slot": e.slot,
@@ -220,8 +223,9 @@ def _slot_edits(track: Track) -> list[dict[str, Any]]:
             "end": round(e.output_end, 4),
             "source_start": round(e.source_start, 4),
             "source_end": round(e.source_end, 4),
+            "shift_samples": shifts[k + 1],
         }
-        for e in track.edits
+        for k, e in enumerate(track.edits)
     ]
 
 

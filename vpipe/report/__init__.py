@@ -33,20 +33,24 @@ def _rel(path: Path, start: Path) -> str:
         return path.as_uri()
 
 
+_UNREAD = object()
+
+
 class _Source:
     """The source's audio and frames, decoded once for all the rows of a report."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path if path is not None and path.is_file() else None
-        self._audio: Any = None
+        self._recording: Any = _UNREAD
         self._frames: dict[int, Any] = {}
 
-    def audio(self) -> Any:
-        if self._audio is None and self.path is not None:
-            from vpipe.media.decode import read_audio
+    def recording(self) -> Any:
+        """The source's sound (report/wave.py), or None when it has none."""
+        if self._recording is _UNREAD:
+            from vpipe.report.wave import read_recording
 
-            self._audio = read_audio(self.path, rate=WAVE_RATE, mono=True).samples
-        return self._audio
+            self._recording = read_recording(self.path)
+        return self._recording
 
     def frames(self, indices: list[int]) -> dict[int, Any]:
         missing = sorted(set(indices) - set(self._frames))
@@ -55,9 +59,6 @@ class _Source:
 
             self._frames.update(read_frames(self.path, missing))
         return {k: self._frames[k] for k in indices if k in self._frames}
-
-
-WAVE_RATE = 8000
 
 
 def _earlier_pictures(folder: Path) -> Path | None:
@@ -108,12 +109,12 @@ def _row_assets(row: RowView, report: Path, source: _Source, earlier: Path | Non
             out["sheet"] = _rel(sheet_path, report)
     wave_path = stem.with_name(stem.name + "-wave.svg")
     if not _have(wave_path, earlier):
-        from vpipe.media.decode import read_audio
+        from vpipe.report.wave import row_sound
 
-        audio = read_audio(output, rate=WAVE_RATE, mono=True)
-        atomic_write_text(
-            wave_path, figures.waveform_svg(audio.samples, source.audio(), WAVE_RATE, slots, f"row {row.id}")
-        )
+        recording = source.recording()
+        sound, rate = row_sound(output, recording, slots)  # the slots from the output, the rest from the recording
+        lane = recording.samples if recording is not None and recording.rate == rate else None
+        atomic_write_text(wave_path, figures.waveform_svg(sound, lane, rate, slots, f"row {row.id}"))
     out["wave"] = _rel(wave_path, report)
     if curves.get("times"):
         mouth_path = stem.with_name(stem.name + "-mouth.svg")
