@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from vpipe.data.media import Frames, OutputFile
+from vpipe.qc.copied_in_place import SourceGops, identical_gop, read_in_place
 
 IDR = 5  # H.264 nal_unit_type of an IDR slice
 
@@ -112,14 +114,54 @@ def _length_size(extradata: bytes) -> int | None:
     return (extradata[4] & 3) + 1 if len(extradata) > 6 and extradata[0] == 1 else None
 
 
-def copied_gops(path: Path, splice: dict[str, Any]) -> CopiedGops:
+def copied_gops(path: Path, splice: dict[str, Any], source: SourceGops | None = None) -> CopiedGops:
     """One pass over the output's packets, nothing decoded: each copied GOP's digest against
-    the one the writer recorded, every frame's timestamp, and which identical GOPs are intact."""
+    the one the writer recorded, every frame's timestamp, and which identical GOPs are intact.
+    A plain MP4 is read in place (qc/copied_in_place.py: the same figures, its copied GOPs
+    compared with `source`'s, the source's GOPs hashed once per process); anything else demuxed."""
+    expected = {int(k0): (int(g), str(d)) for g, k0, d in splice.get("copied") or []}
+    samples = read_in_place(path)
+    if samples is None:
+        return _copied_demuxed(path, expected)
+    length_size = _length_size(samples.extradata)
+    same = 0
+    intact: list[tuple[int, int, int]] = []
+    fd = os.open(path, os.O_RDONLY)
+    source_fd = os.open(source.samples.path, os.O_RDONLY) if source is not None else -1
+    try:
+        for i in range(len(samples.starts) - 1):
+            first, end = samples.gop(i)
+            if first not in expected:
+                continue
+            g, digest = expected[first]
+            if not identical_gop(samples, fd, i, digest, g, source, source_fd):
+                continue
+            same += 1
+            if _shown_first(
+                samples.pts[first:end].tolist(), end - first, length_size, samples.read(fd, first, first + 1)
+            ):
+                intact.append((g, first, end - first))
+    finally:
+        os.close(fd)
+        if source_fd >= 0:
+            os.close(source_fd)
+    return CopiedGops(len(expected), same, np.sort(samples.pts), tuple(intact), samples.extradata)
+
+
+def _shown_first(group_pts: list[int], packets: int, length_size: int | None, first_packet: bytes) -> bool:
+    """A GOP whose every packet has its own timestamp, whose first packet is shown first and
+    is an IDR slice."""
+    shown_first = len(group_pts) == packets and len(set(group_pts)) == len(group_pts)
+    shown_first = shown_first and min(group_pts) == group_pts[0]
+    return bool(length_size and shown_first and IDR in nal_types(first_packet, length_size))
+
+
+def _copied_demuxed(path: Path, expected: dict[int, tuple[int, str]]) -> CopiedGops:
+    """copied_gops by demuxing every packet (a file libavformat's index may not stand for)."""
     import av
 
     from vpipe.media.normalize import gop_digest, packet_groups
 
-    expected = {int(k0): (int(g), str(d)) for g, k0, d in splice.get("copied") or []}
     extradata: bytes | None = None  # read from the first packet's stream: one open of the file, not two
     length_size: int | None = None
     same = 0
@@ -134,9 +176,7 @@ def copied_gops(path: Path, splice: dict[str, Any]) -> CopiedGops:
         if first not in expected or gop_digest(packets) != expected[first][1]:
             continue
         same += 1
-        shown_first = len(group_pts) == len(packets) and len(set(group_pts)) == len(group_pts)
-        shown_first = shown_first and min(group_pts) == group_pts[0]
-        if length_size and shown_first and IDR in nal_types(bytes(packets[0]), length_size):
+        if _shown_first(group_pts, len(packets), length_size, bytes(packets[0])):
             intact.append((expected[first][0], first, len(packets)))
     if extradata is None:  # no packet at all
         with av.open(str(path)) as container:

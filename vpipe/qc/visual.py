@@ -34,6 +34,7 @@ from vpipe.kernel_api.context import RunContext
 from vpipe.lipsync.sync import sync_score
 from vpipe.lipsync.visemes import predicted_aperture
 from vpipe.qc.copied_figures import CopiedGop, copied_gop, crop, region_change
+from vpipe.qc.copied_in_place import hashed_source
 from vpipe.qc.pairs import copied_gops, measured_ranges, pairs_full, pairs_spliced, same_pictures, stream_gops
 
 
@@ -334,7 +335,11 @@ def _check_copied_gops(
     assert file.splice is not None
     src_pts = rt.resource(f"frame-pts:{frames.source}", lambda: frame_timing(frames.source).pts)
     source_gops = rt.resource(f"stream-gops:{frames.source}", lambda: stream_gops(frames.source))
-    found = copied_gops(file.path, file.splice)
+    stat = frames.source.stat()  # a source rewritten in place is hashed afresh
+    in_place = rt.resource(
+        f"source-gops-in-place:{frames.source}:{stat.st_size}:{stat.st_mtime_ns}", lambda: hashed_source(frames.source)
+    )
+    found = copied_gops(file.path, file.splice, in_place)
     metrics["copied_gops"] = found.copied
     metrics["copied_gops_identical"] = found.identical
     metrics["copied_source_psnr_min_db"] = float(file.splice.get("copied_source_psnr_min_db", 99.0))
