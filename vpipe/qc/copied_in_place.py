@@ -35,6 +35,7 @@ import numpy as np
 
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"mvex", b"udta"}
 _REFUSED = {b"ctts", b"mvex", b"moof"}  # composition offsets, fragments: demux instead
+_NO_PROBING = {"analyzeduration": "0", "probesize": "32"}
 
 
 @dataclass(frozen=True)
@@ -48,19 +49,27 @@ class Samples:
     starts: np.ndarray  # int64: the samples that start a GOP (key flag), and len(pos) at the end
     extradata: bytes
 
+    def __post_init__(self) -> None:
+        # plain ints for the per-GOP reads (numpy scalars cost more than the reads at 250 GOPs)
+        ends = self.pos + self.size
+        breaks = np.concatenate([[0], np.cumsum(self.pos[1:] != ends[:-1])])  # gaps before each sample
+        object.__setattr__(self, "_pos", self.pos.tolist())
+        object.__setattr__(self, "_ends", ends.tolist())
+        object.__setattr__(self, "_breaks", breaks.tolist())
+
     def gop(self, i: int) -> tuple[int, int]:
         return int(self.starts[i]), int(self.starts[i + 1])
 
     def read(self, fd: int, a: int, b: int) -> bytes:
         """Samples a … b-1 as demuxing gives them, one after the other: the file span they lie
         in is read in one call (a muxed file interleaves other streams' samples between them)."""
-        pos, ends = self.pos[a:b], self.pos[a:b] + self.size[a:b]
-        start = int(pos[0])
-        span = os.pread(fd, int(ends.max()) - start, start)
-        if np.array_equal(pos[1:], ends[:-1]) and len(span) == int(ends[-1]) - start:
-            return span  # adjacent samples: the span is theirs
-        view = memoryview(span)
-        return b"".join([view[p - start : q - start] for p, q in zip(pos.tolist(), ends.tolist(), strict=True)])
+        pos: list[int] = self._pos  # type: ignore[attr-defined]
+        ends: list[int] = self._ends  # type: ignore[attr-defined]
+        start = pos[a]
+        if self._breaks[b - 1] == self._breaks[a]:  # type: ignore[attr-defined]
+            return os.pread(fd, ends[b - 1] - start, start)  # adjacent samples: the span is theirs
+        view = memoryview(os.pread(fd, max(ends[a:b]) - start, start))
+        return b"".join([view[p - start : q - start] for p, q in zip(pos[a:b], ends[a:b], strict=True)])
 
 
 def _boxes(data: bytes | memoryview, found: set[bytes]) -> bool:
@@ -114,7 +123,9 @@ def read_in_place(path: Path) -> Samples | None:
 
     if not _plain_mp4(path):
         return None
-    with av.open(str(path)) as container:
+    # the index and the avcC come from the MP4's boxes when the file is opened; probing the
+    # streams (decoding their first frames) would add ~5 ms and change neither
+    with av.open(str(path), options=_NO_PROBING) as container:
         stream = container.streams.video[0]
         extradata = bytes(stream.codec_context.extradata or b"")
         entries = [(e.pos, e.size, e.timestamp, e.is_keyframe, e.is_discard) for e in stream.index_entries]
