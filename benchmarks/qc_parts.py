@@ -129,6 +129,11 @@ def bench_length(seconds: float, rows: int, work: Path, ab: bool = False) -> dic
         shortcuts.update(paired_reuse(calls[1 : 1 + len(steady)]))
     row_cpu = median([r["cpu_seconds"] for r in steady])
     qc_manifest = median([r["cpu_timings"].get("report", 0.0) for r in steady])
+    # the voice guard (speech.match_voice: its heard checks, and the row's AAC splice where it
+    # hears the row as QC will decode it) and the write, whose AAC splice it may have made
+    guard = median([r["cpu_timings"].get("matched", 0.0) for r in steady])
+    write = median([r["cpu_timings"].get("file", 0.0) for r in steady])
+    taken = sum(int(r["qc"]["metrics"].get("value.heard_from_guard", 0.0)) for r in steady)
     return {
         "seconds": seconds,
         "source_s": round(times * 4.88, 1),
@@ -136,6 +141,9 @@ def bench_length(seconds: float, rows: int, work: Path, ab: bool = False) -> dic
         "row_cpu_s": round(row_cpu, 3),
         "qc_cpu_s_manifest": round(qc_manifest, 3),
         "qc_share": round(qc_manifest / row_cpu, 3) if row_cpu else None,
+        "guard_cpu_s": round(guard, 3),
+        "write_cpu_s": round(write, 3),
+        "heard_from_guard": f"{taken}/{len(steady)}",
         # the first row's QC, which loads the speaker encoder and decodes the source's audio
         # once per process (left out of the medians above)
         "qc_cpu_s_first_row": round(per_row[0].get("QC, all", 0.0), 3) if per_row else None,
@@ -236,6 +244,10 @@ def table(results: list[dict[str, Any]]) -> str:
     lines = [f"| {name.strip()} | " + " | ".join(f"{r['parts'][name]:.3f}" for r in results) + " |" for name in names]
     lines.append("| row, all (manifest) | " + " | ".join(f"{r['row_cpu_s']:.3f}" for r in results) + " |")
     lines.append("| QC share of the row | " + " | ".join(f"{100 * (r['qc_share'] or 0):.0f} %" for r in results) + " |")
+    guard = " | ".join(f"{r['guard_cpu_s']:.3f}" for r in results)
+    lines.append(f"| voice guard (speech.match_voice) | {guard} |")
+    lines.append("| write (media.splice) | " + " | ".join(f"{r['write_cpu_s']:.3f}" for r in results) + " |")
+    lines.append("| heard check taken from the guard | " + " | ".join(r["heard_from_guard"] for r in results) + " |")
     lines.append(
         "| QC of the first row (warm-up) | " + " | ".join(f"{r['qc_cpu_s_first_row']:.3f}" for r in results) + " |"
     )
