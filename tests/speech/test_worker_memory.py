@@ -1,7 +1,8 @@
-"""The speech worker gives its working memory back after each request: a long synthesis (the
-voice statistics speak up to 60 words of the transcript, a 122 s source's 60 against a 5 s
-one's 9) no longer leaves the worker that much larger for the rest of the run, and what it
-synthesizes is the same to the bit as a worker that keeps its memory (the old behaviour)."""
+"""The speech worker gives back the working memory of a long synthesis: the voice statistics
+speak up to 60 words of the transcript (a 122 s source's 60 against a 5 s one's 9), which no
+longer leaves the worker that much larger for the rest of the run; a row's sentence keeps
+the arena as before. What it synthesizes is the same to the bit as a worker that keeps its
+memory (the old behaviour)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ LONG = " ".join(("bringing in reforms to tighten that regulation and his " * 25)
 
 # The worker as it was: onnxruntime's arena keeps its largest run, the heap is never trimmed.
 _KEEPING = (
-    "import vpipe.speech.piper_worker as w; w._run_options = lambda: None; "
+    "import vpipe.speech.piper_worker as w; w._run_options = lambda size, limit: None; "
     "w._release_free_memory = lambda: None; w.main()"
 )
 

@@ -46,8 +46,13 @@ AUDIO_OUTPUT = "output"
 # decode's (tests/speech/test_tts.py measures the difference).
 DECODER_CONTEXT_FRAMES = 10
 SCALES_INPUT = "vpipe_phoneme_scales"  # per-phoneme-id duration factors (added by vpipe)
+# Runs larger than these give their memory back (_run_options): ~400 phoneme ids or 800
+# latent frames are a sentence of ~9 s, longer than a row's sentence usually is.
+SHRINK_IDS = 400
+SHRINK_FRAMES = 800
 _VOICES: dict[str, Any] = {}
 _ESPEAK_LOCK = threading.Lock()
+_TRIM = threading.Event()  # a large run happened in this request: trim the heap after it
 
 
 def _patched(model_path: Path) -> Any:
@@ -160,9 +165,9 @@ class _Voice:
             SCALES_INPUT: self._id_scales(ids).reshape(1, 1, -1),
         }
         if durations_only:
-            (frames,) = self.durations.run([DURATIONS_OUTPUT], args, _run_options())
+            (frames,) = self.durations.run([DURATIONS_OUTPUT], args, _run_options(len(ids), SHRINK_IDS))
         else:  # the latent is decoded later, only where it is needed
-            latent, frames = self.front.run([LATENT, DURATIONS_OUTPUT], args, _run_options())
+            latent, frames = self.front.run([LATENT, DURATIONS_OUTPUT], args, _run_options(len(ids), SHRINK_IDS))
             self._latents.append(latent)
         return np.zeros(1, np.float32), (frames.squeeze() * self.config.hop_length).astype(np.int64).reshape(-1)
 
@@ -217,7 +222,9 @@ class _Voice:
             fa = max(0, a // hop - DECODER_CONTEXT_FRAMES)
             fb = min(latent.shape[-1], -(-b // hop) + DECODER_CONTEXT_FRAMES)
             (audio,) = self.decoder.run(
-                [AUDIO_OUTPUT], {LATENT: np.ascontiguousarray(latent[:, :, fa:fb])}, _run_options()
+                [AUDIO_OUTPUT],
+                {LATENT: np.ascontiguousarray(latent[:, :, fa:fb])},
+                _run_options(fb - fa, SHRINK_FRAMES),
             )
             pieces.append(audio.reshape(-1)[a - fa * hop : b - fa * hop])
         return np.concatenate(pieces).astype(np.float32) if pieces else np.zeros(0, np.float32)
@@ -317,13 +324,23 @@ def _session_options() -> Any:
     return options
 
 
+def _run_options(size: int, limit: int) -> Any:
+    """A run larger than `limit` (phoneme ids, or latent frames for the decoder) hands back
+    what it grew onnxruntime's CPU arena by, at its end, and has the heap trimmed after the
+    request. The arena otherwise keeps its largest run's working memory for the process's
+    life, and the largest run is the voice statistics' one synthesis of up to 60 words of the
+    transcript: the worker stayed ~280 MB larger at a 122 s source than at a 5 s one
+    (benchmarks/rss_ops.py). Smaller runs (a row's sentence) keep the arena as before:
+    shrinking after every run cost a row's synthesis ~0.06 s of CPU (measured). Only where
+    memory comes from changes, never what is computed."""
+    if size <= limit:
+        return None
+    _TRIM.set()
+    return _shrinking()
+
+
 @functools.cache
-def _run_options() -> Any:
-    """Every run hands back what it grew onnxruntime's CPU arena by. The arena otherwise keeps
-    its largest run's working memory for the process's life, and the largest run is the voice
-    statistics' one synthesis of up to 60 words of the transcript: the worker stayed ~280 MB
-    larger at a 122 s source than at a 5 s one (benchmarks/rss_ops.py). Only where memory
-    comes from changes, not what is computed; a row's synthesis costs the same CPU (measured)."""
+def _shrinking() -> Any:
     import onnxruntime
 
     options = onnxruntime.RunOptions()
@@ -332,8 +349,12 @@ def _run_options() -> Any:
 
 
 def _release_free_memory() -> None:
-    """Give the C heap's free pages back to the system after a request (glibc's malloc_trim):
-    the arena's freed blocks below glibc's mmap threshold stay in the heap otherwise."""
+    """After a request with a large run: give the C heap's free pages back to the system
+    (glibc's malloc_trim); the arena's freed blocks below glibc's mmap threshold stay in the
+    heap otherwise."""
+    if not _TRIM.is_set():
+        return
+    _TRIM.clear()
     with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
         ctypes.CDLL(None).malloc_trim(0)
 
