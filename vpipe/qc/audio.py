@@ -157,8 +157,9 @@ def heard_known(track: Audio, edit: TimelineEdit, phonemize: Callable[[list[str]
     return heard_again(MonoMix(track), track.rate, edit, phonemize)
 
 
-# QC takes the guard's check of the row's track for the written file's only where what lies
-# between them, the AAC encode, cannot have moved the verdict: the file's sound over the
+# A row whose sound is encoded whole (audio only, Opus: its guard hears the track, not the
+# file's decode) has its guard's check of the track taken for the written file's only where
+# what lies between them, the AAC encode, cannot have moved the verdict: the file's sound over the
 # heard window follows the track's to within REUSE_FIDELITY_DB (track energy over the energy
 # of the difference) and the new words won there by at least REUSE_MARGIN points. Measured
 # on 63 audio-only rows of the three tuning clips (every value of tests/clips.py and 45

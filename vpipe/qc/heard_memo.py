@@ -4,9 +4,11 @@ The same words aligned on the same samples give the same confidences (pocketsphi
 deterministic, and vpipe.speech.align resets its decoders' feature state before each
 utterance), so a heard check is named by a digest of its window's samples (as the aligner
 receives them: dtype, length and bytes), the words it aligned and how it pronounced them.
-speech.match_voice's heard-word guard listens to the row's sound track exactly as
-audio.splice will cut it, so QC can find the guard's result for the track it is given
-(vpipe.qc.audio.heard_known) without aligning again.
+speech.match_voice's heard-word guard listens to the row's sound as QC will decode it from
+the written file (a spliced-AAC row: its packets decoded as read_excerpt decodes the file,
+vpipe.qc.excerpt_packets), so QC finds the guard's result for the very samples it decodes
+(vpipe.qc.audio.heard_again) without aligning again; a row encoded whole is heard on its
+track (vpipe.qc.audio.heard_known).
 
 Only within one process and only the last MEMO_SIZE checks: a miss costs the alignment that
 would have run anyway, never a different result.
