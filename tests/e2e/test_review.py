@@ -157,8 +157,26 @@ def test_waveform_draws_the_slots_from_the_output_and_the_rest_from_the_recordin
         assert in_slot and np.abs(env[in_slot] - env_full[in_slot]).max() < 1e-3
         no_shift = [{k: v for k, v in s.items() if k != "shift_samples"} for s in slots]
         assert np.array_equal(row_sound(output, recording, no_shift)[0], full)
+        narration = [{**slots[0], "slot": "", "source_start": 0.0, "source_end": 0.0}]  # not the recording's sound
+        assert np.array_equal(row_sound(output, recording, narration)[0], full)
         shifts.append(shift)
     assert any(s != 0 for s in shifts), shifts  # an elastic row: the recording after it is shifted
+
+
+def test_contact_sheet_is_the_same_when_it_seeks(review_run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A row's sheet decodes from the keyframe before its first pick once that lies far into
+    the video (a slot late in a long recording): the same picture as decoding from the start."""
+    from vpipe.report import _Source, sheet
+
+    source = Path(review_run.records[0]["source"])
+    for row in review_run.rows.values():
+        curves = row["qc"]["curves"]
+        picks, box = curves["review_frames"], curves.get("face_box")
+        plain = sheet.contact_sheet(Path(row["output"]), _Source(source), picks, box)
+        with monkeypatch.context() as m:
+            m.setattr(sheet, "SEEK_FROM", 1)
+            seeking = sheet.contact_sheet(Path(row["output"]), _Source(source), picks, box)
+        assert plain is not None and seeking is not None and np.array_equal(plain, seeking)
 
 
 @pytest.fixture(scope="module")

@@ -43,6 +43,7 @@ class _Source:
         self.path = path if path is not None and path.is_file() else None
         self._recording: Any = _UNREAD
         self._frames: dict[int, Any] = {}
+        self._closed: bool | None = None  # whether the source's GOPs are closed (asked once, if needed)
 
     def recording(self) -> Any:
         """The source's sound (report/wave.py), or None when it has none."""
@@ -56,8 +57,13 @@ class _Source:
         missing = sorted(set(indices) - set(self._frames))
         if missing and self.path is not None:
             from vpipe.media.decode import read_frames
+            from vpipe.report.sheet import SEEK_FROM, seek_index
 
-            self._frames.update(read_frames(self.path, missing))
+            if missing[0] >= SEEK_FROM and self._closed is None:  # a source's decoder may seek only at closed GOPs
+                from vpipe.qc.pairs import stream_gops
+
+                self._closed = stream_gops(self.path).closed
+            self._frames.update(read_frames(self.path, missing, seek_index(self.path, missing[0], bool(self._closed))))
         return {k: self._frames[k] for k in indices if k in self._frames}
 
 
@@ -113,8 +119,8 @@ def _row_assets(row: RowView, report: Path, source: _Source, earlier: Path | Non
 
         recording = source.recording()
         sound, rate = row_sound(output, recording, slots)  # the slots from the output, the rest from the recording
-        lane = recording.samples if recording is not None and recording.rate == rate else None
-        atomic_write_text(wave_path, figures.waveform_svg(sound, lane, rate, slots, f"row {row.id}"))
+        lane, lane_rate = (recording.samples, recording.rate) if recording is not None else (None, None)
+        atomic_write_text(wave_path, figures.waveform_svg(sound, lane, rate, slots, f"row {row.id}", lane_rate))
     out["wave"] = _rel(wave_path, report)
     if curves.get("times"):
         mouth_path = stem.with_name(stem.name + "-mouth.svg")

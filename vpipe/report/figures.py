@@ -41,18 +41,24 @@ def _wave_path(env: np.ndarray, y_mid: float, half: float) -> str:
 
 
 def waveform_svg(
-    output: np.ndarray, source: np.ndarray | None, rate: int, slots: Sequence[dict[str, Any]], title: str = ""
+    output: np.ndarray,
+    source: np.ndarray | None,
+    rate: int,
+    slots: Sequence[dict[str, Any]],
+    title: str = "",
+    source_rate: int | None = None,
 ) -> str:
     """Output waveform (top) and source waveform (bottom) on one time axis, the slots shaded
-    where they sit in each."""
-    duration = max(len(output), len(source) if source is not None else 0) / max(rate, 1)
+    where they sit in each. `source_rate`: the source's, when not `rate` (a WebM's Opus)."""
+    source_rate = source_rate or rate
+    duration = max(len(output) / max(rate, 1), len(source) / max(source_rate, 1) if source is not None else 0.0)
     duration = max(duration, 1e-6)
-    lanes = [("output", output, "start", "end")] + (
-        [("source", source, "source_start", "source_end")] if source is not None else []
+    lanes = [("output", output, "start", "end", rate)] + (
+        [("source", source, "source_start", "source_end", source_rate)] if source is not None else []
     )
     lane_h = (HEIGHT - 20) / len(lanes)
     body = []
-    for i, (label, samples, a, b) in enumerate(lanes):
+    for i, (label, samples, a, b, lane_rate) in enumerate(lanes):
         y0 = i * lane_h
         for s in slots:
             x0, x1 = WIDTH * float(s[a]) / duration, WIDTH * float(s[b]) / duration
@@ -61,7 +67,7 @@ def waveform_svg(
                 f'fill="#f4b400" fill-opacity="0.25"><title>{escape(str(s.get("slot")))}: '
                 f"{escape(str(s.get('said') if label == 'output' else s.get('replaced')))}</title></rect>"
             )
-        cols = max(1, int(PEAKS * (len(samples) / rate) / duration))
+        cols = max(1, int(PEAKS * (len(samples) / lane_rate) / duration))
         env = envelope(samples, cols)
         env = np.concatenate([env, np.zeros(PEAKS - len(env), np.float32)]) if len(env) < PEAKS else env
         color = "#1a73e8" if label == "output" else "#777"

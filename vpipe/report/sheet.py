@@ -27,7 +27,8 @@ def contact_sheet(output: Path, source: Any, picks: list[dict[str, Any]], face_b
 
     if not picks:
         return None
-    outs = read_frames(output, sorted({int(p["frame"]) for p in picks}))
+    wanted_out = sorted({int(p["frame"]) for p in picks})
+    outs = read_frames(output, wanted_out, seek_index(output, wanted_out[0]))
     wanted = sorted({int(p["source_frame"]) for p in picks})
     # `source` is a path, or an object that decodes and keeps source frames for many rows
     srcs = source.frames(wanted) if hasattr(source, "frames") else read_frames(source, wanted)
@@ -63,6 +64,20 @@ def contact_sheet(output: Path, source: Any, picks: list[dict[str, Any]], face_b
         return np.hstack(parts[:-1])
 
     return np.vstack([row(top), np.full((2, row(top).shape[1], 3), 255, np.uint8), row(bottom)])
+
+
+SEEK_FROM = 250  # frames: past this, demuxing the timestamps to seek costs less than decoding up to the pick
+
+
+def seek_index(path: Path, first: int, closed: bool = True) -> np.ndarray | None:
+    """The stream's timestamps, for read_frames to start at the keyframe before frame `first`
+    (vpipe's outputs have closed GOPs, as QC's contact sheet relies on), when it lies far
+    enough in; None: decode from the first frame (what a slot near the start costs least)."""
+    if first < SEEK_FROM or not closed:
+        return None
+    from vpipe.media.decode import frame_timing
+
+    return frame_timing(path).pts
 
 
 def frames_around_slots(duration: float, fps: float | None, slots: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -83,8 +83,9 @@ def whole_sound(output: Path) -> tuple[np.ndarray, int]:
 def _shifts(slots: Sequence[dict[str, Any]]) -> list[int] | None:
     """The recording's shift in output samples after each slot (0 before the first), as the
     row's QC recorded it from its track (kernels/qc.py); None for a record without it."""
-    shifts = [s.get("shift_samples") for s in slots]
-    return [0, *shifts] if all(isinstance(x, int) for x in shifts) else None
+    if not all(isinstance(s.get("shift_samples"), int) for s in slots):
+        return None
+    return [0] + [int(s["shift_samples"]) for s in slots]
 
 
 def _follows_recording(slots: Sequence[dict[str, Any]]) -> bool:
