@@ -83,8 +83,15 @@ def _old_library(mono: np.ndarray, rate: int, phones: tuple[Segment, ...]) -> Un
     )
 
 
-@pytest.mark.parametrize("block", [513 * 8 * 100, units.BLOCK_BYTES])
-@pytest.mark.parametrize("name", ["glasses_woman", "interview_man"])
+@pytest.mark.parametrize(
+    ("name", "block"),
+    [
+        ("glasses_woman", 513 * 8 * 100),
+        pytest.param("glasses_woman", units.BLOCK_BYTES, marks=pytest.mark.slow),
+        pytest.param("interview_man", 513 * 8 * 100, marks=pytest.mark.slow),
+        pytest.param("interview_man", units.BLOCK_BYTES, marks=pytest.mark.slow),
+    ],
+)
 def test_the_library_equals_the_whole_array_analysis(monkeypatch: pytest.MonkeyPatch, name: str, block: int) -> None:
     """Every field, dtype and value, with the energy in 100-frame blocks (a remainder left)
     and in the default blocks."""
@@ -141,6 +148,7 @@ def test_the_fill_neighbours_in_blocks_equal_the_whole_array(
     assert np.array_equal(got, want)
 
 
+@pytest.mark.slow
 def test_a_new_word_on_the_looped_library_is_the_same_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """The whole path on the 25-times library (the 122 s source): the units chosen and the
     matched word's samples are identical with one-row blocks and with one block."""
