@@ -15,9 +15,13 @@ the interpolated references and the copied-GOP check.
 --paired: then QC runs again on the same rows, its decode shortcuts (qc/pairs.py) on and off
 in turn, three rounds: what they save, measured side by side; and again with the heard check
 aligning three context words each side and one (qc/audio.py HEARD_CONTEXT), in turn; and
-again with the tracker's graphs and the copied GOPs' stored figures kept across rows and not.
+again with the tracker's graphs and the copied GOPs' stored figures kept across rows and not;
+and again with the copied-GOP packet check reading the output in place and demuxing it (that
+check's own CPU reported too); and again with the plain MP4s QC decodes opened without probing
+their streams and probed. --pairs picks some of them (shortcuts, heard_context, reuse,
+in_place, unprobed).
 
-Usage: python benchmarks/qc_parts.py [--lengths 5] [--rows 4] [--paired]
+Usage: python benchmarks/qc_parts.py [--lengths 5] [--rows 4] [--paired [--pairs in_place]]
 Prints JSON lines and a Markdown table (also written to benchmarks/out/qc_parts.md).
 """
 
@@ -86,7 +90,7 @@ def _timed(fn: Callable[..., Any], part: str, spent: dict[str, float]) -> Callab
     return wrapper
 
 
-def bench_length(seconds: float, rows: int, work: Path, ab: bool = False) -> dict[str, Any]:
+def bench_length(seconds: float, rows: int, work: Path, pairs: tuple[str, ...] = ()) -> dict[str, Any]:
     import vpipe
     from vpipe.kernels.qc import Measure
 
@@ -123,10 +127,10 @@ def bench_length(seconds: float, rows: int, work: Path, ab: bool = False) -> dic
     parts[DECODED] = round(
         median([p.get("visual measures, all", 0.0) - sum(p.get(k, 0.0) for k in known) for p in later]), 3
     )
-    shortcuts = paired_shortcuts(calls[1 : 1 + len(steady)]) if ab else {}
-    if ab:
-        shortcuts.update(paired_heard_context(calls[1 : 1 + len(steady)]))
-        shortcuts.update(paired_reuse(calls[1 : 1 + len(steady)]))
+    shortcuts: dict[str, float] = {}
+    for name, pair in PAIRS.items():
+        if name in pairs:
+            shortcuts.update(pair(calls[1 : 1 + len(steady)]))
     row_cpu = median([r["cpu_seconds"] for r in steady])
     qc_manifest = median([r["cpu_timings"].get("report", 0.0) for r in steady])
     # the voice guard (speech.match_voice: its heard checks, and the row's AAC splice where it
@@ -214,6 +218,67 @@ def paired_reuse(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, flo
     return {f"qc_cpu_s_reuse_{mode}": round(median(v), 3) for mode, v in cpu.items()}
 
 
+def paired_in_place(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
+    """QC CPU of the same rows again with the copied-GOP packet check reading the output in
+    place (qc/copied_in_place.py) and demuxing every packet (as before), alternating row by
+    row; also that check's own CPU. The same figures either way
+    (tests/qc/test_copied_in_place.py)."""
+    import vpipe.qc.pairs as pairs
+    import vpipe.speech.align as align
+    from vpipe.kernels.qc import Measure
+
+    real = pairs.read_in_place
+    check = "  copied-GOP packet check"
+    cpu: dict[str, list[float]] = {"on": [], "off": []}
+    part: dict[str, list[float]] = {"on": [], "off": []}
+    for _ in range(rounds):
+        for args in calls:
+            for mode in ("on", "off"):
+                align._LOOPS.clear()
+                if mode == "off":
+                    pairs.read_in_place = lambda _path: None  # type: ignore[assignment]
+                SPENT.pop(check, None)
+                try:
+                    t0 = time.process_time()
+                    Measure().run(*args)
+                    cpu[mode].append(time.process_time() - t0)
+                    part[mode].append(SPENT.get(check, 0.0))
+                finally:
+                    pairs.read_in_place = real  # type: ignore[assignment]
+    out = {f"qc_cpu_s_in_place_{mode}": round(median(v), 3) for mode, v in cpu.items()}
+    out.update({f"check_cpu_s_in_place_{mode}": round(median(v), 4) for mode, v in part.items()})
+    return out
+
+
+def paired_unprobed(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
+    """QC CPU of the same rows again with the plain MP4s it decodes opened without probing
+    their streams (media/decode.py UNPROBED) and probed (as before), alternating row by row.
+    The same frames either way (tests/qc/test_copied_in_place.py)."""
+    import vpipe.qc.visual as visual
+    import vpipe.speech.align as align
+    from vpipe.kernels.qc import Measure
+
+    real = visual._check_copied_gops
+
+    def probed(*args: Any) -> Any:
+        return (*real(*args)[:4], (True, True))
+
+    cpu: dict[str, list[float]] = {"on": [], "off": []}
+    for _ in range(rounds):
+        for args in calls:
+            for mode in ("on", "off"):
+                align._LOOPS.clear()
+                if mode == "off":
+                    visual._check_copied_gops = probed  # type: ignore[assignment]
+                try:
+                    t0 = time.process_time()
+                    Measure().run(*args)
+                    cpu[mode].append(time.process_time() - t0)
+                finally:
+                    visual._check_copied_gops = real  # type: ignore[assignment]
+    return {f"qc_cpu_s_unprobed_{mode}": round(median(v), 3) for mode, v in cpu.items()}
+
+
 def paired_heard_context(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str, float]:
     """QC CPU of the same rows again with the heard check aligning 3 recorded context words each
     side (as before this was measured) and with HEARD_CONTEXT (1), in turn."""
@@ -237,6 +302,16 @@ def paired_heard_context(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[
     return {f"qc_cpu_s_heard_context_{words}": round(median(v), 3) for words, v in cpu.items()}
 
 
+# --paired: each pair runs QC again on the same rows with one switch on and off
+PAIRS: dict[str, Callable[[list[tuple[Any, ...]]], dict[str, float]]] = {
+    "shortcuts": paired_shortcuts,
+    "heard_context": paired_heard_context,
+    "reuse": paired_reuse,
+    "in_place": paired_in_place,
+    "unprobed": paired_unprobed,
+}
+
+
 def table(results: list[dict[str, Any]]) -> str:
     head = "| part (CPU s per row, median) | " + " | ".join(f"{r['source_s']:.0f} s" for r in results) + " |\n"
     head += "|---|" + "---|" * len(results) + "\n"
@@ -254,6 +329,9 @@ def table(results: list[dict[str, Any]]) -> str:
     paired = [(f"qc_cpu_s_shortcuts_{m}", f"decode shortcuts {m}") for m in ("on", "off")]
     paired += [(f"qc_cpu_s_reuse_{m}", f"graphs and copied-GOP figures kept across rows {m}") for m in ("on", "off")]
     paired += [(f"qc_cpu_s_heard_context_{w}", f"heard check with {w} context word(s) each side") for w in (3, 1)]
+    paired += [(f"qc_cpu_s_in_place_{m}", f"copied-GOP check read in place {m}") for m in ("on", "off")]
+    paired += [(f"check_cpu_s_in_place_{m}", f"… the check itself, read in place {m}") for m in ("on", "off")]
+    paired += [(f"qc_cpu_s_unprobed_{m}", f"plain MP4s opened unprobed {m}") for m in ("on", "off")]
     for key, label in paired:  # only the pairs this run measured
         if all(key in r for r in results):
             lines.append(f"| QC again, {label} (paired) | " + " | ".join(f"{r[key]:.3f}" for r in results) + " |")
@@ -269,12 +347,19 @@ def main() -> int:
         action="store_true",
         help="also QC's CPU with the decode shortcuts off, and with three heard context words, in turn",
     )
+    parser.add_argument(
+        "--pairs", default=",".join(PAIRS), help="with --paired: which pairs (" + ", ".join(PAIRS) + ")"
+    )
     args = parser.parse_args()
+    pairs = tuple(p for p in args.pairs.split(",") if p) if args.paired else ()
+    unknown = set(pairs) - set(PAIRS)
+    if unknown:
+        parser.error(f"unknown pair(s): {', '.join(sorted(unknown))}")
     instrument(SPENT)
     results = []
     with tempfile.TemporaryDirectory(prefix="vpipe-qc-parts-") as tmp:
         for seconds in (float(x) for x in args.lengths.split(",")):
-            result = bench_length(seconds, args.rows, Path(tmp) / f"L{seconds:g}", args.paired)
+            result = bench_length(seconds, args.rows, Path(tmp) / f"L{seconds:g}", pairs)
             print(json.dumps(result), flush=True)
             results.append(result)
     text = table(results)

@@ -35,11 +35,11 @@ def _compared(file: OutputFile, frames: Frames, rt: RunContext) -> Any:
 
     report = frames.report or {}
     metrics: dict[str, float] = {}
-    src_pts, out_pts, same, keyframes = qv._check_copied_gops(file, frames, rt, metrics, [])
-    references = qv._interpolated_references(frames, report, qv._seams(frames), src_pts)
+    src_pts, out_pts, same, keyframes, probe = qv._check_copied_gops(file, frames, rt, metrics, [])
+    references = qv._interpolated_references(frames, report, qv._seams(frames), src_pts, keyframes, probe[1])
     c = qv._Compared(frames, report.get("face_box"), qv.in_windows(frames.times, report["output_windows"]), references)
     lookup = c.copied_lookup(frames, same, keyframes, src_pts, rt)
-    for item in pairs_spliced(file, frames, out_pts, src_pts, same, keyframes, lookup):
+    for item in pairs_spliced(file, frames, out_pts, src_pts, same, keyframes, lookup, probe):
         c.copied(item) if isinstance(item, qv.CopiedGop) else c.pair(*item)
     return c
 

@@ -2,13 +2,15 @@
 packet gives, on real spliced rows (the glasses clip looped once and twice, normalised, GOPs 3-4
 re-encoded; the looped copy starts at a non-zero timestamp, so the MP4 carries an edit list):
 the same samples byte for byte, timestamps and key flags as libavformat's demuxer, the same
-figures, and a damaged copied packet is still found."""
+figures, and a damaged copied packet is still found; and such a file, opened without probing
+its streams, decodes to the same frames."""
 
 from __future__ import annotations
 
 import dataclasses
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -97,3 +99,29 @@ def test_a_file_the_index_may_not_stand_for_is_demuxed(tmp_path: Path) -> None:
     assert read_in_place(truncated) is None
     # still measured, by demuxing
     _same(copied_gops(glasses, {"copied": []}), _copied_demuxed(glasses, {}))
+
+
+def _decoded(path: Path, probe: bool, start: int = 0, pts: np.ndarray | None = None) -> list[tuple[Any, ...]]:
+    from vpipe.media.decode import iter_decoded
+
+    out = []
+    for k, t, frame in iter_decoded(path, start, pts, threads=False, probe=probe):
+        f: Any = frame
+        planes = tuple(bytes(p) for p in f.planes)
+        out.append((k, t, f.pts, f.time_base, f.format.name, f.width, f.height, f.color_range, f.rotation, planes))
+    return out
+
+
+def test_a_plain_mp4_opened_unprobed_decodes_the_same_frames(rows: list[tuple[OutputFile, Frames]]) -> None:
+    """What QC opens unprobed (the outputs and sources read_in_place takes): every frame from
+    the start and from a seek into the middle, with its index, time, timestamp, format, range,
+    rotation and every plane's bytes, as opened with the streams probed."""
+    from vpipe.media.decode import frame_timing
+
+    for path in {p for file, frames in rows for p in (file.path, frames.source)}:
+        assert read_in_place(path) is not None
+        pts = frame_timing(path).pts
+        for start in (0, 40):
+            probed = _decoded(path, True, start, pts)
+            assert len(probed) == pts.shape[0] - (start // 12) * 12
+            assert _decoded(path, False, start, pts) == probed

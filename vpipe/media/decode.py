@@ -19,11 +19,18 @@ class DecodeError(Exception):
     pass
 
 
-def _open(path: Path):  # type: ignore[no-untyped-def]
+# Opening without probing: libavformat decodes nothing to guess the streams' parameters (~5 ms
+# an open). Only for a file whose boxes already say everything a decoder needs and whose
+# frames are shown in decoding order (qc/copied_in_place.py `read_in_place`); there it decodes
+# the same frames (tests/media/test_decode_unprobed.py).
+UNPROBED = {"analyzeduration": "0", "probesize": "32"}
+
+
+def _open(path: Path, probe: bool = True):  # type: ignore[no-untyped-def]
     import av
 
     try:
-        return av.open(str(path))
+        return av.open(str(path)) if probe else av.open(str(path), options=UNPROBED)
     except av.error.FFmpegError as exc:
         raise DecodeError(f"cannot open {path.name}: {exc.strerror}") from None
 
@@ -102,14 +109,14 @@ def iter_frames(
 
 
 def iter_decoded(
-    path: Path, start: int = 0, pts: np.ndarray | None = None, threads: bool = True
+    path: Path, start: int = 0, pts: np.ndarray | None = None, threads: bool = True, probe: bool = True
 ) -> Iterator[tuple[int, float, object]]:
     """(index, seconds, av.VideoFrame) in presentation order, for callers that need only a
     plane (luma for PSNR) and would waste time converting every frame to BGR. With `pts`
     (see iter_frames) it seeks to the keyframe before frame `start` first. threads=False
     decodes on this thread only (the same pictures): for a few dozen frames, frame threads
-    cost more CPU than they save."""
-    with _open(path) as container:
+    cost more CPU than they save. probe=False: see UNPROBED."""
+    with _open(path, probe) as container:
         stream = container.streams.video[0]
         if threads:
             stream.thread_type = "AUTO"
@@ -190,17 +197,22 @@ def upright(frame):  # type: ignore[no-untyped-def]
 
 
 def read_frames(
-    path: Path, indices: list[int] | None = None, pts: np.ndarray | None = None, threads: bool = True
+    path: Path,
+    indices: list[int] | None = None,
+    pts: np.ndarray | None = None,
+    threads: bool = True,
+    probe: bool = True,
 ) -> dict[int, np.ndarray]:
     """Decode the frames with the given indices (all frames when None); with `pts` (see
     iter_frames) from the keyframe before the first one. Only the frames asked for are
-    converted to BGR (the ones between are decoded, never converted). threads: see iter_decoded."""
+    converted to BGR (the ones between are decoded, never converted). threads, probe: see
+    iter_decoded."""
     wanted = set(indices) if indices is not None else None
     if wanted is not None and not wanted:
         return {}
     stop = max(wanted) if wanted else None
     out: dict[int, np.ndarray] = {}
-    for i, _, frame in iter_decoded(path, min(wanted) if wanted else 0, pts, threads):
+    for i, _, frame in iter_decoded(path, min(wanted) if wanted else 0, pts, threads, probe):
         if wanted is None or i in wanted:
             out[i] = to_bgr(frame)
         if stop is not None and i >= stop:

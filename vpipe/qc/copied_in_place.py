@@ -33,9 +33,10 @@ from pathlib import Path
 
 import numpy as np
 
+from vpipe.media.decode import UNPROBED
+
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts", b"mvex", b"udta"}
 _REFUSED = {b"ctts", b"mvex", b"moof"}  # composition offsets, fragments: demux instead
-_NO_PROBING = {"analyzeduration": "0", "probesize": "32"}
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def read_in_place(path: Path) -> Samples | None:
         return None
     # the index and the avcC come from the MP4's boxes when the file is opened; probing the
     # streams (decoding their first frames) would add ~5 ms and change neither
-    with av.open(str(path), options=_NO_PROBING) as container:
+    with av.open(str(path), options=UNPROBED) as container:
         stream = container.streams.video[0]
         extradata = bytes(stream.codec_context.extradata or b"")
         entries = [(e.pos, e.size, e.timestamp, e.is_keyframe, e.is_discard) for e in stream.index_entries]

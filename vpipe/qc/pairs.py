@@ -86,6 +86,7 @@ class CopiedGops:
     intact: tuple[tuple[int, int, int], ...]  # (GOP, first output frame, frames) of the identical
     # ones that start with an IDR shown before every other frame of the GOP
     extradata: bytes  # the output video stream's avcC
+    in_place: bool = False  # read in place: a plain MP4 a decoder may open unprobed (decode.UNPROBED)
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,7 @@ def copied_gops(path: Path, splice: dict[str, Any], source: SourceGops | None = 
         os.close(fd)
         if source_fd >= 0:
             os.close(source_fd)
-    return CopiedGops(len(expected), same, np.sort(samples.pts), tuple(intact), samples.extradata)
+    return CopiedGops(len(expected), same, np.sort(samples.pts), tuple(intact), samples.extradata, True)
 
 
 def _shown_first(group_pts: list[int], packets: int, length_size: int | None, first_packet: bytes) -> bool:
@@ -239,8 +240,8 @@ class _Shown:
     frames between, which nobody asked for (the re-encoded frames are compared with the
     recording's pictures): the normalised stream's GOPs are closed, so the pictures are the same."""
 
-    def __init__(self, frames: Frames, src_pts: np.ndarray, keyframes: tuple[int, ...]) -> None:
-        self.frames, self.src_pts, self.keyframes = frames, src_pts, keyframes
+    def __init__(self, frames: Frames, src_pts: np.ndarray, keyframes: tuple[int, ...], probe: bool = True) -> None:
+        self.frames, self.src_pts, self.keyframes, self.probe = frames, src_pts, keyframes, probe
         self.decoded: Iterator[tuple[int, float, Any]] | None = None
         self.index, self.frame = -1, None
 
@@ -251,7 +252,7 @@ class _Shown:
         if self.decoded is None or self._keyframe_before(want) > self.index:
             if self.decoded is not None:
                 self.decoded.close()  # type: ignore[attr-defined]
-            self.decoded = iter_decoded(self.frames.source, want, self.src_pts, threads=False)
+            self.decoded = iter_decoded(self.frames.source, want, self.src_pts, threads=False, probe=self.probe)
             self.index = -1
         while self.index < want:
             self.index, _, self.frame = next(self.decoded)
@@ -271,6 +272,7 @@ def pairs_spliced(
     same: set[int],
     keyframes: tuple[int, ...] = (),
     copied: Callable[[int, int], Any] | None = None,
+    probe: tuple[bool, bool] = (True, True),
 ) -> Iterator[Any]:
     """Like pairs_full, but only around the re-encoded GOPs (seeking both files there); an
     output frame in `same` is its source frame (see the module docstring), decoded once.
@@ -278,7 +280,8 @@ def pairs_spliced(
     shift them from the ones the writer asked for: a source that does not start at 0).
     copied(k, b): for a frame k in `same`, what stands for the copied GOP that starts there
     and ends before b without decoding it (qc/copied_figures.py), or None; it is yielded in
-    place of that GOP's pairs (anything with a `frames` count)."""
+    place of that GOP's pairs (anything with a `frames` count). probe: whether the output and
+    the source are opened probed (False: plain MP4s, decode.UNPROBED)."""
     from vpipe.media.decode import iter_decoded
     from vpipe.media.first_generation import as_frame
 
@@ -295,7 +298,7 @@ def pairs_spliced(
         return shown(j)
 
     for a, b in measured_ranges(file.splice or {}, len(frames.times)):
-        shown = _Shown(frames, src_pts, keyframes)
+        shown = _Shown(frames, src_pts, keyframes, probe[1])
         k = a
         while k < b:
             if k in same:
@@ -311,7 +314,7 @@ def pairs_spliced(
             end = k
             while end < b and end not in same:
                 end += 1
-            for j, _, frame in iter_decoded(file.path, k, out_pts, threads=False):
+            for j, _, frame in iter_decoded(file.path, k, out_pts, threads=False, probe=probe[0]):
                 if j < k:
                     continue
                 if j >= end:

@@ -152,11 +152,13 @@ def _interpolated_references(
     seams: list[int],
     src_pts: np.ndarray | None = None,
     keyframes: tuple[int, ...] = (),
+    probe: bool = True,
 ) -> dict[int, np.ndarray]:
     """Luma of the interpolated head each interpolated frame next to a seam was drawn on
     (only those: the seam measure compares the edit across the seam). `keyframes`: the
     source's GOP starts when its GOPs are closed (the frames around the window's start and its
-    end are then decoded from their own keyframes: the same pictures)."""
+    end are then decoded from their own keyframes: the same pictures). probe=False: the source
+    is a plain MP4 (decode.UNPROBED)."""
     from vpipe.lipsync.interpolate import between
     from vpipe.media.convert import bgr_to_frame
     from vpipe.media.decode import luma, read_frames
@@ -171,7 +173,7 @@ def _interpolated_references(
     # a few frames around one edit: decoded on this thread (frame threads cost more than they save)
     images: dict[int, np.ndarray] = {}
     for part in _by_gop(sorted(poses | {p + 1 for p in poses}), keyframes if src_pts is not None else ()):
-        images.update(read_frames(frames.source, part, src_pts, threads=False))
+        images.update(read_frames(frames.source, part, src_pts, threads=False, probe=probe))
     out = {}
     for k in wanted:
         f = int(frames.source_index[k])
@@ -286,15 +288,15 @@ def visual_metrics(
     times = frames.times
     in_window = in_windows(times, windows)
     seams = _seams(frames)
-    src_pts, keyframes = None, ()
+    src_pts, keyframes, probe = None, (), (True, True)
     if file.splice:
-        src_pts, out_pts, same, keyframes = _check_copied_gops(file, frames, rt, metrics, failures)
-    between_luma = _interpolated_references(frames, report, seams, src_pts, keyframes)
+        src_pts, out_pts, same, keyframes, probe = _check_copied_gops(file, frames, rt, metrics, failures)
+    between_luma = _interpolated_references(frames, report, seams, src_pts, keyframes, probe[1])
     c = _Compared(frames, report.get("face_box"), in_window, between_luma)
     if file.splice:
         assert src_pts is not None
         lookup = c.copied_lookup(frames, same, keyframes, src_pts, rt) if keyframes else None
-        for item in pairs_spliced(file, frames, out_pts, src_pts, same, keyframes, lookup):
+        for item in pairs_spliced(file, frames, out_pts, src_pts, same, keyframes, lookup, probe):
             c.copied(item) if isinstance(item, CopiedGop) else c.pair(*item)
     else:
         for item in pairs_full(file, frames):
@@ -325,11 +327,12 @@ def visual_metrics(
 
 def _check_copied_gops(
     file: OutputFile, frames: Frames, rt: RunContext, metrics: dict[str, float], failures: list[str]
-) -> tuple[np.ndarray, np.ndarray, set[int], tuple[int, ...]]:
+) -> tuple[np.ndarray, np.ndarray, set[int], tuple[int, ...], tuple[bool, bool]]:
     """A spliced output's copied GOPs are the normalised source's packets, and it has every
     frame written. Returns the source's and the output's frame timestamps, the output frames
-    that are their source frame's very picture (decoded once: qc/pairs.py), and the source's
-    GOP starts (where its decoder may seek; none when its frames are not in decode order)."""
+    that are their source frame's very picture (decoded once: qc/pairs.py), the source's
+    GOP starts (where its decoder may seek; none when its frames are not in decode order), and
+    whether the output and the source must be probed when opened (not plain MP4s)."""
     from vpipe.media.decode import frame_timing
 
     assert file.splice is not None
@@ -354,7 +357,8 @@ def _check_copied_gops(
     if found.out_pts.shape[0] != len(frames.times):
         failures.append(f"the output has {found.out_pts.shape[0]} frames where {len(frames.times)} were written")
     keyframes = source_gops.starts if source_gops.closed else ()
-    return src_pts, found.out_pts, same_pictures(frames, found, source_gops), keyframes
+    probe = (not found.in_place, in_place is None)
+    return src_pts, found.out_pts, same_pictures(frames, found, source_gops), keyframes, probe
 
 
 def _untouched(
