@@ -21,7 +21,6 @@ from vpipe.ir.types import Type
 from vpipe.kernel_api.context import RunContext
 from vpipe.kernels import speech_voice
 from vpipe.kernels.audio import Splice
-from vpipe.kernels.media_gops import sample_shifts
 from vpipe.media import aac_row
 from vpipe.media.aac_shared import SharedEncodes
 from vpipe.media.aac_splice import BLOCK, AacSettings, copy_runs, encode_all, splice_packets
@@ -60,7 +59,7 @@ def _write(target: Path, track: Track, recording: Audio, kbps: int) -> Path:
 
     with av.open(str(target), "w") as out:
         stream, rate = _add_audio_stream(out, track.audio, target, kbps)
-        packets, report = aac_row.row_packets(stream, rate, track.audio, kbps, recording, sample_shifts(track))
+        packets, report = aac_row.row_packets(stream, rate, track.audio, kbps, recording, track.sample_shifts())
         assert report["mode"] == "spliced", report
         for packet in packets:
             out.mux(packet)
@@ -80,7 +79,7 @@ def test_the_aac_splice_is_deterministic(row: tuple[list[object], SlotAudio, Tra
     settings = AacSettings(track.audio.rate, 1, KBPS)
     head = track.audio.samples[: 40 * BLOCK]
     assert encode_all(settings, head) == encode_all(settings, head.copy())
-    shifts = sorted(set(sample_shifts(track)) | {0}, key=lambda s: (s != 0, abs(s)))
+    shifts = sorted(set(track.sample_shifts()) | {0}, key=lambda s: (s != 0, abs(s)))
     run = copy_runs(track.audio.samples, recording.samples, shifts)
     assert (run < 0).any() and (run >= 0).any()  # a real splice: some blocks re-encoded, most copied
     shared = SharedEncodes(recording.samples, settings, None)
@@ -88,7 +87,7 @@ def test_the_aac_splice_is_deterministic(row: tuple[list[object], SlotAudio, Tra
     again = splice_packets(settings, track.audio.samples.copy(), run, shifts, shared)
     assert once.packets == again.packets and once.spans == again.spans
     copy = Audio(track.audio.samples.copy(), track.audio.rate)
-    remembered, made, found = aac_row.spliced(settings, copy, recording, sample_shifts(track), None)
+    remembered, made, found = aac_row.spliced(settings, copy, recording, track.sample_shifts(), None)
     assert found and made == [] and remembered.packets == once.packets
 
 
@@ -101,8 +100,8 @@ def test_the_write_reuses_the_guards_splice(row: tuple[list[object], SlotAudio, 
 
     with av.open(str(row[3].with_name("again.mp4")), "w") as out:
         stream, rate = _add_audio_stream(out, track.audio, row[3], KBPS)
-        _, first = aac_row.row_packets(stream, rate, track.audio, KBPS, inputs[5], sample_shifts(track))  # type: ignore[arg-type]
-        _, second = aac_row.row_packets(stream, rate, track.audio, KBPS, inputs[5], sample_shifts(track))  # type: ignore[arg-type]
+        _, first = aac_row.row_packets(stream, rate, track.audio, KBPS, inputs[5], track.sample_shifts())  # type: ignore[arg-type]
+        _, second = aac_row.row_packets(stream, rate, track.audio, KBPS, inputs[5], track.sample_shifts())  # type: ignore[arg-type]
     assert first["remembered"] is False and second["remembered"] is True
     assert {k: v for k, v in first.items() if k not in ("remembered", "cpu_s", "phases_encoded")} == {
         k: v for k, v in second.items() if k not in ("remembered", "cpu_s", "phases_encoded")

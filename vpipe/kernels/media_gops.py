@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from vpipe.data.media import GopIndex, GopLayout, OutputFile, Track, VideoSource, file_digest
+from vpipe.data.media import GopIndex, GopLayout, OutputFile, VideoSource, file_digest
 from vpipe.ir.graph import Estimate, Op
 from vpipe.ir.hashing import digest
 from vpipe.kernel_api.context import RunContext
@@ -146,9 +146,3 @@ class SpliceVideo(Kernel):
             raise _fail("VP308", f"row {row.index}: {exc}", rt) from None
         report["original"] = str(gops.gops.original)  # QC measures the sound against the recording itself
         return sealed_file(target, report, seal_output(op, frames, track, row, target, rt))
-
-
-def sample_shifts(track: Track) -> tuple[int, ...]:
-    """Where the recording's stretches sit in the row's sound, in samples (`Track.sample_shifts`:
-    QC records them for the review too)."""
-    return track.sample_shifts()

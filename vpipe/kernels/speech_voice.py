@@ -268,7 +268,6 @@ def _as_written(track: Any, row: _Row) -> Any:
     None where the row's AAC is not spliced (then encoded whole, or not AAC): its packets
     spliced as the row's write will splice them (which then finds them made:
     vpipe.media.aac_row.spliced) and decoded as read_excerpt decodes the file."""
-    from vpipe.kernels.media_gops import sample_shifts
     from vpipe.media.aac_row import extradata, row_payloads
     from vpipe.qc.audio import reach
     from vpipe.qc.excerpt_packets import excerpt_of
@@ -276,7 +275,7 @@ def _as_written(track: Any, row: _Row) -> Any:
     if row.aac is None:
         return None
     kbps, store = row.aac
-    made = row_payloads(track.audio, row.audio, sample_shifts(track), kbps, None if store is None else Path(store))
+    made = row_payloads(track.audio, row.audio, track.sample_shifts(), kbps, None if store is None else Path(store))
     if made is None:
         return None
     payloads, settings = made
