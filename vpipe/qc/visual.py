@@ -352,6 +352,9 @@ def _check_copied_gops(
         metrics["audio_blocks"] = float(sound.get("blocks", 0))
         metrics["audio_reencoded_blocks"] = float(sound.get("reencoded_blocks", sound.get("blocks", 0)))
         metrics["audio_cpu_s"] = float(sound.get("cpu_s", 0.0))
+        # 1: the voice guard spliced these packets (to hear the row as written) and the write
+        # took them, so their encode is in the guard's CPU (speech.match_voice), not here
+        metrics["audio_splice_remembered"] = 1.0 if sound.get("remembered") else 0.0
     if found.identical != found.copied:
         failures.append(f"{found.copied - found.identical} copied GOP(s) differ from the normalised source's packets")
     if found.out_pts.shape[0] != len(frames.times):
