@@ -17,42 +17,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import median
+from tests.speech.keeping_worker import KeepingWorker
 from vpipe.speech import piper_client
 from vpipe.speech.piper_client import PiperWorker
 
 TEMPLATE = "bringing in reforms to tighten that legislation and his"
 LONG = " ".join(("bringing in reforms to tighten that regulation and his " * 25).split()[:60])
-_KEEPING = (
-    "import vpipe.speech.piper_worker as w; w._run_options = lambda size, limit: None; "
-    "w._release_free_memory = lambda: None; w.main()"
-)
-
-
-class KeepingWorker(PiperWorker):
-    """The worker before the change: its arena keeps the largest run, its heap untrimmed."""
-
-    def _start(self) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _KEEPING],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            bufsize=1,
-        )
-        threading.Thread(target=piper_client._drain, args=(proc,), daemon=True).start()
-        return proc
 
 
 def rss_mb(w: PiperWorker) -> float:

@@ -6,15 +6,13 @@ memory (the old behaviour)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.speech.keeping_worker import KeepingWorker
 from vpipe.speech import piper_client
 from vpipe.speech.piper_client import PiperWorker
 from vpipe.speech.tts import PiperEngine
@@ -23,27 +21,6 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="
 
 TEMPLATE = "bringing in reforms to tighten that legislation and his"
 LONG = " ".join(("bringing in reforms to tighten that regulation and his " * 25).split()[:60])  # 122 s source
-
-# The worker as it was: onnxruntime's arena keeps its largest run, the heap is never trimmed.
-_KEEPING = (
-    "import vpipe.speech.piper_worker as w; w._run_options = lambda size, limit: None; "
-    "w._release_free_memory = lambda: None; w.main()"
-)
-
-
-class _KeepingWorker(PiperWorker):
-    def _start(self) -> subprocess.Popen[str]:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", _KEEPING],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            bufsize=1,
-        )
-        threading.Thread(target=piper_client._drain, args=(proc,), daemon=True).start()
-        return proc
 
 
 def _own(monkeypatch: pytest.MonkeyPatch, w: PiperWorker) -> Iterator[PiperWorker]:
@@ -83,7 +60,7 @@ def test_what_is_synthesized_equals_a_worker_that_keeps_its_memory(worker: Piper
     engine = PiperEngine("en_US-joe-medium")
     ours = [engine.synthesize(t) for t in (TEMPLATE, LONG, TEMPLATE)]
     ours.append(engine.synthesize(TEMPLATE, decode=(20, 30, 0.1)))
-    keeping = _KeepingWorker(timeout=120)
+    keeping = KeepingWorker(timeout=120)
     piper_client._WORKER = keeping  # restored by the fixture's monkeypatch
     try:
         engine = PiperEngine("en_US-joe-medium")

@@ -24,6 +24,10 @@ class WorkerError(Exception):
 
 
 class PiperWorker:
+    # what runs the worker (after the interpreter); one place, so a test's variant of the
+    # worker differs in this and nothing else (environment, pipes, draining)
+    COMMAND: tuple[str, ...] = ("-m", "vpipe.speech.piper_worker")
+
     def __init__(self, timeout: float = 120.0) -> None:
         self.timeout = timeout
         self._proc: subprocess.Popen[str] | None = None
@@ -34,7 +38,7 @@ class PiperWorker:
         env = dict(os.environ)
         env.setdefault("OMP_NUM_THREADS", "1")  # rows run in parallel processes; avoid oversubscription
         proc = subprocess.Popen(
-            [sys.executable, "-m", "vpipe.speech.piper_worker"],
+            [sys.executable, *self.COMMAND],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
