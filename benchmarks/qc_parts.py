@@ -18,8 +18,9 @@ aligning three context words each side and one (qc/audio.py HEARD_CONTEXT), in t
 again with the tracker's graphs and the copied GOPs' stored figures kept across rows and not;
 and again with the copied-GOP packet check reading the output in place and demuxing it (that
 check's own CPU reported too); and again with the plain MP4s QC decodes opened without probing
-their streams and probed. --pairs picks some of them (shortcuts, heard_context, reuse,
-in_place, unprobed).
+their streams and probed; and again with the recording's pictures read as arrays and the
+window frames converted straight to RGB, and as before. --pairs picks some of them
+(shortcuts, heard_context, reuse, in_place, unprobed, pictures).
 
 Usage: python benchmarks/qc_parts.py [--lengths 5] [--rows 4] [--paired [--pairs in_place]]
 Prints JSON lines and a Markdown table (also written to benchmarks/out/qc_parts.md).
@@ -169,7 +170,9 @@ def paired_shortcuts(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str,
 
     def off() -> None:
         visual.same_pictures = lambda *_: set()  # type: ignore[assignment]
-        visual.pairs_spliced = lambda f, fr, o, s, same, keyframes=(), copied=None: real[1](f, fr, o, s, same, (), copied)  # type: ignore[assignment]
+        visual.pairs_spliced = lambda f, fr, o, s, same, keyframes=(), copied=None: real[1](
+            f, fr, o, s, same, (), copied
+        )  # type: ignore[assignment]
         decode.iter_decoded = lambda path, start=0, pts=None, threads=True: real[2](path, start, pts, True)  # type: ignore[assignment]
 
     cpu: dict[str, list[float]] = {"on": [], "off": []}
@@ -279,6 +282,37 @@ def paired_unprobed(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, 
     return {f"qc_cpu_s_unprobed_{mode}": round(median(v), 3) for mode, v in cpu.items()}
 
 
+def paired_pictures(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
+    """QC CPU of the same rows again with the recording's pictures read as arrays and the window
+    frames converted straight to RGB (qc/pairs.py RecordingPicture, decode.to_rgb), and as before
+    (each picture made an av.VideoFrame for its luma; each window frame converted to BGR, then
+    swapped to RGB), alternating row by row. The same values either way
+    (tests/qc/test_recording_luma.py, tests/kernels/test_frame_to_rgb.py)."""
+    import vpipe.media.decode as decode
+    import vpipe.qc.pairs as qp
+    import vpipe.speech.align as align
+    from vpipe.face.tracker import _rgb
+    from vpipe.kernels.qc import Measure
+    from vpipe.media.first_generation import as_frame
+
+    real = (qp.recorded, decode.to_rgb)
+    cpu: dict[str, list[float]] = {"on": [], "off": []}
+    for _ in range(rounds):
+        for args in calls:
+            for mode in ("on", "off"):
+                align._LOOPS.clear()
+                if mode == "off":
+                    qp.recorded = as_frame  # type: ignore[assignment]
+                    decode.to_rgb = lambda frame: _rgb(decode.to_bgr(frame))  # type: ignore[assignment]
+                try:
+                    t0 = time.process_time()
+                    Measure().run(*args)
+                    cpu[mode].append(time.process_time() - t0)
+                finally:
+                    qp.recorded, decode.to_rgb = real  # type: ignore[assignment]
+    return {f"qc_cpu_s_pictures_{mode}": round(median(v), 3) for mode, v in cpu.items()}
+
+
 def paired_heard_context(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str, float]:
     """QC CPU of the same rows again with the heard check aligning 3 recorded context words each
     side (as before this was measured) and with HEARD_CONTEXT (1), in turn."""
@@ -309,6 +343,7 @@ PAIRS: dict[str, Callable[[list[tuple[Any, ...]]], dict[str, float]]] = {
     "reuse": paired_reuse,
     "in_place": paired_in_place,
     "unprobed": paired_unprobed,
+    "pictures": paired_pictures,
 }
 
 
@@ -332,6 +367,9 @@ def table(results: list[dict[str, Any]]) -> str:
     paired += [(f"qc_cpu_s_in_place_{m}", f"copied-GOP check read in place {m}") for m in ("on", "off")]
     paired += [(f"check_cpu_s_in_place_{m}", f"… the check itself, read in place {m}") for m in ("on", "off")]
     paired += [(f"qc_cpu_s_unprobed_{m}", f"plain MP4s opened unprobed {m}") for m in ("on", "off")]
+    paired += [
+        (f"qc_cpu_s_pictures_{m}", f"pictures read as arrays, window frames straight to RGB {m}") for m in ("on", "off")
+    ]
     for key, label in paired:  # only the pairs this run measured
         if all(key in r for r in results):
             lines.append(f"| QC again, {label} (paired) | " + " | ".join(f"{r[key]:.3f}" for r in results) + " |")

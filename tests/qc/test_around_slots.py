@@ -28,7 +28,16 @@ from vpipe.media.decode import iter_frames, read_audio
 from vpipe.media.splice import splice
 from vpipe.media.write import VideoSettings
 from vpipe.qc.excerpt import read_excerpt
-from vpipe.qc.pairs import IDR, copied_gops, nal_types, pairs_spliced, recording_pictures, same_pictures, stream_gops
+from vpipe.qc.pairs import (
+    IDR,
+    copied_gops,
+    luma_of,
+    nal_types,
+    pairs_spliced,
+    recording_pictures,
+    same_pictures,
+    stream_gops,
+)
 from vpipe.qc.visual import measured_ranges, visual_metrics
 
 pytestmark = pytest.mark.media
@@ -214,7 +223,7 @@ def test_the_copied_frames_around_the_edit_are_the_source_pictures_and_decoded_o
             np.testing.assert_array_equal(luma(picture), out[k])  # the output's own decode
             i = int(frames.source_index[k])
             expected = recorded[i][: frames.height].astype(np.float32) if k in reencoded else src[i]
-            np.testing.assert_array_equal(luma(source), expected)
+            np.testing.assert_array_equal(luma_of(source), expected)
 
 
 def test_a_copied_gop_is_taken_as_the_source_only_when_every_check_holds(

@@ -241,7 +241,7 @@ def _frames(path: Path) -> Iterable[tuple[int, float, np.ndarray]]:
     return iter_frames(path)
 
 
-def _track_single(frames: FrameSource) -> _Raw | int:
+def _track_single(frames: FrameSource, to_rgb: Callable[[np.ndarray], np.ndarray] = _rgb) -> _Raw | int:
     """Single-face pass, or the number of faces seen as soon as the detector sees two or more
     (the caller then re-tracks in multi-face mode)."""
     raw = _Raw()
@@ -251,7 +251,7 @@ def _track_single(frames: FrameSource) -> _Raw | int:
         _pooled("detector", 0, _face_detector) as detector,
     ):
         for i, t, bgr in frames():
-            rgb = _rgb(bgr)
+            rgb = to_rgb(bgr)
             raw.height, raw.width = rgb.shape[:2]
             faces = _faces(_process(mesh, rgb, i == 0), raw.width, raw.height)
             lm = faces[0] if faces else None
@@ -268,14 +268,16 @@ def _track_single(frames: FrameSource) -> _Raw | int:
     return raw
 
 
-def _track_multi(frames: FrameSource, select: str, index: int, max_faces: int) -> _Raw:
+def _track_multi(
+    frames: FrameSource, select: str, index: int, max_faces: int, to_rgb: Callable[[np.ndarray], np.ndarray] = _rgb
+) -> _Raw:
     """Multi-face pass: select once, then follow that person by box continuity."""
     raw = _Raw()
     sel = _Selection(select, index)
     chosen: np.ndarray | None = None  # the chosen face's last known box
     with _pooled("mesh", max_faces, lambda: _face_mesh(static=False, max_faces=max_faces)) as mesh:
         for i, t, bgr in frames():
-            rgb = _rgb(bgr)
+            rgb = to_rgb(bgr)
             raw.height, raw.width = rgb.shape[:2]
             faces = _faces(_process(mesh, rgb, i == 0), raw.width, raw.height)
             boxes = [face_box(f) for f in faces]
@@ -402,23 +404,37 @@ def track_frames(
     index: int = 0,
     max_yaw_deg: float = 35.0,
     smooth_hz: float = DEFAULT_SMOOTH_HZ,
+    rgb: bool = False,
 ) -> FaceTrack:
     """Like track_video, for frames already in memory (e.g. re-rendered output frames), so
-    they are measured exactly the way a source video is."""
+    they are measured exactly the way a source video is. `rgb`: the images are RGB already
+    (FaceMesh's order; QC converts its decoded frames straight to it), so not swapped here."""
     return _track(
         lambda: ((i, float(t), im) for i, (t, im) in enumerate(zip(times, images, strict=True))),
         select,
         index,
         max_yaw_deg,
         smooth_hz,
+        _as_given if rgb else _rgb,
     )
 
 
-def _track(frames: FrameSource, select: str, index: int, max_yaw_deg: float, smooth_hz: float) -> FaceTrack:
+def _as_given(image: np.ndarray) -> np.ndarray:
+    return image
+
+
+def _track(
+    frames: FrameSource,
+    select: str,
+    index: int,
+    max_yaw_deg: float,
+    smooth_hz: float,
+    to_rgb: Callable[[np.ndarray], np.ndarray] = _rgb,
+) -> FaceTrack:
     _check_select(select, index)
-    raw = _track_single(frames)
+    raw = _track_single(frames, to_rgb)
     if isinstance(raw, int):  # several faces: follow the chosen one among up to MAX_FACES
-        raw = _track_multi(frames, select, index, min(raw, MAX_FACES))
+        raw = _track_multi(frames, select, index, min(raw, MAX_FACES), to_rgb)
     elif select == "index" and index > 0:
         raw.landmarks = [None] * len(raw.landmarks)  # only one face was ever seen
     return _finish(raw, max_yaw_deg, smooth_hz)

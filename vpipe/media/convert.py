@@ -57,13 +57,31 @@ def frame_to_bgr(frame: Any) -> np.ndarray:
     """A decoded av.VideoFrame as a BGR uint8 image (height × width × 3)."""
     import cv2
 
-    w, h = frame.width, frame.height
-    full = is_full_range(frame)
-    if frame.format.name == "yuv420p" and w % 2 == 0 and h % 2 == 0 and not full:  # cv2's I420: even sides
-        y, u, v = plane_arrays(frame)
-        i420 = np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)]).reshape(h * 3 // 2, w)
+    i420 = _i420(frame)
+    if i420 is not None:
         return cv2.cvtColor(i420, cv2.COLOR_YUV2BGR_I420)
-    return frame.reformat(format="bgr24", **_swscale(True, full)).to_ndarray()
+    return frame.reformat(format="bgr24", **_swscale(True, is_full_range(frame))).to_ndarray()
+
+
+def frame_to_rgb(frame: Any) -> np.ndarray:
+    """frame_to_bgr's image in RGB order, bit for bit (what cv2.COLOR_BGR2RGB makes of it): cv2
+    converts I420 to RGB by the same arithmetic as to BGR, writing the channels the other way
+    round (tests/media/test_frame_to_rgb.py, every even size); other frames are swapped."""
+    import cv2
+
+    i420 = _i420(frame)
+    if i420 is not None:
+        return cv2.cvtColor(i420, cv2.COLOR_YUV2RGB_I420)
+    return cv2.cvtColor(frame_to_bgr(frame), cv2.COLOR_BGR2RGB)
+
+
+def _i420(frame: Any) -> np.ndarray | None:
+    """A video-range yuv420p frame of even sides (cv2's I420) as one (h·3/2, w) array, else None."""
+    w, h = frame.width, frame.height
+    if frame.format.name == "yuv420p" and w % 2 == 0 and h % 2 == 0 and not is_full_range(frame):
+        y, u, v = plane_arrays(frame)
+        return np.concatenate([y.reshape(-1), u.reshape(-1), v.reshape(-1)]).reshape(h * 3 // 2, w)
+    return None
 
 
 def bgr_to_frame(image: np.ndarray, pix_fmt: str, full_range: bool = False) -> Any:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from vpipe.data.audio import Audio
-from vpipe.media.convert import frame_to_bgr, is_full_range
+from vpipe.media.convert import frame_to_bgr, frame_to_rgb, is_full_range
 
 
 class DecodeError(Exception):
@@ -163,6 +163,14 @@ def to_bgr(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
     """A decoded frame as an upright BGR image (the conversion lives in `media/convert.py`;
     the display matrix is applied here)."""
     image = frame_to_bgr(frame)
+    k = quarter_turns(frame)
+    return np.ascontiguousarray(np.rot90(image, k)) if k else image
+
+
+def to_rgb(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """to_bgr's image in RGB order, bit for bit (convert.frame_to_rgb; turning an image upright
+    moves whole pixels, so it commutes with the channel order)."""
+    image = frame_to_rgb(frame)
     k = quarter_turns(frame)
     return np.ascontiguousarray(np.rot90(image, k)) if k else image
 

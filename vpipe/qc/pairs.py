@@ -283,7 +283,6 @@ def pairs_spliced(
     place of that GOP's pairs (anything with a `frames` count). probe: whether the output and
     the source are opened probed (False: plain MP4s, decode.UNPROBED)."""
     from vpipe.media.decode import iter_decoded
-    from vpipe.media.first_generation import as_frame
 
     recording = recording_pictures(file.splice or {})
     reencoded = [(int(r0), int(r1)) for r0, r1 in (file.splice or {}).get("reencoded") or []]
@@ -294,7 +293,7 @@ def pairs_spliced(
         if any(r0 <= j < r1 for r0, r1 in reencoded):
             picture = recording.get(int(frames.source_index[j]))
             if picture is not None:
-                return as_frame(picture)
+                return recorded(picture)
         return shown(j)
 
     for a, b in measured_ranges(file.splice or {}, len(frames.times)):
@@ -323,6 +322,41 @@ def pairs_spliced(
                 if j == end - 1:
                     break  # the next frame is not wanted from the output: not decoded
             k = end
+
+
+class RecordingPicture:
+    """A recording's stored I420 picture (media/first_generation.py) standing for the source
+    frame a re-encoded output frame is compared with: QC reads only its luma, so it is not
+    made into an av.VideoFrame first (~0.25 ms a picture, 20-40 a row)."""
+
+    __slots__ = ("yuv",)
+
+    def __init__(self, yuv: np.ndarray) -> None:
+        self.yuv = yuv
+
+    def luma(self) -> np.ndarray:
+        """`decode.luma(first_generation.as_frame(yuv))`, bit for bit: as_frame's yuv420p frame
+        (video range, no display matrix) holds the first h = rows·2/3 rows as its Y plane,
+        which luma reads as float32 (tests/qc/test_recording_luma.py, every shape)."""
+        return self.yuv[: self.yuv.shape[0] * 2 // 3].astype(np.float32)
+
+
+def recorded(picture: np.ndarray) -> Any:
+    """What stands for the recording's `picture` in a pair: a RecordingPicture where its shape
+    is one as_frame takes (2-D uint8, rows a multiple of 3, even width), else the frame
+    as_frame makes (or the error it raises), as before."""
+    if picture.ndim == 2 and picture.dtype == np.uint8 and picture.shape[0] % 3 == 0 and picture.shape[1] % 2 == 0:
+        return RecordingPicture(picture)
+    from vpipe.media.first_generation import as_frame
+
+    return as_frame(picture)
+
+
+def luma_of(frame: Any) -> np.ndarray:
+    """The luma QC compares of a decoded frame or a RecordingPicture (decode.luma's)."""
+    from vpipe.media.decode import luma
+
+    return frame.luma() if isinstance(frame, RecordingPicture) else luma(frame)
 
 
 def recording_pictures(splice: dict[str, Any]) -> dict[int, np.ndarray]:

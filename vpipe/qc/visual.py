@@ -35,7 +35,15 @@ from vpipe.lipsync.sync import sync_score
 from vpipe.lipsync.visemes import predicted_aperture
 from vpipe.qc.copied_figures import CopiedGop, copied_gop, crop, region_change
 from vpipe.qc.copied_in_place import hashed_source
-from vpipe.qc.pairs import copied_gops, measured_ranges, pairs_full, pairs_spliced, same_pictures, stream_gops
+from vpipe.qc.pairs import (
+    copied_gops,
+    luma_of,
+    measured_ranges,
+    pairs_full,
+    pairs_spliced,
+    same_pictures,
+    stream_gops,
+)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -53,10 +61,11 @@ GHOST_MARGIN = 1.25
 
 
 def _track(images: list[np.ndarray], times: list[float]) -> np.ndarray:
-    """Landmarks of output frames, tracked as a sequence exactly like the source was."""
+    """Landmarks of output frames (RGB: decode.to_rgb), tracked as a sequence exactly like the
+    source was."""
     from vpipe.face.tracker import track_frames
 
-    return track_frames(images, times).landmarks
+    return track_frames(images, times, rgb=True).landmarks
 
 
 def _sharpness(
@@ -188,7 +197,7 @@ class _Compared:
     """What comparing the output frames around the edits with their source frames finds, frame
     by frame in output order: PSNR outside the windows, the face region's raw change and the
     change of the edit (output − source) from the previous output frame, the window frames'
-    pictures for the tracker, and the luma of the window frames and their neighbours."""
+    pictures for the tracker (RGB), and the luma of the window frames and their neighbours."""
 
     def __init__(self, frames: Frames, box: Any, in_window: np.ndarray, references: dict[int, np.ndarray]) -> None:
         self.times, self.box, self.in_window, self.references = frames.times, box, in_window, references
@@ -205,18 +214,18 @@ class _Compared:
 
     def pair(self, k: int, frame: Any, src_frame: Any) -> None:
         """Output frame k (decoded) and the source frame it shows (None: not known)."""
-        from vpipe.media.decode import luma, to_bgr
+        from vpipe.media.decode import luma, to_rgb
 
         y = luma(frame)
         region = crop(y, self.box)
-        src_y = luma(src_frame) if src_frame is not None and src_frame is not frame else y
+        src_y = luma_of(src_frame) if src_frame is not None and src_frame is not frame else y
         reference = self.references.get(k)
         residual = region - crop(reference if reference is not None else src_y, self.box)
         self._moved(k, region, residual)
         if self.near_window[k]:
             self.lumas[k] = y
         if self.in_window[k]:
-            self.window_images.append(to_bgr(frame))
+            self.window_images.append(to_rgb(frame))  # the tracker's order: not via BGR
             self.window_times.append(float(self.times[k]))
             self.window_frames.append(k)
         elif src_frame is not None:
