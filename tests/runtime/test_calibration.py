@@ -26,7 +26,12 @@ from vpipe.runtime.calibration import (
     record_run,
 )
 
-LATER = time.time() + 2 * FRESH_SECONDS  # the runs recorded here are then stale: contention decides
+
+def later() -> float:
+    """A moment when the runs recorded so far are stale (contention decides): taken when asked,
+    after the test recorded them, not when the module was imported (a suite that reaches this
+    file more than FRESH_SECONDS after collecting it would otherwise find them fresh)."""
+    return time.time() + 2 * FRESH_SECONDS
 
 
 def test_contention_is_the_share_of_a_core_among_the_others() -> None:
@@ -42,27 +47,27 @@ def test_a_row_is_its_cpu_time_at_the_load_now(tmp_path: Path) -> None:
     line = json.loads((tmp_path / TIMINGS).read_text())
     assert line["rows_cpu"] == [10.0, 2.0, 3.0] and line["load"] == 5.0 and line["jobs"] == 1
     then = contention(5.0, 1, line["cores"])
-    quiet = calibrated(tmp_path, "p", load=0.0, now=LATER)
+    quiet = calibrated(tmp_path, "p", load=0.0, now=later())
     assert quiet is not None and quiet["basis"] == "cpu"
     assert quiet["k"] == pytest.approx(65.0 / 19.0 / then, abs=0.001)  # what the load does not explain
     now = quiet["k"] * contention(0.0, 1, line["cores"])
     assert quiet["per_row_seconds"] == pytest.approx(2.5 * now, rel=1e-3)  # median steady CPU time
     assert quiet["warmup_seconds"] == pytest.approx((10.0 - 2.5) * now, rel=1e-3)
     assert quiet["shared_seconds"] == pytest.approx(4.0 * now, rel=1e-3) and quiet["shared_cached_seconds"] is None
-    busy = calibrated(tmp_path, "p", load=9.0, now=LATER)
+    busy = calibrated(tmp_path, "p", load=9.0, now=later())
     assert busy is not None
     assert busy["per_row_seconds"] / quiet["per_row_seconds"] == pytest.approx(
         contention(9.0, 1, line["cores"]) / contention(0.0, 1, line["cores"])
     )
     # at the load it ran under, the estimate is the run's own pace
-    same = calibrated(tmp_path, "p", load=5.0, now=LATER)
+    same = calibrated(tmp_path, "p", load=5.0, now=later())
     assert same is not None and same["per_row_seconds"] == pytest.approx(2.5 * 65.0 / 19.0, rel=1e-3)
 
 
 def test_waiting_beyond_the_load_is_calibrated(tmp_path: Path) -> None:
     # a quiet run whose rows took twice their CPU time (waiting on files, pipes): k = 2
     record_run(tmp_path, "p", [10.0, 4.0, 4.0], 1.0, True, row_cpu=[5.0, 2.0, 2.0], shared_cpu=0.5, load=0.0)
-    est = calibrated(tmp_path, "p", load=0.0, now=LATER)
+    est = calibrated(tmp_path, "p", load=0.0, now=later())
     assert est is not None and est["k"] == pytest.approx(2.0)
     assert est["per_row_seconds"] == pytest.approx(4.0)
     assert est["shared_cached_seconds"] == pytest.approx(1.0) and est["shared_seconds"] is None
@@ -96,7 +101,7 @@ def test_recorded_contention_wins_over_the_load_average(tmp_path: Path) -> None:
     record_run(
         tmp_path, "p", [30.0, 8.0, 8.0], 2.0, True, row_cpu=[7.5, 2.0, 2.0], shared_cpu=0.5, load=1.0, stretch=4.0
     )
-    est = calibrated(tmp_path, "p", load=1.0, stretch=2.0, now=LATER)
+    est = calibrated(tmp_path, "p", load=1.0, stretch=2.0, now=later())
     assert est is not None and est["k"] == pytest.approx(1.0)
     assert est["per_row_seconds"] == pytest.approx(4.0) and est["contention"] == 2.0
 
@@ -108,7 +113,7 @@ def test_a_recent_run_sets_the_pace(tmp_path: Path) -> None:
     assert est is not None and est["pace"] == pytest.approx(3.5) and est["pace_age_seconds"] < 60
     assert est["per_row_seconds"] == pytest.approx(2.0 * 3.5)
     assert est["warmup_seconds"] == pytest.approx((12.0 - 2.0) * 3.5)
-    stale = calibrated(tmp_path, "p", stretch=9.0, now=LATER)
+    stale = calibrated(tmp_path, "p", stretch=9.0, now=later())
     assert stale is not None and stale["pace"] is None and stale["contention"] == 9.0
 
 
@@ -135,7 +140,7 @@ def test_every_part_is_its_cpu_time_at_the_whole_runs_pace(tmp_path: Path) -> No
     assert est["warmup_seconds"] == pytest.approx(6.0 * pace) and est["warmup_cpu_seconds"] == 6.0
     assert est["shared_cached_seconds"] == pytest.approx(1.0 * pace)
     # later, the machine four times as contended: k (the run's pace beyond its contention 2) × 4
-    stale = calibrated(tmp_path, "p", shared_cached=True, stretch=4.0, now=LATER)
+    stale = calibrated(tmp_path, "p", shared_cached=True, stretch=4.0, now=later())
     assert stale is not None and stale["pace"] is None and stale["k"] == pytest.approx(pace / 2.0, abs=0.001)
     assert stale["startup_seconds"] == pytest.approx(2.0 * pace / 2.0 * 4.0)
     assert stale["per_row_seconds"] == pytest.approx(2.0 * pace / 2.0 * 4.0)
