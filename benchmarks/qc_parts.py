@@ -191,6 +191,44 @@ def paired_shortcuts(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str,
     return {f"qc_cpu_s_shortcuts_{mode}": round(median(v), 3) for mode, v in cpu.items()}
 
 
+def _alternating(
+    calls: list[tuple[Any, ...]],
+    rounds: int,
+    name: str,
+    off: Callable[[], None],
+    restore: Callable[[], None],
+    part: str | None = None,
+) -> dict[str, float]:
+    """QC CPU of the same rows again with one switch on and off, alternating row by row (the
+    load drifts less between them): `off()` turns it off for one row (its own cost is not
+    timed), `restore()` turns it back on. With `part`, that instrumented part's CPU too."""
+    import vpipe.speech.align as align
+    from vpipe.kernels.qc import Measure
+
+    cpu: dict[str, list[float]] = {"on": [], "off": []}
+    spent: dict[str, list[float]] = {"on": [], "off": []}
+    for _ in range(rounds):
+        for args in calls:
+            for mode in ("on", "off"):
+                align._LOOPS.clear()  # the phone loop is memoised by audio: measure it each time
+                if mode == "off":
+                    off()
+                if part is not None:
+                    SPENT.pop(part, None)
+                try:
+                    t0 = time.process_time()
+                    Measure().run(*args)
+                    cpu[mode].append(time.process_time() - t0)
+                    if part is not None:
+                        spent[mode].append(SPENT.get(part, 0.0))
+                finally:
+                    restore()
+    out = {f"qc_cpu_s_{name}_{mode}": round(median(v), 3) for mode, v in cpu.items()}
+    if part is not None:
+        out.update({f"check_cpu_s_{name}_{mode}": round(median(v), 4) for mode, v in spent.items()})
+    return out
+
+
 def paired_reuse(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
     """QC CPU of the same rows again with what QC keeps from one row to the next on and off in
     turn: the tracker's idle FaceMesh/detector graphs (face/tracker.py `_pooled`; off: dropped
@@ -198,27 +236,18 @@ def paired_reuse(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, flo
     copied GOPs around an edit (qc/copied_figures.py; off: those GOPs decoded each row).
     Either way the same figures (tests/face/test_graph_pool.py, tests/qc/test_copied_figures.py)."""
     import vpipe.qc.visual as visual
-    import vpipe.speech.align as align
     from vpipe.face import tracker
-    from vpipe.kernels.qc import Measure
 
     real = visual.copied_gop
 
-    cpu: dict[str, list[float]] = {"on": [], "off": []}
-    for _ in range(rounds):
-        for args in calls:  # on and off alternate row by row: the load drifts less between them
-            for mode in ("on", "off"):
-                align._LOOPS.clear()
-                if mode == "off":
-                    visual.copied_gop = lambda *_: None  # type: ignore[assignment]
-                    tracker.close_idle_graphs()  # not timed: the row then builds its own graphs, timed
-                try:
-                    t0 = time.process_time()
-                    Measure().run(*args)
-                    cpu[mode].append(time.process_time() - t0)
-                finally:
-                    visual.copied_gop = real  # type: ignore[assignment]
-    return {f"qc_cpu_s_reuse_{mode}": round(median(v), 3) for mode, v in cpu.items()}
+    def off() -> None:
+        visual.copied_gop = lambda *_: None  # type: ignore[assignment]
+        tracker.close_idle_graphs()  # not timed: the row then builds its own graphs, timed
+
+    def restore() -> None:
+        visual.copied_gop = real  # type: ignore[assignment]
+
+    return _alternating(calls, rounds, "reuse", off, restore)
 
 
 def paired_in_place(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
@@ -227,30 +256,16 @@ def paired_in_place(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, 
     row; also that check's own CPU. The same figures either way
     (tests/qc/test_copied_in_place.py)."""
     import vpipe.qc.pairs as pairs
-    import vpipe.speech.align as align
-    from vpipe.kernels.qc import Measure
 
     real = pairs.read_in_place
-    check = "  copied-GOP packet check"
-    cpu: dict[str, list[float]] = {"on": [], "off": []}
-    part: dict[str, list[float]] = {"on": [], "off": []}
-    for _ in range(rounds):
-        for args in calls:
-            for mode in ("on", "off"):
-                align._LOOPS.clear()
-                if mode == "off":
-                    pairs.read_in_place = lambda _path: None  # type: ignore[assignment]
-                SPENT.pop(check, None)
-                try:
-                    t0 = time.process_time()
-                    Measure().run(*args)
-                    cpu[mode].append(time.process_time() - t0)
-                    part[mode].append(SPENT.get(check, 0.0))
-                finally:
-                    pairs.read_in_place = real  # type: ignore[assignment]
-    out = {f"qc_cpu_s_in_place_{mode}": round(median(v), 3) for mode, v in cpu.items()}
-    out.update({f"check_cpu_s_in_place_{mode}": round(median(v), 4) for mode, v in part.items()})
-    return out
+
+    def off() -> None:
+        pairs.read_in_place = lambda _path: None  # type: ignore[assignment]
+
+    def restore() -> None:
+        pairs.read_in_place = real  # type: ignore[assignment]
+
+    return _alternating(calls, rounds, "in_place", off, restore, part="  copied-GOP packet check")
 
 
 def paired_unprobed(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
@@ -258,28 +273,19 @@ def paired_unprobed(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, 
     their streams (media/decode.py UNPROBED) and probed (as before), alternating row by row.
     The same frames either way (tests/qc/test_copied_in_place.py)."""
     import vpipe.qc.visual as visual
-    import vpipe.speech.align as align
-    from vpipe.kernels.qc import Measure
 
     real = visual._check_copied_gops
 
     def probed(*args: Any) -> Any:
         return (*real(*args)[:4], (True, True))
 
-    cpu: dict[str, list[float]] = {"on": [], "off": []}
-    for _ in range(rounds):
-        for args in calls:
-            for mode in ("on", "off"):
-                align._LOOPS.clear()
-                if mode == "off":
-                    visual._check_copied_gops = probed  # type: ignore[assignment]
-                try:
-                    t0 = time.process_time()
-                    Measure().run(*args)
-                    cpu[mode].append(time.process_time() - t0)
-                finally:
-                    visual._check_copied_gops = real  # type: ignore[assignment]
-    return {f"qc_cpu_s_unprobed_{mode}": round(median(v), 3) for mode, v in cpu.items()}
+    def off() -> None:
+        visual._check_copied_gops = probed  # type: ignore[assignment]
+
+    def restore() -> None:
+        visual._check_copied_gops = real  # type: ignore[assignment]
+
+    return _alternating(calls, rounds, "unprobed", off, restore)
 
 
 def paired_pictures(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
@@ -290,27 +296,19 @@ def paired_pictures(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, 
     (tests/qc/test_recording_luma.py, tests/kernels/test_frame_to_rgb.py)."""
     import vpipe.media.decode as decode
     import vpipe.qc.pairs as qp
-    import vpipe.speech.align as align
     from vpipe.face.tracker import _rgb
-    from vpipe.kernels.qc import Measure
     from vpipe.media.first_generation import as_frame
 
     real = (qp.recorded, decode.to_rgb)
-    cpu: dict[str, list[float]] = {"on": [], "off": []}
-    for _ in range(rounds):
-        for args in calls:
-            for mode in ("on", "off"):
-                align._LOOPS.clear()
-                if mode == "off":
-                    qp.recorded = as_frame  # type: ignore[assignment]
-                    decode.to_rgb = lambda frame: _rgb(decode.to_bgr(frame))  # type: ignore[assignment]
-                try:
-                    t0 = time.process_time()
-                    Measure().run(*args)
-                    cpu[mode].append(time.process_time() - t0)
-                finally:
-                    qp.recorded, decode.to_rgb = real  # type: ignore[assignment]
-    return {f"qc_cpu_s_pictures_{mode}": round(median(v), 3) for mode, v in cpu.items()}
+
+    def off() -> None:
+        qp.recorded = as_frame  # type: ignore[assignment]
+        decode.to_rgb = lambda frame: _rgb(decode.to_bgr(frame))  # type: ignore[assignment]
+
+    def restore() -> None:
+        qp.recorded, decode.to_rgb = real  # type: ignore[assignment]
+
+    return _alternating(calls, rounds, "pictures", off, restore)
 
 
 def paired_heard_context(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str, float]:
