@@ -256,7 +256,8 @@ def _heard_margin(clip: Any, row: _Row) -> float:
         shift_multiple=row.multiple,
     )
     edit = next(e for e in track.edits if e.slot == clip.name)
-    mono = _as_written(track, row) or MonoMix(track.audio)
+    written = _as_written(track, row)  # an Excerpt has a len(): test None, not truth
+    mono = written if written is not None else MonoMix(track.audio)
     # a level whose word came out as an earlier level's (nothing to borrow, the same fill and
     # rhythm) sounds the same there: its check is that one's, not aligned again
     check = heard_again(mono, track.audio.rate, edit, phonemize) or heard(mono, track.audio.rate, edit, phonemize)
