@@ -51,14 +51,16 @@ def _container_options(target: Path) -> dict[str, str]:
     return {}
 
 
-def _audio_codec(target: Path) -> tuple[str, int | None]:
+def audio_codec(target: Path) -> tuple[str, int | None]:
+    """The sound's codec an output at `target` is written with, and the rate it forces (None: the
+    sound's own)."""
     if target.suffix.lower() == ".webm":
         return "libopus", 48000  # WebM carries Opus; Opus runs at 48 kHz
     return "aac", None
 
 
 def _add_audio_stream(output, audio: Audio, target: Path, bitrate_kbps: int):  # type: ignore[no-untyped-def]
-    codec, fixed_rate = _audio_codec(target)
+    codec, fixed_rate = audio_codec(target)
     rate = fixed_rate or audio.rate
     stream = output.add_stream(codec, rate=rate)
     stream.layout = "mono" if audio.channels == 1 else "stereo"

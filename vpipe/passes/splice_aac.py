@@ -34,10 +34,12 @@ After:
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import ClassVar
 
 from vpipe.ir.graph import Graph, Op
 from vpipe.media.aac_splice import BLOCK
+from vpipe.media.write import audio_codec
 from vpipe.passes.base import PassContext
 from vpipe.passes.registry import register
 
@@ -73,7 +75,7 @@ class SpliceAac:
 def _aac(write: Op) -> dict[str, int]:
     """What the guard needs to hear the row's AAC packets as they will be written: the
     bitrate, where the row's sound is AAC (not for a WebM's Opus)."""
-    path = str(write.attr("path", ""))
-    if path.lower().endswith(".webm") or write.attr("audio_bitrate_kbps") is None:
+    codec, _ = audio_codec(Path(str(write.attr("path", ""))))
+    if codec != "aac" or write.attr("audio_bitrate_kbps") is None:
         return {}
     return {"audio_bitrate_kbps": int(write.attr("audio_bitrate_kbps"))}
