@@ -66,7 +66,7 @@ def frame_to_bgr(frame: Any) -> np.ndarray:
 def frame_to_rgb(frame: Any) -> np.ndarray:
     """frame_to_bgr's image in RGB order, bit for bit (what cv2.COLOR_BGR2RGB makes of it): cv2
     converts I420 to RGB by the same arithmetic as to BGR, writing the channels the other way
-    round (tests/media/test_frame_to_rgb.py, every even size); other frames are swapped."""
+    round (tests/kernels/test_frame_to_rgb.py, every even size); other frames are swapped."""
     import cv2
 
     i420 = _i420(frame)

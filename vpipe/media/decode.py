@@ -22,7 +22,8 @@ class DecodeError(Exception):
 # Opening without probing: libavformat decodes nothing to guess the streams' parameters (~5 ms
 # an open). Only for a file whose boxes already say everything a decoder needs and whose
 # frames are shown in decoding order (qc/copied_in_place.py `read_in_place`); there it decodes
-# the same frames (tests/media/test_decode_unprobed.py).
+# the same frames (tests/qc/test_copied_in_place.py,
+# test_a_plain_mp4_opened_unprobed_decodes_the_same_frames).
 UNPROBED = {"analyzeduration": "0", "probesize": "32"}
 
 
@@ -155,22 +156,23 @@ def luma(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
         y = y.astype(np.float32)
     if full_range(frame):
         y = 16.0 + y * (219.0 / 255.0)
-    k = quarter_turns(frame)
-    return np.ascontiguousarray(np.rot90(y, k)) if k else y
+    return _turned(y, frame)
 
 
 def to_bgr(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
     """A decoded frame as an upright BGR image (the conversion lives in `media/convert.py`;
     the display matrix is applied here)."""
-    image = frame_to_bgr(frame)
-    k = quarter_turns(frame)
-    return np.ascontiguousarray(np.rot90(image, k)) if k else image
+    return _turned(frame_to_bgr(frame), frame)
 
 
 def to_rgb(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
     """to_bgr's image in RGB order, bit for bit (convert.frame_to_rgb; turning an image upright
     moves whole pixels, so it commutes with the channel order)."""
-    image = frame_to_rgb(frame)
+    return _turned(frame_to_rgb(frame), frame)
+
+
+def _turned(image: np.ndarray, frame) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """`image` (a plane or a picture of `frame`) turned upright by the frame's display matrix."""
     k = quarter_turns(frame)
     return np.ascontiguousarray(np.rot90(image, k)) if k else image
 
