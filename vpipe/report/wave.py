@@ -8,10 +8,10 @@ second (where the track ends), and fills the rest from the recording's samples, 
 once for every row of the report (`Recording`). Decoding the whole output per row cost
 0.38 s CPU at 122 s against 0.04 s at 6 s: the report grew with the recording's length.
 
-Everything the row changed is drawn from the output itself: a window is decoded by a
-decoder restarted PREROLL frames before it (its first frame lacks the previous frame's
-overlap; every later one is the whole decode's, bit for bit: tests/e2e/test_review.py),
-and samples are placed by their timestamps. Where the output does not follow the
+Everything the row changed is drawn from the output itself, read as QC reads a file's sound
+around its edits (qc/excerpt.py `read_excerpt`: each window decoded from a seek point before
+it and placed by its timestamps; the whole decode's samples up to the AAC decoder's noise
+substitution: tests/e2e/test_review.py). Where the output does not follow the
 recording (another rate or channel count, a narration over a still, a length that does
 not add up) the whole output is decoded, as before.
 
@@ -20,6 +20,7 @@ resampler would not give the whole decode's samples)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,6 @@ import numpy as np
 
 MARGIN = 0.1  # seconds of output decoded on each side of a slot (fades 12 ms, snapping 15 ms)
 TAIL = 1.0  # seconds decoded at the output's end: where its track ends, whatever the recording's length
-PREROLL = 3  # frames a restarted decoder decodes before a window, and drops
 
 
 @dataclass(frozen=True)
@@ -97,53 +97,6 @@ def _follows_recording(slots: Sequence[dict[str, Any]]) -> bool:
     )
 
 
-def _windows(starts_ends: list[tuple[int, int]]) -> list[list[int]]:
-    """Sorted, merged sample windows."""
-    merged: list[list[int]] = []
-    for a, b in sorted(starts_ends):
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    return merged
-
-
-def _decode_from(container: Any, stream: Any, a: int, b: int | None, rate: int) -> tuple[np.ndarray, int] | None:
-    """Samples [a, b) of the stream (to its end when b is None) decoded after a seek, and where
-    they start; None when the seek did not land early enough for them to be exact."""
-    import av
-
-    start = stream.start_time or 0
-    tb = stream.time_base
-    target = max(0, a - PREROLL * 1024)
-    container.seek(start + int(target / rate / tb), stream=stream, backward=True, any_frame=False)
-    resampler = av.AudioResampler(format="fltp", layout=stream.codec_context.layout.name, rate=rate)
-    parts: list[np.ndarray] = []
-    first, exact_from = None, None
-    for frame in container.decode(stream):
-        if frame.pts is None:
-            return None
-        at = round((frame.pts - start) * tb * rate)
-        if first is None:  # the restarted decoder's first frame is exact only at the track's start
-            first, exact_from = at, at if at == 0 else at + frame.samples
-            if exact_from > a:
-                return None
-        for out in resampler.resample(frame):  # planar float at the same rate: per sample, no state
-            parts.append(mono(out.to_ndarray()))
-        if b is not None and at + frame.samples >= b:
-            break
-    else:
-        parts += [mono(out.to_ndarray()) for out in resampler.resample(None)]
-    if first is None:
-        return None
-    got = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-    lo = a - first
-    hi = len(got) if b is None else b - first
-    if lo < 0 or hi > len(got):
-        return None
-    return got[lo:hi], a
-
-
 def row_sound(output: Path, recording: Recording | None, slots: Sequence[dict[str, Any]]) -> tuple[np.ndarray, int]:
     """The output's mono samples and rate as the figure draws them: decoded from the output over
     the slots and its end, the recording's (shifted) elsewhere; the whole decode where that
@@ -155,46 +108,41 @@ def row_sound(output: Path, recording: Recording | None, slots: Sequence[dict[st
 
 
 def _spliced(output: Path, recording: Recording, slots: Sequence[dict[str, Any]]) -> tuple[np.ndarray, int] | None:
-    """`row_sound`'s fast path; None where the output does not follow the recording."""
-    from vpipe.media.decode import _open
+    """`row_sound`'s fast path: the output over the slots and its end as QC reads a file's sound
+    around its edits (qc/excerpt.py read_excerpt: seeks, placed by timestamps, the whole track
+    decoded where they do not count samples), the recording elsewhere; None where the output
+    does not follow the recording."""
+    from vpipe.media.decode import DecodeError
+    from vpipe.qc.excerpt import merged, read_excerpt
 
     rate = recording.rate
     shifts = _shifts(slots)
     if shifts is None:
         return None
-    margin = round(MARGIN * rate)
-    with _open(output) as container:
-        if not container.streams.audio:
-            return None
-        stream = container.streams.audio[0]
-        ctx = stream.codec_context
-        if ctx.sample_rate != rate or ctx.channels != recording.channels or stream.time_base is None:
-            return None
-        # the end: from the recording's length and the slots' shifts, checked against the output's own
-        expected = len(recording.samples) + shifts[-1]
-        tail = _decode_from(container, stream, max(0, expected - round(TAIL * rate)), None, rate)
-        if tail is None:
-            return None
-        n = tail[1] + len(tail[0])
-        if abs(n - expected) > round(TAIL * rate) // 2:
-            return None  # the output's length does not add up: not the recording's sound
-        spans = [
-            (max(0, round(float(s["start"]) * rate) - margin), round(float(s["end"]) * rate) + margin) for s in slots
-        ]
-        windows = _windows([(a, min(b, tail[1])) for a, b in spans if a < tail[1]])
-        decoded = [_decode_from(container, stream, a, b, rate) for a, b in windows]
-    if any(d is None for d in decoded):
+    expected = len(recording.samples) + shifts[-1]  # the end, from the recording and the shifts
+    end = expected / rate
+    spans = [(float(s["start"]) - MARGIN, float(s["end"]) + MARGIN) for s in slots]
+    spans.append((max(0.0, end - TAIL), end + TAIL))
+    try:
+        excerpt = read_excerpt(output, spans)
+    except DecodeError:
         return None
+    # a piece runs on to its last frame's end: keep only its span, the recording's samples follow
+    stops = {int(a * rate): math.ceil(b * rate) for a, b in merged(spans)}
+    if excerpt.rate != rate or any(p.shape[1] != recording.channels for _, p in excerpt.pieces):
+        return None
+    n = excerpt.total
+    if n is None or abs(n - expected) > round(TAIL * rate) // 2:
+        return None  # the output's length does not add up: not the recording's sound
     out = np.empty(n, np.float32)
     filled = 0
-    for part in [*decoded, tail]:
-        assert part is not None
-        samples, a = part
-        if not _fill(out, filled, a, recording.samples, slots, shifts, rate):
+    for a, samples in excerpt.mono().pieces:
+        if a not in stops or not _fill(out, filled, a, recording.samples, slots, shifts, rate):
             return None
-        out[a : a + len(samples)] = samples
-        filled = a + len(samples)
-    return out, rate
+        kept = samples[: min(stops[a], n) - a]
+        out[a : a + len(kept)] = kept
+        filled = a + len(kept)
+    return (out, rate) if filled >= n else None
 
 
 def _fill(
