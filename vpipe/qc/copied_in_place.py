@@ -73,19 +73,27 @@ class Samples:
         return b"".join([view[p - start : q - start] for p, q in zip(pos[a:b], ends[a:b], strict=True)])
 
 
+def _header(head: bytes | memoryview, left: int) -> tuple[bytes, int, int] | None:
+    """A box header (its first 16 bytes or fewer) with `left` bytes from its start to the end
+    of what holds it: (type, header length, box size), or None when it does not fit (not
+    ISO BMFF as expected). Size 1: a 64-bit size follows; size 0: to the end."""
+    size, kind, length = int.from_bytes(head[:4], "big"), bytes(head[4:8]), 8
+    if size == 1 and len(head) >= 16:
+        size, length = int.from_bytes(head[8:16], "big"), 16
+    elif size == 0:
+        size = left
+    return None if size < length or size > left else (kind, length, size)
+
+
 def _boxes(data: bytes | memoryview, found: set[bytes]) -> bool:
     """Collect the types of the boxes in `data` and inside the containers among them; False
     when a box header does not fit (not ISO BMFF as expected)."""
     i = 0
     while i + 8 <= len(data):
-        size, kind = int.from_bytes(data[i : i + 4], "big"), bytes(data[i + 4 : i + 8])
-        head = 8
-        if size == 1 and i + 16 <= len(data):
-            size, head = int.from_bytes(data[i + 8 : i + 16], "big"), 16
-        elif size == 0:
-            size = len(data) - i
-        if size < head or i + size > len(data):
+        box = _header(data[i : i + 16], len(data) - i)
+        if box is None:
             return False
+        kind, head, size = box
         found.add(kind)
         if kind in _CONTAINERS and not _boxes(data[i + head : i + size], found):
             return False
@@ -99,15 +107,10 @@ def _plain_mp4(path: Path) -> bool:
     with open(path, "rb") as f:
         end, at = os.fstat(f.fileno()).st_size, 0
         while at + 8 <= end:
-            head = os.pread(f.fileno(), 16, at)
-            size, kind = int.from_bytes(head[:4], "big"), head[4:8]
-            skip = 8
-            if size == 1 and len(head) == 16:
-                size, skip = int.from_bytes(head[8:16], "big"), 16
-            elif size == 0:
-                size = end - at
-            if size < skip or at + size > end:
+            box = _header(os.pread(f.fileno(), 16, at), end - at)
+            if box is None:
                 return False
+            kind, skip, size = box
             top.append((kind, at + skip, size - skip))
             at += size
         moovs = [(a, n) for kind, a, n in top if kind == b"moov"]
