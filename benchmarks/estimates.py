@@ -67,63 +67,66 @@ def _load() -> float:
 
 def measure(clip_name: str, lipsync: str, rows: int, reps: int) -> list[dict[str, object]]:
     clip = next(c for c in CLIPS if c.name == clip_name)
-    work = Path(tempfile.mkdtemp(prefix=f"vpipe-estimates-{clip.name}-"))
-    values = (clip.values * 4)[: 2 * rows]
-    recipe = write_recipe(work, clip, values, lipsync=lipsync, duration="auto")
-    cache = work / "cache"
-    first = _vpipe("run", recipe, "--no-progress", "--rows", f"1:{rows}", "--cache-dir", cache)
-    results = []
-    for rep in range(reps):
-        load_before = _load()
-        estimate = _vpipe("build", recipe, "--cache-dir", cache)["plan"]["estimate"]  # type: ignore[index]
-        start = time.perf_counter()
-        second = _vpipe(
-            "run", recipe, "--no-progress", "--force", "--rows", f"{rows + 1}:{2 * rows}", "--cache-dir", cache
-        )
-        wall = time.perf_counter() - start
-        ok = [r for r in second["rows"] if r["status"] == "ok"]  # type: ignore[union-attr]
-        seconds = [r["seconds"] for r in ok]
-        steady = statistics.median(seconds[1:] if len(seconds) > 1 else seconds)
-        cpus = [float(r.get("cpu_seconds") or 0.0) for r in ok]
-        steady_cpu = statistics.median(cpus[1:] if len(cpus) > 1 else cpus)
-        per_row = float(estimate["per_row_seconds"])  # type: ignore[index]
-        est_cpu = (estimate.get("calibration") or {}).get("per_row_cpu_seconds")  # type: ignore[union-attr]
-        parts = {k: float(estimate.get(k) or 0.0) for k in ("startup_seconds", "shared_seconds", "warmup_seconds")}  # type: ignore[union-attr]
-        run_estimate = sum(parts.values()) + per_row * len(ok)
-        startup = float(second.get("startup_seconds") or 0.0)  # type: ignore[arg-type]
-        measured_run = startup + float(second["seconds"])  # type: ignore[arg-type]
-        warmup = seconds[0] - steady if len(seconds) > 1 else 0.0
-        results.append(
-            {
-                "clip": clip.name,
-                "lipsync": lipsync,
-                "rows": rows,
-                "rep": rep + 1,
-                "load": [load_before, _load()],
-                "first_run_row_seconds": [r["seconds"] for r in first["rows"]] if rep == 0 else None,  # type: ignore[index,union-attr]
-                "estimate_per_row_s": per_row,
-                "estimate_parts_s": parts,
-                "estimate_run_s": round(run_estimate, 2),
-                "estimate_from": estimate.get("from"),  # type: ignore[union-attr]
-                "row_seconds": seconds,
-                "row_cpu_seconds": [r.get("cpu_seconds") for r in ok],
-                "steady_row_s": round(steady, 3),
-                "estimate_per_row_cpu_s": est_cpu,
-                "steady_row_cpu_s": round(steady_cpu, 3),
-                "row_cpu_ratio": round(steady_cpu / est_cpu, 3) if est_cpu else None,
-                "row_ratio": round(steady / per_row, 3),
-                "startup_s": round(startup, 3),
-                "startup_ratio": round(startup / parts["startup_seconds"], 3) if parts["startup_seconds"] else None,
-                "warmup_s": round(warmup, 3),
-                "warmup_ratio": round(warmup / parts["warmup_seconds"], 3) if parts["warmup_seconds"] else None,
-                "run_s": round(measured_run, 3),
-                "run_ratio": round(measured_run / run_estimate, 3),
-                "process_wall_s": round(wall, 1),
-                "qc_share_per_row": [round(r["timings"].get("report", 0.0) / r["seconds"], 3) for r in ok],
-            }
-        )
-        print(json.dumps(results[-1]), flush=True)
-    return results
+    with tempfile.TemporaryDirectory(
+        prefix=f"vpipe-estimates-{clip.name}-"
+    ) as tmp:  # the recipes, caches and outputs go with it
+        work = Path(tmp)
+        values = (clip.values * 4)[: 2 * rows]
+        recipe = write_recipe(work, clip, values, lipsync=lipsync, duration="auto")
+        cache = work / "cache"
+        first = _vpipe("run", recipe, "--no-progress", "--rows", f"1:{rows}", "--cache-dir", cache)
+        results = []
+        for rep in range(reps):
+            load_before = _load()
+            estimate = _vpipe("build", recipe, "--cache-dir", cache)["plan"]["estimate"]  # type: ignore[index]
+            start = time.perf_counter()
+            second = _vpipe(
+                "run", recipe, "--no-progress", "--force", "--rows", f"{rows + 1}:{2 * rows}", "--cache-dir", cache
+            )
+            wall = time.perf_counter() - start
+            ok = [r for r in second["rows"] if r["status"] == "ok"]  # type: ignore[union-attr]
+            seconds = [r["seconds"] for r in ok]
+            steady = statistics.median(seconds[1:] if len(seconds) > 1 else seconds)
+            cpus = [float(r.get("cpu_seconds") or 0.0) for r in ok]
+            steady_cpu = statistics.median(cpus[1:] if len(cpus) > 1 else cpus)
+            per_row = float(estimate["per_row_seconds"])  # type: ignore[index]
+            est_cpu = (estimate.get("calibration") or {}).get("per_row_cpu_seconds")  # type: ignore[union-attr]
+            parts = {k: float(estimate.get(k) or 0.0) for k in ("startup_seconds", "shared_seconds", "warmup_seconds")}  # type: ignore[union-attr]
+            run_estimate = sum(parts.values()) + per_row * len(ok)
+            startup = float(second.get("startup_seconds") or 0.0)  # type: ignore[arg-type]
+            measured_run = startup + float(second["seconds"])  # type: ignore[arg-type]
+            warmup = seconds[0] - steady if len(seconds) > 1 else 0.0
+            results.append(
+                {
+                    "clip": clip.name,
+                    "lipsync": lipsync,
+                    "rows": rows,
+                    "rep": rep + 1,
+                    "load": [load_before, _load()],
+                    "first_run_row_seconds": [r["seconds"] for r in first["rows"]] if rep == 0 else None,  # type: ignore[index,union-attr]
+                    "estimate_per_row_s": per_row,
+                    "estimate_parts_s": parts,
+                    "estimate_run_s": round(run_estimate, 2),
+                    "estimate_from": estimate.get("from"),  # type: ignore[union-attr]
+                    "row_seconds": seconds,
+                    "row_cpu_seconds": [r.get("cpu_seconds") for r in ok],
+                    "steady_row_s": round(steady, 3),
+                    "estimate_per_row_cpu_s": est_cpu,
+                    "steady_row_cpu_s": round(steady_cpu, 3),
+                    "row_cpu_ratio": round(steady_cpu / est_cpu, 3) if est_cpu else None,
+                    "row_ratio": round(steady / per_row, 3),
+                    "startup_s": round(startup, 3),
+                    "startup_ratio": round(startup / parts["startup_seconds"], 3) if parts["startup_seconds"] else None,
+                    "warmup_s": round(warmup, 3),
+                    "warmup_ratio": round(warmup / parts["warmup_seconds"], 3) if parts["warmup_seconds"] else None,
+                    "run_s": round(measured_run, 3),
+                    "run_ratio": round(measured_run / run_estimate, 3),
+                    "process_wall_s": round(wall, 1),
+                    "qc_share_per_row": [round(r["timings"].get("report", 0.0) / r["seconds"], 3) for r in ok],
+                }
+            )
+            print(json.dumps(results[-1]), flush=True)
+        return results
 
 
 def main() -> int:

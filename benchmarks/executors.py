@@ -100,7 +100,11 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="vpipe-bench-executors-"))
+    with tempfile.TemporaryDirectory(prefix="vpipe-bench-executors-") as tmp:  # recipe, cache and outputs go with it
+        return compare(Path(tmp), args)
+
+
+def compare(work: Path, args: argparse.Namespace) -> int:
     words = (WORDS * (args.rows // len(WORDS) + 1))[: args.rows]
     (work / "rows.csv").write_text("id,value\n" + "".join(f"r{i + 1},{w}\n" for i, w in enumerate(words)))
     recipe = work / "recipe.yaml"

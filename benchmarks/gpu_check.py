@@ -82,6 +82,11 @@ def _nvml_used() -> int | None:
 
 
 def run(device: str, width: float, batch: int, repeats: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="vpipe-gpu-check-") as tmp:  # the random weights and exports go with it
+        return _run_in(Path(tmp), device, width, batch, repeats)
+
+
+def _run_in(work: Path, device: str, width: float, batch: int, repeats: int) -> dict[str, Any]:
     import torch
 
     from vpipe.catalog import model as catalog_model
@@ -91,7 +96,6 @@ def run(device: str, width: float, batch: int, repeats: int) -> dict[str, Any]:
 
     cuda = device == "cuda"
     sync = torch.cuda.synchronize if cuda else None
-    work = Path(tempfile.mkdtemp(prefix="vpipe-gpu-check-"))
     path = _random_generator(width, work)
     net = load_generator(path, device)  # the product's strict loader
     feed = _inputs(batch, 1)

@@ -80,42 +80,45 @@ def main() -> int:
     args = parser.parse_args()
     clip = next(c for c in CLIPS if c.name == args.clip)
     codes = {"this": ROOT, **({"against": args.against.resolve()} if args.against else {})}
-    work = Path(tempfile.mkdtemp(prefix="vpipe-preview-"))
-    values = ["assistance", *NEW_VALUES[: args.reps * len(codes)]]
-    recipe = write_recipe(work, clip, values, lipsync="retrieve", duration="auto")
-    cache = work / "cache"
-    wall, cpu, _ = _timed(ROOT, "preview", recipe, "--row", "1", "--cache-dir", cache)
-    print(json.dumps({"clip": clip.name, "analyse_source": {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2)}}))
-    results: dict[str, list[dict[str, float]]] = {name: [] for name in codes}
-    row = 1
-    for rep in range(args.reps):
-        for name, code in codes.items():
-            row += 1
-            contention = probe()
-            new_wall, new_cpu, out = _timed(code, "preview", recipe, "--row", str(row), "--cache-dir", cache)
-            again_wall, again_cpu, _ = _timed(code, "preview", recipe, "--row", str(row), "--cache-dir", cache)
-            line = {
-                "code": name,
-                "rep": rep + 1,
-                "row": row,
-                "contention": round(contention, 2),
-                "new_row_wall_s": round(new_wall, 2),
-                "new_row_cpu_s": round(new_cpu, 2),
-                "inside_preview_s": out.get("seconds"),
-                "cached_row_wall_s": round(again_wall, 2),
-                "cached_row_cpu_s": round(again_cpu, 2),
+    with tempfile.TemporaryDirectory(prefix="vpipe-preview-") as tmp:  # the recipes, caches and outputs go with it
+        work = Path(tmp)
+        values = ["assistance", *NEW_VALUES[: args.reps * len(codes)]]
+        recipe = write_recipe(work, clip, values, lipsync="retrieve", duration="auto")
+        cache = work / "cache"
+        wall, cpu, _ = _timed(ROOT, "preview", recipe, "--row", "1", "--cache-dir", cache)
+        print(json.dumps({"clip": clip.name, "analyse_source": {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2)}}))
+        results: dict[str, list[dict[str, float]]] = {name: [] for name in codes}
+        row = 1
+        for rep in range(args.reps):
+            for name, code in codes.items():
+                row += 1
+                contention = probe()
+                new_wall, new_cpu, out = _timed(code, "preview", recipe, "--row", str(row), "--cache-dir", cache)
+                again_wall, again_cpu, _ = _timed(code, "preview", recipe, "--row", str(row), "--cache-dir", cache)
+                line = {
+                    "code": name,
+                    "rep": rep + 1,
+                    "row": row,
+                    "contention": round(contention, 2),
+                    "new_row_wall_s": round(new_wall, 2),
+                    "new_row_cpu_s": round(new_cpu, 2),
+                    "inside_preview_s": out.get("seconds"),
+                    "cached_row_wall_s": round(again_wall, 2),
+                    "cached_row_cpu_s": round(again_cpu, 2),
+                }
+                results[name].append(line)  # type: ignore[arg-type]
+                print(json.dumps(line), flush=True)
+        for name, lines in results.items():
+            med = {
+                k: statistics.median(float(x[k]) for x in lines)
+                for k in lines[0]
+                if k.endswith("_s") and k != "inside_preview_s"
             }
-            results[name].append(line)  # type: ignore[arg-type]
-            print(json.dumps(line), flush=True)
-    for name, lines in results.items():
-        med = {
-            k: statistics.median(float(x[k]) for x in lines)
-            for k in lines[0]
-            if k.endswith("_s") and k != "inside_preview_s"
-        }
-        med["contention"] = statistics.median(float(x["contention"]) for x in lines)
-        print(json.dumps({"summary": name, "code": str(codes[name]), "reps": len(lines), "medians": med}), flush=True)
-    return 0
+            med["contention"] = statistics.median(float(x["contention"]) for x in lines)
+            print(
+                json.dumps({"summary": name, "code": str(codes[name]), "reps": len(lines), "medians": med}), flush=True
+            )
+        return 0
 
 
 if __name__ == "__main__":

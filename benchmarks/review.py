@@ -105,27 +105,28 @@ def main() -> int:
     chosen = [c for c in (*CLIPS, *HELD_OUT) if c.name in (args.clip or [])] or list(CLIPS)
     if args.held_out:
         chosen += [c for c in HELD_OUT if c not in chosen]
-    work = Path(tempfile.mkdtemp(prefix="vpipe-review-"))
-    first: Run | None = None
-    summaries = {
-        part: {"real_passed": 0, "real": 0, "controls_flagged": 0, "controls": 0} for part in ("shared", "held_out")
-    }
-    for clip in chosen:
-        run, lines = clip_review(clip, args.rows, work / clip.name)
-        first = first or run
-        for line in lines:
-            held = " (held out)" if clip in HELD_OUT else ""
-            print(json.dumps({**line, "clip": clip.name + held}), flush=True)
-            summary = summaries["held_out" if clip in HELD_OUT else "shared"]
-            real = line["file"].endswith("(real)")
-            key = "real" if real else "controls"
-            summary[key] += 1
-            ok = line["exit"] == 0 and line["verdict"] == "passed" if real else line["exit"] == 1
-            summary["real_passed" if real else "controls_flagged"] += int(ok)
-    assert first is not None
-    times = report_loads(first, work, args.loads)
-    print(json.dumps({"summary": summaries, "report_100_rows_ms": times, "median_ms": statistics.median(times)}))
-    return 0
+    with tempfile.TemporaryDirectory(prefix="vpipe-review-") as tmp:  # the recipes, caches and outputs go with it
+        work = Path(tmp)
+        first: Run | None = None
+        summaries = {
+            part: {"real_passed": 0, "real": 0, "controls_flagged": 0, "controls": 0} for part in ("shared", "held_out")
+        }
+        for clip in chosen:
+            run, lines = clip_review(clip, args.rows, work / clip.name)
+            first = first or run
+            for line in lines:
+                held = " (held out)" if clip in HELD_OUT else ""
+                print(json.dumps({**line, "clip": clip.name + held}), flush=True)
+                summary = summaries["held_out" if clip in HELD_OUT else "shared"]
+                real = line["file"].endswith("(real)")
+                key = "real" if real else "controls"
+                summary[key] += 1
+                ok = line["exit"] == 0 and line["verdict"] == "passed" if real else line["exit"] == 1
+                summary["real_passed" if real else "controls_flagged"] += int(ok)
+        assert first is not None
+        times = report_loads(first, work, args.loads)
+        print(json.dumps({"summary": summaries, "report_100_rows_ms": times, "median_ms": statistics.median(times)}))
+        return 0
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ evaluations each backend reports, and that a clip whose face is lost mid-window 
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -47,11 +48,15 @@ def tiny_weights_are_not_the_published_files(tmp_path: Path, monkeypatch: pytest
     )
 
 
+# one folder for the module's tiny weights, removed when the test process ends (weights are
+# cached across tests, so a test's own tmp_path would be gone before the next one used them)
+_TINY = tempfile.TemporaryDirectory(prefix="vpipe-tiny-")
+
+
 @cache
 def _weights(kind: str) -> Path:
-    import tempfile
-
-    root = Path(tempfile.mkdtemp(prefix=f"vpipe-tiny-{kind}-"))
+    root = Path(_TINY.name) / kind
+    root.mkdir()
     return musetalk_folder(root) if kind == "musetalk" else latentsync_folder(root)
 
 
