@@ -19,12 +19,19 @@ class DecodeError(Exception):
     pass
 
 
-# Opening without probing: libavformat decodes nothing to guess the streams' parameters (~5 ms
-# an open). Only for a file whose boxes already say everything a decoder needs and whose
-# frames are shown in decoding order (qc/copied_in_place.py `read_in_place`); there it decodes
-# the same frames (tests/qc/test_copied_in_place.py,
-# test_a_plain_mp4_opened_unprobed_decodes_the_same_frames).
-UNPROBED = {"analyzeduration": "0", "probesize": "32"}
+# Probing a file's streams (libavformat's find_stream_info, on every open) decodes the first
+# video picture, a key frame, on a codec context of its own, to guess parameters, and throws it
+# away: 2-9 ms an open on the shared clips and the quickstart (a detailed key frame costs
+# most). "skip_frame": "all" makes that probe decode no picture. It reaches only the probe's
+# codec context: the decoder PyAV opens for the frames read has its own, without it, so the
+# same frames come out (tests/qc/test_copied_in_place.py, test_a_plain_mp4_opened_unprobed_
+# decodes_the_same_frames; tests/qc/test_no_pictures.py for the audio read this way).
+NO_PICTURES = {"skip_frame": "all"}
+# Opening without probing: libavformat reads no packet to guess the streams' parameters (with
+# NO_PICTURES, ~0.4 ms an open instead of 4-9). Only for a file whose boxes already say
+# everything a decoder needs and whose frames are shown in decoding order
+# (qc/copied_in_place.py `read_in_place`); there it decodes the same frames (the tests above).
+UNPROBED = {"analyzeduration": "0", "probesize": "32", **NO_PICTURES}
 
 
 def _open(path: Path, probe: bool = True):  # type: ignore[no-untyped-def]
@@ -217,14 +224,27 @@ def read_frames(
     iter_frames) from the keyframe before the first one. Only the frames asked for are
     converted to BGR (the ones between are decoded, never converted). threads, probe: see
     iter_decoded."""
+    return {i: to_bgr(frame) for i, frame in _wanted(path, indices, pts, threads, probe)}
+
+
+def read_decoded(
+    path: Path, indices: list[int], pts: np.ndarray | None = None, threads: bool = True, probe: bool = True
+) -> dict[int, object]:
+    """read_frames' frames as the decoder gives them (av.VideoFrame), not converted."""
+    return dict(_wanted(path, indices, pts, threads, probe))
+
+
+def _wanted(
+    path: Path, indices: list[int] | None, pts: np.ndarray | None, threads: bool, probe: bool
+) -> Iterator[tuple[int, object]]:
+    """(index, frame) of the frames asked for (all when None) as they are decoded, from the
+    keyframe before the first one (with `pts`) up to the last one."""
     wanted = set(indices) if indices is not None else None
     if wanted is not None and not wanted:
-        return {}
+        return
     stop = max(wanted) if wanted else None
-    out: dict[int, np.ndarray] = {}
     for i, _, frame in iter_decoded(path, min(wanted) if wanted else 0, pts, threads, probe):
         if wanted is None or i in wanted:
-            out[i] = to_bgr(frame)
+            yield i, frame
         if stop is not None and i >= stop:
             break
-    return out

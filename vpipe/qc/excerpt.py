@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from vpipe.media.decode import DecodeError
+from vpipe.media.decode import NO_PICTURES, DecodeError
 
 PREROLL = 0.25  # seconds decoded and dropped before each span (a few AAC frames)
 UNKNOWN = 2**62
@@ -93,14 +93,14 @@ def read_excerpt(path: Path, spans: Iterable[tuple[float, float]]) -> Excerpt:
 
     wanted = merged(spans)
     try:
-        with av.open(str(path)) as container:
+        with av.open(str(path), options=NO_PICTURES) as container:
             if not container.streams.audio:
                 raise DecodeError(f"{path.name} has no audio track")
             try:
                 return _seeking(container, wanted)
             except _Inexact:
                 pass
-        with av.open(str(path)) as container:
+        with av.open(str(path), options=NO_PICTURES) as container:
             return _sequential(container, wanted)
     except av.error.FFmpegError as exc:
         raise DecodeError(f"cannot decode the audio of {path.name}: {exc.strerror}") from None
