@@ -42,6 +42,7 @@ import numpy as np
 
 from vpipe.data.media import Frames, OutputFile
 from vpipe.qc.copied_in_place import SourceGops, identical_gop, read_in_place
+from vpipe.qc.kept_frames import KeptFrames
 
 IDR = 5  # H.264 nal_unit_type of an IDR slice
 
@@ -240,8 +241,16 @@ class _Shown:
     frames between, which nobody asked for (the re-encoded frames are compared with the
     recording's pictures): the normalised stream's GOPs are closed, so the pictures are the same."""
 
-    def __init__(self, frames: Frames, src_pts: np.ndarray, keyframes: tuple[int, ...], probe: bool = True) -> None:
+    def __init__(
+        self,
+        frames: Frames,
+        src_pts: np.ndarray,
+        keyframes: tuple[int, ...],
+        probe: bool = True,
+        kept: KeptFrames | None = None,
+    ) -> None:
         self.frames, self.src_pts, self.keyframes, self.probe = frames, src_pts, keyframes, probe
+        self.kept = kept if keyframes else None  # closed GOPs only (qc/kept_frames.py)
         self.decoded: Iterator[tuple[int, float, Any]] | None = None
         self.index, self.frame = -1, None
 
@@ -249,6 +258,8 @@ class _Shown:
         from vpipe.media.decode import iter_decoded
 
         want = int(self.frames.source_index[k])
+        if self.kept is not None and (picture := self.kept.get(want)) is not None:
+            return picture  # the very frame a decoder gave for it in the row before
         if self.decoded is None or self._keyframe_before(want) > self.index:
             if self.decoded is not None:
                 self.decoded.close()  # type: ignore[attr-defined]
@@ -256,6 +267,8 @@ class _Shown:
             self.index = -1
         while self.index < want:
             self.index, _, self.frame = next(self.decoded)
+        if self.kept is not None:
+            self.kept.put(want, self.frame)
         return self.frame
 
     def _keyframe_before(self, frame: int) -> int:
@@ -273,6 +286,7 @@ def pairs_spliced(
     keyframes: tuple[int, ...] = (),
     copied: Callable[[int, int], Any] | None = None,
     probe: tuple[bool, bool] = (True, True),
+    kept: KeptFrames | None = None,
 ) -> Iterator[Any]:
     """Like pairs_full, but only around the re-encoded GOPs (seeking both files there); an
     output frame in `same` is its source frame (see the module docstring), decoded once.
@@ -281,7 +295,9 @@ def pairs_spliced(
     copied(k, b): for a frame k in `same`, what stands for the copied GOP that starts there
     and ends before b without decoding it (qc/copied_figures.py), or None; it is yielded in
     place of that GOP's pairs (anything with a `frames` count). probe: whether the output and
-    the source are opened probed (False: plain MP4s, decode.UNPROBED)."""
+    the source are opened probed (False: plain MP4s, decode.UNPROBED). kept: the source frames
+    the row before decoded, taken instead of decoding them again when `keyframes` are known
+    (the source's GOPs are closed), and this row's kept for the next (qc/kept_frames.py)."""
     from vpipe.media.decode import iter_decoded
 
     recording = recording_pictures(file.splice or {})
@@ -297,7 +313,7 @@ def pairs_spliced(
         return shown(j)
 
     for a, b in measured_ranges(file.splice or {}, len(frames.times)):
-        shown = _Shown(frames, src_pts, keyframes, probe[1])
+        shown = _Shown(frames, src_pts, keyframes, probe[1], kept)
         k = a
         while k < b:
             if k in same:

@@ -35,6 +35,7 @@ from vpipe.lipsync.sync import sync_score
 from vpipe.lipsync.visemes import predicted_aperture
 from vpipe.qc.copied_figures import CopiedGop, copied_gop, crop, region_change
 from vpipe.qc.copied_in_place import hashed_source
+from vpipe.qc.kept_frames import KeptFrames, kept_frames
 from vpipe.qc.pairs import (
     copied_gops,
     luma_of,
@@ -162,15 +163,17 @@ def _interpolated_references(
     src_pts: np.ndarray | None = None,
     keyframes: tuple[int, ...] = (),
     probe: bool = True,
+    kept: KeptFrames | None = None,
 ) -> dict[int, np.ndarray]:
     """Luma of the interpolated head each interpolated frame next to a seam was drawn on
     (only those: the seam measure compares the edit across the seam). `keyframes`: the
     source's GOP starts when its GOPs are closed (the frames around the window's start and its
-    end are then decoded from their own keyframes: the same pictures). probe=False: the source
+    end are then decoded from their own keyframes: the same pictures; and a part whose frames
+    the row before decoded is taken from `kept`, qc/kept_frames.py). probe=False: the source
     is a plain MP4 (decode.UNPROBED)."""
     from vpipe.lipsync.interpolate import between
     from vpipe.media.convert import bgr_to_frame
-    from vpipe.media.decode import luma, read_frames
+    from vpipe.media.decode import luma, read_decoded, to_bgr
 
     phases = {int(k): float(p) for k, p in report.get("interpolated") or []}
     if not phases:
@@ -181,8 +184,15 @@ def _interpolated_references(
     poses = {int(frames.source_index[k]) for k in wanted}
     # a few frames around one edit: decoded on this thread (frame threads cost more than they save)
     images: dict[int, np.ndarray] = {}
+    keep = kept if keyframes and src_pts is not None else None
     for part in _by_gop(sorted(poses | {p + 1 for p in poses}), keyframes if src_pts is not None else ()):
-        images.update(read_frames(frames.source, part, src_pts, threads=False, probe=probe))
+        taken = {i: keep.get(i) for i in part} if keep is not None else {}
+        if not taken or any(f is None for f in taken.values()):
+            taken = read_decoded(frames.source, part, src_pts, threads=False, probe=probe)
+            if keep is not None:
+                for i, f in taken.items():
+                    keep.put(i, f)
+        images.update({i: to_bgr(f) for i, f in taken.items()})  # read_frames' images
     out = {}
     for k in wanted:
         f = int(frames.source_index[k])
@@ -300,16 +310,19 @@ def visual_metrics(
     src_pts, keyframes, probe = None, (), (True, True)
     if file.splice:
         src_pts, out_pts, same, keyframes, probe = _check_copied_gops(file, frames, rt, metrics, failures)
-    between_luma = _interpolated_references(frames, report, seams, src_pts, keyframes, probe[1])
+    kept = kept_frames(frames.source, rt) if keyframes else None  # closed GOPs: qc/kept_frames.py
+    between_luma = _interpolated_references(frames, report, seams, src_pts, keyframes, probe[1], kept)
     c = _Compared(frames, report.get("face_box"), in_window, between_luma)
     if file.splice:
         assert src_pts is not None
         lookup = c.copied_lookup(frames, same, keyframes, src_pts, rt) if keyframes else None
-        for item in pairs_spliced(file, frames, out_pts, src_pts, same, keyframes, lookup, probe):
+        for item in pairs_spliced(file, frames, out_pts, src_pts, same, keyframes, lookup, probe, kept):
             c.copied(item) if isinstance(item, CopiedGop) else c.pair(*item)
     else:
         for item in pairs_full(file, frames):
             c.pair(*item)
+    if kept is not None:
+        kept.next_row()  # what this row decoded of the source is what the next may take
     compared = len(c.psnrs) + len(c.window_frames)
     metrics["qc_frames_decoded"] = float(compared)  # compared: decoded now, or a copied GOP's stored figures
     if file.splice:  # every frame of the measured ranges must have been decoded and compared
