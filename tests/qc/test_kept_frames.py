@@ -1,9 +1,9 @@
-"""The source frames one row's QC decoded, kept for the next row (qc/kept_frames.py): every
-visual figure, failure and curve of a real spliced row is the same with the frames kept from
-the row before as with none kept (and as with no keeper at all, the code before it), also for
-rows that need other source frames (interpolated references around both seams); the row
-after decodes none of the source frames the row before did; and the keeper holds only the last
-row's frames, within its budget, of one file as it is."""
+"""The source frames QC decoded, kept for later rows (qc/kept_frames.py): every visual figure,
+failure and curve of a real spliced row is the same with frames kept from the rows before as
+with none kept (and as with no keeper at all, the code before it), also for rows that need
+other source frames (interpolated references around both seams), in any order; a row after
+one that needed the same frames decodes none of them; and the keeper holds one file as it is,
+within its budget, the least recently used frames going first."""
 
 from __future__ import annotations
 
@@ -24,38 +24,34 @@ def _frame(side: int = 16) -> Any:
     return av.VideoFrame(side, side, "yuv420p")
 
 
-def test_a_row_takes_what_the_row_before_asked_for_and_nothing_older() -> None:
+def test_the_keeper_gives_back_what_it_was_given() -> None:
     kept = KeptFrames().of(("a.mp4", 1, 1))
-    one, two = _frame(), _frame()
+    one = _frame()
     kept.put(1, one)
-    kept.put(2, two)
-    assert kept.get(1) is one and kept.get(3) is None
-    kept.next_row()
-    assert kept.get(2) is two  # taken: kept on for the row after
-    kept.next_row()
-    assert kept.get(2) is two
-    assert kept.get(1) is None  # the row before did not ask for it: gone
+    kept.put(1, _frame())  # already kept: the first one stays
+    assert kept.get(1) is one and kept.get(2) is None
 
 
 def test_the_keeper_forgets_another_file_or_the_file_changed() -> None:
     kept = KeptFrames().of(("a.mp4", 1, 1))
     kept.put(1, _frame())
-    kept.next_row()
     assert kept.of(("a.mp4", 1, 2)).get(1) is None  # rewritten in place
     kept.put(1, _frame())
-    kept.next_row()
     assert kept.of(("b.mp4", 1, 2)).get(1) is None
 
 
-def test_the_keeper_holds_no_more_than_its_budget() -> None:
+def test_the_keeper_holds_no_more_than_its_budget_least_recently_used_first() -> None:
     frame = _frame(64)
     size = sum(p.buffer_size for p in frame.planes)
-    kept = KeptFrames(budget=2 * size).of(("a.mp4", 1, 1))
-    for i in range(5):
+    kept = KeptFrames(budget=3 * size).of(("a.mp4", 1, 1))
+    for i in range(3):
         kept.put(i, _frame(64))
-    assert sorted(kept.asked) == [0, 1] and kept.held == 2 * size  # the first ones asked
-    kept.next_row()
-    assert kept.held == 0 and sorted(kept.kept) == [0, 1]
+    assert kept.get(0) is not None  # used: 1 is now the least recently used
+    kept.put(3, _frame(64))
+    assert sorted(kept.frames) == [0, 2, 3] and kept.held == 3 * size
+    small = KeptFrames(budget=size - 1)  # a frame larger than the whole budget: not kept
+    small.put(0, frame)
+    assert small.held == 0 and not small.frames
 
 
 def _counting_source_decodes(monkeypatch: pytest.MonkeyPatch, source: Path) -> list[int]:
@@ -90,9 +86,7 @@ def _measured(file: Any, frames: Any) -> tuple[str, list[str], str]:
 
 
 @pytest.mark.media
-def test_qc_figures_are_the_same_with_the_source_frames_kept(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_qc_figures_are_the_same_with_the_source_frames_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import vpipe.qc.visual as qv
     from tests.qc.test_around_slots import _row
     from vpipe.kernel_api.context import RunContext
@@ -110,15 +104,19 @@ def test_qc_figures_are_the_same_with_the_source_frames_kept(
     monkeypatch.undo()
 
     decoded = _counting_source_decodes(monkeypatch, frames.source)
-    for name in ("plain", "plain", "interpolated", "interpolated", "plain", "interpolated"):
+    for name in rows:
         keeper.of(("", 0, 0))  # forget: a first row
         first = decoded[0]
         assert _measured(file, rows[name]) == before[name]
-        fresh = decoded[0] - first
-        assert fresh > 0
+        assert decoded[0] > first
         first = decoded[0]
         assert _measured(file, rows[name]) == before[name]  # the same row after it: all kept
         assert decoded[0] == first
-    # rows that need other frames after each other: what is kept is taken, the rest decoded
-    for name in ("plain", "interpolated", "plain", "interpolated"):
+    # rows that need other frames, alternating: each takes what is kept and decodes the rest
+    keeper.of(("", 0, 0))
+    for name in ("plain", "interpolated", "plain"):
         assert _measured(file, rows[name]) == before[name]
+    first = decoded[0]
+    for name in ("interpolated", "plain", "interpolated"):
+        assert _measured(file, rows[name]) == before[name]
+    assert decoded[0] == first  # both rows' frames are kept together

@@ -1,4 +1,4 @@
-"""The source frames one row's QC decoded, kept for the next row of the same process.
+"""The source frames QC decoded, kept for the later rows of the same process.
 
 The rows of a run share their source, and their slots sit at the same places in it, so each
 row's QC decodes the same source frames: those of the copied GOPs next to a re-encoded run
@@ -13,21 +13,23 @@ only when the source's GOPs are closed in presentation order: each starts with a
 shows its frames before the next one's, so a frame's picture does not depend on the keyframe
 decoding began at (what qc/pairs.py `_Shown` already relies on when it seeks). Every figure is
 then computed from the same picture as before; tests/qc/test_kept_frames.py compares a row's
-QC with and without frames kept from the row before, on real rows.
+QC with and without frames kept from the rows before, on real rows.
 
-Bounded: one source's frames at a time (a run has one source), what the last row asked for
-and nothing older, and at most `BUDGET_BYTES` of pictures (the first ones asked): ~40 frames
-of a 524×524 source (a row asks for 12-40), ~15 at 1080p.
+Bounded: one source's frames at a time (a run has one source), at most `BUDGET_BYTES` of
+pictures, the least recently used going first: ~75 frames of a 524×524 source (a row asks for
+12-40; rows with an interpolated head at a seam ask for a few more than those without, and
+they alternate), ~10 at 1080p.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 from vpipe.kernel_api.context import RunContext
 
-BUDGET_BYTES = 48 * 1024 * 1024
+BUDGET_BYTES = 32 * 1024 * 1024
 
 
 def _size(frame: Any) -> int:
@@ -35,44 +37,38 @@ def _size(frame: Any) -> int:
 
 
 class KeptFrames:
-    """Decoded frames of one source by frame index: those of the row before (`kept`) and
-    those this row asked for or decoded (`asked`), which become `kept` at `next_row`."""
+    """Decoded frames of one source by frame index, least recently used first."""
 
     def __init__(self, budget: int = BUDGET_BYTES) -> None:
         self.budget = budget
         self.source: tuple[str, int, int] | None = None  # path, size, modification time
-        self.kept: dict[int, Any] = {}
-        self.asked: dict[int, Any] = {}
-        self.held = 0  # bytes of `asked`
+        self.frames: OrderedDict[int, Any] = OrderedDict()
+        self.held = 0  # bytes of `frames`
 
     def get(self, index: int) -> Any | None:
-        """The frame kept for `index` (kept on for the next row), or None."""
-        frame = self.asked.get(index)
-        if frame is None:
-            frame = self.kept.get(index)
-            if frame is not None:
-                self.put(index, frame)
+        """The frame kept for `index` (now the most recently used), or None."""
+        frame = self.frames.get(index)
+        if frame is not None:
+            self.frames.move_to_end(index)
         return frame
 
     def put(self, index: int, frame: Any) -> None:
-        """Keep a frame just decoded (or taken) for the next row, within the budget."""
-        if index in self.asked:
-            return
+        """Keep a frame just decoded, within the budget (the least recently used go)."""
         size = _size(frame)
-        if self.held + size <= self.budget:
-            self.asked[index] = frame
-            self.held += size
+        if index in self.frames or size > self.budget:
+            return
+        self.frames[index] = frame
+        self.held += size
+        while self.held > self.budget:
+            _, dropped = self.frames.popitem(last=False)
+            self.held -= _size(dropped)
 
     def of(self, source: tuple[str, int, int]) -> KeptFrames:
         """This keeper for `source`: everything kept of another file (or of this one before it
         changed) is forgotten."""
         if source != self.source:
-            self.source, self.kept, self.asked, self.held = source, {}, {}, 0
+            self.source, self.frames, self.held = source, OrderedDict(), 0
         return self
-
-    def next_row(self) -> None:
-        """The row is done: what it asked for is what the next row may take; the rest goes."""
-        self.kept, self.asked, self.held = self.asked, {}, 0
 
 
 def kept_frames(source: Path, rt: RunContext) -> KeptFrames:

@@ -259,7 +259,7 @@ class _Shown:
 
         want = int(self.frames.source_index[k])
         if self.kept is not None and (picture := self.kept.get(want)) is not None:
-            return picture  # the very frame a decoder gave for it in the row before
+            return picture  # the very frame a decoder gave for it in an earlier row
         if self.decoded is None or self._keyframe_before(want) > self.index:
             if self.decoded is not None:
                 self.decoded.close()  # type: ignore[attr-defined]
@@ -296,8 +296,8 @@ def pairs_spliced(
     and ends before b without decoding it (qc/copied_figures.py), or None; it is yielded in
     place of that GOP's pairs (anything with a `frames` count). probe: whether the output and
     the source are opened probed (False: plain MP4s, decode.UNPROBED). kept: the source frames
-    the row before decoded, taken instead of decoding them again when `keyframes` are known
-    (the source's GOPs are closed), and this row's kept for the next (qc/kept_frames.py)."""
+    earlier rows decoded, taken instead of decoding them again when `keyframes` are known
+    (the source's GOPs are closed), and this row's kept for later ones (qc/kept_frames.py)."""
     from vpipe.media.decode import iter_decoded
 
     recording = recording_pictures(file.splice or {})

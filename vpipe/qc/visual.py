@@ -169,7 +169,7 @@ def _interpolated_references(
     (only those: the seam measure compares the edit across the seam). `keyframes`: the
     source's GOP starts when its GOPs are closed (the frames around the window's start and its
     end are then decoded from their own keyframes: the same pictures; and a part whose frames
-    the row before decoded is taken from `kept`, qc/kept_frames.py). probe=False: the source
+    an earlier row decoded is taken from `kept`, qc/kept_frames.py). probe=False: the source
     is a plain MP4 (decode.UNPROBED)."""
     from vpipe.lipsync.interpolate import between
     from vpipe.media.convert import bgr_to_frame
@@ -321,8 +321,6 @@ def visual_metrics(
     else:
         for item in pairs_full(file, frames):
             c.pair(*item)
-    if kept is not None:
-        kept.next_row()  # what this row decoded of the source is what the next may take
     compared = len(c.psnrs) + len(c.window_frames)
     metrics["qc_frames_decoded"] = float(compared)  # compared: decoded now, or a copied GOP's stored figures
     if file.splice:  # every frame of the measured ranges must have been decoded and compared
