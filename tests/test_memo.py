@@ -61,3 +61,24 @@ def test_a_result_over_the_budget_is_returned_but_not_kept() -> None:
     derived(value, "big", big, budget=8000)
     derived(value, "big", big, budget=8000)
     assert len(calls) == 3
+
+
+def test_keyed_by_every_value_it_reads_and_dropped_with_any() -> None:
+    """A derivation of two shared values (`also`) is kept per pair: another second value
+    computes anew; collecting the second value drops the pair's entry."""
+    a, b, c = Shared(np.arange(3)), Shared(np.arange(3) * 10), Shared(np.arange(3) * 100)
+    calls: list[int] = []
+
+    def dot(x: Shared, y: Shared) -> int:
+        calls.append(1)
+        return int(x.data @ y.data)
+
+    before = kept()
+    assert derived(a, "dot", functools.partial(dot, a, b), also=(b,)) == 50
+    assert derived(a, "dot", functools.partial(dot, a, b), also=(b,)) == 50
+    assert derived(a, "dot", functools.partial(dot, a, c), also=(c,)) == 500
+    assert len(calls) == 2 and kept() == before + 2
+    del b
+    gc.collect()
+    assert kept() == before + 1
+    assert derived(a, "dot", functools.partial(dot, a, c), also=(c,)) == 500 and len(calls) == 2

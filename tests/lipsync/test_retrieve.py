@@ -344,3 +344,24 @@ def test_closing_frames_never_fall_between_frames() -> None:
         ("M", [26]),
         ("B", [31, 32]),
     ]  # M (1.015-1.045): 1.04 is nearest its middle; B (1.205-1.305): 1.24, 1.28
+
+
+def test_the_recordings_facts_are_derived_once_and_a_second_row_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The closure level, the recorded closures and phone contexts, and the head sizes are the
+    recording's alone: a second row on the same shared values reuses them (they scanned the
+    whole recording per row) and renders the same frames as the first."""
+    import vpipe.lipsync.retrieve as R
+
+    src = _interview()
+    inv, face = dataclasses.replace(src.inventory), dataclasses.replace(src.face)  # nothing derived from them yet
+    calls: list[str] = []
+    recorded, size = R._recorded, R.face_size
+    monkeypatch.setattr(R, "_recorded", lambda *a: calls.append("recorded") or recorded(*a))
+    monkeypatch.setattr(R, "face_size", lambda *a: calls.append("size") or size(*a))
+    track = track_of(src, edit(src, *SLOT, NEW, 1.0))
+    windows = slot_windows(track, MARGIN, src.video.duration)
+    first, second = (retrieve(src.video, face, inv, track, windows) for _ in range(2))
+    assert sorted(calls) == ["recorded", "size"]
+    assert first.rendered and sorted(first.rendered) == sorted(second.rendered)
+    assert all(np.array_equal(first.rendered[k], second.rendered[k]) for k in first.rendered)
+    assert first.report == second.report

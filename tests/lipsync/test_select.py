@@ -157,23 +157,26 @@ def test_transition_costs_reward_continuing_a_run() -> None:
     assert choose_mouths(inv, []).shape == (0,)
 
 
+def _looped(inv: MouthInventory, copies: int) -> MouthInventory:
+    """The inventory of the recording repeated `copies` times (every mouth `copies` times)."""
+    n = int(inv.frames.max()) + 1
+    return dataclasses.replace(
+        inv,
+        frames=np.concatenate([inv.frames + c * n for c in range(copies)]),
+        **{
+            f: np.concatenate([getattr(inv, f)] * copies)
+            for f in ("visemes", "aperture", "pose", "luma", "shape", "crops", "crop_origin")
+        },
+    )
+
+
 @pytest.mark.parametrize("start", [20, 50, 90])
 @pytest.mark.parametrize("copies", [1, 3])
 def test_pruned_search_finds_the_dense_path_exactly(start: int, copies: int) -> None:
     """The pruned search returns the dense Viterbi's path itself on the real inventory, and on
     the inventory repeated (a looped recording: every mouth several times, costs tied exactly,
     broken towards the lowest entry as np.argmin does), with and without `max_offset`."""
-    inv = _inventory()
-    if copies > 1:
-        n = int(inv.frames.max()) + 1
-        inv = dataclasses.replace(
-            inv,
-            frames=np.concatenate([inv.frames + c * n for c in range(copies)]),
-            **{
-                f: np.concatenate([getattr(inv, f)] * copies)
-                for f in ("visemes", "aperture", "pose", "luma", "shape", "crops", "crop_origin")
-            },
-        )
+    inv = _looped(_inventory(), copies)
     w = Weights()
     targets = _slot_targets(inv, start, WORD)
     for offset in (None, 3):
@@ -197,9 +200,10 @@ def test_shape_distances_in_place_are_the_one_line_formula_bit_for_bit(copies: i
     assert np.array_equal(found.view(np.uint32), expected.view(np.uint32))
 
 
-def test_pruned_search_on_random_costs_with_ties() -> None:
+@pytest.mark.parametrize("copies", [1, 3])
+def test_pruned_search_on_random_costs_with_ties(copies: int) -> None:
     rng = np.random.default_rng(7)
-    inv = _inventory()
+    inv = _looped(_inventory(), copies)
     w = Weights()
     for _ in range(20):
         costs = np.round(rng.uniform(0, 2, (12, inv.size)), 1)  # coarse values: many exact ties

@@ -17,11 +17,11 @@ import pytest
 from tests.speech.test_voice_match import CASES, source
 from vpipe.data.alignment import Segment
 from vpipe.data.codec import decode, encode
+from vpipe.speech.phone_classes import SUBSTITUTES
 from vpipe.speech.pitch import local_f0, resample
 from vpipe.speech.units import (
     FRAME_S,
     MIN_UNIT_S,
-    SUBSTITUTES,
     UnitLibrary,
     build_library,
     coverage,

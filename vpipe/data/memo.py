@@ -6,11 +6,13 @@ face spans over the clip, the inventory's lip-shape distances) is the same for e
 it costs in proportion to the recording's length: computed per row, it made a row's cost grow
 with the recording. `derived(value, name, compute)` computes it once per value and process.
 
-Keyed by the value's identity (its arrays make it unhashable) and the derivation's name. An
-entry is dropped when its value is collected (`weakref.finalize` runs before the object's
-memory is freed, so an address reused by a later value never finds a stale entry). `budget`
-bounds what is kept: a result larger than it is returned but not kept (the next row computes
-it again), so a very long recording costs time, not resident memory.
+Keyed by the value's identity (its arrays make it unhashable), those of any other shared
+values it derives from too (`also`: the inventory's closures read the video's frame times),
+and the derivation's name. An entry is dropped when any of its values is collected
+(`weakref.finalize` runs before the object's memory is freed, so an address reused by a
+later value never finds a stale entry). `budget` bounds what is kept: a result larger than
+it is returned but not kept (the next row computes it again), so a very long recording
+costs time, not resident memory.
 """
 
 from __future__ import annotations
@@ -35,11 +37,14 @@ def _size(result: Any) -> int:
     return 0
 
 
-def derived(value: object, name: str, compute: Callable[[], T], budget: int | None = None) -> T:
-    """`compute()`, a function of `value` alone, computed once per `value` and process.
-    Results bigger than `budget` bytes are not kept. Returned arrays are shared between
-    callers: they are made read-only so no caller changes what the next one gets."""
-    key = (id(value), name)
+def derived(
+    value: object, name: str, compute: Callable[[], T], budget: int | None = None, also: tuple[object, ...] = ()
+) -> T:
+    """`compute()`, a function of `value` alone (and of the shared values in `also`),
+    computed once per `value` (and `also`) and process. Results bigger than `budget` bytes
+    are not kept. Returned arrays are shared between callers: they are made read-only so no
+    caller changes what the next one gets."""
+    key = (id(value), *(id(v) for v in also), name)
     if key in _KEPT:
         return _KEPT[key]
     result = compute()
@@ -49,7 +54,8 @@ def derived(value: object, name: str, compute: Callable[[], T], budget: int | No
         if isinstance(array, np.ndarray):
             array.flags.writeable = False
     _KEPT[key] = result
-    weakref.finalize(value, _KEPT.pop, key, None)
+    for v in (value, *also):  # whichever is collected first drops it
+        weakref.finalize(v, _KEPT.pop, key, None)
     return result
 
 

@@ -280,6 +280,16 @@ def close_the_lips(
     return chosen, targets
 
 
+def _recorded(inv: MouthInventory, video: VideoSource) -> tuple[float, dict[int, set[str]], PhoneContext]:
+    """The speaker's closure level, the recorded p, b and m near each source frame, and each
+    inventory entry's recorded phone context."""
+    at = video.times[np.clip(inv.frames, 0, len(video.times) - 1)]
+    context = phone_context(inv.phones, at)
+    for array in (context.before, context.after, context.phase):  # every row reads the same arrays
+        array.flags.writeable = False
+    return closure_level(inv, video.times), own_closures(inv, video.times), context
+
+
 def closure_cuts(groups: list[list[int]], shut: set[int], transplanted: set[int]) -> set[int]:
     """Frames that must show their closure whole. Per new p, b or m (a group of frames, in
     order) at least one closed frame must be at full strength: where the ease ramp of a run's
@@ -318,10 +328,9 @@ def retrieve(
     rendered: dict[int, np.ndarray] = {}
     if inv.size and in_window.any():
         plan: dict[int, list[tuple[int, int]]] = {}  # pose frame → [(output index, donor entry)]
-        closure = closure_level(inv, video.times)
-        recorded = own_closures(inv, video.times)
-        recorded_context = phone_context(inv.phones, video.times[np.clip(inv.frames, 0, len(video.times) - 1)])
-        head_size = face_size(face.landmarks)  # per source frame
+        # the recording's own facts, the same for every row: derived once per process
+        closure, recorded, recorded_context = derived(inv, "recorded", lambda: _recorded(inv, video), also=(video,))
+        head_size = derived(face, "head_size", lambda: face_size(face.landmarks))  # per source frame
         shut: set[int] = set()  # output frames showing a closure for a new p, b or m
         groups: list[list[int]] = []  # per new p, b or m, the output frames that must close the lips
         report.closure = closure

@@ -168,7 +168,8 @@ def viterbi_pruned(costs: np.ndarray, inv: MouthInventory, w: Weights) -> np.nda
     Per step, each entry's two cheap predecessors (itself: hold; the frame before it: free)
     are scored first; every other predecessor costs at least its score + `w.jump`, so
     predecessors are scored in blocks in order of their score, and an entry is settled once
-    the next block's lowest score + `w.jump` exceeds its best so far."""
+    the next block's lowest score + `w.jump` exceeds its best so far (the first block's too:
+    an entry settled by its cheap predecessors alone is never scanned)."""
     k, m = costs.shape
     dist = derived(inv, "shape_distances", lambda: shape_distances(inv), DISTANCES_KEPT_BYTES)
     where = {int(f): e for e, f in enumerate(inv.frames)}
@@ -189,15 +190,21 @@ def viterbi_pruned(costs: np.ndarray, inv: MouthInventory, w: Weights) -> np.nda
         better = (free < best[cols]) | ((free == best[cols]) & (prev[has] < arg[cols]))
         best[cols[better]], arg[cols[better]] = free[better], prev[has][better]
         order = np.argsort(score, kind="stable")
-        open_ = entries
-        for pos in range(0, m, BLOCK):
-            rows = order[pos : pos + BLOCK]
-            trans = w.jump + w.shape * dist[np.ix_(rows, open_)]
-            trans[open_[None, :] == rows[:, None]] = np.inf  # the two cheap ones were scored above
-            trans[open_[None, :] == nxt[rows][:, None]] = np.inf
+        # the bound before the first block: an entry its cheap predecessors already bring
+        # below the cheapest score + jump is settled without scanning (most are, per step)
+        open_ = entries[best >= score[order[0]] + w.jump]
+        for pos in range(0, m if open_.size else 0, BLOCK):
+            rows = np.sort(order[pos : pos + BLOCK])  # by entry: a tie's first row is its lowest entry
+            trans = dist[np.ix_(rows, open_)]  # w.jump + w.shape · dist, in place: the same float32 sums
+            trans *= w.shape
+            trans += w.jump
+            for cheap in (rows, nxt[rows]):  # the two cheap ones were scored above (open_ is sorted)
+                at = np.minimum(np.searchsorted(open_, cheap), open_.size - 1)
+                hit = np.flatnonzero(open_[at] == cheap)
+                trans[hit, at[hit]] = np.inf
             total = score[rows, None] + trans
-            low = total.min(axis=0)
-            first = np.where(total == low, rows[:, None], m).min(axis=0)
+            pick = np.argmin(total, axis=0)
+            low, first = total[pick, np.arange(open_.size)], rows[pick]
             better = (low < best[open_]) | ((low == best[open_]) & (first < arg[open_]))
             best[open_[better]], arg[open_[better]] = low[better], first[better]
             if pos + BLOCK >= m:

@@ -54,6 +54,8 @@ import numpy as np
 
 from vpipe.data.alignment import Segment
 from vpipe.data.codec import cacheable
+from vpipe.data.memo import derived
+from vpipe.speech.phone_classes import CLASSES, SUBSTITUTES, VOWELS
 from vpipe.speech.pitch import ANALYSIS_RATE, f0_track, resample
 from vpipe.speech.profile import pyworld
 
@@ -70,63 +72,11 @@ CEPSTRA = 20
 KNN = 4  # speaker frames averaged for a synthetic frame the units do not cover
 FILL = 0.5  # weight of the speaker's nearest frames over the synthetic envelope there
 _FILL_FLOOR_DB = 30.0  # library frames this far below the loudest are not fill candidates
-# broad classes for the kNN fill: a missing vowel takes vowel frames, a fricative fricative ones
-_CLASS = {
-    **dict.fromkeys(["AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"], 0),
-    **dict.fromkeys(["L", "R", "W", "Y"], 1),
-    **dict.fromkeys(["M", "N", "NG"], 2),
-    **dict.fromkeys(["F", "V", "TH", "DH", "S", "Z", "SH", "ZH", "HH"], 3),
-    **dict.fromkeys(["P", "B", "T", "D", "K", "G", "CH", "JH"], 4),
-}
-# Close sounds a missing phone may borrow (a unit, not a fill): the voicing partner of a
-# consonant, a neighbouring vowel. Tried only when the recording lacks the phone itself.
-SUBSTITUTES: dict[str, tuple[str, ...]] = {
-    "S": ("Z", "SH"),
-    "Z": ("S",),
-    "SH": ("ZH", "S"),
-    "ZH": ("SH", "Z"),
-    "F": ("TH", "V"),
-    "V": ("F", "DH"),
-    "TH": ("F", "DH"),
-    "DH": ("TH", "V"),
-    "P": ("B", "T"),
-    "B": ("P", "D"),
-    "T": ("D", "K"),
-    "D": ("T", "G"),
-    "K": ("G", "T"),
-    "G": ("K", "D"),
-    "CH": ("JH", "SH"),
-    "JH": ("CH", "ZH"),
-    "M": ("N",),
-    "N": ("M", "NG"),
-    "NG": ("N",),
-    "L": ("R", "W"),
-    "R": ("ER", "L"),
-    "W": ("UW", "L"),
-    "Y": ("IY",),
-    "HH": (),
-    "IY": ("IH", "EY"),
-    "IH": ("IY", "EH"),
-    "EY": ("EH", "IY"),
-    "EH": ("AE", "IH"),
-    "AE": ("EH", "AA"),
-    "AA": ("AO", "AH"),
-    "AO": ("AA", "OW"),
-    "AH": ("AA", "ER"),
-    "OW": ("AO", "UW"),
-    "UH": ("UW", "AH"),
-    "UW": ("UH", "OW"),
-    "ER": ("R", "AH"),
-    "AY": ("AA", "EY"),
-    "AW": ("AA", "AO"),
-    "OY": ("AO", "OW"),
-}
 _SUBST_COST = 1.0  # a borrowed sound: as costly as one join
 # Bytes of one block's temporary in the join and fill searches (join_jump, nearest): their
 # whole arrays grow with the library (at 122 s a label's join was ~130 MB); 8 MB keeps a
 # block's rows many enough that the per-block overhead does not show.
 BLOCK_BYTES = 8 << 20
-_VOWELS = frozenset(["AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"])
 
 
 @cacheable("UnitLibrary")
@@ -213,6 +163,45 @@ def _edge(lib: UnitLibrary, i: int, end: bool) -> np.ndarray:
     return lib.log_sp[lib.frame(lib.ends[i] - FRAME_S if end else lib.starts[i])].astype(np.float32)
 
 
+@dataclass(frozen=True)
+class _Index:
+    """What the search and the fill read of each library phone and frame, gathered once per
+    library and process (`data.memo.derived`): read phone by phone for every row, it made a
+    row's search cost grow with the recording (the candidates were found by scanning every
+    label). Each field is the function it replaces, applied to every phone (frame), so the
+    search reads the same numbers (tests/speech/test_units_index.py)."""
+
+    by_label: dict[str, tuple[int, ...]]  # _candidates: label → its phones long enough to be units, in order
+    f0: np.ndarray  # float64 per phone: _unit_f0
+    ends: np.ndarray  # float32 phones × bins: _edge(lib, i, True)
+    starts: np.ndarray  # float32 phones × bins: _edge(lib, i, False)
+    classes: np.ndarray  # int8 per frame: _frame_classes
+
+
+def _index(lib: UnitLibrary) -> _Index:
+    return derived(lib, "unit_index", lambda: _gather(lib))
+
+
+def _gather(lib: UnitLibrary) -> _Index:
+    by_label: dict[str, list[int]] = {}
+    for i, lab in enumerate(lib.labels):
+        if lib.ends[i] - lib.starts[i] >= MIN_UNIT_S:
+            by_label.setdefault(lab, []).append(i)
+    n = len(lib.labels)
+    ends = lib.log_sp[[lib.frame(lib.ends[i] - FRAME_S) for i in range(n)]].astype(np.float32)
+    starts = lib.log_sp[[lib.frame(lib.starts[i]) for i in range(n)]].astype(np.float32)
+    out = _Index(
+        {lab: tuple(ids) for lab, ids in by_label.items()},
+        np.array([_unit_f0(lib, i) for i in range(n)], np.float64),
+        ends,
+        starts,
+        _frame_classes(lib),
+    )
+    for array in (out.f0, out.ends, out.starts, out.classes):  # shared by every row that reads them
+        array.flags.writeable = False
+    return out
+
+
 def select(
     lib: UnitLibrary, phones: Sequence[Segment], target_f0: float = 0.0, substitute: bool = True
 ) -> list[Choice]:
@@ -242,7 +231,7 @@ def select(
 
 
 def _candidates(lib: UnitLibrary, label: str) -> list[int]:
-    return [i for i, lab in enumerate(lib.labels) if lab == label and lib.ends[i] - lib.starts[i] >= MIN_UNIT_S]
+    return list(_index(lib).by_label.get(label, ()))
 
 
 def _viterbi(
@@ -250,23 +239,18 @@ def _viterbi(
 ) -> list[int]:
     cost = np.zeros(0)
     back: list[np.ndarray] = []
+    index = _index(lib)
     for n, k in enumerate(run):
         left = phones[k - 1].label if k > 0 else None
         right = phones[k + 1].label if k + 1 < len(phones) else None
         cs = cands[k]
-        tcost = np.array([_target_cost(lib, i, phones[k], left, right, target_f0) for i in cs])
+        tcost = np.array([_target_cost(lib, i, phones[k], left, right, target_f0, index.f0) for i in cs])
         if n == 0:
             cost = tcost
             continue
-        pc = cands[run[n - 1]]
-        ends = np.stack([_edge(lib, i, True) for i in pc])
-        starts = np.stack([_edge(lib, i, False) for i in cs])
-        jump = join_jump(ends, starts) * (10 / np.log(10))  # dB
-        join = _JOIN_COST + _JOIN_SPECTRAL * jump
-        join[np.array(pc)[:, None] + 1 == np.array(cs)[None, :]] = 0.0  # neighbours in the recording
-        total = cost[:, None] + join
-        back.append(np.argmin(total, axis=0))
-        cost = total.min(axis=0) + tcost
+        pick, reached = _best_joins(cost, np.array(cands[run[n - 1]]), np.array(cs), index)
+        back.append(pick)
+        cost = reached + tcost
     j = int(np.argmin(cost))
     path = [j]
     for bp in reversed(back):
@@ -274,6 +258,32 @@ def _viterbi(
         path.append(j)
     path.reverse()
     return [cands[k][j] for k, j in zip(run, path, strict=True)]
+
+
+def _best_joins(cost: np.ndarray, prev: np.ndarray, cur: np.ndarray, index: _Index) -> tuple[np.ndarray, np.ndarray]:
+    """For each unit of `cur`, the predecessor (position in `prev`, whose path costs are
+    `cost`) minimising path cost + join, and that sum: the whole (prev, cur) table's argmin
+    and min, ties to the first, without scoring every pair. Every join costs at least
+    _JOIN_COST but a recording neighbour's (free), so a predecessor whose cost + _JOIN_COST
+    exceeds what the cheapest predecessor reaches at every unit wins no unit (its sums are
+    larger, not equal) unless it is a unit's neighbour: only the others' joins are computed
+    (the library's phones come back at every repeat of a long recording; most cannot win)."""
+    free = prev[:, None] + 1 == cur[None, :]  # neighbours in the recording
+    rows = np.arange(len(prev))
+    first = int(np.argmin(cost))
+    reach = cost[first] + _joins(index.ends[prev[[first]]], index.starts[cur])[0]  # ≥ each unit's least sum
+    if np.isfinite(cost).all() and np.isfinite(reach).all():
+        rows = np.flatnonzero((cost + _JOIN_COST <= reach.max()) | free.any(axis=1))
+    join = _joins(index.ends[prev[rows]], index.starts[cur])
+    join[free[rows]] = 0.0
+    total = cost[rows, None] + join
+    pick = np.argmin(total, axis=0)
+    return rows[pick], total[pick, np.arange(len(cur))]
+
+
+def _joins(ends: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """The join cost of every (end, start) pair of unit edges when they were not neighbours."""
+    return _JOIN_COST + _JOIN_SPECTRAL * (join_jump(ends, starts) * (10 / np.log(10)))  # the jump in dB
 
 
 def _row_blocks(rows: int, row_bytes: int) -> range:
@@ -307,7 +317,9 @@ def nearest(points: np.ndarray, bank: np.ndarray, k: int) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros((0, k), np.intp)
 
 
-def _target_cost(lib: UnitLibrary, i: int, p: Segment, left: str | None, right: str | None, target_f0: float) -> float:
+def _target_cost(
+    lib: UnitLibrary, i: int, p: Segment, left: str | None, right: str | None, target_f0: float, f0: np.ndarray
+) -> float:
     c = 0.0 if lib.labels[i] == p.label else _SUBST_COST
     if left is not None and _label(lib, i - 1) != left:
         c += _CONTEXT_COST
@@ -315,7 +327,7 @@ def _target_cost(lib: UnitLibrary, i: int, p: Segment, left: str | None, right: 
         c += _CONTEXT_COST
     dur = lib.ends[i] - lib.starts[i]
     c += _LENGTH_COST * abs(np.log(max(dur, 1e-3) / max(p.duration, 1e-3)))
-    uf = _unit_f0(lib, i) if p.label in _VOWELS else 0.0
+    uf = float(f0[i]) if p.label in VOWELS else 0.0  # f0: _unit_f0 of every phone
     if target_f0 > 0 and uf > 0:
         c += _PITCH_COST * abs(np.log(uf / target_f0))
     return c
@@ -371,14 +383,14 @@ def envelope_hook(
                 breaks.append(int(inside[0]))
             prev = c.unit
         if fill > 0:
-            classes = _frame_classes(lib)
+            classes = _index(lib).classes
             if replaced is not None:  # never fill from the word being replaced: it would be heard
                 classes = classes.copy()
                 classes[lib.frame(replaced[0]) : lib.frame(replaced[1]) + 1] = -1
             for c in choices:  # phones no unit covers: the speaker's nearest frames of the same class
                 a, b = offset + c.target.start, offset + c.target.end
                 todo = np.flatnonzero((weight == 0) & (times >= a) & (times < b))
-                bank = lib.speech[classes[lib.speech] == _CLASS.get(c.target.label, -1)]
+                bank = lib.speech[classes[lib.speech] == CLASSES.get(c.target.label, -1)]
                 if len(todo) == 0 or len(bank) < KNN:
                     continue
                 near = bank[nearest(cepstra(log_sp[todo]), lib.features[bank], KNN)]
@@ -437,10 +449,10 @@ def retimed(lib: UnitLibrary, choices: Sequence[Choice]) -> list[tuple[float, fl
 
 
 def _frame_classes(lib: UnitLibrary) -> np.ndarray:
-    """The broad phone class (_CLASS; -1 for silence) of every library frame."""
+    """The broad phone class (CLASSES; -1 for silence) of every library frame."""
     out = np.full(len(lib.log_sp), -1, np.int8)
     for label, a, b in zip(lib.labels, lib.starts, lib.ends, strict=True):
-        out[lib.frame(a) : lib.frame(b)] = _CLASS.get(label, -1)
+        out[lib.frame(a) : lib.frame(b)] = CLASSES.get(label, -1)
     return out
 
 
