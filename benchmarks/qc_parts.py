@@ -19,8 +19,10 @@ again with the tracker's graphs and the copied GOPs' stored figures kept across 
 and again with the copied-GOP packet check reading the output in place and demuxing it (that
 check's own CPU reported too); and again with the plain MP4s QC decodes opened without probing
 their streams and probed; and again with the recording's pictures read as arrays and the
-window frames converted straight to RGB, and as before. --pairs picks some of them
-(shortcuts, heard_context, reuse, in_place, unprobed, pictures).
+window frames converted straight to RGB, and as before; and again with the source frames
+earlier rows decoded kept and not; and again with the files QC opens probed without decoding
+a picture and with it. --pairs picks some of them (shortcuts, heard_context, reuse, in_place,
+unprobed, pictures, kept, no_pictures).
 
 Usage: python benchmarks/qc_parts.py [--lengths 5] [--rows 4] [--paired [--pairs in_place]]
 Prints JSON lines and a Markdown table (also written to benchmarks/out/qc_parts.md).
@@ -311,6 +313,41 @@ def paired_pictures(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, 
     return _alternating(calls, rounds, "pictures", off, restore)
 
 
+def paired_kept(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
+    """QC CPU of the same rows again with the source frames earlier rows decoded kept
+    (qc/kept_frames.py) and not (each row decodes its own, as before), alternating row by row.
+    The same figures either way (tests/qc/test_kept_frames.py)."""
+    import vpipe.qc.visual as visual
+
+    real = visual.kept_frames
+
+    def off() -> None:
+        visual.kept_frames = lambda *_: None  # type: ignore[assignment]
+
+    def restore() -> None:
+        visual.kept_frames = real  # type: ignore[assignment]
+
+    return _alternating(calls, rounds, "kept", off, restore)
+
+
+def paired_no_pictures(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
+    """QC CPU of the same rows again with the files it opens probed without decoding a picture
+    (media/decode.py NO_PICTURES, in UNPROBED too) and with the probe's picture decoded (as
+    before), alternating row by row. The same frames and samples either way
+    (tests/qc/test_copied_in_place.py, tests/qc/test_no_pictures.py)."""
+    import vpipe.media.decode as decode
+
+    def off() -> None:  # the options are read when a file is opened: emptied in place
+        decode.NO_PICTURES.clear()
+        decode.UNPROBED.pop("skip_frame", None)
+
+    def restore() -> None:
+        decode.NO_PICTURES["skip_frame"] = "all"
+        decode.UNPROBED.update(decode.NO_PICTURES)
+
+    return _alternating(calls, rounds, "no_pictures", off, restore)
+
+
 def paired_heard_context(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str, float]:
     """QC CPU of the same rows again with the heard check aligning 3 recorded context words each
     side (as before this was measured) and with HEARD_CONTEXT (1), in turn."""
@@ -342,6 +379,8 @@ PAIRS: dict[str, Callable[[list[tuple[Any, ...]]], dict[str, float]]] = {
     "in_place": paired_in_place,
     "unprobed": paired_unprobed,
     "pictures": paired_pictures,
+    "kept": paired_kept,
+    "no_pictures": paired_no_pictures,
 }
 
 
@@ -368,6 +407,8 @@ def table(results: list[dict[str, Any]]) -> str:
     paired += [
         (f"qc_cpu_s_pictures_{m}", f"pictures read as arrays, window frames straight to RGB {m}") for m in ("on", "off")
     ]
+    paired += [(f"qc_cpu_s_kept_{m}", f"source frames kept from earlier rows {m}") for m in ("on", "off")]
+    paired += [(f"qc_cpu_s_no_pictures_{m}", f"files probed without decoding a picture {m}") for m in ("on", "off")]
     for key, label in paired:  # only the pairs this run measured
         if all(key in r for r in results):
             lines.append(f"| QC again, {label} (paired) | " + " | ".join(f"{r[key]:.3f}" for r in results) + " |")

@@ -23,6 +23,7 @@ they alternate), ~10 at 1080p.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -44,30 +45,36 @@ class KeptFrames:
         self.source: tuple[str, int, int] | None = None  # path, size, modification time
         self.frames: OrderedDict[int, Any] = OrderedDict()
         self.held = 0  # bytes of `frames`
+        # rows of a batch run in threads of one process (runtime/batches.py), one at a time
+        # but handing over at the batched model: a lookup and its bookkeeping are not split
+        self.lock = threading.Lock()
 
     def get(self, index: int) -> Any | None:
         """The frame kept for `index` (now the most recently used), or None."""
-        frame = self.frames.get(index)
-        if frame is not None:
-            self.frames.move_to_end(index)
-        return frame
+        with self.lock:
+            frame = self.frames.get(index)
+            if frame is not None:
+                self.frames.move_to_end(index)
+            return frame
 
     def put(self, index: int, frame: Any) -> None:
         """Keep a frame just decoded, within the budget (the least recently used go)."""
         size = _size(frame)
-        if index in self.frames or size > self.budget:
-            return
-        self.frames[index] = frame
-        self.held += size
-        while self.held > self.budget:
-            _, dropped = self.frames.popitem(last=False)
-            self.held -= _size(dropped)
+        with self.lock:
+            if index in self.frames or size > self.budget:
+                return
+            self.frames[index] = frame
+            self.held += size
+            while self.held > self.budget:
+                _, dropped = self.frames.popitem(last=False)
+                self.held -= _size(dropped)
 
     def of(self, source: tuple[str, int, int]) -> KeptFrames:
         """This keeper for `source`: everything kept of another file (or of this one before it
         changed) is forgotten."""
-        if source != self.source:
-            self.source, self.frames, self.held = source, OrderedDict(), 0
+        with self.lock:
+            if source != self.source:
+                self.source, self.frames, self.held = source, OrderedDict(), 0
         return self
 
 
