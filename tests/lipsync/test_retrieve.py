@@ -23,6 +23,7 @@ from vpipe.data.media import Frames, TimelineEdit, Track
 from vpipe.face import landmarks as L
 from vpipe.kernels.face import empty_inventory
 from vpipe.lipsync.interpolate import between
+from vpipe.lipsync.inventory import MouthInventory
 from vpipe.lipsync.retrieve import EASE_FRAMES, ease, frame_targets, heard_phones, retrieve
 from vpipe.lipsync.sync import sync_score
 from vpipe.lipsync.timeline import slot_windows
@@ -76,6 +77,45 @@ def test_heard_phones_clip_the_source_and_place_the_new_words() -> None:
         ("S", 2.9, 3.4),
         ("D", 3.4, 4.4),
     ]
+
+
+def _heard_piece_by_piece(track: Track, inv: MouthInventory) -> list[Segment]:
+    """heard_phones as it was: every recorded phone cut by every edit, mapped one by one."""
+    out = [Segment(p.label, e.output_start + p.start, e.output_start + p.end) for e in track.edits for p in e.phones]
+    for p in inv.phones:
+        pieces = [(p.start, p.end)]
+        for e in track.edits:
+            pieces = [
+                part
+                for a, b in pieces
+                for part in ((a, min(b, e.source_start)), (max(a, e.source_end), b))
+                if part[1] - part[0] > 1e-4
+            ]
+        out.extend(Segment(p.label, track.to_output(a), track.to_output(b)) for a, b in pieces)
+    return sorted(out, key=lambda p: p.start)
+
+
+def test_heard_phones_are_the_piece_by_piece_cut_exactly() -> None:
+    """On the interview's recorded phones (a sliver 5e-5 s long added, and the recording
+    repeated 5 times): no edit, a fitted and an elastic edit, edits ending exactly on phone
+    boundaries, two edits; the same segments in the same order, to the bit."""
+    phones = _interview().inventory.phones
+    span = phones[-1].end
+    looped = tuple(Segment(p.label, p.start + k * span, p.end + k * span) for k in range(5) for p in phones)
+    looped += (Segment("T", 2.0, 2.00005),)
+    inv = dataclasses.replace(empty_inventory(), phones=looped)
+    b = [p.end for p in phones][3:6]  # edits ending on recorded boundaries
+    new = (Segment("X", 0.0, 0.2), Segment("Y", 0.2, 0.5))
+    for edits in (
+        (),
+        (TimelineEdit("s", 1.22, 1.87, 1.22, 1.87, "x", "", new),),
+        (TimelineEdit("s", 1.22, 1.87, 1.22, 2.17, "x", "", new),),
+        (TimelineEdit("s", b[0], b[2], b[0], b[2] - 0.1, "x", "", new),),
+        (TimelineEdit("s", 0.5, 0.9, 0.5, 1.0, "x", "", new), TimelineEdit("t", 2.0, 2.5, 2.1, 2.4, "y", "", new)),
+    ):
+        track = Track(Audio(np.zeros((10, 1), np.float32), 16000), edits)
+        got, want = heard_phones(track, inv), _heard_piece_by_piece(track, inv)
+        assert len(got) > len(looped) // 2 and got == want
 
 
 def test_ease_ramps_in_and_out_of_each_run() -> None:

@@ -14,7 +14,7 @@ from tests.lipsync.sources import open_video
 from tests.media import shared_media
 from vpipe.data.audio import Audio
 from vpipe.data.media import TimelineEdit, Track, VideoSource
-from vpipe.lipsync.timeline import merge_windows, output_timeline, slot_windows
+from vpipe.lipsync.timeline import merge_windows, output_timeline, slot_windows, within
 
 SILENT = Audio(np.zeros((16000, 1), np.float32), 16000)
 MARGIN = 0.12
@@ -143,6 +143,30 @@ def test_to_output_and_to_source_are_inverse(video: VideoSource) -> None:
             assert o == pytest.approx(s + sum(e.shift for e in track.edits if e.source_end <= s), abs=1e-9)
     outs = [track.to_output(float(s)) for s in np.linspace(0.0, video.duration, 301)]
     assert np.all(np.diff(outs) > 0)
+
+
+@pytest.mark.media
+@pytest.mark.parametrize("edits", [(), ((1.66, 1.87, 0.21),), ((0.47, 0.84, 0.6), (3.99, 4.23, 0.1), (4.3, 4.5, 0.25))])
+def test_every_time_mapped_at_once_is_to_output_of_each(video: VideoSource, edits: tuple) -> None:
+    """Track.to_outputs is to_output per time, bit for bit: the clip's frame times, times
+    inside, at and between the edits' ends, before 0 and after the end, and NaN."""
+    track = _track(*edits)
+    ends = [x for e in track.edits for x in (e.source_start, e.source_end)]
+    times = np.concatenate(
+        [video.times, np.linspace(-1.0, video.duration + 1.0, 997), ends, np.nextafter(ends, -np.inf), [np.nan]]
+    )
+    got = track.to_outputs(times)
+    want = np.array([track.to_output(float(t)) for t in times])
+    assert got.dtype == np.float64 and np.array_equal(got, want, equal_nan=True)
+
+
+def test_within_is_any_window_per_time() -> None:
+    """Half-open windows, overlapping or not, none; edges exactly on a time."""
+    times = np.round(np.arange(-0.5, 3.0, 0.05), 2)
+    for windows in ([], [(0.0, 1.0)], [(0.2, 0.4), (0.3, 0.9), (2.0, 2.05)], [(1.0, 1.0)]):
+        want = np.array([any(a <= t < b for a, b in windows) for t in times], bool)
+        assert np.array_equal(within(times, windows), want), windows
+    assert within(times, [(0.2, 0.4)]).sum() == 4  # 0.2, 0.25, 0.3, 0.35
 
 
 def test_merge_windows() -> None:

@@ -22,7 +22,7 @@ from vpipe.data.media import Frames, Track, VideoSource
 from vpipe.face import landmarks as L
 from vpipe.lipsync import latent_crop as facecrop
 from vpipe.lipsync.retrieve import MIN_PHASE, ease
-from vpipe.lipsync.timeline import output_timeline
+from vpipe.lipsync.timeline import output_timeline, within
 from vpipe.neural import windows
 from vpipe.neural.whisper_features import RATE, encode_span, frame_tokens
 
@@ -79,7 +79,7 @@ def render(
     out_windows = [(track.to_output(a), track.to_output(b)) for a, b in source_windows]
     times, pose = timeline.times, timeline.pose_frame
     phase = timeline.position - pose
-    in_window = np.array([any(a <= t < b for a, b in out_windows) for t in times], bool)
+    in_window = within(times, out_windows)
     usable = in_window & face.usable[pose]
     write = set(np.nonzero(usable)[0].tolist())
     mono = resample(track.audio.mono(), track.audio.rate, RATE)

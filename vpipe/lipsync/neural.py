@@ -21,7 +21,7 @@ from vpipe.lipsync.composite import Donor, transplant
 from vpipe.lipsync.facecrop import crop, face_boxes, int_box, uncrop
 from vpipe.lipsync.inventory import MouthInventory
 from vpipe.lipsync.retrieve import MIN_PHASE, RetrieveReport, ease, heard_phones, rendered_frames
-from vpipe.lipsync.timeline import output_timeline
+from vpipe.lipsync.timeline import output_timeline, within
 from vpipe.phases import advance
 
 # predict(crops [B] BGR uint8 size×size, output times [B] seconds) → new crops [B] BGR uint8
@@ -44,7 +44,7 @@ def render_neural(
     timeline = output_timeline(video, track, windows)
     out_windows = [(track.to_output(a), track.to_output(b)) for a, b in windows]
     report = RetrieveReport(windows, out_windows)
-    in_window = np.array([any(a <= t < b for a, b in out_windows) for t in timeline.times], bool)
+    in_window = within(timeline.times, out_windows)
     boxes = face_boxes(face.landmarks, face.usable)
     jobs: list[int] = []
     for k in np.nonzero(in_window)[0]:

@@ -23,8 +23,8 @@ from vpipe.lipsync.composite import Donor, transplant
 from vpipe.lipsync.context import PhoneContext, phone_context
 from vpipe.lipsync.geometry import face_size
 from vpipe.lipsync.inventory import MouthInventory, closure_level
-from vpipe.lipsync.select import FrameTarget, choose_mouths
-from vpipe.lipsync.timeline import Timeline, output_timeline
+from vpipe.lipsync.select import FrameTarget, choose_mouths, entries_by_frame
+from vpipe.lipsync.timeline import Timeline, output_timeline, within
 from vpipe.lipsync.visemes import BILABIALS, CLOSURE_REACH, INDEX, LIP_LEAD, frame_visemes, predicted_aperture
 from vpipe.phases import advance
 
@@ -79,7 +79,19 @@ def heard_phones(track: Track, inv: MouthInventory) -> list[Segment]:
     """Phones heard in the output: the new words' inside slots, the source's elsewhere (cut
     back to outside the replaced spans, then moved by any elastic slot before them)."""
     out = [Segment(p.label, e.output_start + p.start, e.output_start + p.end) for e in track.edits for p in e.phones]
-    for p in inv.phones:
+    starts, ends = derived(inv, "phone_spans", lambda: _spans(inv.phones))
+    # a phone clear of every replaced span is one piece (cut only for its length when there
+    # are edits), mapped with the others at once; only those a span cuts go piece by piece
+    clear = np.ones(len(starts), bool)
+    for e in track.edits:
+        clear &= ((ends <= e.source_start) | (starts >= e.source_end)) & (e.source_start <= e.source_end)
+    whole = clear & ((ends - starts > 1e-4) if track.edits else True)
+    mapped = iter(zip(track.to_outputs(starts[whole]).tolist(), track.to_outputs(ends[whole]).tolist(), strict=True))
+    for p, is_clear, is_whole in zip(inv.phones, clear.tolist(), whole.tolist(), strict=True):
+        if is_clear:
+            if is_whole:
+                out.append(Segment(p.label, *next(mapped)))
+            continue
         pieces = [(p.start, p.end)]
         for e in track.edits:
             pieces = [
@@ -90,6 +102,10 @@ def heard_phones(track: Track, inv: MouthInventory) -> list[Segment]:
             ]
         out.extend(Segment(p.label, track.to_output(a), track.to_output(b)) for a, b in pieces)
     return sorted(out, key=lambda p: p.start)
+
+
+def _spans(phones: tuple[Segment, ...]) -> tuple[np.ndarray, np.ndarray]:
+    return np.array([p.start for p in phones], np.float64), np.array([p.end for p in phones], np.float64)
 
 
 def _edit_at(edits: tuple[TimelineEdit, ...], t: float) -> TimelineEdit | None:
@@ -112,7 +128,7 @@ def frame_targets(
     # the DP's transition costs already keep the chosen mouths moving smoothly.
     aperture = predicted_aperture(phones, times, smooth=0.005, table=inv.target_apertures)
     context = phone_context(phones, times)
-    own = {int(f): k for k, f in enumerate(inv.frames)}
+    own = entries_by_frame(inv)
     targets = []
     for k, t in enumerate(times):
         in_slot = _edit_at(track.edits, float(t)) is not None
@@ -324,7 +340,7 @@ def retrieve(
     timeline = output_timeline(video, track, windows)
     out_windows = [(track.to_output(a), track.to_output(b)) for a, b in windows]
     report = RetrieveReport(windows, out_windows)
-    in_window = np.array([any(a <= t < b for a, b in out_windows) for t in timeline.times])
+    in_window = within(timeline.times, out_windows)
     rendered: dict[int, np.ndarray] = {}
     if inv.size and in_window.any():
         plan: dict[int, list[tuple[int, int]]] = {}  # pose frame → [(output index, donor entry)]

@@ -86,9 +86,10 @@ def match_costs(
     span = max(float(np.ptp(inv.viseme_aperture)), 1e-3)  # the aperture scale the weights were set on
     k, m = len(targets), inv.size
     costs = np.zeros((k, m), np.float64)
-    entry_of_frame = {int(f): e for e, f in enumerate(inv.frames)}
+    entry_of_frame = entries_by_frame(inv)
+    visemes = derived(inv, "visemes_int", lambda: inv.visemes.astype(int))
     for t, tgt in enumerate(targets):
-        c = w.viseme * vis_dist[tgt.viseme, inv.visemes.astype(int)]
+        c = w.viseme * vis_dist[tgt.viseme, visemes]
         c = c + w.aperture * np.abs(inv.aperture - tgt.aperture) / span
         own = entry_of_frame.get(tgt.pose_frame)
         if own is not None:
@@ -172,12 +173,10 @@ def viterbi_pruned(costs: np.ndarray, inv: MouthInventory, w: Weights) -> np.nda
     an entry settled by its cheap predecessors alone is never scanned)."""
     k, m = costs.shape
     dist = derived(inv, "shape_distances", lambda: shape_distances(inv), DISTANCES_KEPT_BYTES)
-    where = {int(f): e for e, f in enumerate(inv.frames)}
+    where = entries_by_frame(inv)
     if w.shape < 0 or w.jump < 0 or len(where) != m or not (np.isfinite(costs).all() and np.isfinite(dist).all()):
         return viterbi(costs, transition_costs(inv, w))  # the bound needs jump ≤ every other transition
-    prev = np.array([where.get(int(f) - 1, -1) for f in inv.frames], np.int64)
-    nxt = np.full(m, -1, np.int64)
-    nxt[prev[prev >= 0]] = np.nonzero(prev >= 0)[0]
+    prev, nxt = derived(inv, "frame_links", lambda: _links(inv, where))
     entries = np.arange(m)
     score = costs[0].copy()
     back = np.zeros((k, m), np.int64)
@@ -216,6 +215,20 @@ def viterbi_pruned(costs: np.ndarray, inv: MouthInventory, w: Weights) -> np.nda
         back[t] = arg
         score = best + costs[t]
     return _backtrack(score, back)
+
+
+def entries_by_frame(inv: MouthInventory) -> dict[int, int]:
+    """Source frame → its inventory entry (the last, should one repeat), once per inventory:
+    every row's search reads it, and building it scanned the whole recording."""
+    return derived(inv, "entries_by_frame", lambda: {int(f): e for e, f in enumerate(inv.frames)})
+
+
+def _links(inv: MouthInventory, where: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per entry, the entry of the frame before it and of the frame after it (-1: none)."""
+    prev = np.array([where.get(int(f) - 1, -1) for f in inv.frames], np.int64)
+    nxt = np.full(inv.size, -1, np.int64)
+    nxt[prev[prev >= 0]] = np.nonzero(prev >= 0)[0]
+    return prev, nxt
 
 
 def choose_mouths(

@@ -35,12 +35,9 @@ def output_timeline(video: VideoSource, track: Track, windows: list[tuple[float,
     if not track.retimed:
         return Timeline(video.times.copy(), True, np.arange(video.frames, dtype=np.float64))
     stretched = [(a, b) for a, b in windows if _shift_inside(track, a, b)]
-    times: list[float] = []
-    positions: list[float] = []
-    for i, t in enumerate(video.times):
-        if not any(a <= t < b for a, b in stretched):
-            times.append(track.to_output(float(t)))
-            positions.append(float(i))
+    kept = np.flatnonzero(~within(video.times, stretched))  # the source's frames outside the stretched windows
+    times: list[float] = track.to_outputs(video.times[kept]).tolist()
+    positions: list[float] = kept.astype(np.float64).tolist()
     for a, b in stretched:
         inside = video.times[(video.times >= a) & (video.times < b)]
         step = float(np.median(np.diff(inside))) if len(inside) > 1 else 1.0 / max(video.fps, 1.0)
@@ -53,6 +50,15 @@ def output_timeline(video: VideoSource, track: Track, windows: list[tuple[float,
             positions.append(k + _fraction(video.times, k, source_time))
     order = np.argsort(times, kind="stable")
     return Timeline(np.asarray(times)[order], False, np.asarray(positions)[order])
+
+
+def within(times: np.ndarray, windows: list[tuple[float, float]]) -> np.ndarray:
+    """Whether each of `times` lies in one of the [start, end) `windows` (bool array)."""
+    times = np.asarray(times)
+    out = np.zeros(times.shape, bool)
+    for a, b in windows:
+        out |= (times >= a) & (times < b)
+    return out
 
 
 def _fraction(times: np.ndarray, k: int, t: float) -> float:
