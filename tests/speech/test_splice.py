@@ -329,7 +329,9 @@ def test_shifts_can_be_whole_aac_blocks(name: str) -> None:
 
 @pytest.mark.media
 @pytest.mark.parametrize("name", list(CLIPS))
-def test_mixing_only_the_read_samples_splices_exactly_as_the_whole_mix(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mixing_only_the_read_samples_splices_exactly_as_the_whole_mix(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """splice mixes the source to mono only where it reads it (MonoMix): every slice equals the
     same slice of `Audio.mono()` bit for bit, and the spliced track, elastic and fitted, is
     identical (`==`) to the track spliced from the whole mix."""
@@ -349,3 +351,40 @@ def test_mixing_only_the_read_samples_splices_exactly_as_the_whole_mix(name: str
     for got, ref in zip(new, old, strict=True):
         np.testing.assert_array_equal(got.audio.samples, ref.audio.samples)
         assert got.edits == ref.edits
+
+
+def _joined_afresh(src: Audio, clips: list[SlotClip]) -> np.ndarray:
+    """The track's samples joined afresh (nothing taken from an earlier splice, nothing left
+    for a later one)."""
+    from vpipe.speech import splice as module
+
+    module._LAST.clear()
+    samples = splice(src, clips).audio.samples
+    module._LAST.clear()
+    return samples
+
+
+@pytest.mark.media
+@pytest.mark.parametrize("name", ["glasses_woman", "interview_man"])
+def test_a_second_splice_of_the_same_pieces_takes_the_first_ones_samples(name: str) -> None:
+    """The voice guard's splice and then the row's audio.splice of the same clip: the second
+    gets the first's array (no second copy of the recording), equal to a fresh join; a clip
+    with other samples, or the same pieces after the array was taken, are joined afresh;
+    another phone list (which the guard's accepted clip carries) changes the edits only."""
+    import dataclasses
+
+    text, words = NEW[name]
+    src = audio(name)
+    clip = cut(text, words, "s", slot_span(name), False)
+    fresh = _joined_afresh(src, [clip])
+    first = splice(src, [clip])
+    second = splice(src, [dataclasses.replace(clip, phones=(Segment("X", 0.0, 0.1),), voice="units")])
+    assert second.audio.samples is first.audio.samples and np.array_equal(first.audio.samples, fresh)
+    assert second.edits[0].phones != first.edits[0].phones
+    third = splice(src, [clip])
+    assert third.audio.samples is not first.audio.samples and np.array_equal(third.audio.samples, fresh)
+    louder = dataclasses.replace(clip, audio=clip.audio * 1.5)
+    other = splice(src, [louder])
+    assert other.audio.samples is not third.audio.samples
+    assert np.array_equal(other.audio.samples, _joined_afresh(src, [louder]))
+    assert not np.array_equal(other.audio.samples, fresh)

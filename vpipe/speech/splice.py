@@ -15,6 +15,7 @@ word (±3 % on a 0.4 s word; a fitted word is stretched by up to the recipe's ma
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import dataclass
 from fractions import Fraction
@@ -177,7 +178,7 @@ def splice(
     fade = max(2, int(FADE * rate))
     fade_out, fade_in = _equal_power(fade)
     cuts = _prepare(source, clips, fade, shift_multiple)
-    pieces: list[np.ndarray] = []
+    pieces = _Pieces(src)
     edits: list[TimelineEdit] = []
     cursor = 0  # next source sample to copy
     shift = 0.0
@@ -188,7 +189,7 @@ def splice(
         # untouched source, then the source's tail fading out under the new word's lead-in
         # (nothing when the previous slot already crossfaded into this one: cursor == i0)
         a = max(cursor, i0 - fade)
-        pieces.append(src[cursor:a])
+        pieces.recorded(cursor, a)
         n = i0 - a
         pieces.append(src[a:i0] * fade_out[fade - n :, None] + (cut.head[fade - n :] * fade_in[fade - n :])[:, None])
         pieces.append(np.repeat(body[:, None], channels, axis=1))
@@ -223,8 +224,45 @@ def splice(
             )
         )
         shift += delta
-    pieces.append(src[cursor:])
-    # the source's untouched stretches are views: joined without a float32 copy of each first
-    # (the track is the whole recording: two copies of it at once otherwise)
-    samples = np.concatenate([p.astype(np.float32, copy=False) for p in pieces], axis=0)
-    return Track(Audio(np.ascontiguousarray(samples), rate, source.start), tuple(edits))
+    pieces.recorded(cursor, len(src))
+    samples = pieces.joined()
+    return Track(Audio(samples, rate, source.start), tuple(edits))
+
+
+class _Pieces:
+    """A row's track in pieces: stretches of the recording (views, by their sample range) and
+    the new sound between them; joined into one array, or taken from the last join when that
+    was made of the same pieces (`_LAST`)."""
+
+    def __init__(self, src: np.ndarray) -> None:
+        self.src, self.parts = src, []
+        self.key = hashlib.blake2b(f"{src.shape}|{src.dtype.str}".encode(), digest_size=20)
+
+    def append(self, part: np.ndarray) -> None:
+        part = np.ascontiguousarray(part, np.float32)
+        self.parts.append(part)
+        self.key.update(f"|new {part.shape}|".encode())
+        self.key.update(part.tobytes())
+
+    def recorded(self, a: int, b: int) -> None:
+        self.parts.append(self.src[a:b])
+        self.key.update(f"|recorded {a} {b}".encode())
+
+    def joined(self) -> np.ndarray:
+        """The pieces joined (float32, contiguous). The voice guard splices the row's track to
+        hear it as the row will sound, and the row's audio.splice then splices the very same
+        pieces: the second takes the first's array (equal pieces, equal samples) instead of
+        copying the whole recording again. Only the last join is kept, and it is dropped
+        before a new one is made: never two whole-length tracks alive for this."""
+        key = self.key.digest()
+        if _LAST and _LAST[0][0] == key and _LAST[0][1] is self.src:
+            return _LAST.pop()[2]
+        _LAST.clear()
+        # the source's untouched stretches are views: joined without a float32 copy of each first
+        # (the track is the whole recording: two copies of it at once otherwise)
+        samples = np.ascontiguousarray(np.concatenate([p.astype(np.float32, copy=False) for p in self.parts], axis=0))
+        _LAST.append((key, self.src, samples))
+        return samples
+
+
+_LAST: list[tuple[bytes, np.ndarray, np.ndarray]] = []  # (the pieces' key, the recording, the join)
