@@ -141,6 +141,20 @@ def test_only_short_spans_are_encoded_and_the_length_is_the_full_encodes(cases: 
         assert r.joins == sum((a > 0) + (b < len(r.packets)) for a, b in r.spans)
 
 
+def test_the_blocks_outside_the_spans_are_the_shared_encodes_packets(cases: list[Case]) -> None:
+    """Before the span, the phase-0 encode's packet of the same block; after it, the packet of
+    the stretch's phase, moved by its whole blocks: payload and duration, every block."""
+    heads = tails = 0
+    for case in cases:
+        r = case.result
+        (a, b), phase = r.spans[0], case.shift % BLOCK
+        before, after, m = case.shared(0), case.shared(phase), (case.shift - phase) // BLOCK
+        assert r.packets[:a] == before[:a]
+        assert r.packets[b:] == after[b - m : len(r.packets) - m]
+        heads, tails = heads + (a > 0), tails + (b < len(r.packets))
+    assert heads >= 2 and tails >= 2
+
+
 def test_every_decoded_frame_is_a_complete_encodes_frame(cases: list[Case]) -> None:
     """Outside the spans: the recording's shared encode (at the phase of its stretch); inside
     them, joins included: the span's fresh encode, decoded on its own."""

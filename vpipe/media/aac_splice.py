@@ -225,13 +225,31 @@ def splice_packets(
             continue
         spans.append(span)
         i, through = span.last + 1, -1
+
+    def shared_blocks(a: int, b: int) -> list[tuple[bytes, int]]:
+        """[shared_block(j) for j in a..b), each needed: a run of blocks from one shared
+        encode is a slice of its packets (the same packets), not a call per block of the
+        recording."""
+        out: list[tuple[bytes, int]] = []
+        edges = [a, *(a + 1 + np.flatnonzero(np.diff(run[a:b]))).tolist(), b] if b > a else [a]
+        for j0, j1 in itertools.pairwise(edges):
+            k = int(run[j0])
+            shift = shifts[k] if k >= 0 else 0
+            packets = shared(shift % BLOCK) if k >= 0 else []
+            i0 = j0 - (shift - shift % BLOCK) // BLOCK
+            if k < 0 or i0 < 0 or i0 + (j1 - j0) > len(packets):  # a block without its packet: say which
+                out += [_need(shared_block(j), j) for j in range(j0, j1)]
+            else:
+                out += packets[i0 : i0 + (j1 - j0)]
+        return out
+
     packets: list[tuple[bytes, int]] = []
     cursor = 0
     for s in spans:
-        packets += [_need(shared_block(j), j) for j in range(cursor, s.a)]
+        packets += shared_blocks(cursor, s.a)
         packets += [_need(s.fresh.block(j), j) for j in range(s.a, s.b)]
         cursor = s.b
-    packets += [_need(shared_block(j), j) for j in range(cursor, n_blocks)]
+    packets += shared_blocks(cursor, n_blocks)
     joins = sum((s.a > 0) + (s.b < n_blocks) for s in spans)
     phases = sorted({shifts[int(k)] % BLOCK for k in set(run.tolist()) if k >= 0})
     return SpliceResult(packets, [(s.a, s.b) for s in spans], joins, phases, [s.fresh.start for s in spans])
