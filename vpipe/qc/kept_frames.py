@@ -11,7 +11,9 @@ A frame is taken from here only as the very `av.VideoFrame` a decoder gave for t
 that file (path, size and modification time unchanged: the keeper is looked up by them), and
 only when the source's GOPs are closed in presentation order: each starts with an IDR and
 shows its frames before the next one's, so a frame's picture does not depend on the keyframe
-decoding began at (what qc/pairs.py `_Shown` already relies on when it seeks). Every figure is
+decoding began at (what qc/pairs.py `_Shown` already relies on when it seeks). The source of a
+spliced row is the normalised stream or a recording whose every keyframe is an IDR
+(media/source_gops.py), and only spliced rows keep frames. Every figure is
 then computed from the same picture as before; tests/qc/test_kept_frames.py compares a row's
 QC with and without frames kept from the rows before, on real rows.
 
