@@ -17,6 +17,11 @@ from vpipe.speech import units
 pytestmark = pytest.mark.media
 
 
+def _edge(lib: units.UnitLibrary, i: int, end: bool) -> np.ndarray:
+    """A phone's edge envelope as the search read it phone by phone before the index."""
+    return lib.log_sp[lib.frame(lib.ends[i] - units.FRAME_S if end else lib.starts[i])].astype(np.float32)
+
+
 @pytest.mark.parametrize("times", [1, 25])
 def test_the_index_is_the_per_phone_functions(times: int) -> None:
     lib = looped(library("glasses_woman"), times)
@@ -31,7 +36,7 @@ def test_the_index_is_the_per_phone_functions(times: int) -> None:
     assert index.f0.dtype == np.float64 and index.f0.tolist() == [units._unit_f0(lib, i) for i in range(n)]
     assert (index.f0 > 0).sum() > n // 4  # voiced phones carry their F0
     for field, end in (("ends", True), ("starts", False)):
-        got, want = getattr(index, field), np.stack([units._edge(lib, i, end) for i in range(n)])
+        got, want = getattr(index, field), np.stack([_edge(lib, i, end) for i in range(n)])
         assert got.dtype == want.dtype == np.float32 and np.array_equal(got, want), field
     classes = units._frame_classes(lib)
     assert index.classes.dtype == classes.dtype and np.array_equal(index.classes, classes)

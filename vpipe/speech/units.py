@@ -159,10 +159,6 @@ def _unit_f0(lib: UnitLibrary, i: int) -> float:
     return float(np.median(f)) if len(f) else 0.0
 
 
-def _edge(lib: UnitLibrary, i: int, end: bool) -> np.ndarray:
-    return lib.log_sp[lib.frame(lib.ends[i] - FRAME_S if end else lib.starts[i])].astype(np.float32)
-
-
 @dataclass(frozen=True)
 class _Index:
     """What the search and the fill read of each library phone and frame, gathered once per
@@ -173,8 +169,8 @@ class _Index:
 
     by_label: dict[str, tuple[int, ...]]  # _candidates: label → its phones long enough to be units, in order
     f0: np.ndarray  # float64 per phone: _unit_f0
-    ends: np.ndarray  # float32 phones × bins: _edge(lib, i, True)
-    starts: np.ndarray  # float32 phones × bins: _edge(lib, i, False)
+    ends: np.ndarray  # float32 phones × bins: the spectral envelope of each phone's last frame
+    starts: np.ndarray  # float32 phones × bins: that of its first frame
     classes: np.ndarray  # int8 per frame: _frame_classes
 
 
