@@ -17,6 +17,7 @@ import pytest
 from tests.qc.test_around_slots import _row
 from vpipe.data.media import Frames, OutputFile, Track
 from vpipe.kernel_api.context import RunContext
+from vpipe.lipsync.timeline import within
 from vpipe.media.decode import read_audio
 
 pytestmark = pytest.mark.media
@@ -37,7 +38,7 @@ def _compared(file: OutputFile, frames: Frames, rt: RunContext) -> Any:
     metrics: dict[str, float] = {}
     src_pts, out_pts, same, keyframes, probe = qv._check_copied_gops(file, frames, rt, metrics, [])
     references = qv._interpolated_references(frames, report, qv._seams(frames), src_pts, keyframes, probe[1])
-    c = qv._Compared(frames, report.get("face_box"), qv.in_windows(frames.times, report["output_windows"]), references)
+    c = qv._Compared(frames, report.get("face_box"), within(frames.times, report["output_windows"]), references)
     lookup = c.copied_lookup(frames, same, keyframes, src_pts, rt)
     for item in pairs_spliced(file, frames, out_pts, src_pts, same, keyframes, lookup, probe):
         c.copied(item) if isinstance(item, qv.CopiedGop) else c.pair(*item)

@@ -1,14 +1,15 @@
-"""qc/visual.py's window mask (which output frames QC tracks as re-rendered)."""
+"""The window mask (lipsync/timeline.py `within`): which output frames QC tracks as
+re-rendered, and which frames the lip-sync backends render and keep."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from vpipe.qc.visual import in_windows
+from vpipe.lipsync.timeline import within
 
 
-def test_in_windows_is_the_frame_loop_it_replaces() -> None:
-    """qc/visual.py's window mask equals the per-frame loop it replaced on frame times at
+def test_within_is_the_frame_loop_it_replaces() -> None:
+    """The window mask equals the per-frame loop it replaced on frame times at
     25 fps and irregular ones, windows touching frame times exactly, overlapping, empty."""
     rng = np.random.default_rng(3)
     regular = [k / 25 for k in range(3000)]
@@ -18,4 +19,4 @@ def test_in_windows_is_the_frame_loop_it_replaces() -> None:
     for times in (regular, irregular, np.asarray(regular), []):
         for windows in window_sets:
             loop = np.array([any(a <= t < b for a, b in windows) for t in times], dtype=bool)
-            assert np.array_equal(in_windows(times, windows), loop)
+            assert np.array_equal(within(times, windows), loop)

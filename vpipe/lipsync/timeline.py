@@ -12,6 +12,7 @@ so a renderer can interpolate the picture and the landmarks instead of repeating
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -52,9 +53,11 @@ def output_timeline(video: VideoSource, track: Track, windows: list[tuple[float,
     return Timeline(np.asarray(times)[order], False, np.asarray(positions)[order])
 
 
-def within(times: np.ndarray, windows: list[tuple[float, float]]) -> np.ndarray:
-    """Whether each of `times` lies in one of the [start, end) `windows` (bool array)."""
-    times = np.asarray(times)
+def within(times: Sequence[float] | np.ndarray, windows: Sequence[Sequence[float]]) -> np.ndarray:
+    """Whether each of `times` lies in one of the [start, end) `windows` (bool array): the
+    comparisons of a loop over the frames, in float64, in numpy (a 2-minute recording has
+    3,000 frames per row to look at; tests/qc/test_windows.py)."""
+    times = np.asarray(times, np.float64)
     out = np.zeros(times.shape, bool)
     for a, b in windows:
         out |= (times >= a) & (times < b)

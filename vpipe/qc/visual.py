@@ -32,6 +32,7 @@ from vpipe.data.alignment import Segment
 from vpipe.data.media import Frames, OutputFile, Track
 from vpipe.kernel_api.context import RunContext
 from vpipe.lipsync.sync import sync_score
+from vpipe.lipsync.timeline import within
 from vpipe.lipsync.visemes import predicted_aperture
 from vpipe.qc.copied_figures import CopiedGop, copied_gop, crop, region_change
 from vpipe.qc.copied_in_place import hashed_source
@@ -123,16 +124,6 @@ def _double_exposure(
             f"{count} frame(s) show two mouths at once (double exposure {worst:.1f} at {at:.2f} s; "
             f"limit {limit:.1f}, the source's own frames reach {natural:.1f})"
         )
-
-
-def in_windows(times: Any, windows: list[tuple[float, ...]]) -> np.ndarray:
-    """Which frame times fall in any [a, b) window: the same comparisons as a loop over the
-    frames, in numpy (a 2-minute recording has 3,000 frames per row to look at)."""
-    t = np.asarray(times, dtype=np.float64)
-    inside = np.zeros(t.shape[0], dtype=bool)
-    for a, b in windows:
-        inside |= (t >= a) & (t < b)
-    return inside
 
 
 def _seams(frames: Frames) -> list[int]:
@@ -305,7 +296,7 @@ def visual_metrics(
     report = frames.report or {}
     windows = [tuple(w) for w in report.get("output_windows") or []]
     times = frames.times
-    in_window = in_windows(times, windows)
+    in_window = within(times, windows)
     seams = _seams(frames)
     src_pts, keyframes, probe = None, (), (True, True)
     if file.splice:
