@@ -8,6 +8,10 @@ decoders' included). The first row is left out of the medians (it pays the impor
 model loads; its QC is reported apart, "qc_cpu_s_first_row"). Per part: the median over the
 rows. "frames decoded and compared" is what the visual measures
 take apart from the parts named (decoding both files around the edit, luma, PSNR, seams).
+The parts are timed with QC's two overlaps off (the sound measured before the pictures, the
+window frames tracked after decoding: kernels/qc.py `_alongside`, qc/track_ahead.py), so each
+part's CPU is its own; the same figures either way (tests/e2e/test_heard_exact.py). QC's share
+of the row's wall time is reported too ("qc_wall_share", with the overlaps off).
 
 Parts nest: the heard check includes its phone loop; "visual" includes the face tracking,
 the interpolated references and the copied-GOP check.
@@ -21,8 +25,9 @@ check's own CPU reported too); and again with the plain MP4s QC decodes opened w
 their streams and probed; and again with the recording's pictures read as arrays and the
 window frames converted straight to RGB, and as before; and again with the source frames
 earlier rows decoded kept and not; and again with the files QC opens probed without decoding
-a picture and with it. --pairs picks some of them (shortcuts, heard_context, reuse, in_place,
-unprobed, pictures, kept, no_pictures).
+a picture and with it; and again with QC's two overlaps on and off (CPU and wall seconds). --pairs
+picks some of them (shortcuts, heard_context, reuse, in_place, unprobed, pictures, kept,
+no_pictures, overlap).
 
 Usage: python benchmarks/qc_parts.py [--lengths 5] [--rows 4] [--paired [--pairs in_place]]
 Prints JSON lines and a Markdown table (also written to benchmarks/out/qc_parts.md).
@@ -32,12 +37,13 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import functools
 import json
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +99,35 @@ def _timed(fn: Callable[..., Any], part: str, spent: dict[str, float]) -> Callab
     return wrapper
 
 
+@contextlib.contextmanager
+def _after(work: Callable[[], None]) -> Iterator[None]:
+    """kernels/qc.py `_alongside` with the overlap off: the sound measured first, on QC's thread."""
+    work()
+    yield
+
+
+OVERLAPS_ON: dict[str, Any] = {}  # QC's own `_alongside` and TrackAhead, while they are replaced
+
+
+def overlaps_off() -> None:
+    import vpipe.kernels.qc as kq
+    import vpipe.qc.visual as qv
+
+    OVERLAPS_ON.setdefault("alongside", kq._alongside)
+    OVERLAPS_ON.setdefault("track_ahead", qv.TrackAhead)
+    kq._alongside = _after  # type: ignore[assignment]
+    qv.TrackAhead = functools.partial(OVERLAPS_ON["track_ahead"], on_thread=False)  # type: ignore[misc]
+
+
+def overlaps_on() -> None:
+    import vpipe.kernels.qc as kq
+    import vpipe.qc.visual as qv
+
+    if OVERLAPS_ON:
+        kq._alongside = OVERLAPS_ON["alongside"]  # type: ignore[assignment]
+        qv.TrackAhead = OVERLAPS_ON["track_ahead"]  # type: ignore[misc]
+
+
 def bench_length(seconds: float, rows: int, work: Path, pairs: tuple[str, ...] = ()) -> dict[str, Any]:
     import vpipe
     from vpipe.kernels.qc import Measure
@@ -114,11 +149,13 @@ def bench_length(seconds: float, rows: int, work: Path, pairs: tuple[str, ...] =
             per_row.append(dict(SPENT))
 
     Measure.run = measured  # type: ignore[method-assign]
+    overlaps_off()  # each part's CPU its own
     try:
         build = vpipe.compile(recipe, cache_dir=work / "cache")
         build.run(jobs=1)
     finally:
         Measure.run = run  # type: ignore[method-assign]
+        overlaps_on()
     manifest = sorted((work / "out" / "runs").glob("*/manifest.jsonl"))[-1]
     lines = [json.loads(line) for line in manifest.read_text().splitlines()]
     steady = [r for r in lines if r.get("type") == "row" and r.get("status") == "ok"][1:]
@@ -136,6 +173,7 @@ def bench_length(seconds: float, rows: int, work: Path, pairs: tuple[str, ...] =
             shortcuts.update(pair(calls[1 : 1 + len(steady)]))
     row_cpu = median([r["cpu_seconds"] for r in steady])
     qc_manifest = median([r["cpu_timings"].get("report", 0.0) for r in steady])
+    wall_share = median([r["timings"].get("report", 0.0) / r["seconds"] for r in steady])
     # the voice guard (speech.match_voice: its heard checks, and the row's AAC splice where it
     # hears the row as QC will decode it) and the write, whose AAC splice it may have made
     guard = median([r["cpu_timings"].get("matched", 0.0) for r in steady])
@@ -148,6 +186,7 @@ def bench_length(seconds: float, rows: int, work: Path, pairs: tuple[str, ...] =
         "row_cpu_s": round(row_cpu, 3),
         "qc_cpu_s_manifest": round(qc_manifest, 3),
         "qc_share": round(qc_manifest / row_cpu, 3) if row_cpu else None,
+        "qc_wall_share": round(wall_share, 3),
         "guard_cpu_s": round(guard, 3),
         "write_cpu_s": round(write, 3),
         "heard_from_guard": f"{taken}/{len(steady)}",
@@ -200,15 +239,18 @@ def _alternating(
     off: Callable[[], None],
     restore: Callable[[], None],
     part: str | None = None,
+    wall: bool = False,
 ) -> dict[str, float]:
     """QC CPU of the same rows again with one switch on and off, alternating row by row (the
     load drifts less between them): `off()` turns it off for one row (its own cost is not
-    timed), `restore()` turns it back on. With `part`, that instrumented part's CPU too."""
+    timed), `restore()` turns it back on. With `part`, that instrumented part's CPU too; with
+    `wall`, QC's wall seconds too."""
     import vpipe.speech.align as align
     from vpipe.kernels.qc import Measure
 
     cpu: dict[str, list[float]] = {"on": [], "off": []}
     spent: dict[str, list[float]] = {"on": [], "off": []}
+    walls: dict[str, list[float]] = {"on": [], "off": []}
     for _ in range(rounds):
         for args in calls:
             for mode in ("on", "off"):
@@ -218,14 +260,17 @@ def _alternating(
                 if part is not None:
                     SPENT.pop(part, None)
                 try:
-                    t0 = time.process_time()
+                    t0, w0 = time.process_time(), time.perf_counter()
                     Measure().run(*args)
                     cpu[mode].append(time.process_time() - t0)
+                    walls[mode].append(time.perf_counter() - w0)
                     if part is not None:
                         spent[mode].append(SPENT.get(part, 0.0))
                 finally:
                     restore()
     out = {f"qc_cpu_s_{name}_{mode}": round(median(v), 3) for mode, v in cpu.items()}
+    if wall:
+        out.update({f"qc_wall_s_{name}_{mode}": round(median(v), 3) for mode, v in walls.items()})
     if part is not None:
         out.update({f"check_cpu_s_{name}_{mode}": round(median(v), 4) for mode, v in spent.items()})
     return out
@@ -348,6 +393,14 @@ def paired_no_pictures(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[st
     return _alternating(calls, rounds, "no_pictures", off, restore)
 
 
+def paired_overlap(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
+    """QC CPU and wall seconds of the same rows again with its two overlaps on (the sound
+    measured while the pictures are, the window frames tracked while decoding) and off (one
+    after the other, on QC's thread, as before), alternating row by row. The same figures
+    either way (tests/e2e/test_heard_exact.py, tests/qc/test_track_ahead.py)."""
+    return _alternating(calls, rounds, "overlap", overlaps_off, overlaps_on, wall=True)
+
+
 def paired_heard_context(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str, float]:
     """QC CPU of the same rows again with the heard check aligning 3 recorded context words each
     side (as before this was measured) and with HEARD_CONTEXT (1), in turn."""
@@ -381,6 +434,7 @@ PAIRS: dict[str, Callable[[list[tuple[Any, ...]]], dict[str, float]]] = {
     "pictures": paired_pictures,
     "kept": paired_kept,
     "no_pictures": paired_no_pictures,
+    "overlap": paired_overlap,
 }
 
 
@@ -391,6 +445,11 @@ def table(results: list[dict[str, Any]]) -> str:
     lines = [f"| {name.strip()} | " + " | ".join(f"{r['parts'][name]:.3f}" for r in results) + " |" for name in names]
     lines.append("| row, all (manifest) | " + " | ".join(f"{r['row_cpu_s']:.3f}" for r in results) + " |")
     lines.append("| QC share of the row | " + " | ".join(f"{100 * (r['qc_share'] or 0):.0f} %" for r in results) + " |")
+    lines.append(
+        "| QC share of the row's wall time (overlaps off) | "
+        + " | ".join(f"{100 * r['qc_wall_share']:.0f} %" for r in results)
+        + " |"
+    )
     guard = " | ".join(f"{r['guard_cpu_s']:.3f}" for r in results)
     lines.append(f"| voice guard (speech.match_voice) | {guard} |")
     lines.append("| write (media.splice) | " + " | ".join(f"{r['write_cpu_s']:.3f}" for r in results) + " |")
@@ -409,6 +468,8 @@ def table(results: list[dict[str, Any]]) -> str:
     ]
     paired += [(f"qc_cpu_s_kept_{m}", f"source frames kept from earlier rows {m}") for m in ("on", "off")]
     paired += [(f"qc_cpu_s_no_pictures_{m}", f"files probed without decoding a picture {m}") for m in ("on", "off")]
+    paired += [(f"qc_cpu_s_overlap_{m}", f"sound beside pictures, tracking beside decoding {m}") for m in ("on", "off")]
+    paired += [(f"qc_wall_s_overlap_{m}", f"… its wall seconds, overlaps {m}") for m in ("on", "off")]
     for key, label in paired:  # only the pairs this run measured
         if all(key in r for r in results):
             lines.append(f"| QC again, {label} (paired) | " + " | ".join(f"{r[key]:.3f}" for r in results) + " |")

@@ -3,11 +3,16 @@ rows (slow): the three tuning clips, tests/clips.py's first values, lip-synced (
 the row's AAC spliced), rendered in this process. For every row QC's reported heard figures
 equal a fresh check of the file (decoded as QC decodes it, read_excerpt), whether it was taken
 from the guard or aligned; and the rows the guard heard with the speaker's own units are all
-taken over (the guard heard the very samples QC decodes: vpipe.qc.excerpt_packets)."""
+taken over (the guard heard the very samples QC decodes: vpipe.qc.excerpt_packets). QC run
+again on each row with its two overlaps off (kernels/qc.py `_alongside`, qc/track_ahead.py: the
+sound measured first, the window frames tracked after decoding, on one thread) reports the same."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -25,21 +30,22 @@ N_ROWS = 3
 @pytest.fixture(scope="module", params=CLIPS, ids=lambda c: c.name)
 def rendered(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Clip, list[dict[str, Any]], list[tuple[Any, Any, Any]]]:
+) -> tuple[Clip, list[dict[str, Any]], list[tuple[Any, Any, Any, Any]]]:
     """The clip's rows rendered in this process: the manifest's rows and QC's (file, track,
-    report) (its figures unrounded: the manifest keeps four decimals)."""
+    report, call) (its figures unrounded: the manifest keeps four decimals; call: its op,
+    inputs and run context)."""
     import vpipe
     from vpipe.kernels.qc import Measure
 
     clip: Clip = request.param
     work = tmp_path_factory.mktemp(f"heard-exact-{clip.name}")
     recipe = write_recipe(work, clip, clip.values[:N_ROWS], lipsync="retrieve", duration="auto")
-    seen: list[tuple[Any, Any, Any]] = []
+    seen: list[tuple[Any, Any, Any, Any]] = []
     run = Measure.run
 
     def measured(self: Any, op: Any, inputs: list[Any], rt: Any) -> Any:
         report = run(self, op, inputs, rt)
-        seen.append((inputs[0], inputs[1], report))
+        seen.append((inputs[0], inputs[1], report, (op, inputs, rt)))
         return report
 
     Measure.run = measured  # type: ignore[method-assign]
@@ -53,13 +59,13 @@ def rendered(
 
 
 def test_qcs_heard_figures_are_a_fresh_check_of_the_file(
-    rendered: tuple[Clip, list[dict[str, Any]], list[tuple[Any, Any, Any]]],
+    rendered: tuple[Clip, list[dict[str, Any]], list[tuple[Any, Any, Any, Any]]],
 ) -> None:
     from vpipe.speech.tts import phonemize
 
     clip, rows, seen = rendered
     assert [r["status"] for r in rows] == ["ok"] * N_ROWS
-    by_path = {str(file.path.name): (file, track, report) for file, track, report in seen}
+    by_path = {str(file.path.name): (file, track, report) for file, track, report, _ in seen}
     taken = 0
     for r in rows:
         file, track, report = by_path[f"{r['id']}.mp4"]
@@ -76,3 +82,29 @@ def test_qcs_heard_figures_are_a_fresh_check_of_the_file(
             assert f"{e.slot}.heard_fidelity_db" not in metrics  # spliced AAC: only the exact reuse
     print(f"{clip.name}: {taken}/{len(rows)} rows' heard checks taken from the guard")
     assert taken == len(rows), (clip.name, [r["qc"]["metrics"].get("value.heard_from_guard") for r in rows])
+
+
+@contextlib.contextmanager
+def _after(work: Callable[[], None]) -> Iterator[None]:
+    """kernels/qc.py `_alongside` as QC was before it: the sound measured first, on this thread."""
+    work()
+    yield
+
+
+def test_qc_reports_the_same_with_its_overlaps_off(
+    rendered: tuple[Clip, list[dict[str, Any]], list[tuple[Any, Any, Any, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vpipe.kernels.qc as kq
+    import vpipe.qc.visual as qv
+    from vpipe.kernels.qc import Measure
+    from vpipe.qc.track_ahead import TrackAhead
+
+    def text(report: Any) -> str:  # NaN equal as text; the order of the figures is kept
+        return repr((list(report.metrics.items()), report.failures, report.curves))
+
+    clip, _, seen = rendered
+    overlapped = [text(Measure().run(*call)) for *_, call in seen]
+    assert [text(report) for _, _, report, _ in seen] == overlapped  # the run's own reports
+    monkeypatch.setattr(kq, "_alongside", _after)
+    monkeypatch.setattr(qv, "TrackAhead", functools.partial(TrackAhead, on_thread=False))
+    assert [text(Measure().run(*call)) for *_, call in seen] == overlapped, clip.name

@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -398,8 +398,8 @@ def track_video(
 
 
 def track_frames(
-    images: Sequence[np.ndarray],
-    times: Sequence[float],
+    images: Iterable[np.ndarray],
+    times: Iterable[float],
     select: str = "largest",
     index: int = 0,
     max_yaw_deg: float = 35.0,
@@ -407,7 +407,9 @@ def track_frames(
     rgb: bool = False,
 ) -> FaceTrack:
     """Like track_video, for frames already in memory (e.g. re-rendered output frames), so
-    they are measured exactly the way a source video is. `rgb`: the images are RGB already
+    they are measured exactly the way a source video is. `images` and `times` are iterated
+    together, once per pass (a second pass when several faces are seen); they may be lists
+    still being filled (qc/track_ahead.py). `rgb`: the images are RGB already
     (FaceMesh's order; QC converts its decoded frames straight to it), so not swapped here."""
     return _track(
         lambda: ((i, float(t), im) for i, (t, im) in enumerate(zip(times, images, strict=True))),

@@ -3,9 +3,11 @@ natural values). The visual measures join in vpipe.qc.visual once lip-sync rende
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +155,28 @@ def audio_metrics(
             )
 
 
+@contextlib.contextmanager
+def _alongside(work: Callable[[], None]) -> Iterator[None]:
+    """Run `work` on a thread of its own while the block runs; leaving waits for it and raises
+    its error (the block's own error first, when both failed)."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # raised on the thread that waits for it
+            errors.append(error)
+
+    thread = threading.Thread(target=run, name="qc-sound", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
 def _source_window(e: Any) -> Any:
     from vpipe.data.media import TimelineEdit
 
@@ -169,19 +193,30 @@ class Measure(Kernel):
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> QcReport:
         file, track, frames, _profile = inputs
         thresholds = thaw(op.attr("thresholds"))
-        metrics: dict[str, float] = {}
-        failures: list[str] = []
         assert isinstance(frames, Frames)
         original = (file.splice or {}).get("original")  # spliced: frames.source is the normalised video
-        audio_metrics(
-            file, track, Path(str(original)) if original else frames.source, thresholds, rt, metrics, failures
-        )
+        sound: dict[str, float] = {}
+        sound_failures: list[str] = []
+
+        def measure_sound() -> None:
+            source = Path(str(original)) if original else frames.source
+            audio_metrics(file, track, source, thresholds, rt, sound, sound_failures)
+
+        metrics: dict[str, float] = {}
+        failures: list[str] = []
         curves: dict[str, Any] = {"slots": _slot_edits(track), "fps": _fps(frames)}
         if frames.rendered:  # the mouth was re-rendered: measure sync, untouched frames and seams
             from vpipe.qc.visual import visual_metrics
 
-            visual_metrics(file, track, frames, thresholds, rt, metrics, failures, curves)
+            # The sound's measures and the picture's read nothing of each other's: the sound is
+            # measured on a thread while the frames are (the decoders, FaceMesh, torch and
+            # pocketsphinx release the GIL), and both are reported in the order they were before.
+            with _alongside(measure_sound):
+                visual_metrics(file, track, frames, thresholds, rt, metrics, failures, curves)
             _sync_expert_metrics(file, frames, track, rt, metrics)
+        else:
+            measure_sound()
+        metrics, failures = {**sound, **metrics}, sound_failures + failures
         curves["review_frames"] = _review_frames(frames, track, curves.get("worst_frames") or {})
         curves["face_box"] = (frames.report or {}).get("face_box")
         for f in failures:

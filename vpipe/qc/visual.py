@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,7 @@ from vpipe.qc.pairs import (
     same_pictures,
     stream_gops,
 )
+from vpipe.qc.track_ahead import TrackAhead
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -62,9 +63,9 @@ GHOST_LIMIT = 2.5
 GHOST_MARGIN = 1.25
 
 
-def _track(images: list[np.ndarray], times: list[float]) -> np.ndarray:
+def _track(images: Iterable[np.ndarray], times: Iterable[float]) -> np.ndarray:
     """Landmarks of output frames (RGB: decode.to_rgb), tracked as a sequence exactly like the
-    source was."""
+    source was (on TrackAhead's thread, while the frames arrive)."""
     from vpipe.face.tracker import track_frames
 
     return track_frames(images, times, rgb=True).landmarks
@@ -198,17 +199,20 @@ class _Compared:
     """What comparing the output frames around the edits with their source frames finds, frame
     by frame in output order: PSNR outside the windows, the face region's raw change and the
     change of the edit (output − source) from the previous output frame, the window frames'
-    pictures for the tracker (RGB), and the luma of the window frames and their neighbours."""
+    pictures handed to the tracker (RGB, `ahead`), and the luma of the window frames and their
+    neighbours."""
 
-    def __init__(self, frames: Frames, box: Any, in_window: np.ndarray, references: dict[int, np.ndarray]) -> None:
+    def __init__(
+        self, frames: Frames, box: Any, in_window: np.ndarray, references: dict[int, np.ndarray], ahead: TrackAhead
+    ) -> None:
         self.times, self.box, self.in_window, self.references = frames.times, box, in_window, references
+        self.ahead = ahead
         self.near_window = in_window | np.roll(in_window, 1) | np.roll(in_window, -1)
         self.psnrs: list[float] = []
         self.psnr_frames: list[int] = []
         self.window_frames: list[int] = []
         self.diffs: dict[int, float] = {}  # raw face-region change to the previous output frame
         self.residual_diffs: dict[int, float] = {}  # change of (output − source) to the previous frame
-        self.window_images: list[np.ndarray] = []
         self.window_times: list[float] = []
         self.lumas: dict[int, np.ndarray] = {}  # window frames and their neighbours
         self.last_k, self.previous, self.previous_residual = -2, None, None
@@ -226,8 +230,8 @@ class _Compared:
         if self.near_window[k]:
             self.lumas[k] = y
         if self.in_window[k]:
-            self.window_images.append(to_rgb(frame))  # the tracker's order: not via BGR
             self.window_times.append(float(self.times[k]))
+            self.ahead.add(to_rgb(frame), self.window_times[-1])  # the tracker's order: not via BGR
             self.window_frames.append(k)
         elif src_frame is not None:
             self.psnrs.append(math.inf if src_frame is frame else psnr(y, src_y))  # the same picture: inf
@@ -303,15 +307,20 @@ def visual_metrics(
         src_pts, out_pts, same, keyframes, probe = _check_copied_gops(file, frames, rt, metrics, failures)
     kept = kept_frames(frames.source, rt) if keyframes else None  # closed GOPs: qc/kept_frames.py
     between_luma = _interpolated_references(frames, report, seams, src_pts, keyframes, probe[1], kept)
-    c = _Compared(frames, report.get("face_box"), in_window, between_luma)
-    if file.splice:
-        assert src_pts is not None
-        lookup = c.copied_lookup(frames, same, keyframes, src_pts, rt) if keyframes else None
-        for item in pairs_spliced(file, frames, out_pts, src_pts, same, keyframes, lookup, probe, kept):
-            c.copied(item) if isinstance(item, CopiedGop) else c.pair(*item)
-    else:
-        for item in pairs_full(file, frames):
-            c.pair(*item)
+    ahead = TrackAhead(_track)  # the window frames are tracked while the rest are decoded
+    c = _Compared(frames, report.get("face_box"), in_window, between_luma, ahead)
+    try:
+        if file.splice:
+            assert src_pts is not None
+            lookup = c.copied_lookup(frames, same, keyframes, src_pts, rt) if keyframes else None
+            for item in pairs_spliced(file, frames, out_pts, src_pts, same, keyframes, lookup, probe, kept):
+                c.copied(item) if isinstance(item, CopiedGop) else c.pair(*item)
+        else:
+            for item in pairs_full(file, frames):
+                c.pair(*item)
+    except BaseException:
+        ahead.stop()  # its frames end here; its landmarks are not read
+        raise
     compared = len(c.psnrs) + len(c.window_frames)
     metrics["qc_frames_decoded"] = float(compared)  # compared: decoded now, or a copied GOP's stored figures
     if file.splice:  # every frame of the measured ranges must have been decoded and compared
@@ -321,15 +330,15 @@ def visual_metrics(
     worst: dict[str, int] = {}
     _untouched(c.psnrs, c.psnr_frames, file, thresholds, metrics, failures, worst)
     _seams_measured(c.diffs, c.residual_diffs, seams, thresholds, metrics, failures, worst)
-    window_images, window_frames, lumas = c.window_images, c.window_frames, c.lumas
-    landmarks = _track(window_images, c.window_times) if window_images else np.zeros((0, 478, 3))
-    if window_images:
+    window_frames, lumas = c.window_frames, c.lumas
+    landmarks = ahead.landmarks()
+    if window_frames:
         natural_ghost = float(report.get("natural_ghost", math.nan) or math.nan)
         _double_exposure(lumas, window_frames, landmarks, times, natural_ghost, metrics, failures)
     expected = {int(k): float(v) for k, v in report.get("donor_sharpness") or []}
-    if expected and window_images:
+    if expected and window_frames:
         _sharpness(lumas, window_frames, landmarks, expected, metrics)
-    if window_images and report.get("phones"):
+    if window_frames and report.get("phones"):
         _sync(report, landmarks, c.window_times, window_frames, thresholds, metrics, failures, worst, curves)
     if curves is not None:
         curves["worst_frames"] = worst

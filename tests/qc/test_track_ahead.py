@@ -1,0 +1,144 @@
+"""QC's two overlaps (qc/track_ahead.py, kernels/qc.py `_alongside`): the window frames are
+tracked on a thread while the rest are decoded, and the sound is measured on a thread while
+the pictures are. Neither may change a figure: on a real spliced row every visual metric,
+failure and curve is the same as with the frames tracked afterwards on QC's own thread (the
+code before). The lists the tracker reads wait for frames still to come and end when closed;
+errors on either thread reach the caller; the work really runs side by side (a test that
+waits for the other side would hang otherwise: it has a timeout)."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from vpipe.qc.track_ahead import Arriving, TrackAhead
+
+
+def test_a_reader_gets_every_item_in_order_as_they_arrive_then_ends() -> None:
+    items: Arriving[int] = Arriving()
+    read: list[int] = []
+    reader = threading.Thread(target=lambda: read.extend(items))
+    reader.start()
+    for k in range(50):
+        items.append(k)
+    items.close()
+    reader.join(timeout=10)
+    assert not reader.is_alive() and read == list(range(50))
+    assert list(items) == list(range(50)) and len(items) == 50  # read again: from the first
+    with pytest.raises(ValueError):
+        items.append(50)
+
+
+def test_a_reader_waits_for_the_next_item() -> None:
+    items: Arriving[str] = Arriving()
+    items.append("a")
+    seen = iter(items)
+    assert next(seen) == "a"
+    got: list[str] = []
+    waiting = threading.Thread(target=lambda: got.append(next(seen)))
+    waiting.start()
+    waiting.join(timeout=0.2)
+    assert waiting.is_alive() and got == []  # nothing yet: it waits
+    items.append("b")
+    waiting.join(timeout=10)
+    assert got == ["b"]
+    items.close()
+    assert list(seen) == []
+
+
+def test_track_ahead_tracks_on_its_thread_what_it_was_given() -> None:
+    seen: list[tuple[list[float], str]] = []
+
+    def track(images: Arriving[np.ndarray], times: Arriving[float]) -> np.ndarray:
+        out = [float(im.sum()) for im, _ in zip(images, times, strict=True)]
+        seen.append((list(times), threading.current_thread().name))
+        return np.array(out)
+
+    ahead = TrackAhead(track)
+    for k in range(5):
+        ahead.add(np.full((2, 2), k, np.uint8), 0.04 * k)
+    assert list(ahead.landmarks()) == [0.0, 4.0, 8.0, 12.0, 16.0]
+    assert seen == [([0.04 * k for k in range(5)], "qc-track")]
+    after = TrackAhead(track, on_thread=False)
+    for k in range(5):
+        after.add(np.full((2, 2), k, np.uint8), 0.04 * k)
+    assert list(after.landmarks()) == [0.0, 4.0, 8.0, 12.0, 16.0]
+    assert seen[-1][1] == threading.current_thread().name
+
+
+def test_no_frame_no_tracking_and_errors_reach_the_caller() -> None:
+    def failing(images: Arriving[np.ndarray], times: Arriving[float]) -> np.ndarray:
+        next(iter(images))
+        raise RuntimeError("tracker broke")
+
+    assert TrackAhead(failing).landmarks().shape == (0, 478, 3)  # never started
+    for on_thread in (True, False):
+        ahead = TrackAhead(failing, on_thread=on_thread)
+        ahead.add(np.zeros((2, 2), np.uint8), 0.0)
+        with pytest.raises(RuntimeError, match="tracker broke"):
+            ahead.landmarks()
+    stopped = TrackAhead(lambda images, times: np.array([len(list(images))]))
+    stopped.add(np.zeros((2, 2), np.uint8), 0.0)
+    stopped.stop()  # QC failed: the thread ends with what it had
+    assert not any(t.name == "qc-track" and t.is_alive() for t in threading.enumerate())
+
+
+@pytest.mark.timeout(30)
+def test_the_sound_is_measured_while_the_pictures_are() -> None:
+    from vpipe.kernels.qc import _alongside
+
+    block_started, work_done = threading.Event(), threading.Event()
+
+    def work() -> None:  # finishes only once the block has started: they overlap
+        assert block_started.wait(timeout=10)
+        work_done.set()
+
+    with _alongside(work):
+        block_started.set()
+        assert work_done.wait(timeout=10)
+
+    def broken() -> None:
+        raise KeyError("sound")
+
+    with pytest.raises(KeyError, match="sound"), _alongside(broken):
+        pass
+    with pytest.raises(ValueError, match="pictures"), _alongside(broken):  # the block's own error first
+        raise ValueError("pictures")
+
+
+def _measured(file: Any, frames: Any) -> tuple[str, list[str], str]:
+    from vpipe.data.media import Track
+    from vpipe.kernel_api.context import RunContext
+    from vpipe.media.decode import read_audio
+    from vpipe.qc.visual import visual_metrics
+
+    metrics: dict[str, float] = {}
+    failures: list[str] = []
+    curves: dict[str, Any] = {}
+    visual_metrics(file, Track(read_audio(file.path), ()), frames, {}, RunContext(file.path.parent), metrics, failures, curves)
+    assert metrics["qc_frames_decoded"] > 0 and np.isfinite(metrics["seam_ratio"])
+    return repr(sorted(metrics.items())), failures, repr(sorted(curves.items()))  # NaN equal as text
+
+
+@pytest.mark.media
+def test_a_real_rows_figures_are_the_same_tracked_ahead_and_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The glasses clip spliced with 12 painted window frames (tests/qc/test_around_slots.py):
+    the same figures with the window frames tracked while decoding and after it."""
+    import vpipe.qc.visual as qv
+    from tests.qc.test_around_slots import _row
+
+    file, frames, _ = _row(1, tmp_path / "x1")
+    ahead = _measured(file, frames)
+    with monkeypatch.context() as m:
+        m.setattr(qv, "TrackAhead", functools.partial(TrackAhead, on_thread=False))
+        assert _measured(file, frames) == ahead
+    real = qv._track  # the figures do depend on the landmarks: moved by 2 px, they differ
+    monkeypatch.setattr(qv, "_track", lambda images, times: real(images, times) + np.array([2.0, 2.0, 0.0]))
+    assert _measured(file, frames) != ahead
