@@ -8,9 +8,9 @@ decoders' included). The first row is left out of the medians (it pays the impor
 model loads; its QC is reported apart, "qc_cpu_s_first_row"). Per part: the median over the
 rows. "frames decoded and compared" is what the visual measures
 take apart from the parts named (decoding both files around the edit, luma, PSNR, seams).
-The parts are timed with QC's two overlaps off (the sound measured before the pictures, the
-window frames tracked after decoding: kernels/qc.py `_alongside`, qc/track_ahead.py), so each
-part's CPU is its own; the same figures either way (tests/e2e/test_heard_exact.py). QC's share
+The parts are timed with QC's overlaps off (qc/overlap.py ON_THREADS: the sound measured
+before the pictures, the interpolated heads drawn before decoding, the window frames tracked
+after it, all on QC's thread), so each part's CPU is its own; the same figures either way (tests/e2e/test_heard_exact.py). QC's share
 of the row's wall time is reported too ("qc_wall_share", with the overlaps off).
 
 Parts nest: the heard check includes its phone loop; "visual" includes the face tracking,
@@ -25,7 +25,7 @@ check's own CPU reported too); and again with the plain MP4s QC decodes opened w
 their streams and probed; and again with the recording's pictures read as arrays and the
 window frames converted straight to RGB, and as before; and again with the source frames
 earlier rows decoded kept and not; and again with the files QC opens probed without decoding
-a picture and with it; and again with QC's two overlaps on and off (CPU and wall seconds). --pairs
+a picture and with it; and again with QC's overlaps on and off (CPU and wall seconds). --pairs
 picks some of them (shortcuts, heard_context, reuse, in_place, unprobed, pictures, kept,
 no_pictures, overlap).
 
@@ -37,13 +37,12 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import functools
 import json
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -99,33 +98,16 @@ def _timed(fn: Callable[..., Any], part: str, spent: dict[str, float]) -> Callab
     return wrapper
 
 
-@contextlib.contextmanager
-def _after(work: Callable[[], None]) -> Iterator[None]:
-    """kernels/qc.py `_alongside` with the overlap off: the sound measured first, on QC's thread."""
-    work()
-    yield
-
-
-OVERLAPS_ON: dict[str, Any] = {}  # QC's own `_alongside` and TrackAhead, while they are replaced
-
-
 def overlaps_off() -> None:
-    import vpipe.kernels.qc as kq
-    import vpipe.qc.visual as qv
+    import vpipe.qc.overlap as overlap
 
-    OVERLAPS_ON.setdefault("alongside", kq._alongside)
-    OVERLAPS_ON.setdefault("track_ahead", qv.TrackAhead)
-    kq._alongside = _after  # type: ignore[assignment]
-    qv.TrackAhead = functools.partial(OVERLAPS_ON["track_ahead"], on_thread=False)  # type: ignore[misc]
+    overlap.ON_THREADS = False
 
 
 def overlaps_on() -> None:
-    import vpipe.kernels.qc as kq
-    import vpipe.qc.visual as qv
+    import vpipe.qc.overlap as overlap
 
-    if OVERLAPS_ON:
-        kq._alongside = OVERLAPS_ON["alongside"]  # type: ignore[assignment]
-        qv.TrackAhead = OVERLAPS_ON["track_ahead"]  # type: ignore[misc]
+    overlap.ON_THREADS = True
 
 
 def bench_length(seconds: float, rows: int, work: Path, pairs: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -394,10 +376,10 @@ def paired_no_pictures(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[st
 
 
 def paired_overlap(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
-    """QC CPU and wall seconds of the same rows again with its two overlaps on (the sound
-    measured while the pictures are, the window frames tracked while decoding) and off (one
-    after the other, on QC's thread, as before), alternating row by row. The same figures
-    either way (tests/e2e/test_heard_exact.py, tests/qc/test_track_ahead.py)."""
+    """QC CPU and wall seconds of the same rows again with its overlaps on (the sound measured
+    while the pictures are, the interpolated heads drawn and the window frames tracked while
+    decoding) and off (one after the other, on QC's thread, as before), alternating row by row.
+    The same figures either way (tests/e2e/test_heard_exact.py, tests/qc/test_overlap.py)."""
     return _alternating(calls, rounds, "overlap", overlaps_off, overlaps_on, wall=True)
 
 

@@ -4,15 +4,13 @@ the row's AAC spliced), rendered in this process. For every row QC's reported he
 equal a fresh check of the file (decoded as QC decodes it, read_excerpt), whether it was taken
 from the guard or aligned; and the rows the guard heard with the speaker's own units are all
 taken over (the guard heard the very samples QC decodes: vpipe.qc.excerpt_packets). QC run
-again on each row with its two overlaps off (kernels/qc.py `_alongside`, qc/track_ahead.py: the
-sound measured first, the window frames tracked after decoding, on one thread) reports the same."""
+again on each row with its overlaps off (qc/overlap.py ON_THREADS: the sound measured first,
+the interpolated heads drawn before decoding and the window frames tracked after it, all on
+one thread) reports the same."""
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import json
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -84,20 +82,11 @@ def test_qcs_heard_figures_are_a_fresh_check_of_the_file(
     assert taken == len(rows), (clip.name, [r["qc"]["metrics"].get("value.heard_from_guard") for r in rows])
 
 
-@contextlib.contextmanager
-def _after(work: Callable[[], None]) -> Iterator[None]:
-    """kernels/qc.py `_alongside` as QC was before it: the sound measured first, on this thread."""
-    work()
-    yield
-
-
 def test_qc_reports_the_same_with_its_overlaps_off(
     rendered: tuple[Clip, list[dict[str, Any]], list[tuple[Any, Any, Any, Any]]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import vpipe.kernels.qc as kq
-    import vpipe.qc.visual as qv
     from vpipe.kernels.qc import Measure
-    from vpipe.qc.track_ahead import TrackAhead
+    from vpipe.qc import overlap
 
     def text(report: Any) -> str:  # NaN equal as text; the order of the figures is kept
         return repr((list(report.metrics.items()), report.failures, report.curves))
@@ -105,6 +94,5 @@ def test_qc_reports_the_same_with_its_overlaps_off(
     clip, _, seen = rendered
     overlapped = [text(Measure().run(*call)) for *_, call in seen]
     assert [text(report) for _, _, report, _ in seen] == overlapped  # the run's own reports
-    monkeypatch.setattr(kq, "_alongside", _after)
-    monkeypatch.setattr(qv, "TrackAhead", functools.partial(TrackAhead, on_thread=False))
+    monkeypatch.setattr(overlap, "ON_THREADS", False)
     assert [text(Measure().run(*call)) for *_, call in seen] == overlapped, clip.name

@@ -409,7 +409,7 @@ def track_frames(
     """Like track_video, for frames already in memory (e.g. re-rendered output frames), so
     they are measured exactly the way a source video is. `images` and `times` are iterated
     together, once per pass (a second pass when several faces are seen); they may be lists
-    still being filled (qc/track_ahead.py). `rgb`: the images are RGB already
+    still being filled (qc/overlap.py). `rgb`: the images are RGB already
     (FaceMesh's order; QC converts its decoded frames straight to it), so not swapped here."""
     return _track(
         lambda: ((i, float(t), im) for i, (t, im) in enumerate(zip(times, images, strict=True))),

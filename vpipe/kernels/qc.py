@@ -3,11 +3,9 @@ natural values). The visual measures join in vpipe.qc.visual once lip-sync rende
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from vpipe.kernel_api.registry import Kernel, kernel
 from vpipe.media.decode import DecodeError, iter_audio
 from vpipe.qc import audio as qa
 from vpipe.qc.excerpt import read_excerpt
+from vpipe.qc.overlap import alongside
 from vpipe.text import words_of
 
 
@@ -155,28 +154,6 @@ def audio_metrics(
             )
 
 
-@contextlib.contextmanager
-def _alongside(work: Callable[[], None]) -> Iterator[None]:
-    """Run `work` on a thread of its own while the block runs; leaving waits for it and raises
-    its error (the block's own error first, when both failed)."""
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            work()
-        except BaseException as error:  # raised on the thread that waits for it
-            errors.append(error)
-
-    thread = threading.Thread(target=run, name="qc-sound", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        thread.join()
-    if errors:
-        raise errors[0]
-
-
 def _source_window(e: Any) -> Any:
     from vpipe.data.media import TimelineEdit
 
@@ -211,7 +188,7 @@ class Measure(Kernel):
             # The sound's measures and the picture's read nothing of each other's: the sound is
             # measured on a thread while the frames are (the decoders, FaceMesh, torch and
             # pocketsphinx release the GIL), and both are reported in the order they were before.
-            with _alongside(measure_sound):
+            with alongside(measure_sound):
                 visual_metrics(file, track, frames, thresholds, rt, metrics, failures, curves)
             _sync_expert_metrics(file, frames, track, rt, metrics)
         else:

@@ -37,6 +37,7 @@ from vpipe.lipsync.visemes import predicted_aperture
 from vpipe.qc.copied_figures import CopiedGop, copied_gop, crop, region_change
 from vpipe.qc.copied_in_place import hashed_source
 from vpipe.qc.kept_frames import KeptFrames, kept_frames
+from vpipe.qc.overlap import Later, TrackAhead
 from vpipe.qc.pairs import (
     copied_gops,
     luma_of,
@@ -46,7 +47,6 @@ from vpipe.qc.pairs import (
     same_pictures,
     stream_gops,
 )
-from vpipe.qc.track_ahead import TrackAhead
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -148,6 +148,13 @@ def _by_gop(indices: list[int], keyframes: tuple[int, ...]) -> list[list[int]]:
     return parts
 
 
+def _referenced(report: dict[str, Any], seams: list[int]) -> list[int]:
+    """The interpolated frames next to a seam: those `_interpolated_references` draws a head
+    for (all of them but one whose second source frame does not exist)."""
+    phases = [int(k) for k, _ in report.get("interpolated") or []]
+    return sorted(k for k in phases if k in seams or k + 1 in seams)
+
+
 def _interpolated_references(
     frames: Frames,
     report: dict[str, Any],
@@ -168,9 +175,7 @@ def _interpolated_references(
     from vpipe.media.decode import luma, read_decoded, to_bgr
 
     phases = {int(k): float(p) for k, p in report.get("interpolated") or []}
-    if not phases:
-        return {}
-    wanted = sorted(k for k in phases if k in seams or k + 1 in seams)
+    wanted = _referenced(report, seams)
     if not wanted:
         return {}
     poses = {int(frames.source_index[k]) for k in wanted}
@@ -203,9 +208,17 @@ class _Compared:
     neighbours."""
 
     def __init__(
-        self, frames: Frames, box: Any, in_window: np.ndarray, references: dict[int, np.ndarray], ahead: TrackAhead
+        self,
+        frames: Frames,
+        box: Any,
+        in_window: np.ndarray,
+        references: Later[dict[int, np.ndarray]],
+        referenced: list[int],
+        ahead: TrackAhead,
     ) -> None:
-        self.times, self.box, self.in_window, self.references = frames.times, box, in_window, references
+        self.times, self.box, self.in_window = frames.times, box, in_window
+        # the interpolated heads (qc/overlap.py: waited for when the loop reaches the first)
+        self.references, self.referenced = references, set(referenced)
         self.ahead = ahead
         self.near_window = in_window | np.roll(in_window, 1) | np.roll(in_window, -1)
         self.psnrs: list[float] = []
@@ -224,7 +237,7 @@ class _Compared:
         y = luma(frame)
         region = crop(y, self.box)
         src_y = luma_of(src_frame) if src_frame is not None and src_frame is not frame else y
-        reference = self.references.get(k)
+        reference = self.references.value().get(k) if k in self.referenced else None
         residual = region - crop(reference if reference is not None else src_y, self.box)
         self._moved(k, region, residual)
         if self.near_window[k]:
@@ -264,7 +277,7 @@ class _Compared:
         and ends before b, when all its frames are the source's pictures and none is a window
         frame, a window's neighbour or an interpolated reference (those need their pictures)."""
         avoid = self.near_window.copy()
-        avoid[[k for k in self.references if 0 <= k < avoid.shape[0]]] = True
+        avoid[[k for k in self.referenced if 0 <= k < avoid.shape[0]]] = True
         store = getattr(rt, "store_dir", None)
 
         def lookup(k: int, b: int) -> CopiedGop | None:
@@ -306,9 +319,11 @@ def visual_metrics(
     if file.splice:
         src_pts, out_pts, same, keyframes, probe = _check_copied_gops(file, frames, rt, metrics, failures)
     kept = kept_frames(frames.source, rt) if keyframes else None  # closed GOPs: qc/kept_frames.py
-    between_luma = _interpolated_references(frames, report, seams, src_pts, keyframes, probe[1], kept)
-    ahead = TrackAhead(_track)  # the window frames are tracked while the rest are decoded
-    c = _Compared(frames, report.get("face_box"), in_window, between_luma, ahead)
+    # the interpolated heads are drawn, and the window frames tracked, while the frames are
+    # decoded (qc/overlap.py)
+    between_luma = Later(lambda: _interpolated_references(frames, report, seams, src_pts, keyframes, probe[1], kept))
+    ahead = TrackAhead(_track)
+    c = _Compared(frames, report.get("face_box"), in_window, between_luma, _referenced(report, seams), ahead)
     try:
         if file.splice:
             assert src_pts is not None
@@ -320,7 +335,9 @@ def visual_metrics(
                 c.pair(*item)
     except BaseException:
         ahead.stop()  # its frames end here; its landmarks are not read
+        between_luma.join()
         raise
+    between_luma.value()  # an error drawing the heads is raised, even if no frame asked for one
     compared = len(c.psnrs) + len(c.window_frames)
     metrics["qc_frames_decoded"] = float(compared)  # compared: decoded now, or a copied GOP's stored figures
     if file.splice:  # every frame of the measured ranges must have been decoded and compared

@@ -1,14 +1,16 @@
-"""QC's two overlaps (qc/track_ahead.py, kernels/qc.py `_alongside`): the window frames are
-tracked on a thread while the rest are decoded, and the sound is measured on a thread while
-the pictures are. Neither may change a figure: on a real spliced row every visual metric,
-failure and curve is the same as with the frames tracked afterwards on QC's own thread (the
-code before). The lists the tracker reads wait for frames still to come and end when closed;
-errors on either thread reach the caller; the work really runs side by side (a test that
-waits for the other side would hang otherwise: it has a timeout)."""
+"""QC's overlaps (qc/overlap.py): the window frames are tracked on a thread while the rest
+are decoded, the interpolated heads drawn on one, and the sound is measured on one while the
+pictures are. None may change a figure: on real spliced rows (plain, and with interpolated
+frames at both seams) every visual metric, failure and curve is the same as with every part
+on QC's own thread (overlap.ON_THREADS False: the code before); the figures do depend on the
+landmarks and the heads (changed, they differ). The lists the tracker reads wait for frames
+still to come and end when closed; errors on any thread reach the caller; the work really
+runs side by side (a test that waits for the other side would hang otherwise: it has a
+timeout)."""
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from vpipe.qc.track_ahead import Arriving, TrackAhead
+from vpipe.qc import overlap
+from vpipe.qc.overlap import Arriving, Later, TrackAhead, alongside
 
 
 def test_a_reader_gets_every_item_in_order_as_they_arrive_then_ends() -> None:
@@ -51,7 +54,7 @@ def test_a_reader_waits_for_the_next_item() -> None:
     assert list(seen) == []
 
 
-def test_track_ahead_tracks_on_its_thread_what_it_was_given() -> None:
+def test_track_ahead_tracks_on_its_thread_what_it_was_given(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[tuple[list[float], str]] = []
 
     def track(images: Arriving[np.ndarray], times: Arriving[float]) -> np.ndarray:
@@ -64,51 +67,69 @@ def test_track_ahead_tracks_on_its_thread_what_it_was_given() -> None:
         ahead.add(np.full((2, 2), k, np.uint8), 0.04 * k)
     assert list(ahead.landmarks()) == [0.0, 4.0, 8.0, 12.0, 16.0]
     assert seen == [([0.04 * k for k in range(5)], "qc-track")]
-    after = TrackAhead(track, on_thread=False)
+    monkeypatch.setattr(overlap, "ON_THREADS", False)
+    after = TrackAhead(track)
     for k in range(5):
         after.add(np.full((2, 2), k, np.uint8), 0.04 * k)
     assert list(after.landmarks()) == [0.0, 4.0, 8.0, 12.0, 16.0]
     assert seen[-1][1] == threading.current_thread().name
 
 
-def test_no_frame_no_tracking_and_errors_reach_the_caller() -> None:
+def test_no_frame_no_tracking_and_errors_reach_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
     def failing(images: Arriving[np.ndarray], times: Arriving[float]) -> np.ndarray:
         next(iter(images))
         raise RuntimeError("tracker broke")
 
     assert TrackAhead(failing).landmarks().shape == (0, 478, 3)  # never started
     for on_thread in (True, False):
-        ahead = TrackAhead(failing, on_thread=on_thread)
+        monkeypatch.setattr(overlap, "ON_THREADS", on_thread)
+        ahead = TrackAhead(failing)
         ahead.add(np.zeros((2, 2), np.uint8), 0.0)
         with pytest.raises(RuntimeError, match="tracker broke"):
             ahead.landmarks()
+    monkeypatch.setattr(overlap, "ON_THREADS", True)
     stopped = TrackAhead(lambda images, times: np.array([len(list(images))]))
     stopped.add(np.zeros((2, 2), np.uint8), 0.0)
     stopped.stop()  # QC failed: the thread ends with what it had
     assert not any(t.name == "qc-track" and t.is_alive() for t in threading.enumerate())
 
 
-@pytest.mark.timeout(30)
-def test_the_sound_is_measured_while_the_pictures_are() -> None:
-    from vpipe.kernels.qc import _alongside
+def test_later_computes_on_its_thread_and_hands_over_its_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    where: list[str] = []
+    assert Later(lambda: where.append(threading.current_thread().name) or 7).value() == 7
+    monkeypatch.setattr(overlap, "ON_THREADS", False)
+    assert Later(lambda: where.append(threading.current_thread().name) or 8).value() == 8
+    assert where == ["qc-later", threading.current_thread().name]
+    failed = Later(lambda: 1 // 0)
+    failed.join()  # QC failed elsewhere: waits, raises nothing
+    with pytest.raises(ZeroDivisionError):
+        failed.value()
 
+
+@pytest.mark.timeout(30)
+def test_the_sound_is_measured_while_the_pictures_are(monkeypatch: pytest.MonkeyPatch) -> None:
     block_started, work_done = threading.Event(), threading.Event()
 
     def work() -> None:  # finishes only once the block has started: they overlap
         assert block_started.wait(timeout=10)
         work_done.set()
 
-    with _alongside(work):
+    with alongside(work):
         block_started.set()
         assert work_done.wait(timeout=10)
 
     def broken() -> None:
         raise KeyError("sound")
 
-    with pytest.raises(KeyError, match="sound"), _alongside(broken):
+    with pytest.raises(KeyError, match="sound"), alongside(broken):
         pass
-    with pytest.raises(ValueError, match="pictures"), _alongside(broken):  # the block's own error first
+    with pytest.raises(ValueError, match="pictures"), alongside(broken):  # the block's own error first
         raise ValueError("pictures")
+    monkeypatch.setattr(overlap, "ON_THREADS", False)
+    order: list[str] = []
+    with alongside(lambda: order.append("sound")):
+        order.append("pictures")
+    assert order == ["sound", "pictures"]  # as before: the sound first
 
 
 def _measured(file: Any, frames: Any) -> tuple[str, list[str], str]:
@@ -126,19 +147,23 @@ def _measured(file: Any, frames: Any) -> tuple[str, list[str], str]:
 
 
 @pytest.mark.media
-def test_a_real_rows_figures_are_the_same_tracked_ahead_and_after(
+def test_a_real_rows_figures_are_the_same_with_the_overlaps_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The glasses clip spliced with 12 painted window frames (tests/qc/test_around_slots.py):
-    the same figures with the window frames tracked while decoding and after it."""
+    """The glasses clip spliced with 12 painted window frames (tests/qc/test_around_slots.py),
+    plain and with frames 40 and 51 drawn on interpolated heads (next to both seams): the same
+    figures with the overlaps on and off."""
     import vpipe.qc.visual as qv
     from tests.qc.test_around_slots import _row
 
     file, frames, _ = _row(1, tmp_path / "x1")
-    ahead = _measured(file, frames)
+    report = {**(frames.report or {}), "interpolated": [[40, 0.25], [51, 0.75]]}
+    rows = {"plain": frames, "interpolated": dataclasses.replace(frames, report=report)}
+    on = {name: _measured(file, f) for name, f in rows.items()}
+    assert on["plain"] != on["interpolated"]  # the heads are measured
     with monkeypatch.context() as m:
-        m.setattr(qv, "TrackAhead", functools.partial(TrackAhead, on_thread=False))
-        assert _measured(file, frames) == ahead
+        m.setattr(overlap, "ON_THREADS", False)
+        assert {name: _measured(file, f) for name, f in rows.items()} == on
     real = qv._track  # the figures do depend on the landmarks: moved by 2 px, they differ
     monkeypatch.setattr(qv, "_track", lambda images, times: real(images, times) + np.array([2.0, 2.0, 0.0]))
-    assert _measured(file, frames) != ahead
+    assert _measured(file, frames) != on["plain"]
