@@ -40,11 +40,12 @@ def _compared(file: OutputFile, frames: Frames, rt: RunContext) -> Any:
     references = qv._interpolated_references(frames, report, qv._seams(frames), src_pts, keyframes, probe[1])
     window = within(frames.times, report["output_windows"])
     heads = qv.Later(lambda: references)
-    untracked = qv.TrackAhead(qv._track)  # landmarks() is never asked for: nothing is tracked
+    untracked = qv.TrackAhead(qv._track)  # stopped below, its landmarks never asked for
     c = qv._Compared(frames, report.get("face_box"), window, heads, list(references), untracked)
     lookup = c.copied_lookup(frames, same, keyframes, src_pts, rt)
     for item in pairs_spliced(file, frames, out_pts, src_pts, same, keyframes, lookup, probe):
         c.copied(item) if isinstance(item, qv.CopiedGop) else c.pair(*item)
+    untracked.stop()
     return c
 
 

@@ -91,7 +91,7 @@ def test_no_frame_no_tracking_and_errors_reach_the_caller(monkeypatch: pytest.Mo
     stopped = TrackAhead(lambda images, times: np.array([len(list(images))]))
     stopped.add(np.zeros((2, 2), np.uint8), 0.0)
     stopped.stop()  # QC failed: the thread ends with what it had
-    assert not any(t.name == "qc-track" and t.is_alive() for t in threading.enumerate())
+    assert stopped._thread is not None and not stopped._thread.is_alive()
 
 
 def test_later_computes_on_its_thread_and_hands_over_its_error(monkeypatch: pytest.MonkeyPatch) -> None:

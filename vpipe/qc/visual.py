@@ -333,11 +333,12 @@ def visual_metrics(
         else:
             for item in pairs_full(file, frames):
                 c.pair(*item)
-    except BaseException:
-        ahead.stop()  # its frames end here; its landmarks are not read
+        between_luma.value()  # an error drawing the heads is raised, even if no frame asked for one
+        landmarks = ahead.landmarks()
+    except BaseException:  # no thread is left waiting for frames that will not come
+        ahead.stop()
         between_luma.join()
         raise
-    between_luma.value()  # an error drawing the heads is raised, even if no frame asked for one
     compared = len(c.psnrs) + len(c.window_frames)
     metrics["qc_frames_decoded"] = float(compared)  # compared: decoded now, or a copied GOP's stored figures
     if file.splice:  # every frame of the measured ranges must have been decoded and compared
@@ -348,7 +349,6 @@ def visual_metrics(
     _untouched(c.psnrs, c.psnr_frames, file, thresholds, metrics, failures, worst)
     _seams_measured(c.diffs, c.residual_diffs, seams, thresholds, metrics, failures, worst)
     window_frames, lumas = c.window_frames, c.lumas
-    landmarks = ahead.landmarks()
     if window_frames:
         natural_ghost = float(report.get("natural_ghost", math.nan) or math.nan)
         _double_exposure(lumas, window_frames, landmarks, times, natural_ghost, metrics, failures)
