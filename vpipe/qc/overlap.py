@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -72,34 +72,34 @@ class Arriving(Generic[T]):
 
 class TrackAhead:
     """Landmarks of the window frames given to `add`, tracked on a thread started by the first
-    of them with `track(images, times)` (each an `Arriving` list, read as they arrive).
+    of them with `track(frames, times)` (each an `Arriving` list, read as they arrive).
     `landmarks()` closes the lists and waits for the track; an error on the tracker's thread
     is raised there. `stop()` ends the thread when QC itself failed (its result is not read).
     ON_THREADS False: `landmarks()` tracks the frames on the caller's thread once all are in."""
 
-    def __init__(self, track: Callable[[Arriving[np.ndarray], Arriving[float]], np.ndarray]) -> None:
+    def __init__(self, track: Callable[[Arriving[Any], Arriving[float]], np.ndarray]) -> None:
         self._track, self._on_thread = track, ON_THREADS
-        self.images: Arriving[np.ndarray] = Arriving()
+        self.frames: Arriving[Any] = Arriving()
         self.times: Arriving[float] = Arriving()
         self._thread: threading.Thread | None = None
         self._result: list[np.ndarray] = []
         self._error: list[BaseException] = []
 
-    def add(self, image: np.ndarray, time: float) -> None:
+    def add(self, frame: Any, time: float) -> None:
         self.times.append(time)
-        self.images.append(image)
+        self.frames.append(frame)
         if self._thread is None and self._on_thread:
             self._thread = threading.Thread(target=self._run, name="qc-track", daemon=True)
             self._thread.start()
 
     def _run(self) -> None:
         try:
-            self._result.append(self._track(self.images, self.times))
+            self._result.append(self._track(self.frames, self.times))
         except BaseException as error:  # handed to the thread that asks for the landmarks
             self._error.append(error)
 
     def stop(self) -> None:
-        self.images.close()
+        self.frames.close()
         self.times.close()
         if self._thread is not None:
             self._thread.join()
@@ -107,7 +107,7 @@ class TrackAhead:
     def landmarks(self) -> np.ndarray:
         """The tracked landmarks, one row per window frame (none added: no frames, no tracking)."""
         self.stop()
-        if not len(self.images):
+        if not len(self.frames):
             return np.zeros((0, 478, 3))
         if self._thread is None:  # not ON_THREADS
             self._run()

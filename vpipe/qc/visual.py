@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -63,12 +63,27 @@ GHOST_LIMIT = 2.5
 GHOST_MARGIN = 1.25
 
 
-def _track(images: Iterable[np.ndarray], times: Iterable[float]) -> np.ndarray:
-    """Landmarks of output frames (RGB: decode.to_rgb), tracked as a sequence exactly like the
-    source was (on TrackAhead's thread, while the frames arrive)."""
+def _track(decoded: Iterable[Any], times: Iterable[float]) -> np.ndarray:
+    """Landmarks of decoded output frames, tracked as a sequence exactly like the source was
+    (on TrackAhead's thread, while the frames arrive), each converted straight to RGB
+    (decode.to_rgb, the tracker's order) there too: QC's loop is done with a window frame
+    once it is handed over, so only this thread reads it then."""
     from vpipe.face.tracker import track_frames
 
-    return track_frames(images, times, rgb=True).landmarks
+    return track_frames(_AsRGB(decoded), times, rgb=True).landmarks
+
+
+class _AsRGB:
+    """Decoded frames as upright RGB images, converted as they are read (each pass anew: the
+    tracker reads the frames twice when it sees several faces)."""
+
+    def __init__(self, decoded: Iterable[Any]) -> None:
+        self.decoded = decoded
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        from vpipe.media.decode import to_rgb
+
+        return (to_rgb(frame) for frame in self.decoded)
 
 
 def _sharpness(
@@ -232,7 +247,7 @@ class _Compared:
 
     def pair(self, k: int, frame: Any, src_frame: Any) -> None:
         """Output frame k (decoded) and the source frame it shows (None: not known)."""
-        from vpipe.media.decode import luma, to_rgb
+        from vpipe.media.decode import luma
 
         y = luma(frame)
         region = crop(y, self.box)
@@ -244,7 +259,7 @@ class _Compared:
             self.lumas[k] = y
         if self.in_window[k]:
             self.window_times.append(float(self.times[k]))
-            self.ahead.add(to_rgb(frame), self.window_times[-1])  # the tracker's order: not via BGR
+            self.ahead.add(frame, self.window_times[-1])  # handed over: this loop reads it no more
             self.window_frames.append(k)
         elif src_frame is not None:
             self.psnrs.append(math.inf if src_frame is frame else psnr(y, src_y))  # the same picture: inf
