@@ -62,7 +62,7 @@ PARTS = (
     ("vpipe.qc.audio", "loudness_delta", "loudness"),
     ("vpipe.qc.visual", "visual_metrics", "visual measures, all"),
     ("vpipe.qc.visual", "_track", "  face tracking of the window frames"),
-    ("vpipe.qc.visual", "_interpolated_references", "  interpolated references"),
+    ("vpipe.qc.visual", "interpolated_references", "  interpolated references"),
     ("vpipe.qc.visual", "_check_copied_gops", "  copied-GOP packet check"),
     ("vpipe.qc.visual", "_double_exposure", "  double exposure"),
     ("vpipe.qc.visual", "_sharpness", "  mouth sharpness"),

@@ -19,6 +19,7 @@ from vpipe.data.media import Frames, OutputFile, Track
 from vpipe.kernel_api.context import RunContext
 from vpipe.lipsync.timeline import within
 from vpipe.media.decode import read_audio
+from vpipe.qc.heads import interpolated_references
 
 pytestmark = pytest.mark.media
 
@@ -37,7 +38,7 @@ def _compared(file: OutputFile, frames: Frames, rt: RunContext) -> Any:
     report = frames.report or {}
     metrics: dict[str, float] = {}
     src_pts, out_pts, same, keyframes, probe = qv._check_copied_gops(file, frames, rt, metrics, [])
-    references = qv._interpolated_references(frames, report, qv._seams(frames), src_pts, keyframes, probe[1])
+    references = interpolated_references(frames, report, qv._seams(frames), src_pts, keyframes, probe[1])
     window = within(frames.times, report["output_windows"])
     heads = qv.Later(lambda: references)
     untracked = qv.TrackAhead(qv._track)  # stopped below, its landmarks never asked for

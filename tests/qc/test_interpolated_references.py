@@ -12,18 +12,18 @@ import numpy as np
 import pytest
 
 from tests.qc.test_around_slots import _row
-from vpipe.qc.visual import _by_gop
+from vpipe.qc.heads import by_gop, interpolated_references
 
 
 def test_by_gop_splits_where_a_keyframe_lies_between() -> None:
     keys = (0, 12, 24, 36, 48)
-    assert _by_gop([38, 39, 50, 51], keys) == [[38, 39], [50, 51]]
-    assert _by_gop([38, 39, 47, 48], keys) == [[38, 39, 47], [48]]
-    assert _by_gop([47, 48], keys) == [[47], [48]]
-    assert _by_gop([40, 41, 46], keys) == [[40, 41, 46]]  # one GOP: decoded on
-    assert _by_gop([3, 40], ()) == [[3, 40]]  # GOPs not known (or not closed): one part
-    assert _by_gop([3, 40], (5, 12)) == [[3], [40]]  # before the first start: from the start
-    assert _by_gop([], keys) == []
+    assert by_gop([38, 39, 50, 51], keys) == [[38, 39], [50, 51]]
+    assert by_gop([38, 39, 47, 48], keys) == [[38, 39, 47], [48]]
+    assert by_gop([47, 48], keys) == [[47], [48]]
+    assert by_gop([40, 41, 46], keys) == [[40, 41, 46]]  # one GOP: decoded on
+    assert by_gop([3, 40], ()) == [[3, 40]]  # GOPs not known (or not closed): one part
+    assert by_gop([3, 40], (5, 12)) == [[3], [40]]  # before the first start: from the start
+    assert by_gop([], keys) == []
 
 
 @pytest.mark.media
@@ -52,9 +52,9 @@ def test_references_are_the_same_decoded_in_parts(tmp_path: Path, monkeypatch: p
             yield item
 
     monkeypatch.setattr(decode, "iter_decoded", counted)
-    whole = qv._interpolated_references(interp, report, seams, src_pts)
+    whole = interpolated_references(interp, report, seams, src_pts)
     decoded_whole, counts[:] = list(counts), []
-    parts = qv._interpolated_references(interp, report, seams, src_pts, keys)
+    parts = interpolated_references(interp, report, seams, src_pts, keys)
     assert sorted(whole) == sorted(parts) == [40, 51]
     for k in whole:
         np.testing.assert_array_equal(parts[k], whole[k])

@@ -3,7 +3,7 @@
 The rows of a run share their source, and their slots sit at the same places in it, so each
 row's QC decodes the same source frames: those of the copied GOPs next to a re-encoded run
 (paired with the output frames that are their very pictures, qc/pairs.py) and the two heads an
-interpolated frame was drawn between (qc/visual.py `_interpolated_references`). At 2-3 ms a
+interpolated frame was drawn between (qc/heads.py `interpolated_references`). At 2-3 ms a
 frame and one open of the source per GOP run, that is 0.03-0.08 s of a row's QC, the same
 pictures every time.
 

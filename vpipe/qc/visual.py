@@ -36,7 +36,8 @@ from vpipe.lipsync.timeline import within
 from vpipe.lipsync.visemes import predicted_aperture
 from vpipe.qc.copied_figures import CopiedGop, copied_gop, crop, region_change
 from vpipe.qc.copied_in_place import hashed_source
-from vpipe.qc.kept_frames import KeptFrames, kept_frames
+from vpipe.qc.heads import interpolated_references, referenced
+from vpipe.qc.kept_frames import kept_frames
 from vpipe.qc.overlap import Later, TrackAhead
 from vpipe.qc.pairs import (
     copied_gops,
@@ -147,72 +148,6 @@ def _seams(frames: Frames) -> list[int]:
     edited = np.zeros(len(frames.times), bool)
     edited[list(frames.rendered)] = True
     return [k for k in range(1, len(edited)) if edited[k] != edited[k - 1]]
-
-
-def _by_gop(indices: list[int], keyframes: tuple[int, ...]) -> list[list[int]]:
-    """Sorted frame indices split where the next one lies past a GOP start after the one
-    before: each part is decoded from its own keyframe (seeking over the frames between, which
-    nobody asked for) instead of decoding on from the part before. No GOP starts: one part."""
-    parts: list[list[int]] = []
-    for i in indices:
-        start = keyframes[bisect.bisect_right(keyframes, i) - 1] if keyframes and i >= keyframes[0] else -1
-        if parts and start <= parts[-1][-1]:
-            parts[-1].append(i)
-        else:
-            parts.append([i])
-    return parts
-
-
-def _referenced(report: dict[str, Any], seams: list[int]) -> list[int]:
-    """The interpolated frames next to a seam: those `_interpolated_references` draws a head
-    for (all of them but one whose second source frame does not exist)."""
-    phases = [int(k) for k, _ in report.get("interpolated") or []]
-    return sorted(k for k in phases if k in seams or k + 1 in seams)
-
-
-def _interpolated_references(
-    frames: Frames,
-    report: dict[str, Any],
-    seams: list[int],
-    src_pts: np.ndarray | None = None,
-    keyframes: tuple[int, ...] = (),
-    probe: bool = True,
-    kept: KeptFrames | None = None,
-) -> dict[int, np.ndarray]:
-    """Luma of the interpolated head each interpolated frame next to a seam was drawn on
-    (only those: the seam measure compares the edit across the seam). `keyframes`: the
-    source's GOP starts when its GOPs are closed (the frames around the window's start and its
-    end are then decoded from their own keyframes: the same pictures; and a part whose frames
-    an earlier row decoded is taken from `kept`, qc/kept_frames.py). probe=False: the source
-    is a plain MP4 (decode.UNPROBED)."""
-    from vpipe.lipsync.interpolate import between
-    from vpipe.media.convert import bgr_to_frame
-    from vpipe.media.decode import luma, read_decoded, to_bgr
-
-    phases = {int(k): float(p) for k, p in report.get("interpolated") or []}
-    wanted = _referenced(report, seams)
-    if not wanted:
-        return {}
-    poses = {int(frames.source_index[k]) for k in wanted}
-    # a few frames around one edit: decoded on this thread (frame threads cost more than they save)
-    images: dict[int, np.ndarray] = {}
-    keep = kept if keyframes and src_pts is not None else None
-    for part in _by_gop(sorted(poses | {p + 1 for p in poses}), keyframes if src_pts is not None else ()):
-        taken = {i: keep.get(i) for i in part} if keep is not None else {}
-        if not taken or any(f is None for f in taken.values()):
-            taken = read_decoded(frames.source, part, src_pts, threads=False, probe=probe)
-            if keep is not None:
-                for i, f in taken.items():
-                    keep.put(i, f)
-        images.update({i: to_bgr(f) for i, f in taken.items()})  # read_frames' images
-    out = {}
-    for k in wanted:
-        f = int(frames.source_index[k])
-        if f + 1 in images:
-            image = between(images[f], images[f + 1], phases[k])
-            # the Y plane as the writer makes it (media/convert.py), at any frame size
-            out[k] = luma(bgr_to_frame(image, "yuv420p")).astype(np.float32)
-    return out
 
 
 class _Compared:
@@ -336,9 +271,9 @@ def visual_metrics(
     kept = kept_frames(frames.source, rt) if keyframes else None  # closed GOPs: qc/kept_frames.py
     # the interpolated heads are drawn, and the window frames tracked, while the frames are
     # decoded (qc/overlap.py)
-    between_luma = Later(lambda: _interpolated_references(frames, report, seams, src_pts, keyframes, probe[1], kept))
+    between_luma = Later(lambda: interpolated_references(frames, report, seams, src_pts, keyframes, probe[1], kept))
     ahead = TrackAhead(_track)
-    c = _Compared(frames, report.get("face_box"), in_window, between_luma, _referenced(report, seams), ahead)
+    c = _Compared(frames, report.get("face_box"), in_window, between_luma, referenced(report, seams), ahead)
     try:
         if file.splice:
             assert src_pts is not None
