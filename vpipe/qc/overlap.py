@@ -11,8 +11,8 @@ frame (qc/visual.py). Three parts need none of that loop's results:
 Each is given exactly what it was given when it ran before or after the loop, so it computes
 the same values (the tests compare every figure with the overlaps off). The decoders,
 FaceMesh, OpenCV, torch and pocketsphinx release the GIL while they work: with a free core
-the row waits less; on a busy machine the work costs what it did (a few % more CPU measured,
-benchmarks/qc_parts.py --pairs overlap).
+the row waits ~30 % less for its QC; the work itself is the same, and the threads contending
+for two cores cost 4-9 % more CPU (benchmarks/qc_parts.py --pairs overlap).
 """
 
 from __future__ import annotations
