@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -132,20 +131,6 @@ def test_the_sound_is_measured_while_the_pictures_are(monkeypatch: pytest.Monkey
     assert order == ["sound", "pictures"]  # as before: the sound first
 
 
-def _measured(file: Any, frames: Any) -> tuple[str, list[str], str]:
-    from vpipe.data.media import Track
-    from vpipe.kernel_api.context import RunContext
-    from vpipe.media.decode import read_audio
-    from vpipe.qc.visual import visual_metrics
-
-    metrics: dict[str, float] = {}
-    failures: list[str] = []
-    curves: dict[str, Any] = {}
-    visual_metrics(file, Track(read_audio(file.path), ()), frames, {}, RunContext(file.path.parent), metrics, failures, curves)
-    assert metrics["qc_frames_decoded"] > 0 and np.isfinite(metrics["seam_ratio"])
-    return repr(sorted(metrics.items())), failures, repr(sorted(curves.items()))  # NaN equal as text
-
-
 @pytest.mark.media
 def test_a_real_rows_figures_are_the_same_with_the_overlaps_off(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -155,6 +140,7 @@ def test_a_real_rows_figures_are_the_same_with_the_overlaps_off(
     figures with the overlaps on and off."""
     import vpipe.qc.visual as qv
     from tests.qc.test_around_slots import _row
+    from tests.qc.test_kept_frames import _measured
 
     file, frames, _ = _row(1, tmp_path / "x1")
     report = {**(frames.report or {}), "interpolated": [[40, 0.25], [51, 0.75]]}
