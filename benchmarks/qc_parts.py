@@ -10,8 +10,9 @@ rows. "frames decoded and compared" is what the visual measures
 take apart from the parts named (decoding both files around the edit, luma, PSNR, seams).
 The parts are timed with QC's overlaps off (qc/overlap.py ON_THREADS: the sound measured
 before the pictures, the interpolated heads drawn before decoding, the window frames tracked
-after it, all on QC's thread), so each part's CPU is its own; the same figures either way (tests/e2e/test_heard_exact.py). QC's share
-of the row's wall time is reported too ("qc_wall_share", with the overlaps off).
+after it, all on QC's thread), so each part's CPU is its own; the same figures either way
+(tests/e2e/test_heard_exact.py). QC's share of the row's wall time is reported too
+("qc_wall_share", with the overlaps off).
 
 Parts nest: the heard check includes its phone loop; "visual" includes the face tracking,
 the interpolated references and the copied-GOP check.

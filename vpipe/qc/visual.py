@@ -153,9 +153,9 @@ def _seams(frames: Frames) -> list[int]:
 class _Compared:
     """What comparing the output frames around the edits with their source frames finds, frame
     by frame in output order: PSNR outside the windows, the face region's raw change and the
-    change of the edit (output − source) from the previous output frame, the window frames'
-    pictures handed to the tracker (RGB, `ahead`), and the luma of the window frames and their
-    neighbours."""
+    change of the edit (output − source) from the previous output frame, the window frames
+    themselves handed to the tracker (`ahead`, which converts them to RGB), and the luma of the
+    window frames and their neighbours."""
 
     def __init__(
         self,
