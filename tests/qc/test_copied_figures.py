@@ -38,7 +38,9 @@ def _compared(file: OutputFile, frames: Frames, rt: RunContext) -> Any:
     report = frames.report or {}
     metrics: dict[str, float] = {}
     src_pts, out_pts, same, keyframes, probe = qv._check_copied_gops(file, frames, rt, metrics, [])
-    references = interpolated_references(frames, report, qv._seams(frames), src_pts, keyframes, probe[1])
+    references = interpolated_references(
+        frames, report, qv._seams(frames), src_pts, keyframes, probe[1], box=report.get("face_box")
+    )
     window = within(frames.times, report["output_windows"])
     heads = qv.Later(lambda: references)
     untracked = qv.TrackAhead(qv._track)  # stopped below, its landmarks never asked for

@@ -22,14 +22,20 @@ import numpy as np
 FLOW_WIDTH = 320  # frames wider than this get their flow measured at half size or less
 
 
-def between(a: np.ndarray, b: np.ndarray, phase: float) -> np.ndarray:
-    """The BGR image `phase` (0..1) of the way from frame `a` to frame `b`."""
+def between(
+    a: np.ndarray, b: np.ndarray, phase: float, region: tuple[int, int, int, int] | None = None
+) -> np.ndarray:
+    """The BGR image `phase` (0..1) of the way from frame `a` to frame `b`; with `region`
+    (x0, y0, x1, y1, inside the frame) only that part of it, the same pixels: the flow and the
+    sampling maps are the whole frame's, and each pixel is sampled and blended on its own
+    (QC draws only the face region of a head: qc/heads.py)."""
     import cv2
 
+    x0, y0, x1, y1 = region if region is not None else (0, 0, a.shape[1], a.shape[0])
     if phase <= 0.0:
-        return a
+        return a if region is None else a[y0:y1, x0:x1]
     if phase >= 1.0:
-        return b
+        return b if region is None else b[y0:y1, x0:x1]
     h, w = a.shape[:2]
     scale = 1
     while w // scale > FLOW_WIDTH:
@@ -45,8 +51,9 @@ def between(a: np.ndarray, b: np.ndarray, phase: float) -> np.ndarray:
     # The sampling maps are built at the flow's size and scaled up: the field is smooth.
     # (a small pixel's centre is at scale·x + (scale − 1)/2 in the full frame)
     centres = _grid(small[1], small[0]) * scale + (scale - 1) / 2
-    from_a = _sample(a, centres - (phase * scale) * forward, (w, h))
-    from_b = _sample(b, centres - ((1 - phase) * scale) * backward, (w, h))
+    part = (slice(y0, y1), slice(x0, x1))
+    from_a = _sample(a, centres - (phase * scale) * forward, (w, h), part)
+    from_b = _sample(b, centres - ((1 - phase) * scale) * backward, (w, h), part)
     return cv2.addWeighted(from_a, 1 - phase, from_b, phase, 0.0)
 
 
@@ -57,13 +64,16 @@ def _grid(height: int, width: int) -> np.ndarray:
     return np.dstack([xs, ys])
 
 
-def _sample(image: np.ndarray, where: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """`image` sampled at the positions `where` (a coarse map in full-size pixels), scaled to `size`."""
+def _sample(
+    image: np.ndarray, where: np.ndarray, size: tuple[int, int], part: tuple[slice, slice]
+) -> np.ndarray:
+    """`image` sampled at the positions `where` (a coarse map in full-size pixels), scaled to
+    `size`, over `part` of it (remap reads each output pixel's own map entry only)."""
     import cv2
 
     if where.shape[1] != size[0]:
         where = cv2.resize(where, size, interpolation=cv2.INTER_LINEAR)
-    return cv2.remap(image, where, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.remap(image, np.ascontiguousarray(where[part]), None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def between_points(a: np.ndarray, b: np.ndarray, phase: float) -> np.ndarray:

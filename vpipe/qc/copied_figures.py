@@ -34,14 +34,23 @@ from vpipe.ir.hashing import digest
 VERSION = "1"  # part of each stored file's key: a change of what is stored starts afresh
 
 
-def crop(image: np.ndarray, box: Any) -> np.ndarray:
-    """The face region (`box` = x0, y0, x1, y1 in pixels, clamped to the image) of a plane; the
-    whole plane without a box or when the box is empty."""
+def face_region(shape: tuple[int, ...], box: Any) -> tuple[int, int, int, int] | None:
+    """The face region (`box` = x0, y0, x1, y1 in pixels) clamped to an image of `shape`, as
+    (x0, y0, x1, y1); None without a box or when the clamped box is empty (the whole image)."""
     if not box:
-        return image
-    h, w = image.shape[:2]
+        return None
+    h, w = shape[:2]
     x0, y0, x1, y1 = (int(max(0, box[0])), int(max(0, box[1])), int(min(w, box[2])), int(min(h, box[3])))
-    return image[y0:y1, x0:x1] if x1 > x0 and y1 > y0 else image
+    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
+
+
+def crop(image: np.ndarray, box: Any) -> np.ndarray:
+    """The face region of a plane (`face_region`); the whole plane without one."""
+    region = face_region(image.shape, box)
+    if region is None:
+        return image
+    x0, y0, x1, y1 = region
+    return image[y0:y1, x0:x1]
 
 
 def region_change(region: np.ndarray, previous: np.ndarray) -> float:

@@ -47,9 +47,14 @@ def interpolated_references(
     keyframes: tuple[int, ...] = (),
     probe: bool = True,
     kept: KeptFrames | None = None,
+    box: Any = None,
 ) -> dict[int, np.ndarray]:
     """Luma of the interpolated head each interpolated frame next to a seam was drawn on
-    (only those: the seam measure compares the edit across the seam). `keyframes`: the
+    (only those: the seam measure compares the edit across the seam), over the face region
+    `box` only (copied_figures.crop's region: all the seam measure reads; the whole frame
+    without one). Only that region of the head is drawn and converted: each pixel's value is
+    the one the whole head gives it (interpolate.between's `region`; the writer's conversion
+    gives a pixel's luma from that pixel alone, tests/qc/test_head_regions.py). `keyframes`: the
     source's GOP starts when its GOPs are closed (the frames around the window's start and its
     end are then decoded from their own keyframes: the same pictures; and a part whose frames
     an earlier row decoded is taken from `kept`, qc/kept_frames.py). probe=False: the source
@@ -57,6 +62,7 @@ def interpolated_references(
     from vpipe.lipsync.interpolate import between
     from vpipe.media.convert import bgr_to_frame
     from vpipe.media.decode import luma, read_decoded, to_bgr
+    from vpipe.qc.copied_figures import face_region
 
     phases = {int(k): float(p) for k, p in report.get("interpolated") or []}
     wanted = referenced(report, seams)
@@ -78,7 +84,8 @@ def interpolated_references(
     for k in wanted:
         f = int(frames.source_index[k])
         if f + 1 in images:
-            image = between(images[f], images[f + 1], phases[k])
+            region = face_region(images[f].shape, box)
+            image = between(images[f], images[f + 1], phases[k], region)
             # the Y plane as the writer makes it (media/convert.py), at any frame size
             out[k] = luma(bgr_to_frame(image, "yuv420p")).astype(np.float32)
     return out

@@ -187,8 +187,9 @@ class _Compared:
         y = luma(frame)
         region = crop(y, self.box)
         src_y = luma_of(src_frame) if src_frame is not None and src_frame is not frame else y
+        # the interpolated head's face region (qc/heads.py), else the source frame's
         reference = self.references.value().get(k) if k in self.referenced else None
-        residual = region - crop(reference if reference is not None else src_y, self.box)
+        residual = region - (reference if reference is not None else crop(src_y, self.box))
         self._moved(k, region, residual)
         if self.near_window[k]:
             self.lumas[k] = y
@@ -271,9 +272,12 @@ def visual_metrics(
     kept = kept_frames(frames.source, rt) if keyframes else None  # closed GOPs: qc/kept_frames.py
     # the interpolated heads are drawn, and the window frames tracked, while the frames are
     # decoded (qc/overlap.py)
-    between_luma = Later(lambda: interpolated_references(frames, report, seams, src_pts, keyframes, probe[1], kept))
+    box = report.get("face_box")
+    between_luma = Later(
+        lambda: interpolated_references(frames, report, seams, src_pts, keyframes, probe[1], kept, box)
+    )
     ahead = TrackAhead(_track)
-    c = _Compared(frames, report.get("face_box"), in_window, between_luma, referenced(report, seams), ahead)
+    c = _Compared(frames, box, in_window, between_luma, referenced(report, seams), ahead)
     try:
         if file.splice:
             assert src_pts is not None
