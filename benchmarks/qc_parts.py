@@ -26,11 +26,18 @@ check's own CPU reported too); and again with the plain MP4s QC decodes opened w
 their streams and probed; and again with the recording's pictures read as arrays and the
 window frames converted straight to RGB, and as before; and again with the source frames
 earlier rows decoded kept and not; and again with the files QC opens probed without decoding
-a picture and with it; and again with QC's overlaps on and off (CPU and wall seconds). --pairs
+a picture and with it; and again with QC's overlaps on and off (CPU and wall seconds); and
+again with the interpolated heads drawn over the face region only and over the whole frame,
+then cropped (as before; CPU and wall seconds); and again with the window frames' luma
+converted only in the regions QC reads and whole (as before; CPU and wall seconds). --pairs
 picks some of them (shortcuts, heard_context, reuse, in_place, unprobed, pictures, kept,
-no_pictures, overlap).
+no_pictures, overlap, head_regions, window_regions).
 
-Usage: python benchmarks/qc_parts.py [--lengths 5] [--rows 4] [--paired [--pairs in_place]]
+--clips interview,studio: the named clips' own rows instead of the looped glasses clip (their
+values, lip-sync `retrieve`, `duration: auto`, as benchmarks/estimates.py renders them): the
+rows whose elastic windows show interpolated heads. `portrait` is the held-out clip.
+
+Usage: python benchmarks/qc_parts.py [--lengths 5 | --clips interview] [--rows 4] [--paired [--pairs in_place]]
 Prints JSON lines and a Markdown table (also written to benchmarks/out/qc_parts.md).
 """
 
@@ -51,7 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import MEDIA, median
 from benchmarks.scaling import OUT, looped, write_recipe
-from tests.clips import GLASSES
+from tests.clips import CLIPS, GLASSES, HELD_OUT
 
 # (module, function, part): the functions the QC kernel spends its time in
 PARTS = (
@@ -112,12 +119,30 @@ def overlaps_on() -> None:
 
 
 def bench_length(seconds: float, rows: int, work: Path, pairs: tuple[str, ...] = ()) -> dict[str, Any]:
-    import vpipe
-    from vpipe.kernels.qc import Measure
-
+    """The glasses clip looped to `seconds`, N rows."""
     work.mkdir(parents=True)
     source, times = looped(MEDIA / GLASSES.file, seconds, work)
     recipe = write_recipe(work, source, times, rows)
+    return {"label": f"{times * 4.88:.0f} s", "seconds": seconds, "source_s": round(times * 4.88, 1)} | bench_rows(
+        recipe, work, pairs
+    )
+
+
+def bench_clip(name: str, rows: int, work: Path, pairs: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The clip's own rows (its values; lip-sync retrieve, duration auto: elastic windows)."""
+    from tests.e2e.helpers import write_recipe as clip_recipe
+
+    clip = next(c for c in CLIPS + HELD_OUT if c.name == name)
+    values = (clip.values * rows)[:rows]
+    recipe = clip_recipe(work, clip, values, lipsync="retrieve", duration="auto")
+    return {"label": name, "clip": name} | bench_rows(recipe, work, pairs)
+
+
+def bench_rows(recipe: Path, work: Path, pairs: tuple[str, ...]) -> dict[str, Any]:
+    """Render the recipe's rows in this process with QC's parts timed (the first row left out)."""
+    import vpipe
+    from vpipe.kernels.qc import Measure
+
     per_row: list[dict[str, float]] = []
     run = Measure.run
 
@@ -143,7 +168,7 @@ def bench_length(seconds: float, rows: int, work: Path, pairs: tuple[str, ...] =
     lines = [json.loads(line) for line in manifest.read_text().splitlines()]
     steady = [r for r in lines if r.get("type") == "row" and r.get("status") == "ok"][1:]
     later = per_row[1 : 1 + len(steady)]
-    assert later, f"no row rendered at {seconds} s"
+    assert later, f"no row rendered from {recipe}"
     parts = {part: round(median([p.get(part, 0.0) for p in later]), 3) for _, _, part in PARTS}
     known = ("  face tracking of the window frames", "  interpolated references", "  copied-GOP packet check")
     known += ("  double exposure", "  mouth sharpness", "  sync")
@@ -163,8 +188,6 @@ def bench_length(seconds: float, rows: int, work: Path, pairs: tuple[str, ...] =
     write = median([r["cpu_timings"].get("file", 0.0) for r in steady])
     taken = sum(int(r["qc"]["metrics"].get("value.heard_from_guard", 0.0)) for r in steady)
     return {
-        "seconds": seconds,
-        "source_s": round(times * 4.88, 1),
         "rows_measured": len(later),
         "row_cpu_s": round(row_cpu, 3),
         "qc_cpu_s_manifest": round(qc_manifest, 3),
@@ -384,6 +407,47 @@ def paired_overlap(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, f
     return _alternating(calls, rounds, "overlap", overlaps_off, overlaps_on, wall=True)
 
 
+def paired_head_regions(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
+    """QC CPU and wall seconds of the same rows again with the interpolated heads drawn and
+    converted over the face region only (qc/heads.py) and over the whole frame, then cropped
+    (as before), alternating row by row. The same figures either way
+    (tests/qc/test_head_regions.py)."""
+    import vpipe.qc.visual as qv
+    from vpipe.qc.copied_figures import crop
+
+    regions = qv.interpolated_references
+
+    def whole(*args: Any) -> dict[int, Any]:  # (frames, ..., kept, box): the box left out
+        return {k: crop(head, args[7]) for k, head in regions(*args[:7]).items()}
+
+    def off() -> None:
+        qv.interpolated_references = whole  # type: ignore[assignment]
+
+    def restore() -> None:
+        qv.interpolated_references = regions
+
+    return _alternating(calls, rounds, "head_regions", off, restore, wall=True)
+
+
+def paired_window_regions(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
+    """QC CPU and wall seconds of the same rows again with the window frames' luma (and their
+    source frames') converted only in the regions read (qc/visual.py `pair`) and whole (as
+    before), alternating row by row. The same figures either way
+    (tests/qc/test_window_regions.py)."""
+    import vpipe.qc.visual as qv
+    from vpipe.qc.pairs import luma_of
+
+    regions = qv.luma_regions_of
+
+    def off() -> None:
+        qv.luma_regions_of = luma_of
+
+    def restore() -> None:
+        qv.luma_regions_of = regions
+
+    return _alternating(calls, rounds, "window_regions", off, restore, wall=True)
+
+
 def paired_heard_context(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str, float]:
     """QC CPU of the same rows again with the heard check aligning 3 recorded context words each
     side (as before this was measured) and with HEARD_CONTEXT (1), in turn."""
@@ -418,11 +482,13 @@ PAIRS: dict[str, Callable[[list[tuple[Any, ...]]], dict[str, float]]] = {
     "kept": paired_kept,
     "no_pictures": paired_no_pictures,
     "overlap": paired_overlap,
+    "head_regions": paired_head_regions,
+    "window_regions": paired_window_regions,
 }
 
 
 def table(results: list[dict[str, Any]]) -> str:
-    head = "| part (CPU s per row, median) | " + " | ".join(f"{r['source_s']:.0f} s" for r in results) + " |\n"
+    head = "| part (CPU s per row, median) | " + " | ".join(r["label"] for r in results) + " |\n"
     head += "|---|" + "---|" * len(results) + "\n"
     names = [part for _, _, part in PARTS] + [DECODED]
     lines = [f"| {name.strip()} | " + " | ".join(f"{r['parts'][name]:.3f}" for r in results) + " |" for name in names]
@@ -453,6 +519,10 @@ def table(results: list[dict[str, Any]]) -> str:
     paired += [(f"qc_cpu_s_no_pictures_{m}", f"files probed without decoding a picture {m}") for m in ("on", "off")]
     paired += [(f"qc_cpu_s_overlap_{m}", f"sound beside pictures, tracking beside decoding {m}") for m in ("on", "off")]
     paired += [(f"qc_wall_s_overlap_{m}", f"… its wall seconds, overlaps {m}") for m in ("on", "off")]
+    paired += [(f"qc_cpu_s_head_regions_{m}", f"heads drawn over the face region only {m}") for m in ("on", "off")]
+    paired += [(f"qc_wall_s_head_regions_{m}", f"… its wall seconds, face region only {m}") for m in ("on", "off")]
+    paired += [(f"qc_cpu_s_window_regions_{m}", f"window frames' luma read by region {m}") for m in ("on", "off")]
+    paired += [(f"qc_wall_s_window_regions_{m}", f"… its wall seconds, by region {m}") for m in ("on", "off")]
     for key, label in paired:  # only the pairs this run measured
         if all(key in r for r in results):
             lines.append(f"| QC again, {label} (paired) | " + " | ".join(f"{r[key]:.3f}" for r in results) + " |")
@@ -462,7 +532,9 @@ def table(results: list[dict[str, Any]]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lengths", default="5", help="source lengths in seconds (the clip looped)")
-    parser.add_argument("--rows", type=int, default=4, help="rows per length (the first is left out)")
+    names = ", ".join(c.name for c in CLIPS + HELD_OUT)
+    parser.add_argument("--clips", default="", help=f"the clips' own rows instead ({names})")
+    parser.add_argument("--rows", type=int, default=4, help="rows per length or clip (the first is left out)")
     parser.add_argument(
         "--paired",
         action="store_true",
@@ -476,10 +548,18 @@ def main() -> int:
     unknown = set(pairs) - set(PAIRS)
     if unknown:
         parser.error(f"unknown pair(s): {', '.join(sorted(unknown))}")
+    strange = {c for c in args.clips.split(",") if c} - {c.name for c in CLIPS + HELD_OUT}
+    if strange:
+        parser.error(f"unknown clip(s): {', '.join(sorted(strange))}")
     instrument(SPENT)
     results = []
     with tempfile.TemporaryDirectory(prefix="vpipe-qc-parts-") as tmp:
-        for seconds in (float(x) for x in args.lengths.split(",")):
+        clips = [c for c in args.clips.split(",") if c]
+        for name in clips:
+            result = bench_clip(name, args.rows, Path(tmp) / name, pairs)
+            print(json.dumps(result), flush=True)
+            results.append(result)
+        for seconds in () if clips else (float(x) for x in args.lengths.split(",")):
             result = bench_length(seconds, args.rows, Path(tmp) / f"L{seconds:g}", pairs)
             print(json.dumps(result), flush=True)
             results.append(result)

@@ -151,19 +151,54 @@ def quarter_turns(frame) -> int:  # type: ignore[no-untyped-def]
 full_range = is_full_range
 
 
+# 8-bit planar formats whose first plane is the Y plane, read as it is
+_Y_PLANE_8BIT = ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "gray", "nv12")
+
+
 def luma(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
     """The Y plane of a decoded frame as a viewer sees it: upright, float32 in 8-bit video range
     (10-bit samples scaled, full-range samples mapped), so frames of any layout compare."""
-    plane = frame.planes[0]
-    if frame.format.name in ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "gray", "nv12"):
-        y = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[: frame.height, : frame.width]
-        y = y.astype(np.float32)
+    if frame.format.name in _Y_PLANE_8BIT:
+        y = _y_plane(frame).astype(np.float32)
     else:  # high bit depth or packed formats: swscale gives the Y plane of 4:4:4 at 8 bits
         y = frame.reformat(format="yuvj444p" if full_range(frame) else "yuv444p").to_ndarray()[0]
         y = y.astype(np.float32)
-    if full_range(frame):
-        y = 16.0 + y * (219.0 / 255.0)
-    return _turned(y, frame)
+    return _turned(_video_range(y, full_range(frame)), frame)
+
+
+def _y_plane(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """A view of an 8-bit planar frame's Y plane (uint8, its line padding cut), as stored."""
+    plane = frame.planes[0]
+    return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[: frame.height, : frame.width]
+
+
+def _video_range(y: np.ndarray, full: bool) -> np.ndarray:
+    """float32 luma samples in 8-bit video range (full-range samples mapped), each on its own."""
+    return 16.0 + y * (219.0 / 255.0) if full else y
+
+
+class LumaRegions:
+    """`luma(frame)` read region by region: `regions[y0:y1, x0:x1]` is `luma(frame)[y0:y1,
+    x0:x1]` to the bit, and `shape` its shape. An 8-bit planar frame shown as stored (no
+    display matrix) converts only the region asked for: each sample is converted on its own
+    (tests/media/test_luma_regions.py, every format and shape). Any other frame is converted
+    whole, once, when first read. The frame is only read, never changed, so another thread
+    may read it at the same time."""
+
+    def __init__(self, frame) -> None:  # type: ignore[no-untyped-def]
+        self._plane = _y_plane(frame) if frame.format.name in _Y_PLANE_8BIT and not quarter_turns(frame) else None
+        self._frame = None if self._plane is not None else frame
+        self._full = full_range(frame)
+        self._whole: np.ndarray | None = None
+        turned = quarter_turns(frame) % 2
+        self.shape = (frame.width, frame.height) if turned else (frame.height, frame.width)
+
+    def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
+        if self._plane is not None:
+            return _video_range(self._plane[key].astype(np.float32), self._full)
+        if self._whole is None:
+            self._whole = luma(self._frame)
+        return self._whole[key]
 
 
 def to_bgr(frame) -> np.ndarray:  # type: ignore[no-untyped-def]

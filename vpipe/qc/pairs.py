@@ -354,7 +354,19 @@ class RecordingPicture:
         """`decode.luma(first_generation.as_frame(yuv))`, bit for bit: as_frame's yuv420p frame
         (video range, no display matrix) holds the first h = rows·2/3 rows as its Y plane,
         which luma reads as float32 (tests/qc/test_recording_luma.py, every shape)."""
-        return self.yuv[: self.yuv.shape[0] * 2 // 3].astype(np.float32)
+        return self._y().astype(np.float32)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """The luma's shape."""
+        return self._y().shape  # type: ignore[return-value]
+
+    def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
+        """`luma()[key]`, converting only that region (each sample on its own)."""
+        return self._y()[key].astype(np.float32)
+
+    def _y(self) -> np.ndarray:
+        return self.yuv[: self.yuv.shape[0] * 2 // 3]
 
 
 def recorded(picture: np.ndarray) -> Any:
@@ -373,6 +385,14 @@ def luma_of(frame: Any) -> np.ndarray:
     from vpipe.media.decode import luma
 
     return frame.luma() if isinstance(frame, RecordingPicture) else luma(frame)
+
+
+def luma_regions_of(frame: Any) -> Any:
+    """`luma_of(frame)` read region by region (`[y0:y1, x0:x1]` and `shape`, converting only
+    what is read): a RecordingPicture itself, a decoded frame's decode.LumaRegions."""
+    from vpipe.media.decode import LumaRegions
+
+    return frame if isinstance(frame, RecordingPicture) else LumaRegions(frame)
 
 
 def recording_pictures(splice: dict[str, Any]) -> dict[int, np.ndarray]:

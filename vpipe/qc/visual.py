@@ -34,7 +34,7 @@ from vpipe.kernel_api.context import RunContext
 from vpipe.lipsync.sync import sync_score
 from vpipe.lipsync.timeline import within
 from vpipe.lipsync.visemes import predicted_aperture
-from vpipe.qc.copied_figures import CopiedGop, copied_gop, crop, region_change
+from vpipe.qc.copied_figures import CopiedGop, copied_gop, face_region, region_change
 from vpipe.qc.copied_in_place import hashed_source
 from vpipe.qc.heads import interpolated_references, referenced
 from vpipe.qc.kept_frames import kept_frames
@@ -42,6 +42,7 @@ from vpipe.qc.overlap import Later, TrackAhead
 from vpipe.qc.pairs import (
     copied_gops,
     luma_of,
+    luma_regions_of,
     measured_ranges,
     pairs_full,
     pairs_spliced,
@@ -88,7 +89,7 @@ class _AsRGB:
 
 
 def _sharpness(
-    lumas: dict[int, np.ndarray],
+    lumas: dict[int, Any],
     window: list[int],
     landmarks: np.ndarray,
     expected: dict[int, float],
@@ -108,7 +109,7 @@ def _sharpness(
 
 
 def _double_exposure(
-    lumas: dict[int, np.ndarray],
+    lumas: dict[int, Any],
     window: list[int],
     landmarks: np.ndarray,
     times: np.ndarray,
@@ -141,6 +142,15 @@ def _double_exposure(
             f"{count} frame(s) show two mouths at once (double exposure {worst:.1f} at {at:.2f} s; "
             f"limit {limit:.1f}, the source's own frames reach {natural:.1f})"
         )
+
+
+def _face(y: Any, box: Any) -> np.ndarray:
+    """copied_figures.crop of a luma plane, or of one read region by region (luma_regions_of)."""
+    region = face_region(y.shape, box)
+    if region is None:
+        return y[:, :]  # type: ignore[no-any-return]
+    x0, y0, x1, y1 = region
+    return y[y0:y1, x0:x1]  # type: ignore[no-any-return]
 
 
 def _seams(frames: Frames) -> list[int]:
@@ -177,23 +187,35 @@ class _Compared:
         self.diffs: dict[int, float] = {}  # raw face-region change to the previous output frame
         self.residual_diffs: dict[int, float] = {}  # change of (output − source) to the previous frame
         self.window_times: list[float] = []
-        self.lumas: dict[int, np.ndarray] = {}  # window frames and their neighbours
+        # window frames (read region by region: luma_regions_of) and their neighbours (planes)
+        self.lumas: dict[int, Any] = {}
         self.last_k, self.previous, self.previous_residual = -2, None, None
 
     def pair(self, k: int, frame: Any, src_frame: Any) -> None:
         """Output frame k (decoded) and the source frame it shows (None: not known)."""
         from vpipe.media.decode import luma
 
-        y = luma(frame)
-        region = crop(y, self.box)
-        src_y = luma_of(src_frame) if src_frame is not None and src_frame is not frame else y
+        # A window frame's luma is read only in regions (the face's here, the lips' by the
+        # double exposure and sharpness measures): converted region by region, the same values.
+        # Every other frame is compared whole (PSNR).
+        window = bool(self.in_window[k])
+        same = src_frame is None or src_frame is frame
+        if window:
+            y = luma_regions_of(frame)
+            src_y = y if same else luma_regions_of(src_frame)
+        else:
+            y = luma(frame)
+            src_y = y if same else luma_of(src_frame)
+        region = _face(y, self.box)
         # the interpolated head's face region (qc/heads.py), else the source frame's
         reference = self.references.value().get(k) if k in self.referenced else None
-        residual = region - (reference if reference is not None else crop(src_y, self.box))
+        if reference is None:
+            reference = region if src_y is y else _face(src_y, self.box)
+        residual = region - reference
         self._moved(k, region, residual)
         if self.near_window[k]:
             self.lumas[k] = y
-        if self.in_window[k]:
+        if window:
             self.window_times.append(float(self.times[k]))
             self.ahead.add(frame, self.window_times[-1])  # handed over: this loop reads it no more
             self.window_frames.append(k)
