@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.clips import CLIPS  # noqa: E402
+from tests.clips import CLIPS, HELD_OUT  # noqa: E402
 from tests.e2e.helpers import write_recipe  # noqa: E402
 
 
@@ -66,7 +66,7 @@ def _load() -> float:
 
 
 def measure(clip_name: str, lipsync: str, rows: int, reps: int) -> list[dict[str, object]]:
-    clip = next(c for c in CLIPS if c.name == clip_name)
+    clip = next(c for c in CLIPS + HELD_OUT if c.name == clip_name)
     with tempfile.TemporaryDirectory(
         prefix=f"vpipe-estimates-{clip.name}-"
     ) as tmp:  # the recipes, caches and outputs go with it
@@ -131,7 +131,7 @@ def measure(clip_name: str, lipsync: str, rows: int, reps: int) -> list[dict[str
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clip", action="append", choices=[c.name for c in CLIPS])
+    parser.add_argument("--clip", action="append", choices=[c.name for c in CLIPS + HELD_OUT], help="portrait: the held-out clip")
     parser.add_argument("--lipsync", default="retrieve")
     parser.add_argument("--rows", type=int, action="append", help="rows per run (repeat for several counts)")
     parser.add_argument("--reps", type=int, default=3, help="estimate-then-run repetitions per clip and count")
