@@ -29,11 +29,9 @@ earlier rows decoded kept and not; and again with the files QC opens probed with
 a picture and with it; and again with QC's overlaps on and off (CPU and wall seconds); and
 again with the interpolated heads drawn over the face region only and over the whole frame,
 then cropped (as before; CPU and wall seconds); and again with the window frames' luma
-converted only in the regions QC reads and whole (as before; CPU and wall seconds); and
-again with a large output's re-encoded frames decoded on two threads and on one (as before;
-CPU and wall seconds). --pairs picks some of them (shortcuts, heard_context, reuse, in_place,
-unprobed, pictures, kept, no_pictures, overlap, head_regions, window_regions,
-output_threads).
+converted only in the regions QC reads and whole (as before; CPU and wall seconds). --pairs
+picks some of them (shortcuts, heard_context, reuse, in_place, unprobed, pictures, kept,
+no_pictures, overlap, head_regions, window_regions).
 
 --clips interview,studio: the named clips' own rows instead of the looped glasses clip (their
 values, lip-sync `retrieve`, `duration: auto`, as benchmarks/estimates.py renders them): the
@@ -450,24 +448,6 @@ def paired_window_regions(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict
     return _alternating(calls, rounds, "window_regions", off, restore, wall=True)
 
 
-def paired_output_threads(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
-    """QC CPU and wall seconds of the same rows again with a large output's re-encoded frames
-    decoded on two frame threads (qc/pairs.py THREADED_FROM) and on one (as before),
-    alternating row by row; rows whose frames are small decode on one thread either way. The
-    same pictures (tests/qc/test_output_threads.py)."""
-    import vpipe.qc.pairs as qp
-
-    threaded_from = qp.THREADED_FROM
-
-    def off() -> None:
-        qp.THREADED_FROM = 1 << 62  # no frame is that large: one thread
-
-    def restore() -> None:
-        qp.THREADED_FROM = threaded_from
-
-    return _alternating(calls, rounds, "output_threads", off, restore, wall=True)
-
-
 def paired_heard_context(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str, float]:
     """QC CPU of the same rows again with the heard check aligning 3 recorded context words each
     side (as before this was measured) and with HEARD_CONTEXT (1), in turn."""
@@ -504,7 +484,6 @@ PAIRS: dict[str, Callable[[list[tuple[Any, ...]]], dict[str, float]]] = {
     "overlap": paired_overlap,
     "head_regions": paired_head_regions,
     "window_regions": paired_window_regions,
-    "output_threads": paired_output_threads,
 }
 
 
@@ -544,8 +523,6 @@ def table(results: list[dict[str, Any]]) -> str:
     paired += [(f"qc_wall_s_head_regions_{m}", f"… its wall seconds, face region only {m}") for m in ("on", "off")]
     paired += [(f"qc_cpu_s_window_regions_{m}", f"window frames' luma read by region {m}") for m in ("on", "off")]
     paired += [(f"qc_wall_s_window_regions_{m}", f"… its wall seconds, by region {m}") for m in ("on", "off")]
-    paired += [(f"qc_cpu_s_output_threads_{m}", f"large outputs decoded on two threads {m}") for m in ("on", "off")]
-    paired += [(f"qc_wall_s_output_threads_{m}", f"… its wall seconds, two threads {m}") for m in ("on", "off")]
     for key, label in paired:  # only the pairs this run measured
         if all(key in r for r in results):
             lines.append(f"| QC again, {label} (paired) | " + " | ".join(f"{r[key]:.3f}" for r in results) + " |")

@@ -117,20 +117,17 @@ def iter_frames(
 
 
 def iter_decoded(
-    path: Path, start: int = 0, pts: np.ndarray | None = None, threads: bool | int = True, probe: bool = True
+    path: Path, start: int = 0, pts: np.ndarray | None = None, threads: bool = True, probe: bool = True
 ) -> Iterator[tuple[int, float, object]]:
     """(index, seconds, av.VideoFrame) in presentation order, for callers that need only a
     plane (luma for PSNR) and would waste time converting every frame to BGR. With `pts`
-    (see iter_frames) it seeks to the keyframe before frame `start` first. threads=False (or
-    1) decodes on this thread only, a number n > 1 on n threads, True on as many as the
-    decoder picks (the same pictures either way): for a few dozen small frames, frame threads
+    (see iter_frames) it seeks to the keyframe before frame `start` first. threads=False
+    decodes on this thread only (the same pictures): for a few dozen frames, frame threads
     cost more CPU than they save. probe=False: see UNPROBED."""
     with _open(path, probe) as container:
         stream = container.streams.video[0]
-        if threads is True or threads > 1:
+        if threads:
             stream.thread_type = "AUTO"
-            if threads is not True:
-                stream.codec_context.thread_count = int(threads)
         else:
             stream.codec_context.thread_count = 1
         if pts is None or start <= 0 or start >= len(pts):

@@ -25,9 +25,7 @@ GOPs instead of decoding them. Same pictures, same measures: around one re-encod
 two GOPs, 48 frames are decoded where 96 were.
 
 Short ranges are decoded on one thread: frame threads add ~20 % CPU for a few dozen frames,
-and rows already run one per core. The output's re-encoded frames are the exception when they
-are large (`THREADED_FROM`): there the row's QC waits on their decoding, and two frame
-threads cost no more CPU (`output_threads`).
+and rows already run one per core.
 """
 
 from __future__ import annotations
@@ -279,19 +277,6 @@ class _Shown:
         return self.keyframes[i] if i >= 0 else -1
 
 
-# Output frames of at least this many pixels are decoded on two frame threads in QC's loop.
-# Measured (QC again on the same rows, alternating, 8 rounds; one thread / two): the held-out
-# portrait clip (1080×1920) 0.398 / 0.372 s and 0.416 / 0.392 s of wall, the same CPU (0.655 /
-# 0.661 s, 0.691 / 0.692 s); 700×700 and 524×524 rows (studio, interview, glasses) -1 to +5 %
-# of wall and up to 6 % more CPU. A row's QC waits on the loop that decodes the large frames.
-THREADED_FROM = 1_000_000
-
-
-def output_threads(width: int, height: int) -> int:
-    """The decoder threads for the output's re-encoded frames of this size (1: this thread)."""
-    return 2 if width * height >= THREADED_FROM else 1
-
-
 def pairs_spliced(
     file: OutputFile,
     frames: Frames,
@@ -344,8 +329,7 @@ def pairs_spliced(
             end = k
             while end < b and end not in same:
                 end += 1
-            threads = output_threads(frames.width, frames.height)
-            for j, _, frame in iter_decoded(file.path, k, out_pts, threads=threads, probe=probe[0]):
+            for j, _, frame in iter_decoded(file.path, k, out_pts, threads=False, probe=probe[0]):
                 if j < k:
                     continue
                 if j >= end:
