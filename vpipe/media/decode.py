@@ -181,7 +181,7 @@ class LumaRegions:
     """`luma(frame)` read region by region: `regions[y0:y1, x0:x1]` is `luma(frame)[y0:y1,
     x0:x1]` to the bit, and `shape` its shape. An 8-bit planar frame shown as stored (no
     display matrix) converts only the region asked for: each sample is converted on its own
-    (tests/media/test_luma_regions.py, every format and shape). Any other frame is converted
+    (tests/kernels/test_luma_regions.py, every format and shape). Any other frame is converted
     whole, once, when first read. The frame is only read, never changed, so another thread
     may read it at the same time."""
 

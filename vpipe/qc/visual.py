@@ -68,8 +68,9 @@ GHOST_MARGIN = 1.25
 def _track(decoded: Iterable[Any], times: Iterable[float]) -> np.ndarray:
     """Landmarks of decoded output frames, tracked as a sequence exactly like the source was
     (on TrackAhead's thread, while the frames arrive), each converted straight to RGB
-    (decode.to_rgb, the tracker's order) there too: QC's loop is done with a window frame
-    once it is handed over, so only this thread reads it then."""
+    (decode.to_rgb, the tracker's order) there too. QC's loop only reads a window frame's Y
+    plane after handing it over (its lips for double exposure and sharpness): both threads
+    only read the frame."""
     from vpipe.face.tracker import track_frames
 
     return track_frames(_AsRGB(decoded), times, rgb=True).landmarks
@@ -165,7 +166,7 @@ class _Compared:
     by frame in output order: PSNR outside the windows, the face region's raw change and the
     change of the edit (output − source) from the previous output frame, the window frames
     themselves handed to the tracker (`ahead`, which converts them to RGB), and the luma of the
-    window frames and their neighbours."""
+    window frames (read region by region) and their neighbours."""
 
     def __init__(
         self,
@@ -217,7 +218,7 @@ class _Compared:
             self.lumas[k] = y
         if window:
             self.window_times.append(float(self.times[k]))
-            self.ahead.add(frame, self.window_times[-1])  # handed over: this loop reads it no more
+            self.ahead.add(frame, self.window_times[-1])  # tracked on its thread; both only read it
             self.window_frames.append(k)
         elif src_frame is not None:
             self.psnrs.append(math.inf if src_frame is frame else psnr(y, src_y))  # the same picture: inf
