@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from vpipe.data.audio import Audio
-from vpipe.media.convert import frame_to_bgr, frame_to_rgb, is_full_range
+from vpipe.media.convert import frame_to_bgr, frame_to_rgb, is_full_range, plane_arrays
 
 
 class DecodeError(Exception):
@@ -159,17 +159,11 @@ def luma(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
     """The Y plane of a decoded frame as a viewer sees it: upright, float32 in 8-bit video range
     (10-bit samples scaled, full-range samples mapped), so frames of any layout compare."""
     if frame.format.name in _Y_PLANE_8BIT:
-        y = _y_plane(frame).astype(np.float32)
+        y = plane_arrays(frame)[0].astype(np.float32)  # the Y plane without its line padding
     else:  # high bit depth or packed formats: swscale gives the Y plane of 4:4:4 at 8 bits
         y = frame.reformat(format="yuvj444p" if full_range(frame) else "yuv444p").to_ndarray()[0]
         y = y.astype(np.float32)
     return _turned(_video_range(y, full_range(frame)), frame)
-
-
-def _y_plane(frame) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """A view of an 8-bit planar frame's Y plane (uint8, its line padding cut), as stored."""
-    plane = frame.planes[0]
-    return np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[: frame.height, : frame.width]
 
 
 def _video_range(y: np.ndarray, full: bool) -> np.ndarray:
@@ -186,12 +180,12 @@ class LumaRegions:
     may read it at the same time."""
 
     def __init__(self, frame) -> None:  # type: ignore[no-untyped-def]
-        self._plane = _y_plane(frame) if frame.format.name in _Y_PLANE_8BIT and not quarter_turns(frame) else None
+        turns = quarter_turns(frame)
+        self._plane = plane_arrays(frame)[0] if frame.format.name in _Y_PLANE_8BIT and not turns else None
         self._frame = None if self._plane is not None else frame
         self._full = full_range(frame)
         self._whole: np.ndarray | None = None
-        turned = quarter_turns(frame) % 2
-        self.shape = (frame.width, frame.height) if turned else (frame.height, frame.width)
+        self.shape = (frame.width, frame.height) if turns % 2 else (frame.height, frame.width)
 
     def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
         if self._plane is not None:
