@@ -29,9 +29,11 @@ earlier rows decoded kept and not; and again with the files QC opens probed with
 a picture and with it; and again with QC's overlaps on and off (CPU and wall seconds); and
 again with the interpolated heads drawn over the face region only and over the whole frame,
 then cropped (as before; CPU and wall seconds); and again with the window frames' luma
-converted only in the regions QC reads and whole (as before; CPU and wall seconds). --pairs
-picks some of them (shortcuts, heard_context, reuse, in_place, unprobed, pictures, kept,
-no_pictures, overlap, head_regions, window_regions).
+converted only in the regions QC reads and whole (as before; CPU and wall seconds); and again
+with the output's re-encoded runs decoded two IDR-started segments at a time and each on one
+decoder (as before; CPU and wall seconds). --pairs picks some of them (shortcuts,
+heard_context, reuse, in_place, unprobed, pictures, kept, no_pictures, overlap, head_regions,
+window_regions, segments).
 
 --clips interview,studio: the named clips' own rows instead of the looped glasses clip (their
 values, lip-sync `retrieve`, `duration: auto`, as benchmarks/estimates.py renders them): the
@@ -217,10 +219,12 @@ def paired_shortcuts(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str,
 
     def off() -> None:
         visual.same_pictures = lambda *_: set()  # type: ignore[assignment]
-        visual.pairs_spliced = lambda f, fr, o, s, same, keyframes=(), copied=None: real[1](
+        visual.pairs_spliced = lambda f, fr, o, s, same, keyframes=(), copied=None, *_: real[1](
             f, fr, o, s, same, (), copied
         )  # type: ignore[assignment]
-        decode.iter_decoded = lambda path, start=0, pts=None, threads=True: real[2](path, start, pts, True)  # type: ignore[assignment]
+        decode.iter_decoded = lambda path, start=0, pts=None, threads=True, probe=True: real[2](  # type: ignore[assignment]
+            path, start, pts, True, probe
+        )
 
     cpu: dict[str, list[float]] = {"on": [], "off": []}
     for _ in range(rounds):
@@ -330,7 +334,8 @@ def paired_unprobed(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, 
     real = visual._check_copied_gops
 
     def probed(*args: Any) -> Any:
-        return (*real(*args)[:4], (True, True))
+        checked = real(*args)
+        return (*checked[:4], (True, True), checked[5])
 
     def off() -> None:
         visual._check_copied_gops = probed  # type: ignore[assignment]
@@ -448,6 +453,24 @@ def paired_window_regions(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict
     return _alternating(calls, rounds, "window_regions", off, restore, wall=True)
 
 
+def paired_segments(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
+    """QC CPU and wall seconds of the same rows again with the output's re-encoded runs cut at
+    their IDRs and decoded two segments at a time (qc/output_segments.py) and each run on one
+    decoder (as before), alternating row by row. The same pictures, so the same figures
+    (tests/qc/test_output_segments.py)."""
+    import vpipe.qc.visual as qv
+
+    real = qv.pairs_spliced
+
+    def off() -> None:
+        qv.pairs_spliced = lambda *args: real(*args[:9])  # type: ignore[assignment]  # no fresh starts
+
+    def restore() -> None:
+        qv.pairs_spliced = real
+
+    return _alternating(calls, rounds, "segments", off, restore, wall=True)
+
+
 def paired_heard_context(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str, float]:
     """QC CPU of the same rows again with the heard check aligning 3 recorded context words each
     side (as before this was measured) and with HEARD_CONTEXT (1), in turn."""
@@ -484,6 +507,7 @@ PAIRS: dict[str, Callable[[list[tuple[Any, ...]]], dict[str, float]]] = {
     "overlap": paired_overlap,
     "head_regions": paired_head_regions,
     "window_regions": paired_window_regions,
+    "segments": paired_segments,
 }
 
 
@@ -523,6 +547,8 @@ def table(results: list[dict[str, Any]]) -> str:
     paired += [(f"qc_wall_s_head_regions_{m}", f"… its wall seconds, face region only {m}") for m in ("on", "off")]
     paired += [(f"qc_cpu_s_window_regions_{m}", f"window frames' luma read by region {m}") for m in ("on", "off")]
     paired += [(f"qc_wall_s_window_regions_{m}", f"… its wall seconds, by region {m}") for m in ("on", "off")]
+    paired += [(f"qc_cpu_s_segments_{m}", f"re-encoded runs decoded two segments at a time {m}") for m in ("on", "off")]
+    paired += [(f"qc_wall_s_segments_{m}", f"… its wall seconds, two at a time {m}") for m in ("on", "off")]
     for key, label in paired:  # only the pairs this run measured
         if all(key in r for r in results):
             lines.append(f"| QC again, {label} (paired) | " + " | ".join(f"{r[key]:.3f}" for r in results) + " |")

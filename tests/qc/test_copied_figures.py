@@ -37,7 +37,7 @@ def _compared(file: OutputFile, frames: Frames, rt: RunContext) -> Any:
 
     report = frames.report or {}
     metrics: dict[str, float] = {}
-    src_pts, out_pts, same, keyframes, probe = qv._check_copied_gops(file, frames, rt, metrics, [])
+    src_pts, out_pts, same, keyframes, probe, _ = qv._check_copied_gops(file, frames, rt, metrics, [])
     references = interpolated_references(
         frames, report, qv._seams(frames), src_pts, keyframes, probe[1], box=report.get("face_box")
     )

@@ -43,6 +43,7 @@ import numpy as np
 from vpipe.data.media import Frames, OutputFile
 from vpipe.qc.copied_in_place import SourceGops, identical_gop, read_in_place
 from vpipe.qc.kept_frames import KeptFrames
+from vpipe.qc.output_segments import SegmentsAhead, cut, fresh_starts, helped
 
 IDR = 5  # H.264 nal_unit_type of an IDR slice
 
@@ -88,6 +89,7 @@ class CopiedGops:
     # ones that start with an IDR shown before every other frame of the GOP
     extradata: bytes  # the output video stream's avcC
     in_place: bool = False  # read in place: a plain MP4 a decoder may open unprobed (decode.UNPROBED)
+    fresh_starts: tuple[int, ...] = ()  # re-encoded frames a decoder may start at (qc/output_segments.py)
 
 
 @dataclass(frozen=True)
@@ -122,9 +124,10 @@ def copied_gops(path: Path, splice: dict[str, Any], source: SourceGops | None = 
     A plain MP4 is read in place (qc/copied_in_place.py: the same figures, its copied GOPs
     compared with `source`'s, the source's GOPs hashed once per process); anything else demuxed."""
     expected = {int(k0): (int(g), str(d)) for g, k0, d in splice.get("copied") or []}
+    inside = _inside_reencoded(splice)
     samples = read_in_place(path)
     if samples is None:
-        return _copied_demuxed(path, expected)
+        return _copied_demuxed(path, expected, inside)
     length_size = _length_size(samples.extradata)
     same = 0
     intact: list[tuple[int, int, int]] = []
@@ -143,11 +146,23 @@ def copied_gops(path: Path, splice: dict[str, Any], source: SourceGops | None = 
                 samples.pts[first:end].tolist(), end - first, length_size, samples.read(fd, first, first + 1)
             ):
                 intact.append((g, first, end - first))
+        fresh = fresh_starts(
+            samples.pts,
+            (int(i) for i in samples.starts[:-1] if inside(int(i))),
+            lambda i: bool(length_size and IDR in nal_types(samples.read(fd, i, i + 1), length_size)),
+        )
     finally:
         os.close(fd)
         if source_fd >= 0:
             os.close(source_fd)
-    return CopiedGops(len(expected), same, np.sort(samples.pts), tuple(intact), samples.extradata, True)
+    return CopiedGops(len(expected), same, np.sort(samples.pts), tuple(intact), samples.extradata, True, fresh)
+
+
+def _inside_reencoded(splice: dict[str, Any]) -> Callable[[int], bool]:
+    """Whether an output frame lies inside a re-encoded run, past its first frame (where a
+    run may be cut: qc/output_segments.py)."""
+    runs = [(int(a), int(b)) for a, b in splice.get("reencoded") or []]
+    return lambda k: any(a < k < b for a, b in runs)
 
 
 def _shown_first(group_pts: list[int], packets: int, length_size: int | None, first_packet: bytes) -> bool:
@@ -158,7 +173,9 @@ def _shown_first(group_pts: list[int], packets: int, length_size: int | None, fi
     return bool(length_size and shown_first and IDR in nal_types(first_packet, length_size))
 
 
-def _copied_demuxed(path: Path, expected: dict[int, tuple[int, str]]) -> CopiedGops:
+def _copied_demuxed(
+    path: Path, expected: dict[int, tuple[int, str]], inside: Callable[[int], bool] = lambda k: False
+) -> CopiedGops:
     """copied_gops by demuxing every packet (a file libavformat's index may not stand for)."""
     import av
 
@@ -169,11 +186,16 @@ def _copied_demuxed(path: Path, expected: dict[int, tuple[int, str]]) -> CopiedG
     same = 0
     pts: list[int] = []
     intact: list[tuple[int, int, int]] = []
+    idrs: dict[int, bool] = {}  # GOP starts inside re-encoded runs: is the first packet an IDR
+    counted = 0
     for first, packets in packet_groups(path):
         if extradata is None:
             extradata = bytes(packets[0].stream.codec_context.extradata or b"")
             length_size = _length_size(extradata)
         group_pts = [int(p.pts) for p in packets if p.pts is not None]
+        counted += len(packets)
+        if inside(first) and len(pts) == counted - len(packets) == first:
+            idrs[first] = bool(length_size and IDR in nal_types(bytes(packets[0]), length_size))
         pts += group_pts
         if first not in expected or gop_digest(packets) != expected[first][1]:
             continue
@@ -183,7 +205,9 @@ def _copied_demuxed(path: Path, expected: dict[int, tuple[int, str]]) -> CopiedG
     if extradata is None:  # no packet at all
         with av.open(str(path)) as container:
             extradata = bytes(container.streams.video[0].codec_context.extradata or b"")
-    return CopiedGops(len(expected), same, np.sort(np.asarray(pts, np.int64)), tuple(intact), extradata)
+    # every packet timed: a sample's index in `pts` is its decoding index
+    fresh = fresh_starts(np.asarray(pts, np.int64), idrs, idrs.__getitem__) if len(pts) == counted else ()
+    return CopiedGops(len(expected), same, np.sort(np.asarray(pts, np.int64)), tuple(intact), extradata, False, fresh)
 
 
 def stream_gops(path: Path) -> StreamGops:
@@ -287,6 +311,7 @@ def pairs_spliced(
     copied: Callable[[int, int], Any] | None = None,
     probe: tuple[bool, bool] = (True, True),
     kept: KeptFrames | None = None,
+    fresh: tuple[int, ...] = (),
 ) -> Iterator[Any]:
     """Like pairs_full, but only around the re-encoded GOPs (seeking both files there); an
     output frame in `same` is its source frame (see the module docstring), decoded once.
@@ -297,9 +322,9 @@ def pairs_spliced(
     place of that GOP's pairs (anything with a `frames` count). probe: whether the output and
     the source are opened probed (False: plain MP4s, decode.UNPROBED). kept: the source frames
     earlier rows decoded, taken instead of decoding them again when `keyframes` are known
-    (the source's GOPs are closed), and this row's kept for later ones (qc/kept_frames.py)."""
-    from vpipe.media.decode import iter_decoded
-
+    (the source's GOPs are closed), and this row's kept for later ones (qc/kept_frames.py).
+    fresh: output frames a decoder may start at (CopiedGops.fresh_starts): a large output's
+    runs of frames to decode are cut there and decoded two at a time (qc/output_segments.py)."""
     recording = recording_pictures(file.splice or {})
     reencoded = [(int(r0), int(r1)) for r0, r1 in (file.splice or {}).get("reencoded") or []]
 
@@ -312,32 +337,54 @@ def pairs_spliced(
                 return recorded(picture)
         return shown(j)
 
-    for a, b in measured_ranges(file.splice or {}, len(frames.times)):
-        shown = _Shown(frames, src_pts, keyframes, probe[1], kept)
+    ranges = measured_ranges(file.splice or {}, len(frames.times))
+    runs = _output_runs(ranges, same)
+    segments = cut(runs, fresh) if helped(frames.width, frames.height) else runs
+    decoded = SegmentsAhead(file.path, segments, out_pts, probe[0])
+    next_segment = 0
+    try:
+        for a, b in ranges:
+            shown = _Shown(frames, src_pts, keyframes, probe[1], kept)
+            k = a
+            while k < b:
+                if k in same:
+                    stored = copied(k, b) if copied is not None else None
+                    if stored is not None:
+                        yield stored
+                        k += int(stored.frames)
+                        continue
+                    picture = shown(k)
+                    yield k, picture, picture
+                    k += 1
+                    continue
+                end = k
+                while end < b and end not in same:
+                    end += 1
+                while next_segment < len(segments) and segments[next_segment][1] <= end:
+                    for j, frame in decoded.read(next_segment):
+                        yield j, frame, reference(j, shown)
+                    next_segment += 1
+                k = end
+    finally:
+        decoded.close()
+
+
+def _output_runs(ranges: list[tuple[int, int]], same: set[int]) -> list[tuple[int, int]]:
+    """The runs of output frames pairs_spliced decodes from the output: in the measured ranges,
+    those that are not their source frame's picture."""
+    runs: list[tuple[int, int]] = []
+    for a, b in ranges:
         k = a
         while k < b:
             if k in same:
-                stored = copied(k, b) if copied is not None else None
-                if stored is not None:
-                    yield stored
-                    k += int(stored.frames)
-                    continue
-                picture = shown(k)
-                yield k, picture, picture
                 k += 1
                 continue
             end = k
             while end < b and end not in same:
                 end += 1
-            for j, _, frame in iter_decoded(file.path, k, out_pts, threads=False, probe=probe[0]):
-                if j < k:
-                    continue
-                if j >= end:
-                    break
-                yield j, frame, reference(j, shown)
-                if j == end - 1:
-                    break  # the next frame is not wanted from the output: not decoded
+            runs.append((k, end))
             k = end
+    return runs
 
 
 class RecordingPicture:

@@ -289,9 +289,9 @@ def visual_metrics(
     times = frames.times
     in_window = within(times, windows)
     seams = _seams(frames)
-    src_pts, keyframes, probe = None, (), (True, True)
+    src_pts, keyframes, probe, fresh = None, (), (True, True), ()
     if file.splice:
-        src_pts, out_pts, same, keyframes, probe = _check_copied_gops(file, frames, rt, metrics, failures)
+        src_pts, out_pts, same, keyframes, probe, fresh = _check_copied_gops(file, frames, rt, metrics, failures)
     kept = kept_frames(frames.source, rt) if keyframes else None  # closed GOPs: qc/kept_frames.py
     # the interpolated heads are drawn, and the window frames tracked, while the frames are
     # decoded (qc/overlap.py)
@@ -305,7 +305,8 @@ def visual_metrics(
         if file.splice:
             assert src_pts is not None
             lookup = c.copied_lookup(frames, same, keyframes, src_pts, rt) if keyframes else None
-            for item in pairs_spliced(file, frames, out_pts, src_pts, same, keyframes, lookup, probe, kept):
+            decoded = pairs_spliced(file, frames, out_pts, src_pts, same, keyframes, lookup, probe, kept, fresh)
+            for item in decoded:
                 c.copied(item) if isinstance(item, CopiedGop) else c.pair(*item)
         else:
             for item in pairs_full(file, frames):
@@ -341,12 +342,13 @@ def visual_metrics(
 
 def _check_copied_gops(
     file: OutputFile, frames: Frames, rt: RunContext, metrics: dict[str, float], failures: list[str]
-) -> tuple[np.ndarray, np.ndarray, set[int], tuple[int, ...], tuple[bool, bool]]:
+) -> tuple[np.ndarray, np.ndarray, set[int], tuple[int, ...], tuple[bool, bool], tuple[int, ...]]:
     """A spliced output's copied GOPs are the normalised source's packets, and it has every
     frame written. Returns the source's and the output's frame timestamps, the output frames
     that are their source frame's very picture (decoded once: qc/pairs.py), the source's
-    GOP starts (where its decoder may seek; none when its frames are not in decode order), and
-    whether the output and the source must be probed when opened (not plain MP4s)."""
+    GOP starts (where its decoder may seek; none when its frames are not in decode order),
+    whether the output and the source must be probed when opened (not plain MP4s), and the
+    output frames inside re-encoded runs a decoder may start at (qc/output_segments.py)."""
     from vpipe.media.decode import frame_timing
 
     assert file.splice is not None
@@ -375,7 +377,7 @@ def _check_copied_gops(
         failures.append(f"the output has {found.out_pts.shape[0]} frames where {len(frames.times)} were written")
     keyframes = source_gops.starts if source_gops.closed else ()
     probe = (not found.in_place, in_place is None)
-    return src_pts, found.out_pts, same_pictures(frames, found, source_gops), keyframes, probe
+    return src_pts, found.out_pts, same_pictures(frames, found, source_gops), keyframes, probe, found.fresh_starts
 
 
 def _untouched(
