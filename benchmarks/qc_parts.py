@@ -31,9 +31,9 @@ again with the interpolated heads drawn over the face region only and over the w
 then cropped (as before; CPU and wall seconds); and again with the window frames' luma
 converted only in the regions QC reads and whole (as before; CPU and wall seconds); and again
 with the output's re-encoded runs decoded two IDR-started segments at a time and each on one
-decoder (as before; CPU and wall seconds). --pairs picks some of them (shortcuts,
-heard_context, reuse, in_place, unprobed, pictures, kept, no_pictures, overlap, head_regions,
-window_regions, segments).
+decoder (as before; CPU and wall seconds), and with that cut forced at every frame size.
+--pairs picks some of them (shortcuts, heard_context, reuse, in_place, unprobed, pictures,
+kept, no_pictures, overlap, head_regions, window_regions, segments, segments_all).
 
 --clips interview,studio: the named clips' own rows instead of the looped glasses clip (their
 values, lip-sync `retrieve`, `duration: auto`, as benchmarks/estimates.py renders them): the
@@ -471,6 +471,19 @@ def paired_segments(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, 
     return _alternating(calls, rounds, "segments", off, restore, wall=True)
 
 
+def paired_segments_all(calls: list[tuple[Any, ...]], rounds: int = 5) -> dict[str, float]:
+    """As `paired_segments`, with every output cut whatever its size (output_segments.py
+    HELPED_FROM 1): what the cut costs or saves on the smaller frames it is not used for."""
+    import vpipe.qc.output_segments as segments
+
+    size = segments.HELPED_FROM
+    segments.HELPED_FROM = 1
+    try:
+        return {k.replace("segments", "segments_all"): v for k, v in paired_segments(calls, rounds).items()}
+    finally:
+        segments.HELPED_FROM = size
+
+
 def paired_heard_context(calls: list[tuple[Any, ...]], rounds: int = 3) -> dict[str, float]:
     """QC CPU of the same rows again with the heard check aligning 3 recorded context words each
     side (as before this was measured) and with HEARD_CONTEXT (1), in turn."""
@@ -508,6 +521,7 @@ PAIRS: dict[str, Callable[[list[tuple[Any, ...]]], dict[str, float]]] = {
     "head_regions": paired_head_regions,
     "window_regions": paired_window_regions,
     "segments": paired_segments,
+    "segments_all": paired_segments_all,
 }
 
 
@@ -549,6 +563,8 @@ def table(results: list[dict[str, Any]]) -> str:
     paired += [(f"qc_wall_s_window_regions_{m}", f"… its wall seconds, by region {m}") for m in ("on", "off")]
     paired += [(f"qc_cpu_s_segments_{m}", f"re-encoded runs decoded two segments at a time {m}") for m in ("on", "off")]
     paired += [(f"qc_wall_s_segments_{m}", f"… its wall seconds, two at a time {m}") for m in ("on", "off")]
+    paired += [(f"qc_cpu_s_segments_all_{m}", f"every size cut, two at a time {m}") for m in ("on", "off")]
+    paired += [(f"qc_wall_s_segments_all_{m}", f"… its wall seconds, every size cut {m}") for m in ("on", "off")]
     for key, label in paired:  # only the pairs this run measured
         if all(key in r for r in results):
             lines.append(f"| QC again, {label} (paired) | " + " | ".join(f"{r[key]:.3f}" for r in results) + " |")

@@ -121,6 +121,14 @@ def _pooled(kind: str, max_faces: int, build: Callable[[], Any]) -> Iterator[Any
             idle.append(graph)
 
 
+def prepare_graphs() -> None:
+    """Build the graphs single-face tracking takes first (importing mediapipe, loading its
+    models) and keep them in this process's pool, so the first video tracked need not wait
+    for them: they are the graphs that video would have built (pooled as after a video)."""
+    with _pooled("mesh", 1, lambda: _face_mesh(static=False, max_faces=1)), _pooled("detector", 0, _face_detector):
+        pass
+
+
 def close_idle_graphs() -> None:
     """Close every idle graph this module keeps, so the next video builds new ones (what a
     process that never tracked before would do: the pool's tests and the QC benchmark's

@@ -49,6 +49,16 @@ class Kernel:
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> Any:
         raise NotImplementedError
 
+    # Whether `prepare` does anything (the runtime starts no thread for kernels that have nothing to load)
+    prepares: ClassVar[bool] = False
+
+    def prepare(self) -> None:
+        """Load, once per process, what this kernel's first `run` would otherwise load inside a
+        row (imports, models), so that the first row does not wait for it. The runtime calls it
+        on a thread of its own when a row op first computes in a process, while that row's
+        earlier ops run (runtime/prepare.py). It must change no result, and must be safe beside the kernel's
+        own runs (what it loads is loaded under a lock, or kept in a pool). Set `prepares`."""
+
 
 @dataclass(frozen=True)
 class KernelInfo:

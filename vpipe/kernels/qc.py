@@ -167,6 +167,19 @@ class Measure(Kernel):
     def estimate(self, op: Op, context: dict[str, Any]) -> Estimate:
         return Estimate(seconds=0.4, ram_mb=400)
 
+    prepares = True
+
+    def prepare(self) -> None:
+        """What QC's first run loads, ~2 s on these machines (benchmarks/estimates.py's first
+        rows): mediapipe and the tracking graphs (pooled: face/tracker.py), torch and the
+        speaker encoder (loaded once per process, under its lock), the visual measures' modules."""
+        from vpipe.face.tracker import prepare_graphs
+        from vpipe.qc import visual  # noqa: F401  (OpenCV, the measures)
+        from vpipe.speech.similarity import encoder
+
+        prepare_graphs()
+        encoder()
+
     def run(self, op: Op, inputs: list[Any], rt: RunContext) -> QcReport:
         file, track, frames, _profile = inputs
         thresholds = thaw(op.attr("thresholds"))

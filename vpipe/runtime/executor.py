@@ -11,8 +11,6 @@ One row's failure never stops the others: it becomes that row's diagnostics.
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
 import time
 import traceback
 from collections.abc import Callable
@@ -37,6 +35,8 @@ from vpipe.kernel_api.context import RunContext, Target
 from vpipe.runtime.cache import MISS, Cache, Miss
 from vpipe.runtime.calibration import cpu_clock
 from vpipe.runtime.memory import release_freed
+from vpipe.runtime.prepare import Preparation
+from vpipe.runtime.scratch import scratch
 from vpipe.version import __version__
 
 
@@ -174,6 +174,8 @@ class Executor:
             raise MissingKernel(", ".join(missing))
         self.shared_ops = [(i, op) for i, op in enumerate(graph.ops) if op.scope is Scope.SHARED]
         self.row_ops = [(i, op) for i, op in enumerate(graph.ops) if op.scope is Scope.PER_ROW]
+        # the row kernels' `prepare`, started by the first row op that computes (runtime/prepare.py)
+        self.preparation = Preparation(self.kernels[i] for i, _ in self.row_ops)
 
     # --- one op -----------------------------------------------------------------------------
     def cached(self, i: int, key: str) -> Any | Miss:
@@ -227,6 +229,8 @@ class Executor:
                     rt.diagnostics.append(Diagnostic("VP342", text, None, severity=Severity.WARNING))
             if value is MISS:
                 faults.point(_phase(op.kind))
+                if rt.row is not None:  # a row computes: its kernels load what they need beside it
+                    self.preparation.start()
                 value = kern.run(op, inputs, rt)
                 if kern.cache and self.cache is not None:
                     self.cache.put(key, value)
@@ -258,7 +262,7 @@ class Executor:
         keys: dict[str, str] = {}
         timings: dict[str, float] = {}
         cached: list[str] = []
-        with self._scratch("shared") as work:
+        with scratch(self.work_root, "shared") as work:
             rt = RunContext(work, None, self.target, store_dir=self.store_dir)
             try:
                 for i, op in self.shared_ops:
@@ -272,7 +276,7 @@ class Executor:
         are up to date; `run_shared` computes the values when one is not."""
         values: dict[str, Any] = {}
         keys: dict[str, str] = {}
-        with self._scratch("shared-keys") as work:
+        with scratch(self.work_root, "shared-keys") as work:
             self._keys(self.shared_ops, values, keys, RunContext(work, None, self.target, store_dir=self.store_dir))
         return SharedState(values, keys)
 
@@ -311,7 +315,7 @@ class Executor:
         if computed is not None:
             computed.update(values)
             values = computed
-        with self._scratch(f"plan-{row.index}") as work:
+        with scratch(self.work_root, f"plan-{row.index}") as work:
             try:
                 self._keys(self.row_ops, values, keys, RunContext(work, row, self.target, store_dir=self.store_dir))
             except DiagnosticError:
@@ -330,7 +334,7 @@ class Executor:
             if done is not None:
                 return done
         values, keys = dict(shared.values), dict(shared.keys)
-        with self._scratch(f"row-{row.index}") as work:
+        with scratch(self.work_root, f"row-{row.index}") as work:
             rt = RunContext(work, row, self.target, store_dir=self.store_dir, batch=batch)
             content = None if force else self._content_key(shared, row)
             try:
@@ -363,6 +367,7 @@ class Executor:
             outcome.diagnostics[:0] = damage + rt.diagnostics
             if content is not None and outcome.status == "ok" and self.cache is not None:
                 self._remember(content, values)
+            self.preparation.wait()
         self._describe(outcome, values, keys)
         self.last_values = values  # the row's values, for callers that want more than the outcome (preview)
         outcome.seconds = time.perf_counter() - start
@@ -476,21 +481,3 @@ class Executor:
             notes=log_note,
             help="this is a vpipe bug; please report it with the log",
         )
-
-    # --- scratch space ------------------------------------------------------------------------
-    class _Scratch:
-        def __init__(self, root: Path | None, name: str) -> None:
-            self.root, self.name, self.path = root, name, None
-
-        def __enter__(self) -> Path:
-            if self.root is not None:
-                self.root.mkdir(parents=True, exist_ok=True)
-            self.path = Path(tempfile.mkdtemp(prefix=f"{self.name}-", dir=self.root))
-            return self.path
-
-        def __exit__(self, *exc: object) -> None:
-            if self.path is not None:
-                shutil.rmtree(self.path, ignore_errors=True)
-
-    def _scratch(self, name: str) -> Executor._Scratch:
-        return Executor._Scratch(self.work_root, name)
