@@ -25,7 +25,9 @@ GOPs instead of decoding them. Same pictures, same measures: around one re-encod
 two GOPs, 48 frames are decoded where 96 were.
 
 Short ranges are decoded on one thread: frame threads add ~20 % CPU for a few dozen frames,
-and rows already run one per core.
+and rows already run one per core. A large output's re-encoded runs are the exception: they
+are cut at the IDRs inside them and decoded two segments at a time, each on a decoder of its
+own (qc/output_segments.py).
 """
 
 from __future__ import annotations
