@@ -90,6 +90,15 @@ def _one_decoder(path: Path, a: int, b: int, pts: np.ndarray) -> list[tuple[int,
     return out
 
 
+def _read_all(path: Path, segments: list[tuple[int, int]], pts: np.ndarray) -> list[tuple[int, Any]]:
+    """Every segment's (index, frame) pairs, read in order as QC's loop reads them."""
+    decoded = SegmentsAhead(path, segments, pts, probe=False)
+    try:
+        return [pair for i in range(len(segments)) for pair in decoded.read(i)]
+    finally:
+        decoded.close()
+
+
 @pytest.mark.media
 @pytest.mark.parametrize("threads", [True, False], ids=["helper", "one thread"])
 def test_segments_give_the_pictures_one_decoder_gives(
@@ -100,11 +109,7 @@ def test_segments_give_the_pictures_one_decoder_gives(
     monkeypatch.setattr(overlap, "ON_THREADS", threads)
     segments = cut([(30, 60)], found.fresh_starts)  # from the GOP before the run, across its IDRs
     assert segments == [(30, 48), (48, 60)]
-    decoded = SegmentsAhead(file.path, segments, found.out_pts, probe=False)
-    try:
-        got = [pair for i in range(len(segments)) for pair in decoded.read(i)]
-    finally:
-        decoded.close()
+    got = _read_all(file.path, segments, found.out_pts)
     assert [j for j, _ in got] == list(range(30, 60))
     assert _pictures(got) == _pictures(_one_decoder(file.path, 30, 60, found.out_pts))
 
@@ -124,11 +129,7 @@ def test_the_helper_decodes_the_segments_ahead(row: tuple[Any, Any], monkeypatch
 
     monkeypatch.setattr(decode, "iter_decoded", seen)
     segments = [(36, 42), (42, 48), (48, 54), (54, 60)]  # every segment its own decoder here
-    decoded = SegmentsAhead(file.path, segments, found.out_pts, probe=False)
-    try:
-        got = [pair for i in range(len(segments)) for pair in decoded.read(i)]
-    finally:
-        decoded.close()
+    got = _read_all(file.path, segments, found.out_pts)
     assert [j for j, _ in got] == list(range(36, 60))
     assert sorted(s for _, s in starts) == [36, 42, 48, 54]  # each segment decoded once
     assert ("MainThread", 36) in starts  # the reader decodes the first itself
