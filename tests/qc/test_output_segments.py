@@ -215,3 +215,31 @@ def test_the_held_out_portrait_rows_qc_is_the_same_cut_and_not(tmp_path: Path, m
     assert all(fresh) and len(fresh) == 2  # each row's re-encoded run has IDRs inside: it was cut
     monkeypatch.setattr(qv, "pairs_spliced", lambda *args: real(*args[:9]))  # one decoder a run
     assert [reported(args) for args in calls] == cut_runs
+
+
+@pytest.mark.media
+def test_no_helper_is_left_when_qcs_loop_fails(row: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    import vpipe.qc.pairs as pairs
+    import vpipe.qc.visual as qv
+
+    file, frames = row
+    monkeypatch.setattr(output_segments, "HELPED_FROM", 1)
+    # four segments (each decoded from the keyframe before it: the same pictures), so the
+    # helper, two ahead, is waiting for the loop to go on when it fails
+    monkeypatch.setattr(pairs, "cut", lambda runs, starts: [(36, 42), (42, 48), (48, 54), (54, 60)])
+    compared: list[int] = []
+    real = qv._Compared.pair
+
+    def failing(self: Any, k: int, *args: Any) -> None:
+        compared.append(k)
+        if k == 40:  # in the run's first segment, the helper decoding the next
+            raise ValueError("a measure failed")
+        real(self, k, *args)
+
+    monkeypatch.setattr(qv._Compared, "pair", failing)
+    with pytest.raises(ValueError, match="a measure failed") as raised:
+        _measured(file, frames)
+    assert 40 in compared
+    # while the error is still held (its traceback keeps QC's frames, as the executor's
+    # handler does while it writes the log), the helper has already stopped
+    assert raised.traceback and not [t for t in threading.enumerate() if t.name == "qc-segments"]

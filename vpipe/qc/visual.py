@@ -22,6 +22,7 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
 import math
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -305,9 +306,12 @@ def visual_metrics(
         if file.splice:
             assert src_pts is not None
             lookup = c.copied_lookup(frames, same, keyframes, src_pts, rt) if keyframes else None
-            decoded = pairs_spliced(file, frames, out_pts, src_pts, same, keyframes, lookup, probe, kept, fresh)
-            for item in decoded:
-                c.copied(item) if isinstance(item, CopiedGop) else c.pair(*item)
+            # closed on an error too: its helper decoder (qc/output_segments.py) stops with it
+            with contextlib.closing(
+                pairs_spliced(file, frames, out_pts, src_pts, same, keyframes, lookup, probe, kept, fresh)
+            ) as decoded:
+                for item in decoded:
+                    c.copied(item) if isinstance(item, CopiedGop) else c.pair(*item)
         else:
             for item in pairs_full(file, frames):
                 c.pair(*item)
