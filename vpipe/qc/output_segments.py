@@ -34,10 +34,11 @@ from vpipe.qc import overlap
 
 AHEAD = 2  # segments the helper may decode past the one the loop reads (each held until read)
 # Outputs of this many pixels a frame or more are cut and decoded two at a time. Measured
-# (benchmarks/qc_parts.py --pairs segments): QC's wall time −16 % on the 1080×1920 clip and
-# −7 % on a clip scaled to 1920×1080, but +3-8 % on 524×524, 700×700 and 1280×720 (+1-5 %
-# CPU), where a frame decodes in a few ms: a segment's own file opening and seek, and the
-# hand-over, cost more than the decoding the other core takes over.
+# (benchmarks/qc_parts.py --pairs segments,segments_all): QC's wall time −18 % on the
+# 1080×1920 clip, but 0 to +8 % on 524×524 and 700×700 (and in an ad-hoc replay of a clip
+# scaled up, +8 % at 1280×720, −7 % at 1920×1080): where a frame decodes in a few ms, a
+# segment's own file opening and seek, and the hand-over, cost more than the decoding the
+# other core takes over.
 HELPED_FROM = 1_500_000
 
 
