@@ -56,8 +56,9 @@ class Kernel:
         """Load, once per process, what this kernel's first `run` would otherwise load inside a
         row (imports, models), so that the first row does not wait for it. The runtime calls it
         on a thread of its own when a row op first computes in a process, while that row's
-        earlier ops run (runtime/prepare.py). It must change no result, and must be safe beside the kernel's
-        own runs (what it loads is loaded under a lock, or kept in a pool). Set `prepares`."""
+        earlier ops run (runtime/prepare.py). It must change no result and must be safe beside
+        the kernel's own runs (what it loads is loaded under a lock, or kept in a pool). A
+        kernel that has one sets `prepares`."""
 
 
 @dataclass(frozen=True)
