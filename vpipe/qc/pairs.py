@@ -341,6 +341,7 @@ def pairs_spliced(
 
     ranges = measured_ranges(file.splice or {}, len(frames.times))
     runs = _output_runs(ranges, same)
+    run_end = dict(runs)  # each run's first frame → the frame after its last
     segments = cut(runs, fresh) if helped(frames.width, frames.height) else runs
     decoded = SegmentsAhead(file.path, segments, out_pts, probe[0])
     next_segment = 0
@@ -359,9 +360,7 @@ def pairs_spliced(
                     yield k, picture, picture
                     k += 1
                     continue
-                end = k
-                while end < b and end not in same:
-                    end += 1
+                end = run_end[k]  # k starts a run: the range's start, or the frame after a source picture
                 while next_segment < len(segments) and segments[next_segment][1] <= end:
                     for j, frame in decoded.read(next_segment):
                         yield j, frame, reference(j, shown)
