@@ -525,6 +525,11 @@ PAIRS: dict[str, Callable[[list[tuple[Any, ...]]], dict[str, float]]] = {
 }
 
 
+def _on_off(key: str, label: str) -> list[tuple[str, str]]:
+    """A pair's two table rows, (result key, label), with its switch on and off."""
+    return [(f"{key}_{m}", f"{label} {m}") for m in ("on", "off")]
+
+
 def table(results: list[dict[str, Any]]) -> str:
     head = "| part (CPU s per row, median) | " + " | ".join(r["label"] for r in results) + " |\n"
     head += "|---|" + "---|" * len(results) + "\n"
@@ -544,27 +549,27 @@ def table(results: list[dict[str, Any]]) -> str:
     lines.append(
         "| QC of the first row (warm-up) | " + " | ".join(f"{r['qc_cpu_s_first_row']:.3f}" for r in results) + " |"
     )
-    paired = [(f"qc_cpu_s_shortcuts_{m}", f"decode shortcuts {m}") for m in ("on", "off")]
-    paired += [(f"qc_cpu_s_reuse_{m}", f"graphs and copied-GOP figures kept across rows {m}") for m in ("on", "off")]
-    paired += [(f"qc_cpu_s_heard_context_{w}", f"heard check with {w} context word(s) each side") for w in (3, 1)]
-    paired += [(f"qc_cpu_s_in_place_{m}", f"copied-GOP check read in place {m}") for m in ("on", "off")]
-    paired += [(f"check_cpu_s_in_place_{m}", f"… the check itself, read in place {m}") for m in ("on", "off")]
-    paired += [(f"qc_cpu_s_unprobed_{m}", f"plain MP4s opened unprobed {m}") for m in ("on", "off")]
-    paired += [
-        (f"qc_cpu_s_pictures_{m}", f"pictures read as arrays, window frames straight to RGB {m}") for m in ("on", "off")
+    paired = [
+        *_on_off("qc_cpu_s_shortcuts", "decode shortcuts"),
+        *_on_off("qc_cpu_s_reuse", "graphs and copied-GOP figures kept across rows"),
+        *[(f"qc_cpu_s_heard_context_{w}", f"heard check with {w} context word(s) each side") for w in (3, 1)],
+        *_on_off("qc_cpu_s_in_place", "copied-GOP check read in place"),
+        *_on_off("check_cpu_s_in_place", "… the check itself, read in place"),
+        *_on_off("qc_cpu_s_unprobed", "plain MP4s opened unprobed"),
+        *_on_off("qc_cpu_s_pictures", "pictures read as arrays, window frames straight to RGB"),
+        *_on_off("qc_cpu_s_kept", "source frames kept from earlier rows"),
+        *_on_off("qc_cpu_s_no_pictures", "files probed without decoding a picture"),
+        *_on_off("qc_cpu_s_overlap", "sound beside pictures, tracking beside decoding"),
+        *_on_off("qc_wall_s_overlap", "… its wall seconds, overlaps"),
+        *_on_off("qc_cpu_s_head_regions", "heads drawn over the face region only"),
+        *_on_off("qc_wall_s_head_regions", "… its wall seconds, face region only"),
+        *_on_off("qc_cpu_s_window_regions", "window frames' luma read by region"),
+        *_on_off("qc_wall_s_window_regions", "… its wall seconds, by region"),
+        *_on_off("qc_cpu_s_segments", "re-encoded runs decoded two segments at a time"),
+        *_on_off("qc_wall_s_segments", "… its wall seconds, two at a time"),
+        *_on_off("qc_cpu_s_segments_all", "every size cut, two at a time"),
+        *_on_off("qc_wall_s_segments_all", "… its wall seconds, every size cut"),
     ]
-    paired += [(f"qc_cpu_s_kept_{m}", f"source frames kept from earlier rows {m}") for m in ("on", "off")]
-    paired += [(f"qc_cpu_s_no_pictures_{m}", f"files probed without decoding a picture {m}") for m in ("on", "off")]
-    paired += [(f"qc_cpu_s_overlap_{m}", f"sound beside pictures, tracking beside decoding {m}") for m in ("on", "off")]
-    paired += [(f"qc_wall_s_overlap_{m}", f"… its wall seconds, overlaps {m}") for m in ("on", "off")]
-    paired += [(f"qc_cpu_s_head_regions_{m}", f"heads drawn over the face region only {m}") for m in ("on", "off")]
-    paired += [(f"qc_wall_s_head_regions_{m}", f"… its wall seconds, face region only {m}") for m in ("on", "off")]
-    paired += [(f"qc_cpu_s_window_regions_{m}", f"window frames' luma read by region {m}") for m in ("on", "off")]
-    paired += [(f"qc_wall_s_window_regions_{m}", f"… its wall seconds, by region {m}") for m in ("on", "off")]
-    paired += [(f"qc_cpu_s_segments_{m}", f"re-encoded runs decoded two segments at a time {m}") for m in ("on", "off")]
-    paired += [(f"qc_wall_s_segments_{m}", f"… its wall seconds, two at a time {m}") for m in ("on", "off")]
-    paired += [(f"qc_cpu_s_segments_all_{m}", f"every size cut, two at a time {m}") for m in ("on", "off")]
-    paired += [(f"qc_wall_s_segments_all_{m}", f"… its wall seconds, every size cut {m}") for m in ("on", "off")]
     for key, label in paired:  # only the pairs this run measured
         if all(key in r for r in results):
             lines.append(f"| QC again, {label} (paired) | " + " | ".join(f"{r[key]:.3f}" for r in results) + " |")
