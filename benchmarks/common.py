@@ -5,6 +5,7 @@ Benchmarks print medians of repeated runs; ratios are measured within one run. T
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import time
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MEDIA = ROOT.parent / "shared" / "media"
 
 # one catalogue of the clips for the tests and the benchmarks (the benchmarks put ROOT on sys.path)
-from tests.clips import CLIPS, HELD_OUT, Clip  # noqa: E402, F401
+from tests.clips import CLIPS, HELD_OUT, Clip  # noqa: E402
 
 
 def write_recipe(work: Path, clip: Clip, lipsync: str = "retrieve", duration: str = "auto", qc: bool = True) -> Path:
@@ -84,6 +85,24 @@ output: {{path: "out/{{{{ row_id }}}}.mp4"}}
         encoding="utf-8",
     )
     return recipe
+
+
+def add_clip_arguments(parser: argparse.ArgumentParser, held_out: str = "without") -> None:
+    """--clips (which tuning clips) and --held-out (the held-out clip too, only it, or not)."""
+    parser.add_argument("--clips", default="", help="comma-separated clip names (default: all tuning clips)")
+    parser.add_argument(
+        "--held-out",
+        choices=("with", "only", "without"),
+        default=held_out,
+        help="the held-out clip (tests/clips.py HELD_OUT), reported apart: measure it too, only it, or not",
+    )
+
+
+def chosen_clips(args: argparse.Namespace) -> tuple[list[Clip], list[Clip]]:
+    """(the tuning clips, the held-out clips) that `add_clip_arguments`' options chose."""
+    names = [n for n in args.clips.split(",") if n]
+    tuned = [] if args.held_out == "only" else [c for c in CLIPS if not names or c.name in names]
+    return tuned, [] if args.held_out == "without" else list(HELD_OUT)
 
 
 def median(xs: list[float]) -> float:

@@ -47,7 +47,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import CLIPS, HELD_OUT, MEDIA, median, write_recipe
+from benchmarks.common import MEDIA, add_clip_arguments, chosen_clips, median, write_recipe
 
 GATE = 0.88  # the speaker-similarity number (median per clip)
 
@@ -145,16 +145,9 @@ def run_clip(work: Path, clip: Any) -> dict[str, object]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--clips", default="", help="comma-separated clip names (default: all tuning clips)")
-    ap.add_argument(
-        "--held-out",
-        choices=("with", "only", "without"),
-        default="without",
-        help="the held-out clip (tests/clips.py HELD_OUT), reported apart: measure it too, only it, or not",
-    )
+    add_clip_arguments(ap)
     args = ap.parse_args()
-    tuned = [] if args.held_out == "only" else [c for c in CLIPS if not args.clips or c.name in args.clips.split(",")]
-    held = [] if args.held_out == "without" else list(HELD_OUT)
+    tuned, held = chosen_clips(args)
     with tempfile.TemporaryDirectory(prefix="vpipe-voice-ceiling-") as tmp:
         for clip in tuned:
             print(json.dumps(run_clip(Path(tmp) / clip.name, clip)), flush=True)

@@ -35,7 +35,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.common import CLIPS, HELD_OUT, median, write_recipe
+from benchmarks.common import add_clip_arguments, chosen_clips, median, write_recipe
 
 VOICES = {
     "default": "{duration: auto}",
@@ -90,17 +90,10 @@ def run_clip(work: Path, clip: Any, variant: str) -> dict[str, object]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variants", default="tts,matched,units")
-    ap.add_argument("--clips", default="", help="comma-separated clip names (default: all tuning clips)")
-    ap.add_argument(
-        "--held-out",
-        choices=("with", "only", "without"),
-        default="without",
-        help="the held-out clip (tests/clips.py HELD_OUT), reported apart: measure it too, only it, or not",
-    )
+    add_clip_arguments(ap)
     args = ap.parse_args()
     variants = [v for v in args.variants.split(",") if v]
-    tuned = [] if args.held_out == "only" else [c for c in CLIPS if not args.clips or c.name in args.clips.split(",")]
-    held = [] if args.held_out == "without" else list(HELD_OUT)
+    tuned, held = chosen_clips(args)
     with tempfile.TemporaryDirectory(prefix="vpipe-voice-") as tmp:
         for clip in tuned:
             for v in variants:
