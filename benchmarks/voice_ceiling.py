@@ -80,7 +80,7 @@ def run_clip(work: Path, clip: Any) -> dict[str, object]:
     from vpipe.speech.similarity import embed
     from vpipe.speech.splice import FADE
 
-    recipe = write_recipe(work, clip, lipsync="none", duration="auto", qc=False)
+    recipe = write_recipe(work, clip, lipsync="none", duration="auto")
     build = compile_recipe(recipe, BuildOptions(analyze=False))
     ex = Executor(build.graph, None, target_of(build.recipe), build_dir(build.recipe) / "work")
     shared = ex.run_shared()
