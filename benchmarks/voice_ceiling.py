@@ -74,7 +74,7 @@ def run_clip(work: Path, clip: Any) -> dict[str, object]:
     from vpipe.driver import BuildOptions, compile_recipe
     from vpipe.kernel_api.context import RunContext
     from vpipe.kernels.qc import source_pass
-    from vpipe.qc.audio import similarity_around
+    from vpipe.qc.audio import embedding_around, similarity_around
     from vpipe.runtime.executor import Executor
     from vpipe.runtime.run import row_value
     from vpipe.speech.similarity import embed
@@ -102,6 +102,7 @@ def run_clip(work: Path, clip: Any) -> dict[str, object]:
         mono = track.audio.samples.mean(axis=1).astype(np.float32)
         start, end = round(e.output_start * rate), round(e.output_end * rate)
         fade = round(FADE * rate)
+        row_embedding = embedding_around(mono, rate, e)
         own, unseen, row_cut = [], [], []
         for w in alignment.words:
             at, stop = round(w.start * rate), round(w.start * rate) + (end - start)
@@ -109,17 +110,17 @@ def run_clip(work: Path, clip: Any) -> dict[str, object]:
                 continue
             if w.start < e.source_end and w.start + (end - start) / rate > e.source_start:
                 continue  # the replaced word: it would be heard
-            heard = with_stretch(mono, start, end, source, at, fade)
-            own.append(similarity_around(heard, rate, e, speaker))
+            own_embedding = embedding_around(with_stretch(mono, start, end, source, at, fade), rate, e)
             rest = embed(np.concatenate([source[: max(0, at - fade)], source[stop + fade :]]), rate)
-            unseen.append(similarity_around(heard, rate, e, rest))
-            row_cut.append(similarity_around(mono, rate, e, rest))
+            own.append(float(np.dot(own_embedding, speaker)))
+            unseen.append(float(np.dot(own_embedding, rest)))
+            row_cut.append(float(np.dot(row_embedding, rest)))
         window = TimelineEdit(e.slot, e.source_start, e.source_end, e.source_start, e.source_end)
         rows.append(
             {
                 "value": e.said,
                 "seconds": round(e.output_end - e.output_start, 3),
-                "row": round(similarity_around(mono, rate, e, speaker), 3),
+                "row": round(float(np.dot(row_embedding, speaker)), 3),
                 "own_best": round(max(own), 3) if own else float("nan"),
                 "own": [round(s, 3) for s in own],
                 "own_unseen": [round(s, 3) for s in unseen],

@@ -255,7 +255,13 @@ def max_jump(samples: np.ndarray) -> float:
 
 
 def similarity_around(mono: np.ndarray, rate: int, edit: TimelineEdit, speaker: np.ndarray) -> float:
+    return float(np.dot(embedding_around(mono, rate, edit), speaker))
+
+
+def embedding_around(mono: np.ndarray, rate: int, edit: TimelineEdit) -> np.ndarray:
+    """The speaker embedding similarity_around scores: of the slot with SIMILARITY_CONTEXT of
+    the output either side (one window scored against several references embeds it once)."""
     from vpipe.speech.similarity import embed
 
     window = _window(mono, rate, edit.output_start - SIMILARITY_CONTEXT, edit.output_end + SIMILARITY_CONTEXT)
-    return float(np.dot(embed(window, rate), speaker))
+    return embed(window, rate)
